@@ -1,0 +1,29 @@
+/* The API layer's entry point: routing, auth, body parsing, handler call. */
+#ifndef PLACID_API_API_H
+#define PLACID_API_API_H
+
+#include <stdbool.h>
+
+#include "server/req.h"
+#include "server/router.h"
+
+struct store_pool;
+
+struct api_ctx {
+    struct store_pool *pool; /* BORROWED: connections for the handlers */
+    const char *admin_token; /* the token that grants admin ("admin" by default) */
+    bool randomize_candidates; /* shuffle allocation candidates like Placement's option */
+};
+
+/* The route table, terminated by a row with method == NULL. */
+extern const struct route api_routes[];
+
+/* Handles one complete request: auth, routing, content checks, JSON body,
+ * store acquire/release and the handler. ctx is a struct api_ctx. */
+void api_dispatch(struct req *rq, void *ctx);
+
+/* The context of the request being handled on this thread (for handlers
+ * that need configuration). NULL outside api_dispatch. */
+const struct api_ctx *api_current_ctx(void);
+
+#endif

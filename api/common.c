@@ -1,0 +1,50 @@
+#include "api/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/errors.h"
+
+int api_fail_store(struct req *rq, enum store_rc rc)
+{
+    if (rc == STORE_BUSY) {
+        req_header_add(rq, "Retry-After", "1");
+        return req_fail(rq, 503, ERR_DEFAULT, "The database is busy; retry the request.");
+    }
+    return req_fail(rq, 500, ERR_DEFAULT, "An internal error occurred (request %s).",
+                    rq->request_id);
+}
+
+int api_check_query_keys(struct req *rq, const char *const allowed[])
+{
+    for (size_t i = 0; i < rq->n_query; i++) {
+        bool ok = false;
+        for (size_t j = 0; allowed[j] && !ok; j++)
+            ok = strcmp(rq->query[i].key, allowed[j]) == 0;
+        if (!ok)
+            return req_fail(rq, 400, ERR_DEFAULT,
+                            "Invalid query string parameters: Additional properties are not "
+                            "allowed ('%s' was unexpected)",
+                            rq->query[i].key);
+    }
+    return 0;
+}
+
+int api_fail_schema(struct req *rq, const char *fmt, ...)
+{
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return req_fail(rq, 400, ERR_DEFAULT, "JSON does not validate: %s", msg);
+}
+
+int api_reply(struct req *rq, int status, json_t *reply)
+{
+    rq->status = status;
+    json_decref(rq->reply);
+    rq->reply = reply;
+    return 0;
+}

@@ -1,0 +1,26 @@
+/* Helpers shared by the handlers of api/. */
+#ifndef PLACID_API_COMMON_H
+#define PLACID_API_COMMON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "server/req.h"
+#include "store/store.h"
+
+/* Maps a store result that the handler has no specific message for:
+ * STORE_BUSY is 503 with Retry-After, anything else 500. Returns -1. */
+int api_fail_store(struct req *rq, enum store_rc rc);
+
+/* Checks that every query key is in allowed (NULL-terminated). Otherwise
+ * fails 400 "Invalid query string parameters: ..." and returns -1. */
+int api_check_query_keys(struct req *rq, const char *const allowed[]);
+
+/* Fails 400 with Placement's schema-validation prefix
+ * "JSON does not validate: <message>". Returns -1. */
+int api_fail_schema(struct req *rq, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Sets a 200 reply (steals reply). Returns 0. */
+int api_reply(struct req *rq, int status, json_t *reply);
+
+#endif

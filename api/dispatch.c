@@ -1,0 +1,119 @@
+/* api_dispatch: the order of checks follows Placement's middleware stack:
+ * auth (401), request framing (400), routing (404/405), Accept (406),
+ * content type (415), policy (403), JSON body (400), then the handler. */
+#include <string.h>
+#include <strings.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "api/errors.h"
+#include "store/store.h"
+
+static _Thread_local const struct api_ctx *current_ctx;
+
+const struct api_ctx *api_current_ctx(void)
+{
+    return current_ctx;
+}
+
+static bool is_root_path(const char *path)
+{
+    return path[0] == '\0' || strcmp(path, "/") == 0;
+}
+
+/* noauth2: a token is required except for the root document; the admin
+ * token, alone or as "TOKEN:project", grants the admin role. */
+static bool authenticate(struct req *rq, const struct api_ctx *ctx)
+{
+    if (rq->token) {
+        size_t n = strlen(ctx->admin_token);
+        rq->is_admin = strncmp(rq->token, ctx->admin_token, n) == 0 &&
+                       (rq->token[n] == '\0' || rq->token[n] == ':');
+        return true;
+    }
+    if (is_root_path(rq->path))
+        return true;
+    req_fail(rq, 401, NULL, "Unauthorized");
+    return false;
+}
+
+static bool check_framing(struct req *rq)
+{
+    if (rq->content_length == -2) {
+        req_fail(rq, 400, NULL, "content-length header must be an integer");
+        return false;
+    }
+    if (rq->content_length > 0 && (!rq->content_type || !rq->content_type[0])) {
+        req_fail(rq, 400, NULL, "content-type header required when content-length > 0");
+        return false;
+    }
+    return true;
+}
+
+/* True when an Accept header value admits application/json. */
+static bool accepts_json(const char *accept)
+{
+    if (!accept || !accept[0])
+        return true;
+    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
+           strstr(accept, "application/*");
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
+    return n == strlen("application/json") && strncasecmp(ct, "application/json", n) == 0;
+}
+
+static bool check_content(struct req *rq, const struct route *r)
+{
+    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept)) {
+        req_fail(rq, 406, NULL, "Only application/json is provided");
+        return false;
+    }
+    if (r->json_body && !is_json_type(rq->content_type)) {
+        req_fail(rq, 415, NULL, "The media type %s is not supported, use application/json",
+                 rq->content_type ? rq->content_type : "None");
+        return false;
+    }
+    return true;
+}
+
+static bool authorize(struct req *rq, const struct route *r)
+{
+    if (!r->policy || rq->is_admin)
+        return true;
+    req_fail(rq, 403, NULL, "Policy does not allow placement:%s to be performed.", r->policy);
+    return false;
+}
+
+static bool parse_body(struct req *rq)
+{
+    json_error_t jerr;
+    rq->body = json_loadb(rq->raw_body ? rq->raw_body : "", rq->body_len,
+                          JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (rq->body)
+        return true;
+    req_fail(rq, 400, NULL, "Malformed JSON: %s", jerr.text);
+    return false;
+}
+
+void api_dispatch(struct req *rq, void *ctxp)
+{
+    const struct api_ctx *ctx = ctxp;
+    const struct route *r;
+
+    current_ctx = ctx;
+    if (authenticate(rq, ctx) && check_framing(rq) && (r = router_find(api_routes, rq)) &&
+        check_content(rq, r) && authorize(rq, r) && (!r->json_body || parse_body(rq))) {
+        rq->store = store_acquire(ctx->pool);
+        r->handler(rq);
+        store_release(ctx->pool, rq->store);
+        rq->store = NULL;
+    }
+    current_ctx = NULL;
+}

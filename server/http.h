@@ -1,0 +1,34 @@
+/* The HTTP front end (libmicrohttpd). The only file that includes microhttpd.h. */
+#ifndef PLACID_SERVER_HTTP_H
+#define PLACID_SERVER_HTTP_H
+
+#include <stddef.h>
+
+#include "server/req.h"
+
+/* Called once per complete request on a worker thread. It must set either
+ * rq->status (and optionally rq->reply/headers) or rq->err via req_fail(). */
+typedef void http_dispatch_fn(struct req *rq, void *ctx);
+
+struct http_config {
+    const char *host;      /* numeric IPv4 address to bind */
+    unsigned short port;   /* 0 = any free port */
+    unsigned threads;      /* worker threads (MHD thread pool) */
+    size_t max_body;       /* larger bodies get 413 */
+    http_dispatch_fn *dispatch;
+    void *ctx;
+};
+
+struct http_server;
+
+/* Starts listening and serving. Returns NULL (after writing a one-line
+ * reason into err) when the address cannot be bound. */
+struct http_server *http_start(const struct http_config *cfg, char *err, size_t errsz);
+
+/* The port actually bound (useful with port 0). */
+unsigned short http_port(const struct http_server *srv);
+
+/* Stops accepting, finishes in-flight requests, frees the server. */
+void http_stop(struct http_server *srv);
+
+#endif

@@ -1,0 +1,246 @@
+/* placid: configuration, start-up and shutdown order, signals. The only
+ * file that wires server/, store/ and api/ together. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "server/http.h"
+#include "server/log.h"
+#include "server/util.h"
+#include "store/store.h"
+
+#define PLACID_VERSION "0.1.0"
+
+struct config {
+    char host[64];
+    unsigned short port;
+    const char *db;
+    unsigned threads;
+    size_t max_body;
+    char *admin_token; /* owned */
+    bool randomize;
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: placid [options]\n"
+          "An OpenStack Placement-compatible service (API 1.0-1.39) on SQLite.\n\n"
+          "  --listen HOST:PORT       address to serve on (PLACID_LISTEN, default 127.0.0.1:8778)\n"
+          "  --db PATH                database file, created or migrated at start\n"
+          "                           (PLACID_DB, default placid.db)\n"
+          "  --threads N              worker threads (PLACID_THREADS, default 8)\n"
+          "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
+          "  --admin-token-file PATH  file whose first line is the admin token\n"
+          "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
+          "                           directly; default \"admin\")\n"
+          "  --randomize-candidates   shuffle allocation candidates like Placement's\n"
+          "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
+          "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
+          "  --help, --version\n",
+          out);
+}
+
+static int fail(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+/* Prints "placid: <message>" as one line and returns -1. */
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("placid: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return -1;
+}
+
+static int parse_listen(struct config *cfg, const char *value)
+{
+    const char *colon = strrchr(value, ':');
+    long long port;
+    if (!colon || (size_t)(colon - value) >= sizeof(cfg->host) || colon == value ||
+        !parse_ll(colon + 1, &port) || port < 0 || port > 65535)
+        return fail("invalid --listen '%s' (expected HOST:PORT)", value);
+    memcpy(cfg->host, value, (size_t)(colon - value));
+    cfg->host[colon - value] = '\0';
+    if (strcmp(cfg->host, "localhost") == 0)
+        strcpy(cfg->host, "127.0.0.1");
+    cfg->port = (unsigned short)port;
+    return 0;
+}
+
+static int parse_count(const char *value, const char *flag, long long lo, long long hi,
+                       long long *out)
+{
+    if (!parse_ll(value, out) || *out < lo || *out > hi)
+        return fail("invalid value for %s", flag);
+    return 0;
+}
+
+static int read_token_file(struct config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char line[512];
+    if (!f)
+        return fail("cannot read admin token file %s", path);
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    line[ok ? strcspn(line, "\r\n") : 0] = '\0';
+    if (!line[0])
+        return fail("admin token file %s is empty", path);
+    free(cfg->admin_token);
+    cfg->admin_token = xstrdup(line);
+    return 0;
+}
+
+static int parse_log_level(const char *value)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(value, names[i]) == 0) {
+            log_set_level((enum log_level)i);
+            return 0;
+        }
+    return fail("invalid log level '%s'", value);
+}
+
+/* Applies one option (from a flag or its environment variable). */
+static int apply_option(struct config *cfg, int opt, const char *value)
+{
+    long long n;
+    switch (opt) {
+    case 'l': return parse_listen(cfg, value);
+    case 'd':
+        cfg->db = value;
+        return 0;
+    case 't':
+        if (parse_count(value, "--threads", 1, 256, &n))
+            return -1;
+        cfg->threads = (unsigned)n;
+        return 0;
+    case 'b':
+        if (parse_count(value, "--max-body", 1024, 1LL << 30, &n))
+            return -1;
+        cfg->max_body = (size_t)n;
+        return 0;
+    case 'a': return read_token_file(cfg, value);
+    case 'r':
+        cfg->randomize = strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
+        return 0;
+    case 'L': return parse_log_level(value);
+    default: return -1;
+    }
+}
+
+static int load_env(struct config *cfg)
+{
+    static const struct {
+        const char *name;
+        int opt;
+    } vars[] = {{"PLACID_LISTEN", 'l'},           {"PLACID_DB", 'd'},
+                {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
+                {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
+                {"PLACID_LOG_LEVEL", 'L'}};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = getenv(vars[i].name);
+        if (v && *v && apply_option(cfg, vars[i].opt, v))
+            return -1;
+    }
+    const char *token = getenv("PLACID_ADMIN_TOKEN");
+    if (token && *token) {
+        free(cfg->admin_token);
+        cfg->admin_token = xstrdup(token);
+    }
+    return 0;
+}
+
+/* Returns 0 to run, 1 to exit successfully (help/version), -1 on error. */
+static int parse_args(struct config *cfg, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},  {"db", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
+        {"admin-token-file", required_argument, NULL, 'a'},
+        {"randomize-candidates", no_argument, NULL, 'r'},
+        {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+    int opt;
+
+    if (load_env(cfg))
+        return -1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (opt == 'h') {
+            usage(stdout);
+            return 1;
+        }
+        if (opt == 'V') {
+            printf("placid %s (Placement API 1.0-1.39)\n", PLACID_VERSION);
+            return 1;
+        }
+        if (opt == '?')
+            return fail("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
+        if (apply_option(cfg, opt, opt == 'r' ? "1" : optarg))
+            return -1;
+    }
+    if (optind < argc)
+        return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    return 0;
+}
+
+static int run(struct config *cfg)
+{
+    char err[512];
+    sigset_t stop_signals;
+    int sig;
+
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    /* Block before any thread starts, so only sigwait() below sees them. */
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
+    if (!pool)
+        return fail("%s", err);
+    struct api_ctx ctx = {.pool = pool, .admin_token = cfg->admin_token,
+                          .randomize_candidates = cfg->randomize};
+    struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
+                             .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
+    struct http_server *srv = http_start(&hc, err, sizeof(err));
+    if (!srv) {
+        store_pool_close(pool);
+        return fail("%s", err);
+    }
+    log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
+            PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
+    sigwait(&stop_signals, &sig);
+    log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
+    http_stop(srv);
+    store_pool_close(pool);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db", .threads = 8,
+                         .max_body = 1024 * 1024};
+    cfg.admin_token = xstrdup("admin");
+
+    json_set_alloc_funcs(xmalloc, free);
+    json_object_seed(0);
+    int rc = parse_args(&cfg, argc, argv);
+    if (rc == 0)
+        rc = run(&cfg);
+    free(cfg.admin_token);
+    return rc < 0 ? 1 : 0;
+}

@@ -1,0 +1,172 @@
+#include "server/req.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/microversion.h"
+
+void req_init(struct req *rq)
+{
+    char uuid[37];
+
+    memset(rq, 0, sizeof(*rq));
+    rq->content_length = -1;
+    rq->mv = MV_MIN;
+    rq->mv_known = true;
+    uuid4_generate(uuid);
+    snprintf(rq->request_id, sizeof(rq->request_id), "req-%s", uuid);
+}
+
+void req_release(struct req *rq)
+{
+    json_decref(rq->body);
+    json_decref(rq->reply);
+    rq->body = rq->reply = NULL;
+    arena_free(&rq->arena);
+}
+
+int req_fail(struct req *rq, int status, const char *code, const char *fmt, ...)
+{
+    if (rq->err.status)
+        return -1;
+    rq->err.status = status;
+    rq->err.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rq->err.detail, sizeof(rq->err.detail), fmt, ap);
+    va_end(ap);
+    utf8_sanitize(rq->err.detail);
+    return -1;
+}
+
+const char *req_param(const struct req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_params; i++)
+        if (strcmp(rq->params[i].key, name) == 0)
+            return rq->params[i].value;
+    return NULL;
+}
+
+const char *req_query(const struct req *rq, const char *name)
+{
+    const char *found = NULL;
+    for (size_t i = 0; i < rq->n_query; i++)
+        if (strcmp(rq->query[i].key, name) == 0)
+            found = rq->query[i].value ? rq->query[i].value : "";
+    return found;
+}
+
+size_t req_query_count(const struct req *rq, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rq->n_query; i++)
+        if (strcmp(rq->query[i].key, name) == 0)
+            n++;
+    return n;
+}
+
+void req_header_add(struct req *rq, const char *name, const char *value)
+{
+    if (rq->n_headers >= REQ_MAX_HEADERS)
+        return;
+    rq->headers[rq->n_headers].key = arena_strdup(&rq->arena, name);
+    rq->headers[rq->n_headers].value = arena_strdup(&rq->arena, value);
+    rq->n_headers++;
+}
+
+void req_set_location(struct req *rq, const char *path)
+{
+    const char *url = rq->host ? arena_printf(&rq->arena, "http://%s%s", rq->host, path) : path;
+    req_header_add(rq, "Location", url);
+}
+
+void req_set_last_modified(struct req *rq, time_t t)
+{
+    if (rq->mv < MV(1, 15))
+        return;
+    rq->last_modified = t ? t : time(NULL);
+}
+
+const char *req_status_title(int status)
+{
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 503: return "Service Unavailable";
+    default: return "Internal Server Error";
+    }
+}
+
+/* webob's explanation that precedes the message in every detail. */
+static const char *status_explanation(int status)
+{
+    switch (status) {
+    case 400:
+        return "The server could not comply with the request since it is either malformed or "
+               "otherwise incorrect.";
+    case 403: return "Access was denied to this resource.";
+    case 404: return "The resource could not be found.";
+    case 406:
+        return "The resource could not be generated that was acceptable to your browser (content "
+               "of type application/json. ";
+    case 409: return "There was a conflict when trying to complete your request.";
+    case 413: return "The request is larger than the server is willing or able to process.";
+    case 503:
+        return "The server is currently unavailable. Please try again at a later time.";
+    default:
+        return "The server has either erred or is incapable of performing the requested "
+               "operation.";
+    }
+}
+
+static char *error_detail(const struct req *rq, const char *method, char *buf, size_t n)
+{
+    const char *msg = rq->err.detail;
+    switch (rq->err.status) {
+    case 405:
+        snprintf(buf, n, "The method %s is not allowed for this resource. \n\n %s", method, msg);
+        break;
+    case 406:
+        snprintf(buf, n, "%s\n\n %s", status_explanation(406), msg);
+        break;
+    case 415:
+        snprintf(buf, n, "The request media type %s is not supported by this server. \n\n %s",
+                 rq->content_type ? rq->content_type : "", msg);
+        break;
+    default:
+        snprintf(buf, n, "%s\n\n %s  ", status_explanation(rq->err.status), msg);
+    }
+    utf8_sanitize(buf);
+    return buf;
+}
+
+json_t *req_error_to_json(const struct req *rq, const char *method)
+{
+    char detail[2048];
+    json_t *e = json_object();
+
+    json_object_set_new(e, "status", json_integer(rq->err.status));
+    json_object_set_new(e, "title", json_string(req_status_title(rq->err.status)));
+    json_object_set_new(e, "detail",
+                        json_string(error_detail(rq, method, detail, sizeof(detail))));
+    if (rq->mv_known && rq->mv >= MV(1, 23))
+        json_object_set_new(e, "code",
+                            json_string(rq->err.code ? rq->err.code : "placement.undefined_code"));
+    json_object_set_new(e, "request_id", json_string(rq->request_id));
+    if (rq->err.version_bounds) {
+        char buf[16];
+        json_object_set_new(e, "max_version", json_string(mv_format(MV_LATEST, buf)));
+        json_object_set_new(e, "min_version", json_string(mv_format(MV_MIN, buf)));
+    }
+    json_t *errors = json_array();
+    json_array_append_new(errors, e);
+    return json_pack("{s:o}", "errors", errors);
+}

@@ -1,0 +1,99 @@
+/* The request context: the only thing a handler sees (house style 4.4). */
+#ifndef PLACID_SERVER_REQ_H
+#define PLACID_SERVER_REQ_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "server/util.h"
+
+#define REQ_MAX_PARAMS  4
+#define REQ_MAX_HEADERS 8
+
+struct kv {
+    const char *key;
+    const char *value; /* NULL for a query key given without '=' */
+};
+
+struct req_error {
+    int status;          /* 0 while no error was recorded */
+    const char *code;    /* ERR_* string, static */
+    char detail[1024];   /* the human message (after webob's explanation) */
+    bool version_bounds; /* 406 on version: add min_version/max_version */
+};
+
+struct store;
+
+struct req {
+    /* In: set by server/ before the handler runs; handlers only read. */
+    const char *method, *path;
+    unsigned mv;      /* negotiated microversion */
+    bool mv_known;    /* false when the version header was malformed */
+    char request_id[41];
+    struct kv params[REQ_MAX_PARAMS]; /* {uuid}, {name}: arena copies */
+    size_t n_params;
+    struct kv *query; /* arena array, repeated keys kept in order */
+    size_t n_query;
+    const char *token;        /* X-Auth-Token or NULL */
+    const char *accept;       /* Accept or NULL */
+    const char *content_type; /* Content-Type or NULL */
+    const char *host;         /* Host or NULL, for absolute Location URLs */
+    long long content_length; /* -1 when absent */
+    const char *raw_body;     /* BORROWED request bytes (not NUL-terminated) */
+    size_t body_len;
+    json_t *body;        /* parsed body or NULL; OWNED by req */
+    bool is_admin;       /* set by the API layer from the token */
+    struct store *store; /* BORROWED from the pool for this call */
+    struct arena arena;  /* request-lifetime scratch; freed at completion */
+
+    /* Out: set by the handler. */
+    int status;    /* 200/201/204 ... */
+    json_t *reply; /* OWNED by req; NULL means empty body */
+    struct kv headers[REQ_MAX_HEADERS];
+    size_t n_headers;
+    time_t last_modified; /* 0 = no Last-Modified/Cache-Control headers */
+    struct req_error err; /* set by req_fail(); wins over reply */
+};
+
+typedef int handler_fn(struct req *rq);
+
+/* Initialises rq for one request (zeroes it, content_length = -1, new request id). */
+void req_init(struct req *rq);
+
+/* Frees everything the request owns: body, reply, arena. */
+void req_release(struct req *rq);
+
+/* Records the first error on rq and returns -1. Invalid UTF-8 in the
+ * detail becomes '?', so rendering cannot fail. */
+int req_fail(struct req *rq, int status, const char *code, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+
+/* Path capture by name, or NULL. Borrowed from the arena. */
+const char *req_param(const struct req *rq, const char *name);
+
+/* Last value of a query key, or NULL when absent. A key given without '='
+ * yields "". Borrowed from the arena. */
+const char *req_query(const struct req *rq, const char *name);
+
+/* Number of times the query key occurs. */
+size_t req_query_count(const struct req *rq, const char *name);
+
+/* Adds a response header; name and value are copied into the arena. */
+void req_header_add(struct req *rq, const char *name, const char *value);
+
+/* Adds Location: absolute URL of path built from the Host header, as webob does. */
+void req_set_location(struct req *rq, const char *path);
+
+/* Marks the response for Last-Modified/Cache-Control (only from 1.15);
+ * t == 0 means "now". */
+void req_set_last_modified(struct req *rq, time_t t);
+
+/* Builds Placement's error body for rq->err. Returns a new reference. */
+json_t *req_error_to_json(const struct req *rq, const char *method);
+
+/* The HTTP reason phrase Placement (webob) uses for status. */
+const char *req_status_title(int status);
+
+#endif

@@ -1,0 +1,29 @@
+/* Pure route matcher over a table of (method, pattern, version window, handler). */
+#ifndef PLACID_SERVER_ROUTER_H
+#define PLACID_SERVER_ROUTER_H
+
+#include <stdbool.h>
+
+#include "server/req.h"
+
+struct route {
+    const char *method;     /* exact: "GET", "PUT", ... */
+    const char *pattern;    /* literal segments and {name} captures */
+    unsigned min_mv, max_mv; /* inclusive window */
+    handler_fn *handler;
+    const char *policy; /* Placement policy name for the 403 message; NULL = no token needed */
+    bool json_body; /* parse body first; 415 unless application/json */
+    int too_old;    /* status when only the version misses; 0 means 404 */
+};
+
+/* Finds the row of routes (terminated by a row with method == NULL) for
+ * rq->method, rq->path and rq->mv, and stores its captures in rq->params.
+ * Returns the row, or NULL after req_fail(): 404 for an unknown path, 405
+ * (with an Allow header) for an unknown method, the row's too_old status
+ * (default 404) when only the version misses. */
+const struct route *router_find(const struct route *routes, struct req *rq);
+
+/* True when path matches pattern; captures go to rq->params when rq != NULL. */
+bool router_match(const char *pattern, const char *path, struct req *rq);
+
+#endif

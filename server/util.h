@@ -1,0 +1,49 @@
+/* Small allocation, string, uuid and time helpers shared by every layer. */
+#ifndef PLACID_SERVER_UTIL_H
+#define PLACID_SERVER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+
+/* malloc/calloc/realloc/strdup that abort on out-of-memory; free with free(). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
+/* A request-lifetime bump allocator: everything is freed at once by arena_free(). */
+struct arena_chunk;
+struct arena {
+    struct arena_chunk *head;
+};
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void arena_free(struct arena *a);
+
+/* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
+void uuid4_generate(char out[37]);
+
+/* Accepts what oslo's is_uuid_like accepts (32 hex digits, dashes anywhere,
+ * any case, optional braces or "urn:uuid:") and writes the canonical
+ * lowercase dashed form into out[37]. Returns false when s is not uuid-like. */
+bool uuid_normalize(const char *s, char out[37]);
+
+/* True when s is exactly 36 characters of hex digits and dashes, the pattern
+ * Placement uses for uuid keys in allocation bodies. */
+bool uuid_key_like(const char *s);
+
+/* Formats t as an RFC 1123 date ("Sun, 29 Nov 2026 03:30:05 GMT") into out[30]. */
+void http_date(time_t t, char out[30]);
+
+/* Parses a base-10 integer that fills the whole string; false on junk or overflow. */
+bool parse_ll(const char *s, long long *out);
+
+/* Replaces every invalid UTF-8 sequence of s in place with '?'. */
+void utf8_sanitize(char *s);
+
+#endif

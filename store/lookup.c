@@ -1,0 +1,79 @@
+/* Lookups by name or uuid that every area of the store needs. */
+#include "store/internal.h"
+
+#include <string.h>
+
+enum store_rc store_provider_ref(struct store *st, const char *uuid, struct provider_ref *out)
+{
+    static const char sql[] =
+        "SELECT id, generation, COALESCE(parent_id, 0), root_id, uuid FROM providers WHERE uuid = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    int rc = sqlite3_step(s);
+    enum store_rc out_rc = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(s, 0);
+        out->generation = sqlite3_column_int64(s, 1);
+        out->parent_id = sqlite3_column_int64(s, 2);
+        out->root_id = sqlite3_column_int64(s, 3);
+        strncpy(out->uuid, (const char *)sqlite3_column_text(s, 4), sizeof(out->uuid) - 1);
+        out->uuid[sizeof(out->uuid) - 1] = '\0';
+        out_rc = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out_rc = store_rc_from_sqlite(st, rc, "provider lookup");
+    }
+    stmt_done(s);
+    return out_rc;
+}
+
+static enum store_rc id_by_name(struct store *st, const char *sql, const char *name, long long *id)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = store_rc_from_sqlite(st, rc, "name lookup");
+    }
+    stmt_done(s);
+    return out;
+}
+
+enum store_rc store_resource_class_id(struct store *st, const char *name, long long *id)
+{
+    static const char sql[] = "SELECT id FROM resource_classes WHERE name = ?1";
+    return id_by_name(st, sql, name, id);
+}
+
+enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
+{
+    static const char sql[] = "SELECT id FROM traits WHERE name = ?1";
+    return id_by_name(st, sql, name, id);
+}
+
+enum store_rc store_begin_write(struct store *st)
+{
+    return tx_begin_write(st);
+}
+
+enum store_rc store_begin_read(struct store *st)
+{
+    return tx_begin_read(st);
+}
+
+enum store_rc store_commit(struct store *st)
+{
+    return tx_commit(st);
+}
+
+void store_rollback(struct store *st)
+{
+    tx_rollback(st);
+}

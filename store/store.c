@@ -1,0 +1,259 @@
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/log.h"
+#include "server/util.h"
+#include "store/internal.h"
+
+long long store_now(void)
+{
+    return (long long)time(NULL);
+}
+
+static size_t slot_index(const char *sql)
+{
+    uintptr_t h = (uintptr_t)sql;
+    h ^= h >> 17;
+    h *= 0x9e3779b97f4a7c15ull;
+    return (size_t)(h >> 7) % STMT_CACHE_SIZE;
+}
+
+sqlite3_stmt *stmt_get(struct store *st, const char *sql)
+{
+    size_t i = slot_index(sql);
+    for (size_t probe = 0; probe < STMT_CACHE_SIZE; probe++, i = (i + 1) % STMT_CACHE_SIZE) {
+        struct stmt_slot *slot = &st->cache[i];
+        if (slot->sql == sql)
+            return slot->stmt;
+        if (slot->sql)
+            continue;
+        if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
+            SQLITE_OK) {
+            log_msg(LOG_ERROR, "store: cannot prepare \"%.80s\": %s", sql, sqlite3_errmsg(st->db));
+            return NULL;
+        }
+        slot->sql = sql;
+        return slot->stmt;
+    }
+    log_msg(LOG_ERROR, "store: statement cache full");
+    abort();
+}
+
+void stmt_done(sqlite3_stmt *stmt)
+{
+    if (!stmt)
+        return;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+}
+
+void stmt_bind_text(sqlite3_stmt *stmt, int idx, const char *s)
+{
+    sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
+{
+    switch (rc) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return STORE_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_BUSY_SNAPSHOT:
+        return STORE_BUSY;
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        return STORE_DUPLICATE;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        return STORE_IN_USE;
+    default:
+        log_msg(LOG_ERROR, "store: %s failed: %s (%d)", what, sqlite3_errmsg(st->db), rc);
+        return STORE_ERROR;
+    }
+}
+
+enum store_rc stmt_exec(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+    if (!stmt)
+        return STORE_ERROR;
+    int rc = sqlite3_step(stmt);
+    enum store_rc out = store_rc_from_sqlite(st, rc, what);
+    stmt_done(stmt);
+    return out;
+}
+
+static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
+static const char SQL_BEGIN_READ[] = "BEGIN";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+
+static enum store_rc tx_begin(struct store *st, const char *sql)
+{
+    if (st->tx_depth++ > 0)
+        return STORE_OK; /* nested: the outer transaction covers it */
+    enum store_rc rc = stmt_exec(st, stmt_get(st, sql), sql);
+    if (rc != STORE_OK)
+        st->tx_depth = 0;
+    return rc;
+}
+
+enum store_rc tx_begin_write(struct store *st)
+{
+    return tx_begin(st, SQL_BEGIN_WRITE);
+}
+
+enum store_rc tx_begin_read(struct store *st)
+{
+    return tx_begin(st, SQL_BEGIN_READ);
+}
+
+enum store_rc tx_commit(struct store *st)
+{
+    if (st->tx_depth <= 0 || --st->tx_depth > 0)
+        return STORE_OK;
+    enum store_rc rc = stmt_exec(st, stmt_get(st, SQL_COMMIT), "commit");
+    if (rc != STORE_OK)
+        stmt_exec(st, stmt_get(st, SQL_ROLLBACK), "rollback");
+    return rc;
+}
+
+void tx_rollback(struct store *st)
+{
+    if (st->tx_depth <= 0 || --st->tx_depth > 0)
+        return;
+    if (!sqlite3_get_autocommit(st->db))
+        stmt_exec(st, stmt_get(st, SQL_ROLLBACK), "rollback");
+}
+
+static sqlite3 *open_connection(const char *path, char *err, size_t errsz)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errsz, "cannot open database %s: %s", path,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(db,
+                     "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+                     "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errsz, "cannot use database %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+static struct store *store_wrap(sqlite3 *db)
+{
+    struct store *st = xcalloc(1, sizeof(*st));
+    st->db = db;
+    return st;
+}
+
+struct store *store_open(const char *path, char *err, size_t errsz)
+{
+    sqlite3 *db = open_connection(path, err, errsz);
+    if (!db)
+        return NULL;
+    struct store *st = store_wrap(db);
+    if (store_migrate(st, err, errsz) != 0) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
+        sqlite3_finalize(st->cache[i].stmt);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+struct store_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    unsigned n, n_free;
+    struct store **all;
+    struct store **free_list;
+};
+
+struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz)
+{
+    struct store *first = store_open(path, err, errsz);
+    if (!first)
+        return NULL;
+    struct store_pool *pool = xcalloc(1, sizeof(*pool));
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->freed, NULL);
+    pool->all = xcalloc(n, sizeof(*pool->all));
+    pool->free_list = xcalloc(n, sizeof(*pool->free_list));
+    pool->all[0] = first;
+    pool->n = 1;
+    for (unsigned i = 1; i < n; i++) {
+        sqlite3 *db = open_connection(path, err, errsz);
+        if (!db) {
+            store_pool_close(pool);
+            return NULL;
+        }
+        pool->all[pool->n++] = store_wrap(db);
+    }
+    for (unsigned i = 0; i < pool->n; i++)
+        pool->free_list[i] = pool->all[i];
+    pool->n_free = pool->n;
+    return pool;
+}
+
+void store_pool_close(struct store_pool *pool)
+{
+    if (!pool)
+        return;
+    for (unsigned i = 0; i < pool->n; i++)
+        store_close(pool->all[i]);
+    pthread_mutex_destroy(&pool->lock);
+    pthread_cond_destroy(&pool->freed);
+    free(pool->all);
+    free(pool->free_list);
+    free(pool);
+}
+
+struct store *store_acquire(struct store_pool *pool)
+{
+    pthread_mutex_lock(&pool->lock);
+    while (pool->n_free == 0)
+        pthread_cond_wait(&pool->freed, &pool->lock);
+    struct store *st = pool->free_list[--pool->n_free];
+    pthread_mutex_unlock(&pool->lock);
+    return st;
+}
+
+void store_release(struct store_pool *pool, struct store *st)
+{
+    /* A handler that returned inside a transaction must not leak it into
+     * the next request on this connection. */
+    if (st->tx_depth > 0 || !sqlite3_get_autocommit(st->db)) {
+        log_msg(LOG_ERROR, "store: connection released inside a transaction; rolling back");
+        st->tx_depth = 1;
+        tx_rollback(st);
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->free_list[pool->n_free++] = st;
+    pthread_cond_signal(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+}
