@@ -102,6 +102,12 @@ static void add_header(struct MHD_Response *resp, const char *name, const char *
     MHD_add_response_header(resp, name, value);
 }
 
+/* True when an Accept header (NULL = absent) admits a JSON error body. */
+static bool accepts_json(const char *accept)
+{
+    return !accept || !accept[0] || strstr(accept, "json") || strstr(accept, "*/*");
+}
+
 /* Turns rq (reply or error) into an MHD response and queues it. */
 static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *call)
 {
@@ -122,12 +128,25 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
         } else {
             doc = req_error_to_json(rq, rq->method);
         }
-    } else if (rq->reply) {
+    } else if (rq->reply && !rq->reply_text) {
         doc = json_incref(rq->reply);
     }
 
     struct MHD_Response *resp;
-    if (doc) {
+    if (rq->err.status && status != 401 && !accepts_json(rq->accept)) {
+        bool html = strstr(rq->accept, "html") != NULL;
+        char *text = req_error_to_text(rq, rq->method, html);
+        json_decref(doc);
+        doc = NULL;
+        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        add_header(resp, "Content-Type",
+                   html ? "text/html; charset=UTF-8" : "text/plain; charset=UTF-8");
+    } else if (!doc && rq->reply_text && !rq->err.status) {
+        resp = MHD_create_response_from_buffer(rq->reply_text_len, rq->reply_text,
+                                               MHD_RESPMEM_MUST_FREE);
+        rq->reply_text = NULL; /* MHD frees it now */
+        add_header(resp, "Content-Type", "application/json");
+    } else if (doc) {
         char *text = json_dumps(doc, JSON_ENSURE_ASCII);
         json_decref(doc);
         if (!text)

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/microversion.h"
@@ -23,6 +24,8 @@ void req_release(struct req *rq)
     json_decref(rq->body);
     json_decref(rq->reply);
     rq->body = rq->reply = NULL;
+    free(rq->reply_text);
+    rq->reply_text = NULL;
     arena_free(&rq->arena);
 }
 
@@ -169,4 +172,25 @@ json_t *req_error_to_json(const struct req *rq, const char *method)
     json_t *errors = json_array();
     json_array_append_new(errors, e);
     return json_pack("{s:o}", "errors", errors);
+}
+
+char *req_error_to_text(const struct req *rq, const char *method, bool html)
+{
+    char detail[2048];
+    int status = rq->err.status;
+    const char *title = req_status_title(status);
+    size_t n;
+    char *out;
+
+    error_detail(rq, method, detail, sizeof(detail));
+    n = strlen(detail) + 2 * strlen(title) + 160;
+    out = xmalloc(n);
+    if (html)
+        snprintf(out, n,
+                 "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
+                 "  <h1>%d %s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
+                 status, title, status, title, detail);
+    else
+        snprintf(out, n, "%d %s\n\n%s", status, title, detail);
+    return out;
 }

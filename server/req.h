@@ -51,6 +51,9 @@ struct req {
     /* Out: set by the handler. */
     int status;    /* 200/201/204 ... */
     json_t *reply; /* OWNED by req; NULL means empty body */
+    char *reply_text; /* OWNED by req (malloc'd): a pre-serialised JSON body that
+                       * wins over reply, for very large answers */
+    size_t reply_text_len;
     struct kv headers[REQ_MAX_HEADERS];
     size_t n_headers;
     time_t last_modified; /* 0 = no Last-Modified/Cache-Control headers */
@@ -92,6 +95,11 @@ void req_set_last_modified(struct req *rq, time_t t);
 
 /* Builds Placement's error body for rq->err. Returns a new reference. */
 json_t *req_error_to_json(const struct req *rq, const char *method);
+
+/* Renders rq->err for a client whose Accept header excludes JSON, as
+ * webob does: an HTML page when html is true, else plain text. Returns a
+ * malloc'd string the caller frees. */
+char *req_error_to_text(const struct req *rq, const char *method, bool html);
 
 /* The HTTP reason phrase Placement (webob) uses for status. */
 const char *req_status_title(int status);

@@ -1,0 +1,142 @@
+/* The checks api_dispatch makes before any handler runs. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static struct test_env env;
+
+static void setup(void)
+{
+    test_env_open(&env);
+}
+
+static void teardown(void)
+{
+    test_env_close(&env);
+}
+
+START_TEST(root_needs_no_token)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/";
+    api_dispatch(&rq, &env.ctx);
+    ck_assert_int_eq(rq.status, 200);
+    const char *max;
+    ck_assert_int_eq(json_unpack(rq.reply, "{s:[{s:s}]}", "versions", "max_version", &max), 0);
+    ck_assert_str_eq(max, "1.39");
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(other_paths_need_a_token)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/resource_providers";
+    api_dispatch(&rq, &env.ctx);
+    ck_assert_int_eq(rq.err.status, 401);
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(non_admin_token_is_403_and_admin_with_project_is_admin)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/traits";
+    rq.mv = 0x10006;
+    rq.token = "user:project";
+    api_dispatch(&rq, &env.ctx);
+    ck_assert_int_eq(rq.err.status, 403);
+    ck_assert_str_eq(rq.err.detail, "Policy does not allow placement:traits:list to be performed.");
+    req_release(&rq);
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/";
+    rq.token = "admin:proj";
+    api_dispatch(&rq, &env.ctx);
+    ck_assert(rq.is_admin);
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(body_without_json_content_type_is_415)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "POST";
+    rq.path = "/resource_providers";
+    rq.token = "admin";
+    rq.content_type = "text/plain";
+    rq.content_length = 2;
+    rq.raw_body = "{}";
+    rq.body_len = 2;
+    api_dispatch(&rq, &env.ctx);
+    ck_assert_int_eq(rq.err.status, 415);
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(body_without_content_type_is_400)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "POST";
+    rq.path = "/resource_providers";
+    rq.token = "admin";
+    rq.content_length = 2;
+    api_dispatch(&rq, &env.ctx);
+    ck_assert_int_eq(rq.err.status, 400);
+    ck_assert_str_eq(rq.err.detail, "content-type header required when content-length > 0");
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(malformed_json_is_400)
+{
+    struct req rq;
+    ck_assert_int_eq(test_call(&env, &rq, "POST", "/resource_providers", "1.20", "{nope"), 400);
+    ck_assert_int_eq(strncmp(rq.err.detail, "Malformed JSON: ", 16), 0);
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(accept_without_json_is_406)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/";
+    rq.accept = "text/plain";
+    api_dispatch(&rq, &env.ctx);
+    ck_assert_int_eq(rq.err.status, 406);
+    ck_assert_str_eq(rq.err.detail, "Only application/json is provided");
+    req_release(&rq);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("dispatch");
+    TCase *tc = tcase_create("dispatch");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, root_needs_no_token);
+    tcase_add_test(tc, other_paths_need_a_token);
+    tcase_add_test(tc, non_admin_token_is_403_and_admin_with_project_is_admin);
+    tcase_add_test(tc, body_without_json_content_type_is_415);
+    tcase_add_test(tc, body_without_content_type_is_400);
+    tcase_add_test(tc, malformed_json_is_400);
+    tcase_add_test(tc, accept_without_json_is_406);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,81 @@
+/* uuid normalisation, integer parsing, dates, the arena. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/util.h"
+
+START_TEST(uuid_forms_accepted_by_oslo_normalise)
+{
+    char out[37];
+    ck_assert(uuid_normalize("C00000000000000000000000000000AB", out));
+    ck_assert_str_eq(out, "c0000000-0000-0000-0000-0000000000ab");
+    ck_assert(uuid_normalize("{c0000000-0000-0000-0000-0000000000ab}", out));
+    ck_assert(uuid_normalize("urn:uuid:c0000000-0000-0000-0000-0000000000ab", out));
+    ck_assert(!uuid_normalize("not-a-uuid", out));
+    ck_assert(!uuid_normalize("c0000000-0000-0000-0000-0000000000abc", out));
+    ck_assert(!uuid_normalize("", out));
+}
+END_TEST
+
+START_TEST(generated_uuids_are_v4_and_distinct)
+{
+    char a[37], b[37], n[37];
+    uuid4_generate(a);
+    uuid4_generate(b);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(a[14], '4');
+    ck_assert(uuid_normalize(a, n));
+    ck_assert_str_eq(a, n);
+}
+END_TEST
+
+START_TEST(parse_ll_rejects_junk)
+{
+    long long v;
+    ck_assert(parse_ll("42", &v) && v == 42);
+    ck_assert(parse_ll("-3", &v) && v == -3);
+    ck_assert(!parse_ll("", &v));
+    ck_assert(!parse_ll("4x", &v));
+    ck_assert(!parse_ll(" 4", &v));
+    ck_assert(!parse_ll("99999999999999999999", &v));
+}
+END_TEST
+
+START_TEST(http_date_is_rfc1123)
+{
+    char d[30];
+    http_date(0, d);
+    ck_assert_str_eq(d, "Thu, 01 Jan 1970 00:00:00 GMT");
+}
+END_TEST
+
+START_TEST(arena_survives_many_and_large_allocations)
+{
+    struct arena a = {0};
+    for (int i = 0; i < 1000; i++)
+        memset(arena_alloc(&a, 100), 1, 100);
+    char *big = arena_alloc(&a, 100000);
+    memset(big, 2, 100000);
+    ck_assert_str_eq(arena_printf(&a, "%d-%s", 7, "x"), "7-x");
+    arena_free(&a);
+    ck_assert_ptr_null(a.head);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("util");
+    tcase_add_test(tc, uuid_forms_accepted_by_oslo_normalise);
+    tcase_add_test(tc, generated_uuids_are_v4_and_distinct);
+    tcase_add_test(tc, parse_ll_rejects_junk);
+    tcase_add_test(tc, http_date_is_rfc1123);
+    tcase_add_test(tc, arena_survives_many_and_large_allocations);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
