@@ -28,6 +28,7 @@ struct http_call {
     size_t body_len, body_cap;
     bool too_large;
     struct timespec started;
+    char global_id[64]; /* incoming X-Openstack-Request-Id, logged */
 };
 
 static double elapsed_ms(const struct timespec *start)
@@ -192,6 +193,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         clock_gettime(CLOCK_MONOTONIC, &call->started);
         *con_cls = call;
         fill_request(conn, call, url, method);
+        const char *global = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                         "X-Openstack-Request-Id");
+        if (global)
+            snprintf(call->global_id, sizeof(call->global_id), " global=%s", global);
         if (call->req.content_length >= 0 &&
             (size_t)call->req.content_length > srv->cfg.max_body) {
             call->too_large = true;
@@ -232,9 +237,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!call)
         return;
     struct req *rq = &call->req;
-    log_msg(LOG_INFO, "%s %s %d %.2fms %s%s", rq->method ? rq->method : "-",
+    log_msg(LOG_INFO, "%s %s %d %.2fms %s%s%s", rq->method ? rq->method : "-",
             rq->path ? rq->path : "-", rq->status, elapsed_ms(&call->started), rq->request_id,
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+            call->global_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     req_release(rq);
     free(call->body);
     free(call);
