@@ -71,6 +71,7 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
     case SQLITE_CONSTRAINT_PRIMARYKEY:
         return STORE_DUPLICATE;
     case SQLITE_CONSTRAINT_FOREIGNKEY:
+    case SQLITE_CONSTRAINT_TRIGGER: /* how SQLite reports a blocked ON DELETE RESTRICT */
         return STORE_IN_USE;
     default:
         log_msg(LOG_ERROR, "store: %s failed: %s (%d)", what, sqlite3_errmsg(st->db), rc);
