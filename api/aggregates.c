@@ -1,13 +1,176 @@
-/* Placeholder until this area is implemented. */
+/* GET/PUT /resource_providers/{uuid}/aggregates (placement/handlers/aggregate.py).
+ * 1.1-1.18: the PUT body is a bare list and the generation is neither
+ * checked nor bumped; 1.19+: {aggregates, resource_provider_generation},
+ * checked and bumped by one. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "server/microversion.h"
+
+#define WITH_GENERATION MV(1, 19)
+
+static int fail_not_found(struct req *rq, const char *uuid)
+{
+    return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found", uuid);
+}
+
+/* Replies {"aggregates": list[, "resource_provider_generation": gen]} (steals list). */
+static int send_aggregates(struct req *rq, json_t *list, long long generation)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "aggregates", list);
+    if (rq->mv >= WITH_GENERATION)
+        json_object_set_new(o, "resource_provider_generation", json_integer(generation));
+    /* Links carry no timestamp, so upstream punts with "now". */
+    req_set_last_modified(rq, 0);
+    return api_reply(rq, 200, o);
+}
+
+static int append_uuid(void *arg, const char *uuid)
+{
+    json_array_append_new(arg, json_string(uuid));
+    return 0;
+}
 
 int provider_aggregates_get(struct req *rq)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    const char *uuid = req_param(rq, "uuid");
+    long long generation = 0;
+    json_t *list = json_array();
+
+    enum store_rc rc =
+        store_provider_aggregates_get(rq->store, uuid, &generation, append_uuid, list);
+    if (rc != STORE_OK) {
+        json_decref(list);
+        return rc == STORE_NOT_FOUND ? fail_not_found(rq, uuid) : api_fail_store(rq, rc);
+    }
+    return send_aggregates(rq, list, generation);
+}
+
+/* Renders a JSON value for a schema message (arena). */
+static const char *repr(struct req *rq, const json_t *v)
+{
+    if (json_is_string(v))
+        return arena_printf(&rq->arena, "'%s'", json_string_value(v));
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *out = arena_strdup(&rq->arena, text ? text : "?");
+    free(text);
+    return out;
+}
+
+/* The aggregate list schema: an array of distinct format-uuid strings.
+ * Fills uuids (arena, canonical) with *n entries. */
+static int check_list(struct req *rq, const json_t *list, const char ***uuids, size_t *n)
+{
+    if (!json_is_array(list))
+        return api_fail_schema(rq, "%s is not of type 'array'  Failed validating 'type'",
+                               repr(rq, list));
+    size_t count = json_array_size(list);
+    const char **out = arena_alloc(&rq->arena, (count ? count : 1) * sizeof(*out));
+    for (size_t i = 0; i < count; i++) {
+        const json_t *v = json_array_get(list, i);
+        char canon[37];
+        if (!json_is_string(v))
+            return api_fail_schema(rq, "%s is not of type 'string'  Failed validating 'type'",
+                                   repr(rq, v));
+        if (!uuid_normalize(json_string_value(v), canon))
+            return api_fail_schema(rq,
+                                   "%s is not a 'uuid'  Failed validating 'format' in "
+                                   "schema['items']:     {'format': 'uuid', 'type': 'string'}",
+                                   repr(rq, v));
+        for (size_t j = 0; j < i; j++)
+            if (json_equal(v, json_array_get(list, j)))
+                return api_fail_schema(rq,
+                                       "%s has non-unique elements  Failed validating "
+                                       "'uniqueItems'",
+                                       repr(rq, list));
+        out[i] = arena_strdup(&rq->arena, canon);
+    }
+    *uuids = out;
+    *n = count;
+    return 0;
+}
+
+/* jsonschema's "integer": 5 and 5.0, but not 5.5 or true. */
+static bool schema_integer(const json_t *v, long long *out)
+{
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return true;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d == (double)(long long)d) {
+            *out = (long long)d;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The 1.19 body: {"aggregates": [...], "resource_provider_generation": int}. */
+static int check_body_v1_19(struct req *rq, const json_t **list, long long *gen)
+{
+    json_t *body = rq->body;
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(body))
+        return api_fail_schema(rq, "%s is not of type 'object'  Failed validating 'type'",
+                               repr(rq, body));
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "aggregates") != 0 && strcmp(key, "resource_provider_generation") != 0)
+            return api_fail_schema(rq,
+                                   "Additional properties are not allowed ('%s' was "
+                                   "unexpected)  Failed validating 'additionalProperties'",
+                                   key);
+    }
+    static const char *const required[] = {"aggregates", "resource_provider_generation"};
+    for (size_t i = 0; i < 2; i++)
+        if (!json_object_get(body, required[i]))
+            return api_fail_schema(rq,
+                                   "'%s' is a required property  Failed validating "
+                                   "'required'",
+                                   required[i]);
+    v = json_object_get(body, "resource_provider_generation");
+    if (!schema_integer(v, gen))
+        return api_fail_schema(rq,
+                               "%s is not of type 'integer'  Failed validating 'type' in "
+                               "schema['properties']['resource_provider_generation']",
+                               repr(rq, v));
+    *list = json_object_get(body, "aggregates");
+    return 0;
 }
 
 int provider_aggregates_put(struct req *rq)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    const char *uuid = req_param(rq, "uuid");
+    bool with_gen = rq->mv >= WITH_GENERATION;
+    const json_t *list = rq->body;
+    long long expect = 0, generation;
+    const char **uuids = NULL;
+    size_t n = 0;
+    struct provider_ref rp;
+
+    /* The provider is looked up before the body is validated. */
+    enum store_rc rc = store_provider_ref(rq->store, uuid, &rp);
+    if (rc != STORE_OK)
+        return rc == STORE_NOT_FOUND ? fail_not_found(rq, uuid) : api_fail_store(rq, rc);
+    if ((with_gen && check_body_v1_19(rq, &list, &expect)) || check_list(rq, list, &uuids, &n))
+        return -1;
+
+    rc = store_provider_aggregates_set(rq->store, uuid, uuids, n, with_gen ? &expect : NULL,
+                                       &generation);
+    if (rc == STORE_CONFLICT)
+        return req_fail(rq, 409, ERR_CONCURRENT_UPDATE,
+                        "Resource provider's generation already changed. Please update the "
+                        "generation and try again.");
+    if (rc != STORE_OK)
+        return rc == STORE_NOT_FOUND ? fail_not_found(rq, uuid) : api_fail_store(rq, rc);
+    /* The answer echoes the list as sent. */
+    return send_aggregates(rq, json_deep_copy(list), generation);
 }

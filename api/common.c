@@ -48,3 +48,15 @@ int api_reply(struct req *rq, int status, json_t *reply)
     rq->reply = reply;
     return 0;
 }
+
+/* ---- Added by resource classes/traits (rct) ---- */
+
+bool api_custom_name_pattern(const char *name)
+{
+    static const char prefix[] = "CUSTOM_";
+
+    if (strncmp(name, prefix, strlen(prefix)) != 0)
+        return false;
+    const char *rest = name + strlen(prefix);
+    return *rest && strspn(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(rest);
+}

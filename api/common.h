@@ -23,4 +23,12 @@ int api_fail_schema(struct req *rq, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Sets a 200 reply (steals reply). Returns 0. */
 int api_reply(struct req *rq, int status, json_t *reply);
 
+
+/* ---- Added by resource classes/traits (rct) ---- */
+
+/* True when name matches ^CUSTOM_[A-Z0-9_]+$ (CUSTOM_RC_PATTERN and
+ * CUSTOM_TRAIT_PATTERN of placement/schemas/common.py; a js_pattern
+ * predicate). maxLength 255 is a separate schema keyword. */
+bool api_custom_name_pattern(const char *name);
+
 #endif

@@ -1,28 +1,525 @@
-/* Placeholder until this area is implemented. */
+/* /resource_providers and /resource_providers/{uuid}
+ * (placement/handlers/resource_provider.py, schemas/resource_provider.py). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "api/query.h"
+#include "server/microversion.h"
 
-int providers_list(struct req *rq)
+/* ---- Representation ---- */
+
+static void add_link(json_t *links, const char *rel, const char *href)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    json_array_append_new(links, json_pack("{s:s, s:s}", "rel", rel, "href", href));
+}
+
+/* The links a provider carries at rq->mv. Returns a new reference. */
+static json_t *provider_links(struct req *rq, const char *uuid)
+{
+    static const struct {
+        const char *rel;
+        unsigned since;
+    } rels[] = {
+        {"inventories", MV(1, 0)}, {"usages", MV(1, 0)},       {"aggregates", MV(1, 1)},
+        {"traits", MV(1, 6)},      {"allocations", MV(1, 11)},
+    };
+    char self[64], href[96];
+    json_t *links = json_array();
+
+    snprintf(self, sizeof(self), "/resource_providers/%s", uuid);
+    add_link(links, "self", self);
+    for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++) {
+        if (rq->mv < rels[i].since)
+            continue;
+        snprintf(href, sizeof(href), "%s/%s", self, rels[i].rel);
+        add_link(links, rels[i].rel, href);
+    }
+    return links;
+}
+
+/* The provider as Placement serialises it at rq->mv. Returns a new reference. */
+static json_t *provider_to_json(struct req *rq, const struct provider *p)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "uuid", json_string(p->uuid));
+    json_object_set_new(o, "name", json_string(p->name));
+    json_object_set_new(o, "generation", json_integer(p->generation));
+    json_object_set_new(o, "links", provider_links(rq, p->uuid));
+    if (rq->mv >= MV(1, 14)) {
+        json_object_set_new(o, "parent_provider_uuid",
+                            p->parent_uuid[0] ? json_string(p->parent_uuid) : json_null());
+        json_object_set_new(o, "root_provider_uuid", json_string(p->root_uuid));
+    }
+    return o;
+}
+
+static time_t provider_modified(const struct provider *p)
+{
+    return (time_t)(p->updated_at ? p->updated_at : p->created_at);
+}
+
+/* ---- Body validation (JSON-schema messages, as jsonschema words them) ---- */
+
+/* A Python-repr-like rendering of a JSON value for messages (arena). */
+static const char *repr(struct req *rq, const json_t *v)
+{
+    if (json_is_string(v))
+        return arena_printf(&rq->arena, "'%s'", json_string_value(v));
+    if (json_is_null(v))
+        return "None";
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "True" : "False";
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *out = arena_strdup(&rq->arena, text ? text : "?");
+    free(text);
+    return out;
+}
+
+/* Number of UTF-8 characters (jsonschema's maxLength counts code points). */
+static size_t utf8_length(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static int check_name(struct req *rq, const json_t *name)
+{
+    if (!json_is_string(name))
+        return api_fail_schema(rq,
+                               "%s is not of type 'string'  Failed validating 'type' in "
+                               "schema['properties']['name']",
+                               repr(rq, name));
+    if (utf8_length(json_string_value(name)) > PROVIDER_NAME_MAX)
+        return api_fail_schema(rq,
+                               "%s is too long  Failed validating 'maxLength' in "
+                               "schema['properties']['name']:     {'maxLength': 200, 'type': "
+                               "'string'}",
+                               repr(rq, name));
+    return 0;
+}
+
+/* Checks a format-uuid string field and writes its canonical form. */
+static int check_uuid(struct req *rq, const char *field, const json_t *v, char out[37])
+{
+    if (!json_is_string(v))
+        return api_fail_schema(rq,
+                               "%s is not of type 'string'  Failed validating 'type' in "
+                               "schema['properties']['%s']",
+                               repr(rq, v), field);
+    if (!uuid_normalize(json_string_value(v), out))
+        return api_fail_schema(rq,
+                               "%s is not a 'uuid'  Failed validating 'format' in "
+                               "schema['properties']['%s']:     {'format': 'uuid', 'type': "
+                               "'string'}  On instance['%s']:     %s",
+                               repr(rq, v), field, field, repr(rq, v));
+    return 0;
+}
+
+/* parent_provider_uuid: a uuid or null (anyOf). *has_parent false for null. */
+static int check_parent(struct req *rq, const json_t *v, bool *has_parent, char out[37])
+{
+    *has_parent = !json_is_null(v);
+    if (!*has_parent)
+        return 0;
+    if (!json_is_string(v) || !uuid_normalize(json_string_value(v), out))
+        return api_fail_schema(rq,
+                               "%s is not valid under any of the given schemas  Failed "
+                               "validating 'anyOf' in schema['properties']['parent_provider_uuid']",
+                               repr(rq, v));
+    return 0;
+}
+
+/* The parsed body of POST or PUT /resource_providers[/{uuid}]. */
+struct provider_body {
+    const char *name;
+    bool has_uuid;
+    char uuid[37];
+    bool parent_given; /* the key is present */
+    bool has_parent;   /* ...and not null */
+    char parent[37];
+};
+
+/* Validates a provider body: POST allows uuid; 1.14+ allows parent_provider_uuid. */
+static int parse_provider_body(struct req *rq, bool is_post, struct provider_body *out)
+{
+    json_t *body = rq->body;
+    const char *key;
+    json_t *v;
+
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(body))
+        return api_fail_schema(rq,
+                               "%s is not of type 'object'  Failed validating 'type' in "
+                               "schema",
+                               repr(rq, body));
+    json_object_foreach(body, key, v)
+    {
+        bool known = strcmp(key, "name") == 0 || (is_post && strcmp(key, "uuid") == 0) ||
+                     (rq->mv >= MV(1, 14) && strcmp(key, "parent_provider_uuid") == 0);
+        if (!known)
+            return api_fail_schema(rq,
+                                   "Additional properties are not allowed ('%s' was "
+                                   "unexpected)  Failed validating 'additionalProperties' in "
+                                   "schema",
+                                   key);
+    }
+    const json_t *name = json_object_get(body, "name");
+    if (!name)
+        return api_fail_schema(rq, "'name' is a required property  Failed validating "
+                                   "'required' in schema");
+    if (check_name(rq, name))
+        return -1;
+    out->name = json_string_value(name);
+    if ((v = json_object_get(body, "uuid"))) {
+        if (check_uuid(rq, "uuid", v, out->uuid))
+            return -1;
+        out->has_uuid = true;
+    }
+    if ((v = json_object_get(body, "parent_provider_uuid"))) {
+        out->parent_given = true;
+        if (check_parent(rq, v, &out->has_parent, out->parent))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- Handlers ---- */
+
+static int fail_not_found(struct req *rq, const char *uuid)
+{
+    return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found", uuid);
+}
+
+static int create_failed(struct req *rq, const struct provider_body *b, const char *uuid,
+                         enum store_rc rc, enum provider_problem why)
+{
+    if (rc == STORE_DUPLICATE)
+        return req_fail(rq, 409, ERR_DUPLICATE_NAME,
+                        "Conflicting resource provider %s: %s already exists.",
+                        why == PROVIDER_DUPLICATE_UUID ? "uuid" : "name",
+                        why == PROVIDER_DUPLICATE_UUID ? uuid : b->name);
+    if (rc == STORE_INVALID)
+        return req_fail(rq, 400, ERR_DEFAULT,
+                        "Unable to create resource provider \"%s\", %s: Object action create "
+                        "failed because: parent provider UUID does not exist.",
+                        b->name, uuid);
+    return api_fail_store(rq, rc);
 }
 
 int providers_create(struct req *rq)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    struct provider_body b;
+    struct provider p;
+    enum provider_problem why;
+    char uuid[37];
+
+    if (parse_provider_body(rq, true, &b))
+        return -1;
+    if (b.has_uuid)
+        memcpy(uuid, b.uuid, sizeof(uuid));
+    else
+        uuid4_generate(uuid);
+    /* ResourceProvider.create() checks the name before the parent. */
+    if (!b.name[0])
+        return req_fail(rq, 400, ERR_DEFAULT,
+                        "Unable to create resource provider \"%s\", %s: Object action create "
+                        "failed because: name is required",
+                        b.name, uuid);
+    if (b.has_parent && strcmp(b.parent, uuid) == 0)
+        return req_fail(rq, 400, ERR_DEFAULT,
+                        "Unable to create resource provider \"%s\", %s: Object action create "
+                        "failed because: parent provider UUID cannot be same as UUID. Please "
+                        "set parent provider UUID to None if there is no parent.",
+                        b.name, uuid);
+
+    enum store_rc rc =
+        store_provider_create(rq->store, uuid, b.name, b.has_parent ? b.parent : NULL, &p, &why);
+    if (rc != STORE_OK)
+        return create_failed(rq, &b, uuid, rc, why);
+
+    char path[64];
+    snprintf(path, sizeof(path), "/resource_providers/%s", p.uuid);
+    req_set_location(rq, path);
+    /* 1.20+: POST returns the provider with 200; before, 201 and no body. */
+    if (rq->mv < MV(1, 20)) {
+        rq->status = 201;
+        return 0;
+    }
+    req_set_last_modified(rq, provider_modified(&p));
+    return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
 int providers_get(struct req *rq)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    const char *uuid = req_param(rq, "uuid");
+    struct provider p;
+
+    enum store_rc rc = store_provider_get(rq->store, uuid, &p);
+    if (rc == STORE_NOT_FOUND)
+        return fail_not_found(rq, uuid);
+    if (rc != STORE_OK)
+        return api_fail_store(rq, rc);
+    req_set_last_modified(rq, provider_modified(&p));
+    return api_reply(rq, 200, provider_to_json(rq, &p));
+}
+
+static int update_failed(struct req *rq, const char *uuid, const char *name, enum store_rc rc,
+                         enum provider_problem why)
+{
+    const char *action = "update", *reason;
+
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        return fail_not_found(rq, uuid);
+    case STORE_DUPLICATE:
+        return req_fail(rq, 409, ERR_DUPLICATE_NAME,
+                        "Conflicting resource provider %s already exists.", name ? name : "");
+    case STORE_INVALID:
+        break;
+    default:
+        return api_fail_store(rq, rc);
+    }
+    switch (why) {
+    case PROVIDER_PARENT_MISSING:
+        action = "create"; /* sic: upstream names the wrong action here */
+        reason = "parent provider UUID does not exist.";
+        break;
+    case PROVIDER_REPARENT_REFUSED:
+        reason = "re-parenting a provider is not currently allowed.";
+        break;
+    case PROVIDER_UNPARENT_REFUSED:
+        reason = "un-parenting a provider is not currently allowed.";
+        break;
+    default:
+        reason = "creating loop in the provider tree is not allowed.";
+        break;
+    }
+    return req_fail(rq, 400, ERR_DEFAULT,
+                    "Unable to save resource provider %s: Object action %s failed because: %s",
+                    uuid, action, reason);
 }
 
 int providers_update(struct req *rq)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    const char *uuid = req_param(rq, "uuid");
+    struct provider_body b;
+    struct provider p;
+    enum provider_problem why;
+
+    /* A missing provider is reported before the body is looked at. */
+    enum store_rc rc = store_provider_get(rq->store, uuid, &p);
+    if (rc != STORE_OK)
+        return update_failed(rq, uuid, NULL, rc, PROVIDER_PROBLEM_NONE);
+    if (parse_provider_body(rq, false, &b))
+        return -1;
+
+    struct provider_update upd = {
+        .name = b.name,
+        .set_parent = b.parent_given,
+        .parent_uuid = b.has_parent ? b.parent : NULL,
+        .allow_reparent = rq->mv >= MV(1, 37),
+    };
+    rc = store_provider_update(rq->store, p.uuid, &upd, &p, &why);
+    if (rc != STORE_OK)
+        return update_failed(rq, uuid, b.name, rc, why);
+    req_set_last_modified(rq, provider_modified(&p));
+    return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
 int providers_delete(struct req *rq)
 {
-    return req_fail(rq, 501, ERR_DEFAULT, "Not implemented yet.");
+    const char *uuid = req_param(rq, "uuid");
+
+    switch (store_provider_delete(rq->store, uuid)) {
+    case STORE_OK:
+        rq->status = 204;
+        return 0;
+    case STORE_NOT_FOUND:
+        return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found for delete",
+                        uuid);
+    case STORE_IN_USE:
+        return req_fail(rq, 409, ERR_PROVIDER_INUSE,
+                        "Unable to delete resource provider %s: Resource provider has "
+                        "allocations.",
+                        uuid);
+    case STORE_HAS_CHILDREN:
+        return req_fail(rq, 409, ERR_PROVIDER_CANNOT_DELETE_PARENT,
+                        "Unable to delete parent resource provider %s: It has child resource "
+                        "providers.",
+                        uuid);
+    case STORE_BUSY:
+        return api_fail_store(rq, STORE_BUSY);
+    default:
+        return api_fail_store(rq, STORE_ERROR);
+    }
+}
+
+/* ---- GET /resource_providers ---- */
+
+/* The query keys each microversion's schema allows (GET_RPS_SCHEMA_1_*). */
+static int check_list_keys(struct req *rq)
+{
+    static const char *const v1_0[] = {"name", "uuid", NULL};
+    static const char *const v1_3[] = {"name", "uuid", "member_of", NULL};
+    static const char *const v1_4[] = {"name", "uuid", "member_of", "resources", NULL};
+    static const char *const v1_14[] = {"name", "uuid", "member_of", "resources", "in_tree", NULL};
+    static const char *const v1_18[] = {"name",    "uuid",     "member_of", "resources",
+                                        "in_tree", "required", NULL};
+    const char *const *allowed = rq->mv >= MV(1, 18)   ? v1_18
+                                 : rq->mv >= MV(1, 14) ? v1_14
+                                 : rq->mv >= MV(1, 4)  ? v1_4
+                                 : rq->mv >= MV(1, 3)  ? v1_3
+                                                       : v1_0;
+    return api_check_query_keys(rq, allowed);
+}
+
+/* A uuid-format query value, canonicalised into out (NULL when absent). */
+static int query_uuid(struct req *rq, const char *key, char out[37], const char **value)
+{
+    const char *v = req_query(rq, key);
+    *value = NULL;
+    if (!v)
+        return 0;
+    if (!uuid_normalize(v, out))
+        return req_fail(rq, 400, ERR_DEFAULT,
+                        "Invalid query string parameters: '%s' is not a 'uuid'  Failed "
+                        "validating 'format' in schema['properties']['%s']",
+                        v, key);
+    *value = out;
+    return 0;
+}
+
+static int fail_trait(struct req *rq, const char *name)
+{
+    return req_fail(rq, 400, ERR_DEFAULT,
+                    "Invalid trait(s) in \"required\" parameter: No such trait(s): %s.", name);
+}
+
+/* Resolves trait names to ids: unknown names are a 400 naming the first. */
+static int trait_ids(struct req *rq, const struct name_set *names, struct id_set *out)
+{
+    long long *ids = arena_alloc(&rq->arena, (names->n ? names->n : 1) * sizeof(*ids));
+    const char *missing = NULL;
+    enum store_rc rc = names->n
+                           ? store_traits_resolve(rq->store, names->names, names->n, ids, &missing)
+                           : STORE_OK;
+    if (rc == STORE_NOT_FOUND)
+        return fail_trait(rq, missing);
+    if (rc != STORE_OK)
+        return api_fail_store(rq, rc);
+    *out = (struct id_set){.ids = ids, .n = names->n};
+    return 0;
+}
+
+static int resolve_traits(struct req *rq, const struct trait_expr *t, struct provider_filter *f)
+{
+    struct id_set *sets = arena_alloc(&rq->arena, (t->n_all_of ? t->n_all_of : 1) * sizeof(*sets));
+    for (size_t i = 0; i < t->n_all_of; i++)
+        if (trait_ids(rq, &t->all_of[i], &sets[i]))
+            return -1;
+    f->required_traits = sets;
+    f->n_required_traits = t->n_all_of;
+    return trait_ids(rq, &t->forbidden, &f->forbidden_traits);
+}
+
+static struct uuid_set uuids_of(const struct name_set *s)
+{
+    return (struct uuid_set){.uuids = s->names, .n = s->n};
+}
+
+static int filter_aggregates(struct req *rq, struct provider_filter *f)
+{
+    struct agg_expr a;
+    if (query_member_of(rq, "member_of", &a))
+        return -1;
+    struct uuid_set *sets = arena_alloc(&rq->arena, (a.n_all_of ? a.n_all_of : 1) * sizeof(*sets));
+    for (size_t i = 0; i < a.n_all_of; i++)
+        sets[i] = uuids_of(&a.all_of[i]);
+    f->member_of = sets;
+    f->n_member_of = a.n_all_of;
+    f->forbidden_aggs = uuids_of(&a.forbidden);
+    return 0;
+}
+
+static int resolve_resources(struct req *rq, const struct resource_amount *res, size_t n,
+                             struct provider_filter *f)
+{
+    struct provider_amount *amounts = arena_alloc(&rq->arena, (n ? n : 1) * sizeof(*amounts));
+    for (size_t i = 0; i < n; i++) {
+        enum store_rc rc = store_resource_class_id(rq->store, res[i].rc, &amounts[i].rc_id);
+        if (rc == STORE_NOT_FOUND)
+            return req_fail(rq, 400, ERR_DEFAULT,
+                            "Invalid resource class in resources parameter: No such resource "
+                            "class %s.",
+                            res[i].rc);
+        if (rc != STORE_OK)
+            return api_fail_store(rq, rc);
+        amounts[i].amount = res[i].amount;
+    }
+    f->resources = amounts;
+    f->n_resources = n;
+    return 0;
+}
+
+struct list_acc {
+    struct req *rq;
+    json_t *items;
+    time_t modified;
+};
+
+static int list_row(void *arg, const struct provider *p)
+{
+    struct list_acc *acc = arg;
+    time_t t = provider_modified(p);
+    if (t > acc->modified)
+        acc->modified = t;
+    json_array_append_new(acc->items, provider_to_json(acc->rq, p));
+    return 0;
+}
+
+static int reply_list(struct req *rq, json_t *items, time_t modified)
+{
+    req_set_last_modified(rq, modified); /* 0 (no providers) means now */
+    return api_reply(rq, 200, json_pack("{s:o}", "resource_providers", items));
+}
+
+int providers_list(struct req *rq)
+{
+    struct provider_filter f = {0};
+    struct trait_expr traits;
+    struct resource_amount *res;
+    size_t n_res;
+    char uuid[37], tree[37];
+
+    /* Syntax first, in upstream's order: schema, member_of, required, resources. */
+    if (check_list_keys(rq) || query_uuid(rq, "uuid", uuid, &f.uuid) ||
+        query_uuid(rq, "in_tree", tree, &f.in_tree) || filter_aggregates(rq, &f) ||
+        query_required(rq, "required", &traits) || query_resources(rq, "resources", &res, &n_res))
+        return -1;
+    const char *name = req_query(rq, "name");
+    f.name = name && name[0] ? name : NULL;
+
+    /* An unknown in_tree is an empty list, before any name lookup can complain. */
+    struct provider_ref root;
+    enum store_rc rc = f.in_tree ? store_provider_ref(rq->store, f.in_tree, &root) : STORE_OK;
+    if (rc == STORE_NOT_FOUND)
+        return reply_list(rq, json_array(), 0);
+    if (rc != STORE_OK)
+        return api_fail_store(rq, rc);
+    if (resolve_traits(rq, &traits, &f) || resolve_resources(rq, res, n_res, &f))
+        return -1;
+
+    struct list_acc acc = {.rq = rq, .items = json_array()};
+    rc = store_provider_list(rq->store, &f, list_row, &acc);
+    if (rc != STORE_OK) {
+        json_decref(acc.items);
+        return api_fail_store(rq, rc);
+    }
+    return reply_list(rq, acc.items, acc.modified);
 }

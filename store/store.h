@@ -67,4 +67,432 @@ enum store_rc store_begin_read(struct store *st);
 enum store_rc store_commit(struct store *st);
 void store_rollback(struct store *st);
 
+
+/* ---- Resource classes and traits (store/resource_classes.c, store/traits.c) ---- */
+
+/* Custom resource classes get ids from here on; lower ids are the standard
+ * classes, which can be neither renamed nor deleted. */
+#define STORE_CUSTOM_CLASS_MIN_ID 10000
+
+/* A resource class or trait row. Stored names are ASCII of at most 255
+ * characters (standard names, or CUSTOM_ names checked by the API). */
+struct resource_class {
+    long long id;
+    char name[256];
+    long long created_at;
+    long long updated_at; /* 0 when never updated */
+};
+
+struct trait {
+    long long id;
+    char name[256];
+    long long created_at;
+    long long updated_at; /* 0 when never updated */
+};
+
+/* Row callbacks: row is valid only during the call. Returning non-zero
+ * stops the walk early (the list function still returns STORE_OK). */
+typedef int store_class_row_fn(void *arg, const struct resource_class *row);
+typedef int store_trait_row_fn(void *arg, const struct trait *row);
+
+/* Streams every resource class, standard and custom, in id order. */
+enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *on_row, void *arg);
+
+/* Fills *out with the class called name. STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_resource_class_get(struct store *st, const char *name,
+                                       struct resource_class *out);
+
+/* Creates a custom class (id max(10000, highest id + 1)); the caller has
+ * checked the CUSTOM_ name rule. *created (may be NULL) tells whether a row
+ * was added. With only_new, an existing name is STORE_DUPLICATE; without,
+ * it is STORE_OK with *created false (PUT at 1.7 is idempotent). out (may
+ * be NULL) receives the new or existing row. */
+enum store_rc store_resource_class_create(struct store *st, const char *name, bool only_new,
+                                          struct resource_class *out, bool *created);
+
+/* Renames a custom class (PUT 1.2-1.6). STORE_NOT_FOUND, STORE_INVALID for
+ * a standard class (checked before the new name), STORE_DUPLICATE when
+ * new_name is taken. out (may be NULL) receives the renamed row. */
+enum store_rc store_resource_class_rename(struct store *st, const char *name,
+                                          const char *new_name, struct resource_class *out);
+
+/* Deletes a custom class. STORE_NOT_FOUND, STORE_INVALID for a standard
+ * class, STORE_IN_USE while inventories (or allocations) refer to it. */
+enum store_rc store_resource_class_delete(struct store *st, const char *name);
+
+/* Filters of store_traits_list; a NULL/negative member means "no filter". */
+struct trait_filter {
+    const char *const *names; /* name=in: exact names (n_names of them), or NULL */
+    size_t n_names;
+    const char *prefix;       /* name=startswith: (ASCII case-insensitive, as SQL LIKE) */
+    int associated;           /* -1 any, 1 only traits some provider has, 0 only unused */
+};
+
+/* Streams the traits that pass every filter, sorted by name. */
+enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
+                                store_trait_row_fn *on_row, void *arg);
+
+/* Fills *out with the trait called name. STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_trait_get(struct store *st, const char *name, struct trait *out);
+
+/* Creates the custom trait name unless it exists (the caller has checked
+ * the CUSTOM_ rule). *created tells which; out receives the row either way
+ * (its created_at is the Last-Modified of PUT /traits/{name}). */
+enum store_rc store_trait_ensure(struct store *st, const char *name, struct trait *out,
+                                 bool *created);
+
+/* Deletes a custom trait. Checked in Placement's order: STORE_NOT_FOUND,
+ * STORE_INVALID for a standard (non-CUSTOM_) trait, STORE_IN_USE while a
+ * provider has it. */
+enum store_rc store_trait_delete(struct store *st, const char *name);
+
+/* Resolves n trait names to ids with one query (for required/forbidden
+ * trait filters). ids[i] (caller-owned, n entries) receives the id of
+ * names[i], or 0 when no such trait exists (trait ids are never 0).
+ * Returns STORE_OK when every name exists, STORE_NOT_FOUND when at least
+ * one is missing (then *first_missing, unless first_missing is NULL,
+ * points at the first missing names[i], borrowed from names; scan ids[]
+ * for every 0 to name them all), or an error. Duplicate names are fine. */
+enum store_rc store_traits_resolve(struct store *st, const char *const *names, size_t n,
+                                   long long *ids, const char **first_missing);
+
+/* Streams the traits of the provider with this id, sorted by name. An
+ * unknown id simply has no traits: check existence with store_provider_ref. */
+enum store_rc store_provider_traits_list(struct store *st, long long provider_id,
+                                         store_trait_row_fn *on_row, void *arg);
+
+/* Replaces the trait set of provider provider_id with trait_ids (n
+ * entries, duplicates allowed, n == 0 clears it) when its generation is
+ * still generation. The generation (and updated_at) is bumped only if the
+ * set changed. *new_generation (may be NULL) receives the resulting
+ * generation. STORE_CONFLICT when the generation moved, STORE_NOT_FOUND
+ * when the provider is gone, STORE_INVALID when a trait id is unknown. */
+enum store_rc store_provider_traits_replace(struct store *st, long long provider_id,
+                                            long long generation, const long long *trait_ids,
+                                            size_t n, long long *new_generation);
+
+/* ---- Providers and aggregates (store/providers.c, store/aggregates.c) ---- */
+
+#define PROVIDER_NAME_MAX 200 /* characters (Placement's maxLength) */
+
+/* One provider row as the API shows it. Strings are fixed arrays: no heap. */
+struct provider {
+    long long id;
+    char uuid[37];
+    char name[4 * PROVIDER_NAME_MAX + 1]; /* UTF-8: up to 4 bytes a character */
+    long long generation;
+    char parent_uuid[37]; /* "" for a root provider */
+    char root_uuid[37];
+    long long created_at;
+    long long updated_at; /* 0 when never updated */
+};
+
+/* Why store_provider_create/update refused (with STORE_DUPLICATE or STORE_INVALID). */
+enum provider_problem {
+    PROVIDER_PROBLEM_NONE = 0,
+    PROVIDER_DUPLICATE_UUID,   /* STORE_DUPLICATE: the uuid is taken */
+    PROVIDER_DUPLICATE_NAME,   /* STORE_DUPLICATE: the name is taken */
+    PROVIDER_PARENT_MISSING,   /* STORE_INVALID: no provider has the parent uuid */
+    PROVIDER_REPARENT_REFUSED, /* STORE_INVALID: moving a child needs allow_reparent */
+    PROVIDER_UNPARENT_REFUSED, /* STORE_INVALID: making a child a root needs allow_reparent */
+    PROVIDER_LOOP,             /* STORE_INVALID: the new parent is in the provider's subtree */
+};
+
+/* Creates a provider with generation 0 under parent_uuid (NULL for a new
+ * root; its root_id is then its own id). uuid and parent_uuid are canonical.
+ * The parent is checked first, then the uuid, then the name. On STORE_OK
+ * fills *out; STORE_DUPLICATE/STORE_INVALID set *why. */
+enum store_rc store_provider_create(struct store *st, const char *uuid, const char *name,
+                                    const char *parent_uuid, struct provider *out,
+                                    enum provider_problem *why);
+
+/* Reads one provider. STORE_OK, STORE_NOT_FOUND or an error. */
+enum store_rc store_provider_get(struct store *st, const char *uuid, struct provider *out);
+
+struct provider_update {
+    const char *name;        /* the new name (required) */
+    bool set_parent;         /* false: leave the parent alone */
+    const char *parent_uuid; /* with set_parent: the new parent, NULL to make it a root */
+    bool allow_reparent;     /* 1.37+: a child may move or become a root */
+};
+
+/* Renames and (optionally) re-parents a provider in one transaction, moving
+ * the root of its whole subtree along. The generation is NOT bumped;
+ * updated_at is set. STORE_OK (fills *out), STORE_NOT_FOUND,
+ * STORE_DUPLICATE (name taken; *why) or STORE_INVALID (*why). */
+enum store_rc store_provider_update(struct store *st, const char *uuid,
+                                    const struct provider_update *upd, struct provider *out,
+                                    enum provider_problem *why);
+
+/* Deletes a provider with its inventories, traits and aggregate links.
+ * STORE_OK, STORE_NOT_FOUND, STORE_HAS_CHILDREN or STORE_IN_USE (allocations). */
+enum store_rc store_provider_delete(struct store *st, const char *uuid);
+
+struct id_set {
+    const long long *ids;
+    size_t n;
+};
+struct uuid_set {
+    const char *const *uuids; /* canonical uuids */
+    size_t n;
+};
+struct provider_amount {
+    long long rc_id;
+    long long amount;
+};
+
+/* GET /resource_providers filters, all ANDed; NULL/0 means "no filter". */
+struct provider_filter {
+    const char *name;
+    const char *uuid;
+    const char *in_tree; /* a provider uuid: its whole tree; unknown matches nothing */
+    const struct id_set *required_traits; /* each set: the provider has one of its traits */
+    size_t n_required_traits;
+    struct id_set forbidden_traits; /* the provider has none of these */
+    const struct uuid_set *member_of; /* each set: the provider is in one of its aggregates */
+    size_t n_member_of;
+    struct uuid_set forbidden_aggs; /* the provider is in none of these */
+    const struct provider_amount *resources; /* capacity, min/max_unit and step_size fit */
+    size_t n_resources;
+};
+
+/* Called once per row; the provider is valid only during the call. A
+ * non-zero return stops the listing (the list call still returns STORE_OK). */
+typedef int provider_row_fn(void *arg, const struct provider *p);
+
+/* Streams the providers matching f, in id order. */
+enum store_rc store_provider_list(struct store *st, const struct provider_filter *f,
+                                  provider_row_fn *on_row, void *arg);
+
+/* Called once per aggregate uuid (valid only during the call). */
+typedef int aggregate_row_fn(void *arg, const char *uuid);
+
+/* Streams the provider's aggregate uuids and sets *generation.
+ * STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_provider_aggregates_get(struct store *st, const char *rp_uuid,
+                                            long long *generation, aggregate_row_fn *on_agg,
+                                            void *arg);
+
+/* Replaces the provider's aggregates with aggs (canonical uuids; unknown
+ * ones are created). With expect_gen non-NULL the generation must equal
+ * *expect_gen and is bumped by one (else STORE_CONFLICT); with NULL it is
+ * left alone (before 1.19). *generation receives the resulting generation.
+ * STORE_OK, STORE_NOT_FOUND or STORE_CONFLICT. */
+enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uuid,
+                                            const char *const *aggs, size_t n,
+                                            const long long *expect_gen, long long *generation);
+
+/* ---- Inventories, allocations, usages (store/inventories.c, store/allocations.c,
+ *      store/usages.c) ---- */
+
+#define STORE_NAME_MAX 256 /* resource class, consumer type, project and user ids: 255 + NUL */
+
+/* One inventory record. As input (writes) only resource_class and the six
+ * numbers are read; the store resolves the name. As output every field is set. */
+struct inventory {
+    long long rc_id;
+    char resource_class[STORE_NAME_MAX];
+    long long total, reserved, min_unit, max_unit, step_size;
+    double allocation_ratio;
+    long long created_at;
+    long long updated_at; /* 0 when never updated */
+};
+
+/* Why an accounting write was refused: filled next to the store_rc so that
+ * the API can word Placement's message. Lists are joined with ", ". */
+enum acct_failure_kind {
+    ACCT_OK = 0,
+    ACCT_PROVIDER_GENERATION, /* STORE_CONFLICT: provider generation moved (expected/got) */
+    ACCT_CONSUMER_GENERATION, /* STORE_CONFLICT: consumer; expected (or null) vs got (or null) */
+    ACCT_PROVIDER_MISSING,    /* STORE_NOT_FOUND: an allocation (or reshape) names an unknown provider */
+    ACCT_CLASS_MISSING,       /* STORE_NOT_FOUND: unknown resource class (classes) */
+    ACCT_INVENTORY_MISSING,   /* STORE_NOT_FOUND: no inventory of that class to update/delete */
+    ACCT_NO_INVENTORY,        /* STORE_INVALID: providers lack inventory for classes */
+    ACCT_CONSTRAINTS,         /* STORE_INVALID: min_unit/max_unit/step_size violated */
+    ACCT_CAPACITY,            /* STORE_INVALID: the amount would exceed the capacity */
+    ACCT_INVENTORY_IN_USE,    /* STORE_IN_USE: inventory of classes has allocations */
+    ACCT_INVENTORY_EXISTS,    /* STORE_DUPLICATE: the provider already has that class */
+};
+
+struct acct_failure {
+    enum acct_failure_kind kind;
+    char consumer[STORE_NAME_MAX];
+    char providers[512];
+    char classes[1024];
+    long long expected, got;
+    bool expected_null, got_null;
+};
+
+/* Row callbacks: the row and its strings are valid only during the call. A
+ * non-zero return stops the walk (the list call still returns STORE_OK). */
+typedef int store_inventory_fn(void *arg, const struct inventory *inv);
+
+/* Streams the inventories of the provider with this id, in class id order. */
+enum store_rc store_inventories_list(struct store *st, long long provider_id,
+                                     store_inventory_fn *on_row, void *arg);
+
+/* Fills *out with the provider's inventory of class rc (a name).
+ * STORE_OK or STORE_NOT_FOUND (no such class, or no inventory of it). */
+enum store_rc store_inventory_get(struct store *st, long long provider_id, const char *rc,
+                                  struct inventory *out);
+
+/* Replaces the whole inventory of a provider (n == 0 deletes it all) and
+ * bumps its generation by one, in one transaction. With generation >= 0 the
+ * provider's generation must still be that (else STORE_CONFLICT,
+ * ACCT_PROVIDER_GENERATION); -1 skips the check (DELETE .../inventories).
+ * STORE_NOT_FOUND + ACCT_CLASS_MISSING for an unknown class; STORE_IN_USE +
+ * ACCT_INVENTORY_IN_USE when a class to remove has allocations. Lowering a
+ * total below the usage is allowed. *new_generation (may be NULL) receives
+ * the new generation. fail must not be NULL. */
+enum store_rc store_inventories_replace(struct store *st, long long provider_id,
+                                        long long generation, const struct inventory *inv,
+                                        size_t n, long long *new_generation,
+                                        struct acct_failure *fail);
+
+/* Adds one inventory (POST) and bumps the generation. STORE_NOT_FOUND +
+ * ACCT_CLASS_MISSING; STORE_DUPLICATE + ACCT_INVENTORY_EXISTS. */
+enum store_rc store_inventory_add(struct store *st, long long provider_id,
+                                  const struct inventory *inv, long long *new_generation,
+                                  struct acct_failure *fail);
+
+/* Updates the existing inventory of inv->resource_class when the provider
+ * generation is still generation, and bumps it. STORE_CONFLICT;
+ * STORE_NOT_FOUND + ACCT_CLASS_MISSING or ACCT_INVENTORY_MISSING. */
+enum store_rc store_inventory_update(struct store *st, long long provider_id,
+                                     long long generation, const struct inventory *inv,
+                                     long long *new_generation, struct acct_failure *fail);
+
+/* Deletes the provider's inventory of class rc and bumps the generation.
+ * STORE_NOT_FOUND (+ ACCT_CLASS_MISSING or ACCT_INVENTORY_MISSING);
+ * STORE_IN_USE + ACCT_INVENTORY_IN_USE when it has allocations. */
+enum store_rc store_inventory_delete(struct store *st, long long provider_id, const char *rc,
+                                     long long *new_generation, struct acct_failure *fail);
+
+/* One (provider, class, amount) of a consumer's new allocations. Strings
+ * are borrowed for the call. provider_uuid is looked up exactly as given. */
+struct alloc_item {
+    const char *provider_uuid;
+    const char *resource_class;
+    long long used; /* >= 1 */
+};
+
+/* The complete new allocations of one consumer. */
+struct consumer_allocs {
+    const char *uuid;          /* the consumer id as stored (36 characters) */
+    const char *project_id;    /* external ids; created on first use */
+    const char *user_id;
+    const char *consumer_type; /* NULL: keep the consumer's type (before 1.38) */
+    bool check_generation;     /* 1.28+: compare with generation / generation_null */
+    bool generation_null;      /* the client says the consumer must not exist */
+    long long generation;
+    const struct alloc_item *items;
+    size_t n_items; /* 0 removes every allocation of the consumer */
+};
+
+/* Replaces the allocations of n consumers atomically (one BEGIN IMMEDIATE
+ * transaction), in Placement's order of checks: consumer generations
+ * (STORE_CONFLICT + ACCT_CONSUMER_GENERATION), providers (STORE_NOT_FOUND +
+ * ACCT_PROVIDER_MISSING), classes (STORE_NOT_FOUND + ACCT_CLASS_MISSING),
+ * then per provider and class: inventory present, min_unit/max_unit/
+ * step_size and used + amount <= (total - reserved) * allocation_ratio
+ * (STORE_INVALID + ACCT_NO_INVENTORY/CONSTRAINTS/CAPACITY); a change that
+ * reduces an existing overage is allowed. On success every provider touched
+ * and every consumer written gets generation + 1, projects, users, consumer
+ * types and consumers are created as needed, and consumers left without
+ * allocations are deleted. fail must not be NULL. */
+enum store_rc store_allocations_replace(struct store *st, const struct consumer_allocs *c,
+                                        size_t n, struct acct_failure *fail);
+
+/* A provider's new inventory for store_reshape; generation is the one the
+ * client sent (checked again inside the transaction). */
+struct reshape_inventory {
+    const char *provider_uuid; /* canonical */
+    long long generation;
+    const struct inventory *inv;
+    size_t n_inv;
+};
+
+/* POST /reshaper: replaces the inventories of the listed providers and the
+ * allocations of the listed consumers in one transaction, all or nothing
+ * (Placement's objects/reshaper.py: interim union inventories, then the
+ * allocations, then the final inventories). Failures are those of
+ * store_inventories_replace and store_allocations_replace, plus
+ * STORE_NOT_FOUND + ACCT_PROVIDER_MISSING for an unknown inventory provider. */
+enum store_rc store_reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
+                            const struct consumer_allocs *c, size_t n_c,
+                            struct acct_failure *fail);
+
+/* One allocation row as the API shows it; valid only during the callback. */
+struct allocation_row {
+    const char *consumer_uuid;
+    long long consumer_generation;
+    const char *provider_uuid;
+    long long provider_generation;
+    const char *resource_class;
+    long long used;
+    long long created_at;
+    long long updated_at; /* 0 when never updated */
+};
+typedef int store_allocation_fn(void *arg, const struct allocation_row *row);
+
+/* A consumer's own record; strings are fixed arrays. */
+struct consumer_info {
+    char uuid[STORE_NAME_MAX];
+    char project_id[STORE_NAME_MAX];
+    char user_id[STORE_NAME_MAX];
+    char consumer_type[STORE_NAME_MAX]; /* "" when the consumer has no type */
+    long long generation;
+};
+
+/* Reads a consumer and streams its allocations in one read transaction.
+ * info and on_row may be NULL. STORE_NOT_FOUND when no such consumer exists (then
+ * nothing is streamed). */
+enum store_rc store_consumer_allocations(struct store *st, const char *consumer_uuid,
+                                         struct consumer_info *info,
+                                         store_allocation_fn *on_row, void *arg);
+
+/* Streams every allocation against the provider with this id. */
+enum store_rc store_provider_allocations(struct store *st, long long provider_id,
+                                         store_allocation_fn *on_row, void *arg);
+
+/* Deletes every allocation of the consumer and the consumer itself, without
+ * touching generations (DELETE /allocations/{c}). STORE_NOT_FOUND when it
+ * has no allocations. */
+enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid);
+
+/* *out = whether any allocation is against the provider (for DELETE
+ * /resource_providers/{u}: 409 while true). */
+enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out);
+
+/* One usage sum. group is the consumer type name, "unknown" (no type) or
+ * "all", and NULL for provider usages; consumer_count counts the distinct
+ * consumers of the group. */
+struct usage_row {
+    const char *group;
+    const char *resource_class;
+    long long used;
+    long long consumer_count;
+};
+typedef int store_usage_fn(void *arg, const struct usage_row *row);
+
+/* Streams, for every class the provider has inventory of, the sum of its
+ * allocations (0 when unused). */
+enum store_rc store_provider_usages(struct store *st, long long provider_id,
+                                    store_usage_fn *on_row, void *arg);
+
+enum usage_grouping {
+    USAGE_BY_TYPE = 0, /* one group per consumer type, untyped under "unknown" */
+    USAGE_ALL = 1,     /* everything under "all" (also used before 1.38) */
+    USAGE_UNKNOWN = 2, /* only consumers without a type, under "unknown" */
+    USAGE_ONE_TYPE = 3 /* only consumers of consumer_type */
+};
+
+/* Streams the usage sums of the consumers of project_id (and user_id when
+ * not NULL), grouped as asked, per class. consumer_type is read only with
+ * USAGE_ONE_TYPE. */
+enum store_rc store_usages_by_project(struct store *st, const char *project_id,
+                                      const char *user_id, enum usage_grouping grouping,
+                                      const char *consumer_type, store_usage_fn *on_row,
+                                      void *arg);
+
 #endif

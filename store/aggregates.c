@@ -1,0 +1,135 @@
+/* Provider aggregate links (placement/objects/resource_provider.py:
+ * _get_aggregates_by_provider_id, _set_aggregates). Aggregates are created
+ * on first use and never deleted, as upstream. */
+#include "store/internal.h"
+
+enum store_rc store_provider_aggregates_get(struct store *st, const char *rp_uuid,
+                                            long long *generation, aggregate_row_fn *on_agg,
+                                            void *arg)
+{
+    static const char sql[] =
+        "SELECT a.uuid FROM provider_aggregates pa JOIN aggregates a ON a.id = pa.aggregate_id"
+        " WHERE pa.provider_id = ?1 ORDER BY a.id";
+    struct provider_ref rp;
+    enum store_rc rc;
+
+    /* One read transaction so the generation matches the list. */
+    if ((rc = tx_begin_read(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_provider_ref(st, rp_uuid, &rp)) != STORE_OK)
+        goto done;
+    *generation = rp.generation;
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto done;
+    }
+    sqlite3_bind_int64(s, 1, rp.id);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW)
+        if (on_agg(arg, (const char *)sqlite3_column_text(s, 0)) != 0) {
+            step = SQLITE_DONE;
+            break;
+        }
+    rc = store_rc_from_sqlite(st, step, "aggregates get");
+    stmt_done(s);
+done:
+    if (rc == STORE_OK)
+        return tx_commit(st);
+    tx_rollback(st);
+    return rc;
+}
+
+/* Finds or creates the aggregate row for uuid. */
+static enum store_rc aggregate_id(struct store *st, const char *uuid, long long *id)
+{
+    static const char ins[] = "INSERT INTO aggregates (uuid, created_at) VALUES (?1, ?2)"
+                              " ON CONFLICT (uuid) DO NOTHING";
+    static const char sel[] = "SELECT id FROM aggregates WHERE uuid = ?1";
+    sqlite3_stmt *s = stmt_get(st, ins);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    sqlite3_bind_int64(s, 2, store_now());
+    enum store_rc rc = stmt_exec(st, s, "aggregate insert");
+    if (rc != STORE_OK)
+        return rc;
+    if (!(s = stmt_get(st, sel)))
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        rc = STORE_OK;
+    } else {
+        /* SQLITE_DONE cannot happen right after the insert; treat it as an error. */
+        rc = step == SQLITE_DONE ? STORE_ERROR : store_rc_from_sqlite(st, step, "aggregate id");
+    }
+    stmt_done(s);
+    return rc;
+}
+
+static enum store_rc link_aggregate(struct store *st, long long rp_id, const char *uuid)
+{
+    static const char sql[] = "INSERT INTO provider_aggregates (provider_id, aggregate_id)"
+                              " VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+    long long agg_id = 0;
+    enum store_rc rc = aggregate_id(st, uuid, &agg_id);
+    if (rc != STORE_OK)
+        return rc;
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, rp_id);
+    sqlite3_bind_int64(s, 2, agg_id);
+    return stmt_exec(st, s, "aggregate link");
+}
+
+/* Generation compare-and-set: zero rows changed means another writer won. */
+static enum store_rc bump_generation(struct store *st, long long rp_id, long long expect)
+{
+    static const char sql[] = "UPDATE providers SET generation = generation + 1, updated_at = ?3"
+                              " WHERE id = ?1 AND generation = ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, rp_id);
+    sqlite3_bind_int64(s, 2, expect);
+    sqlite3_bind_int64(s, 3, store_now());
+    enum store_rc rc = stmt_exec(st, s, "provider generation");
+    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
+        rc = STORE_CONFLICT;
+    return rc;
+}
+
+enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uuid,
+                                            const char *const *aggs, size_t n,
+                                            const long long *expect_gen, long long *generation)
+{
+    static const char unlink_all[] = "DELETE FROM provider_aggregates WHERE provider_id = ?1";
+    struct provider_ref rp;
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_provider_ref(st, rp_uuid, &rp)) != STORE_OK)
+        goto fail;
+    if (expect_gen && (rc = bump_generation(st, rp.id, *expect_gen)) != STORE_OK)
+        goto fail;
+    sqlite3_stmt *s = stmt_get(st, unlink_all);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, rp.id);
+    if ((rc = stmt_exec(st, s, "aggregates unlink")) != STORE_OK)
+        goto fail;
+    for (size_t i = 0; i < n; i++)
+        if ((rc = link_aggregate(st, rp.id, aggs[i])) != STORE_OK)
+            goto fail;
+    *generation = expect_gen ? *expect_gen + 1 : rp.generation;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}

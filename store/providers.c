@@ -1,0 +1,485 @@
+/* Resource providers: create, read, update (rename and re-parent), delete
+ * and the filtered listing of GET /resource_providers
+ * (placement/objects/resource_provider.py). */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+/* Every provider read selects these columns, in this order. */
+#define PROVIDER_COLUMNS                                                                           \
+    "p.id, p.uuid, p.name, p.generation, COALESCE(pp.uuid, ''), r.uuid, p.created_at,"             \
+    " COALESCE(p.updated_at, 0)"
+#define PROVIDER_FROM                                                                              \
+    " FROM providers p JOIN providers r ON r.id = p.root_id"                                       \
+    " LEFT JOIN providers pp ON pp.id = p.parent_id"
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+static void provider_from_row(sqlite3_stmt *s, struct provider *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    copy_text(out->uuid, sizeof(out->uuid), sqlite3_column_text(s, 1));
+    copy_text(out->name, sizeof(out->name), sqlite3_column_text(s, 2));
+    out->generation = sqlite3_column_int64(s, 3);
+    copy_text(out->parent_uuid, sizeof(out->parent_uuid), sqlite3_column_text(s, 4));
+    copy_text(out->root_uuid, sizeof(out->root_uuid), sqlite3_column_text(s, 5));
+    out->created_at = sqlite3_column_int64(s, 6);
+    out->updated_at = sqlite3_column_int64(s, 7);
+}
+
+enum store_rc store_provider_get(struct store *st, const char *uuid, struct provider *out)
+{
+    static const char sql[] = "SELECT " PROVIDER_COLUMNS PROVIDER_FROM " WHERE p.uuid = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    int rc = sqlite3_step(s);
+    enum store_rc out_rc = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        provider_from_row(s, out);
+        out_rc = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out_rc = store_rc_from_sqlite(st, rc, "provider get");
+    }
+    stmt_done(s);
+    return out_rc;
+}
+
+/* STORE_OK when some provider has column = value, else STORE_NOT_FOUND. */
+static enum store_rc exists(struct store *st, const char *sql, const char *value)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, value);
+    int rc = sqlite3_step(s);
+    enum store_rc out = rc == SQLITE_ROW    ? STORE_OK
+                        : rc == SQLITE_DONE ? STORE_NOT_FOUND
+                                            : store_rc_from_sqlite(st, rc, "provider exists");
+    stmt_done(s);
+    return out;
+}
+
+static const char SQL_UUID_TAKEN[] = "SELECT 1 FROM providers WHERE uuid = ?1";
+static const char SQL_NAME_TAKEN[] = "SELECT 1 FROM providers WHERE name = ?1";
+
+/* Maps "the uuid or name is already in use" to STORE_DUPLICATE plus *why. */
+static enum store_rc check_unique(struct store *st, const char *uuid, const char *name,
+                                  enum provider_problem *why)
+{
+    enum store_rc rc;
+    if (uuid && (rc = exists(st, SQL_UUID_TAKEN, uuid)) != STORE_NOT_FOUND) {
+        *why = PROVIDER_DUPLICATE_UUID;
+        return rc == STORE_OK ? STORE_DUPLICATE : rc;
+    }
+    if ((rc = exists(st, SQL_NAME_TAKEN, name)) != STORE_NOT_FOUND) {
+        *why = PROVIDER_DUPLICATE_NAME;
+        return rc == STORE_OK ? STORE_DUPLICATE : rc;
+    }
+    return STORE_OK;
+}
+
+/* Resolves the would-be parent; a missing one is STORE_INVALID/PARENT_MISSING. */
+static enum store_rc parent_ref(struct store *st, const char *parent_uuid,
+                                struct provider_ref *parent, enum provider_problem *why)
+{
+    enum store_rc rc = store_provider_ref(st, parent_uuid, parent);
+    if (rc == STORE_NOT_FOUND) {
+        *why = PROVIDER_PARENT_MISSING;
+        return STORE_INVALID;
+    }
+    return rc;
+}
+
+static enum store_rc insert_provider(struct store *st, const char *uuid, const char *name,
+                                     const struct provider_ref *parent)
+{
+    /* A new root is its own root: insert, then point root_id at the new id. */
+    static const char ins[] = "INSERT INTO providers (uuid, name, generation, parent_id, root_id,"
+                              " created_at) VALUES (?1, ?2, 0, ?3, COALESCE(?4, 0), ?5)";
+    static const char fix_root[] =
+        "UPDATE providers SET root_id = id WHERE id = last_insert_rowid() AND root_id = 0";
+    sqlite3_stmt *s = stmt_get(st, ins);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    stmt_bind_text(s, 2, name);
+    if (parent) {
+        sqlite3_bind_int64(s, 3, parent->id);
+        sqlite3_bind_int64(s, 4, parent->root_id);
+    }
+    sqlite3_bind_int64(s, 5, store_now());
+    enum store_rc rc = stmt_exec(st, s, "provider insert");
+    if (rc != STORE_OK)
+        return rc;
+    return parent ? STORE_OK : stmt_exec(st, stmt_get(st, fix_root), "provider root");
+}
+
+enum store_rc store_provider_create(struct store *st, const char *uuid, const char *name,
+                                    const char *parent_uuid, struct provider *out,
+                                    enum provider_problem *why)
+{
+    enum store_rc rc;
+    struct provider_ref parent;
+
+    *why = PROVIDER_PROBLEM_NONE;
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if (parent_uuid && (rc = parent_ref(st, parent_uuid, &parent, why)) != STORE_OK)
+        goto fail;
+    if ((rc = check_unique(st, uuid, name, why)) != STORE_OK ||
+        (rc = insert_provider(st, uuid, name, parent_uuid ? &parent : NULL)) != STORE_OK ||
+        (rc = store_provider_get(st, uuid, out)) != STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+/* The descendants of a provider, itself included, as a recursive CTE. */
+#define SUBTREE_CTE                                                                                \
+    "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL"                                               \
+    " SELECT c.id FROM providers c JOIN sub ON c.parent_id = sub.id) "
+
+/* STORE_OK when candidate is self or one of its descendants, else STORE_NOT_FOUND. */
+static enum store_rc in_subtree(struct store *st, long long self, long long candidate)
+{
+    static const char sql[] = SUBTREE_CTE "SELECT 1 FROM sub WHERE id = ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, self);
+    sqlite3_bind_int64(s, 2, candidate);
+    int rc = sqlite3_step(s);
+    enum store_rc out = rc == SQLITE_ROW    ? STORE_OK
+                        : rc == SQLITE_DONE ? STORE_NOT_FOUND
+                                            : store_rc_from_sqlite(st, rc, "subtree check");
+    stmt_done(s);
+    return out;
+}
+
+/* Decides the new parent and root ids following _update_in_db's rules.
+ * *parent_id 0 means "a root". */
+static enum store_rc plan_parent(struct store *st, const struct provider_ref *me,
+                                 const struct provider_update *upd, long long *parent_id,
+                                 long long *root_id, enum provider_problem *why)
+{
+    *parent_id = me->parent_id;
+    *root_id = me->root_id;
+    if (!upd->set_parent)
+        return STORE_OK;
+    if (!upd->parent_uuid) {
+        if (me->parent_id == 0)
+            return STORE_OK;
+        if (!upd->allow_reparent) {
+            *why = PROVIDER_UNPARENT_REFUSED;
+            return STORE_INVALID;
+        }
+        *parent_id = 0;
+        *root_id = me->id;
+        return STORE_OK;
+    }
+    struct provider_ref parent;
+    enum store_rc rc = parent_ref(st, upd->parent_uuid, &parent, why);
+    if (rc != STORE_OK)
+        return rc;
+    if (me->parent_id != 0 && me->parent_id != parent.id && !upd->allow_reparent) {
+        *why = PROVIDER_REPARENT_REFUSED;
+        return STORE_INVALID;
+    }
+    rc = in_subtree(st, me->id, parent.id);
+    if (rc == STORE_OK) {
+        *why = PROVIDER_LOOP;
+        return STORE_INVALID;
+    }
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    *parent_id = parent.id;
+    *root_id = parent.root_id;
+    return STORE_OK;
+}
+
+static enum store_rc write_update(struct store *st, long long id, const char *name,
+                                  long long parent_id, long long root_id)
+{
+    static const char sql[] = "UPDATE providers SET name = ?2, parent_id = ?3, updated_at = ?4"
+                              " WHERE id = ?1";
+    /* The whole subtree follows its top to the new root (root_id is denormalised). */
+    static const char move[] =
+        SUBTREE_CTE "UPDATE providers SET root_id = ?2 WHERE id IN (SELECT id FROM sub)"
+                    " AND root_id <> ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    stmt_bind_text(s, 2, name);
+    if (parent_id)
+        sqlite3_bind_int64(s, 3, parent_id);
+    sqlite3_bind_int64(s, 4, store_now());
+    enum store_rc rc = stmt_exec(st, s, "provider update");
+    if (rc != STORE_OK)
+        return rc;
+    if (!(s = stmt_get(st, move)))
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, root_id);
+    return stmt_exec(st, s, "provider subtree root");
+}
+
+enum store_rc store_provider_update(struct store *st, const char *uuid,
+                                    const struct provider_update *upd, struct provider *out,
+                                    enum provider_problem *why)
+{
+    enum store_rc rc;
+    struct provider_ref me;
+    long long parent_id, root_id;
+
+    *why = PROVIDER_PROBLEM_NONE;
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_provider_ref(st, uuid, &me)) != STORE_OK ||
+        (rc = plan_parent(st, &me, upd, &parent_id, &root_id, why)) != STORE_OK)
+        goto fail;
+    rc = write_update(st, me.id, upd->name, parent_id, root_id);
+    if (rc == STORE_DUPLICATE)
+        *why = PROVIDER_DUPLICATE_NAME;
+    if (rc != STORE_OK || (rc = store_provider_get(st, uuid, out)) != STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+/* STORE_OK when the query on ?1 = id returns a row, STORE_NOT_FOUND when not. */
+static enum store_rc any_row(struct store *st, const char *sql, long long id)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    enum store_rc out = rc == SQLITE_ROW    ? STORE_OK
+                        : rc == SQLITE_DONE ? STORE_NOT_FOUND
+                                            : store_rc_from_sqlite(st, rc, "provider check");
+    stmt_done(s);
+    return out;
+}
+
+/* Children first, then allocations, as ResourceProvider._delete does. */
+static enum store_rc check_deletable(struct store *st, long long id)
+{
+    static const char children[] = "SELECT 1 FROM providers WHERE parent_id = ?1 LIMIT 1";
+    static const char allocs[] = "SELECT 1 FROM allocations WHERE provider_id = ?1 LIMIT 1";
+    enum store_rc rc = any_row(st, children, id);
+    if (rc != STORE_NOT_FOUND)
+        return rc == STORE_OK ? STORE_HAS_CHILDREN : rc;
+    rc = any_row(st, allocs, id);
+    if (rc != STORE_NOT_FOUND)
+        return rc == STORE_OK ? STORE_IN_USE : rc;
+    return STORE_OK;
+}
+
+enum store_rc store_provider_delete(struct store *st, const char *uuid)
+{
+    /* Inventories, trait links and aggregate links go with it (ON DELETE CASCADE). */
+    static const char del[] = "DELETE FROM providers WHERE id = ?1";
+    enum store_rc rc;
+    struct provider_ref me;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_provider_ref(st, uuid, &me)) != STORE_OK ||
+        (rc = check_deletable(st, me.id)) != STORE_OK)
+        goto fail;
+    sqlite3_stmt *s = stmt_get(st, del);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, me.id);
+    if ((rc = stmt_exec(st, s, "provider delete")) != STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+/* ---- Listing ---- */
+
+/* The filter sets travel to SQL as bound JSON arrays read with json_each(),
+ * so one static statement serves every combination of filters. */
+
+static void json_append_string(sqlite3_str *out, const char *s)
+{
+    sqlite3_str_appendchar(out, 1, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            sqlite3_str_appendf(out, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            sqlite3_str_appendf(out, "\\u%04x", (unsigned)*s);
+        else
+            sqlite3_str_appendchar(out, 1, *s);
+    }
+    sqlite3_str_appendchar(out, 1, '"');
+}
+
+static void json_append_ids(sqlite3_str *out, const struct id_set *set)
+{
+    sqlite3_str_appendchar(out, 1, '[');
+    for (size_t i = 0; i < set->n; i++)
+        sqlite3_str_appendf(out, "%s%lld", i ? "," : "", set->ids[i]);
+    sqlite3_str_appendchar(out, 1, ']');
+}
+
+static void json_append_uuids(sqlite3_str *out, const struct uuid_set *set)
+{
+    sqlite3_str_appendchar(out, 1, '[');
+    for (size_t i = 0; i < set->n; i++) {
+        if (i)
+            sqlite3_str_appendchar(out, 1, ',');
+        json_append_string(out, set->uuids[i]);
+    }
+    sqlite3_str_appendchar(out, 1, ']');
+}
+
+/* Binds a finished JSON text (or NULL when the filter is unused). */
+static void bind_json(sqlite3_stmt *s, int idx, sqlite3_str *json)
+{
+    char *text = sqlite3_str_finish(json);
+    if (text)
+        sqlite3_bind_text(s, idx, text, -1, sqlite3_free);
+}
+
+static sqlite3_str *trait_groups_json(sqlite3 *db, const struct provider_filter *f)
+{
+    if (!f->n_required_traits)
+        return NULL;
+    sqlite3_str *out = sqlite3_str_new(db);
+    sqlite3_str_appendchar(out, 1, '[');
+    for (size_t i = 0; i < f->n_required_traits; i++) {
+        if (i)
+            sqlite3_str_appendchar(out, 1, ',');
+        json_append_ids(out, &f->required_traits[i]);
+    }
+    sqlite3_str_appendchar(out, 1, ']');
+    return out;
+}
+
+static sqlite3_str *agg_groups_json(sqlite3 *db, const struct provider_filter *f)
+{
+    if (!f->n_member_of)
+        return NULL;
+    sqlite3_str *out = sqlite3_str_new(db);
+    sqlite3_str_appendchar(out, 1, '[');
+    for (size_t i = 0; i < f->n_member_of; i++) {
+        if (i)
+            sqlite3_str_appendchar(out, 1, ',');
+        json_append_uuids(out, &f->member_of[i]);
+    }
+    sqlite3_str_appendchar(out, 1, ']');
+    return out;
+}
+
+static sqlite3_str *resources_json(sqlite3 *db, const struct provider_filter *f)
+{
+    if (!f->n_resources)
+        return NULL;
+    sqlite3_str *out = sqlite3_str_new(db);
+    sqlite3_str_appendchar(out, 1, '[');
+    for (size_t i = 0; i < f->n_resources; i++)
+        sqlite3_str_appendf(out, "%s[%lld,%lld]", i ? "," : "", f->resources[i].rc_id,
+                            f->resources[i].amount);
+    sqlite3_str_appendchar(out, 1, ']');
+    return out;
+}
+
+static sqlite3_str *ids_json(sqlite3 *db, const struct id_set *set)
+{
+    if (!set->n)
+        return NULL;
+    sqlite3_str *out = sqlite3_str_new(db);
+    json_append_ids(out, set);
+    return out;
+}
+
+static sqlite3_str *uuids_json(sqlite3 *db, const struct uuid_set *set)
+{
+    if (!set->n)
+        return NULL;
+    sqlite3_str *out = sqlite3_str_new(db);
+    json_append_uuids(out, set);
+    return out;
+}
+
+/* ?4: [[trait ids any-of], ...]  ?5: [forbidden trait ids]
+ * ?6: [[aggregate uuids any-of], ...]  ?7: [forbidden aggregate uuids]
+ * ?8: [[rc id, amount], ...] with Placement's capacity rule
+ * (used + amount <= (total - reserved) * allocation_ratio, min_unit <= amount <= max_unit,
+ * amount % step_size == 0). json_each(NULL) has no rows, so an unused filter passes. */
+static const char SQL_LIST[] =
+    "SELECT " PROVIDER_COLUMNS PROVIDER_FROM " WHERE (?1 IS NULL OR p.name = ?1)"
+    " AND (?2 IS NULL OR p.uuid = ?2)"
+    " AND (?3 IS NULL OR p.root_id = (SELECT t.root_id FROM providers t WHERE t.uuid = ?3))"
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?4) g WHERE NOT EXISTS ("
+    "   SELECT 1 FROM json_each(g.value) x JOIN provider_traits pt ON pt.trait_id = x.value"
+    "   WHERE pt.provider_id = p.id))"
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?5) x JOIN provider_traits pt"
+    "   ON pt.trait_id = x.value WHERE pt.provider_id = p.id)"
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?6) g WHERE NOT EXISTS ("
+    "   SELECT 1 FROM json_each(g.value) x JOIN aggregates a ON a.uuid = x.value"
+    "   JOIN provider_aggregates pa ON pa.aggregate_id = a.id WHERE pa.provider_id = p.id))"
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?7) x JOIN aggregates a ON a.uuid = x.value"
+    "   JOIN provider_aggregates pa ON pa.aggregate_id = a.id WHERE pa.provider_id = p.id)"
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?8) q WHERE NOT EXISTS ("
+    "   SELECT 1 FROM inventories i"
+    "   WHERE i.provider_id = p.id AND i.resource_class_id = json_extract(q.value, '$[0]')"
+    "   AND COALESCE((SELECT SUM(al.used) FROM allocations al WHERE al.provider_id = p.id"
+    "        AND al.resource_class_id = i.resource_class_id), 0)"
+    "       + json_extract(q.value, '$[1]') <= (i.total - i.reserved) * i.allocation_ratio"
+    "   AND i.min_unit <= json_extract(q.value, '$[1]')"
+    "   AND i.max_unit >= json_extract(q.value, '$[1]')"
+    "   AND json_extract(q.value, '$[1]') % i.step_size = 0))"
+    " ORDER BY p.id";
+
+static void bind_opt_text(sqlite3_stmt *s, int idx, const char *v)
+{
+    if (v)
+        stmt_bind_text(s, idx, v);
+}
+
+enum store_rc store_provider_list(struct store *st, const struct provider_filter *f,
+                                  provider_row_fn *on_row, void *arg)
+{
+    sqlite3_stmt *s = stmt_get(st, SQL_LIST);
+    if (!s)
+        return STORE_ERROR;
+    bind_opt_text(s, 1, f->name);
+    bind_opt_text(s, 2, f->uuid);
+    bind_opt_text(s, 3, f->in_tree);
+    bind_json(s, 4, trait_groups_json(st->db, f));
+    bind_json(s, 5, ids_json(st->db, &f->forbidden_traits));
+    bind_json(s, 6, agg_groups_json(st->db, f));
+    bind_json(s, 7, uuids_json(st->db, &f->forbidden_aggs));
+    bind_json(s, 8, resources_json(st->db, f));
+
+    struct provider row;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        provider_from_row(s, &row);
+        if (on_row(arg, &row) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "provider list");
+    stmt_done(s);
+    return out;
+}

@@ -1,0 +1,194 @@
+/* Resource classes: the standard ones seeded at start-up (ids 0..), and
+ * custom ones (ids from STORE_CUSTOM_CLASS_MIN_ID) that clients manage. */
+#include <stdio.h>
+
+#include "store/internal.h"
+
+/* Columns: id, name, created_at, updated_at (0 when NULL). */
+#define CLASS_COLUMNS "id, name, created_at, COALESCE(updated_at, 0)"
+
+static void class_from_row(sqlite3_stmt *s, struct resource_class *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(s, 1));
+    out->created_at = sqlite3_column_int64(s, 2);
+    out->updated_at = sqlite3_column_int64(s, 3);
+}
+
+enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *on_row, void *arg)
+{
+    static const char sql[] = "SELECT " CLASS_COLUMNS " FROM resource_classes ORDER BY id";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct resource_class row;
+        class_from_row(s, &row);
+        if (on_row(arg, &row) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "list resource classes");
+    stmt_done(s);
+    return out;
+}
+
+enum store_rc store_resource_class_get(struct store *st, const char *name,
+                                       struct resource_class *out)
+{
+    static const char sql[] = "SELECT " CLASS_COLUMNS " FROM resource_classes WHERE name = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    enum store_rc out_rc = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        class_from_row(s, out);
+        out_rc = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out_rc = store_rc_from_sqlite(st, rc, "get resource class");
+    }
+    stmt_done(s);
+    return out_rc;
+}
+
+/* Placement picks max(10000, highest id + 1); BEGIN IMMEDIATE serialises
+ * writers, so the id cannot be taken between the MAX and the INSERT. */
+static enum store_rc insert_custom_class(struct store *st, const char *name)
+{
+    static const char sql[] = "INSERT INTO resource_classes(id, name, created_at) "
+                              "SELECT MAX(?3, COALESCE(MAX(id) + 1, ?3)), ?1, ?2 "
+                              "FROM resource_classes";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, name);
+    sqlite3_bind_int64(s, 2, store_now());
+    sqlite3_bind_int64(s, 3, STORE_CUSTOM_CLASS_MIN_ID);
+    return stmt_exec(st, s, "create resource class");
+}
+
+enum store_rc store_resource_class_create(struct store *st, const char *name, bool only_new,
+                                          struct resource_class *out, bool *created)
+{
+    struct resource_class row = {0};
+    bool is_new = false;
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    rc = store_resource_class_get(st, name, &row);
+    if (rc == STORE_NOT_FOUND) {
+        if ((rc = insert_custom_class(st, name)) != STORE_OK ||
+            (rc = store_resource_class_get(st, name, &row)) != STORE_OK)
+            goto fail;
+        is_new = true;
+    } else if (rc != STORE_OK) {
+        goto fail;
+    } else if (only_new) {
+        rc = STORE_DUPLICATE;
+        goto fail;
+    }
+    if ((rc = tx_commit(st)) != STORE_OK)
+        return rc;
+    if (out)
+        *out = row;
+    if (created)
+        *created = is_new;
+    return STORE_OK;
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+enum store_rc store_resource_class_rename(struct store *st, const char *name, const char *new_name,
+                                          struct resource_class *out)
+{
+    static const char sql[] =
+        "UPDATE resource_classes SET name = ?2, updated_at = ?3 WHERE id = ?1";
+    struct resource_class row = {0};
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_resource_class_get(st, name, &row)) != STORE_OK)
+        goto fail;
+    /* Standard classes are checked before the new name, as Placement's
+     * ResourceClass.save() does. */
+    if (row.id < STORE_CUSTOM_CLASS_MIN_ID) {
+        rc = STORE_INVALID;
+        goto fail;
+    }
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, row.id);
+    stmt_bind_text(s, 2, new_name);
+    sqlite3_bind_int64(s, 3, store_now());
+    if ((rc = stmt_exec(st, s, "rename resource class")) != STORE_OK ||
+        (rc = store_resource_class_get(st, new_name, &row)) != STORE_OK)
+        goto fail;
+    if ((rc = tx_commit(st)) != STORE_OK)
+        return rc;
+    if (out)
+        *out = row;
+    return STORE_OK;
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+/* STORE_IN_USE while inventories or allocations refer to class id. The
+ * foreign keys (ON DELETE RESTRICT) would refuse the delete anyway, but
+ * SQLite reports a RESTRICT action as SQLITE_CONSTRAINT_TRIGGER, so ask
+ * first, as Placement does. */
+static enum store_rc class_in_use(struct store *st, long long id)
+{
+    static const char sql[] =
+        "SELECT EXISTS (SELECT 1 FROM inventories WHERE resource_class_id = ?1)"
+        " OR EXISTS (SELECT 1 FROM allocations WHERE resource_class_id = ?1)";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    enum store_rc out = rc == SQLITE_ROW ? (sqlite3_column_int(s, 0) ? STORE_IN_USE : STORE_OK)
+                                         : store_rc_from_sqlite(st, rc, "resource class in use");
+    stmt_done(s);
+    return out;
+}
+
+enum store_rc store_resource_class_delete(struct store *st, const char *name)
+{
+    static const char sql[] = "DELETE FROM resource_classes WHERE id = ?1";
+    struct resource_class row = {0};
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_resource_class_get(st, name, &row)) != STORE_OK)
+        goto fail;
+    if (row.id < STORE_CUSTOM_CLASS_MIN_ID) {
+        rc = STORE_INVALID;
+        goto fail;
+    }
+    if ((rc = class_in_use(st, row.id)) != STORE_OK)
+        goto fail;
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, row.id);
+    if ((rc = stmt_exec(st, s, "delete resource class")) != STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}

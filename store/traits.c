@@ -1,0 +1,361 @@
+/* Traits (standard ones seeded at start-up, CUSTOM_ ones made by clients)
+ * and the trait sets of resource providers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/util.h"
+#include "store/internal.h"
+
+static const char CUSTOM_PREFIX[] = "CUSTOM_";
+
+/* Columns: id, name, created_at, updated_at (0 when NULL). */
+#define TRAIT_COLUMNS "t.id, t.name, t.created_at, COALESCE(t.updated_at, 0)"
+
+static void trait_from_row(sqlite3_stmt *s, struct trait *out)
+{
+    out->id = sqlite3_column_int64(s, 0);
+    snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(s, 1));
+    out->created_at = sqlite3_column_int64(s, 2);
+    out->updated_at = sqlite3_column_int64(s, 3);
+}
+
+/* Steps s (already bound) to the end, handing each row to on_row, then
+ * resets it. */
+static enum store_rc stream_traits(struct store *st, sqlite3_stmt *s, store_trait_row_fn *on_row,
+                                   void *arg, const char *what)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct trait row;
+        trait_from_row(s, &row);
+        if (on_row(arg, &row) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, what);
+    stmt_done(s);
+    return out;
+}
+
+/* A JSON array of the strings, for "IN (SELECT value FROM json_each(?))":
+ * one bound parameter whatever the list length. Bytes >= 0x80 pass
+ * through unchanged (SQLite's JSON parser accepts them). Free with free(). */
+static char *json_text_array(const char *const *names, size_t n)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(names[i]) * 6 + 3; /* worst case: every byte as \u00XX */
+    char *out = xmalloc(cap), *p = out;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') {
+                *p++ = '\\';
+                *p++ = (char)*c;
+            } else if (*c < 0x20) {
+                p += sprintf(p, "\\u%04x", *c);
+            } else {
+                *p++ = (char)*c;
+            }
+        }
+        *p++ = '"';
+    }
+    *p++ = ']';
+    *p = '\0';
+    return out;
+}
+
+/* The same for integers. Free with free(). */
+static char *json_id_array(const long long *ids, size_t n)
+{
+    char *out = xmalloc(n * 22 + 3), *p = out;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%lld", i ? "," : "", ids[i]);
+    *p++ = ']';
+    *p = '\0';
+    return out;
+}
+
+/* "prefix%" for LIKE ... ESCAPE '\', with the prefix's own wildcards
+ * escaped: Placement filters with LIKE 'prefix%' (so matching is ASCII
+ * case-insensitive in SQLite), but '_' and '%' in a trait prefix are
+ * meant literally. Free with free(). */
+static char *like_prefix_pattern(const char *prefix)
+{
+    char *out = xmalloc(strlen(prefix) * 2 + 2), *p = out;
+    for (const char *c = prefix; *c; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            *p++ = '\\';
+        *p++ = *c;
+    }
+    *p++ = '%';
+    *p = '\0';
+    return out;
+}
+
+enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
+                                store_trait_row_fn *on_row, void *arg)
+{
+    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM traits t"
+                              " WHERE (?1 IS NULL OR t.name IN (SELECT value FROM json_each(?1)))"
+                              "   AND (?2 IS NULL OR t.name LIKE ?2 ESCAPE '\\')"
+                              "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM provider_traits pt"
+                              "                              WHERE pt.trait_id = t.id) = ?3)"
+                              " ORDER BY t.name";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    char *names = f && f->names ? json_text_array(f->names, f->n_names) : NULL;
+    char *pattern = f && f->prefix ? like_prefix_pattern(f->prefix) : NULL;
+    if (names)
+        stmt_bind_text(s, 1, names);
+    if (pattern)
+        stmt_bind_text(s, 2, pattern);
+    if (f && f->associated >= 0)
+        sqlite3_bind_int(s, 3, f->associated ? 1 : 0);
+    enum store_rc rc = stream_traits(st, s, on_row, arg, "list traits");
+    free(names);
+    free(pattern);
+    return rc;
+}
+
+enum store_rc store_trait_get(struct store *st, const char *name, struct trait *out)
+{
+    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM traits t WHERE t.name = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, name);
+    int rc = sqlite3_step(s);
+    enum store_rc out_rc = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        trait_from_row(s, out);
+        out_rc = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out_rc = store_rc_from_sqlite(st, rc, "get trait");
+    }
+    stmt_done(s);
+    return out_rc;
+}
+
+enum store_rc store_trait_ensure(struct store *st, const char *name, struct trait *out,
+                                 bool *created)
+{
+    static const char sql[] = "INSERT INTO traits(name, created_at) VALUES (?1, ?2)";
+    bool is_new = false;
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    rc = store_trait_get(st, name, out);
+    if (rc == STORE_NOT_FOUND) {
+        sqlite3_stmt *s = stmt_get(st, sql);
+        if (!s) {
+            rc = STORE_ERROR;
+            goto fail;
+        }
+        stmt_bind_text(s, 1, name);
+        sqlite3_bind_int64(s, 2, store_now());
+        if ((rc = stmt_exec(st, s, "create trait")) != STORE_OK ||
+            (rc = store_trait_get(st, name, out)) != STORE_OK)
+            goto fail;
+        is_new = true;
+    } else if (rc != STORE_OK) {
+        goto fail;
+    }
+    if ((rc = tx_commit(st)) != STORE_OK)
+        return rc;
+    *created = is_new;
+    return STORE_OK;
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+/* STORE_IN_USE while some provider has trait id. The foreign key (ON
+ * DELETE RESTRICT) would refuse the delete anyway, but SQLite reports a
+ * RESTRICT action as SQLITE_CONSTRAINT_TRIGGER, so ask first, as Placement
+ * does. */
+static enum store_rc trait_in_use(struct store *st, long long id)
+{
+    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM provider_traits WHERE trait_id = ?1)";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    enum store_rc out = rc == SQLITE_ROW ? (sqlite3_column_int(s, 0) ? STORE_IN_USE : STORE_OK)
+                                         : store_rc_from_sqlite(st, rc, "trait in use");
+    stmt_done(s);
+    return out;
+}
+
+enum store_rc store_trait_delete(struct store *st, const char *name)
+{
+    static const char sql[] = "DELETE FROM traits WHERE id = ?1";
+    struct trait row = {0};
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = store_trait_get(st, name, &row)) != STORE_OK)
+        goto fail;
+    /* Placement tells standard traits by name, not by id. */
+    if (strncmp(row.name, CUSTOM_PREFIX, strlen(CUSTOM_PREFIX)) != 0) {
+        rc = STORE_INVALID;
+        goto fail;
+    }
+    if ((rc = trait_in_use(st, row.id)) != STORE_OK)
+        goto fail;
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, row.id);
+    if ((rc = stmt_exec(st, s, "delete trait")) != STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+enum store_rc store_traits_resolve(struct store *st, const char *const *names, size_t n,
+                                   long long *ids, const char **first_missing)
+{
+    static const char sql[] =
+        "SELECT j.key, t.id FROM json_each(?1) j JOIN traits t ON t.name = j.value";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    memset(ids, 0, n * sizeof(*ids));
+    char *text = json_text_array(names, n);
+    stmt_bind_text(s, 1, text);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        long long i = sqlite3_column_int64(s, 0);
+        if (i >= 0 && (size_t)i < n)
+            ids[i] = sqlite3_column_int64(s, 1);
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "resolve traits");
+    stmt_done(s);
+    free(text);
+    if (out != STORE_OK)
+        return out;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == 0) {
+            if (first_missing)
+                *first_missing = names[i];
+            return STORE_NOT_FOUND;
+        }
+    }
+    return STORE_OK;
+}
+
+enum store_rc store_provider_traits_list(struct store *st, long long provider_id,
+                                         store_trait_row_fn *on_row, void *arg)
+{
+    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
+                              " JOIN traits t ON t.id = pt.trait_id"
+                              " WHERE pt.provider_id = ?1 ORDER BY t.name";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    return stream_traits(st, s, on_row, arg, "list provider traits");
+}
+
+/* STORE_OK when provider_id exists with this generation. */
+static enum store_rc check_generation(struct store *st, long long provider_id, long long generation)
+{
+    static const char sql[] = "SELECT generation FROM providers WHERE id = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    int rc = sqlite3_step(s);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW)
+        out = sqlite3_column_int64(s, 0) == generation ? STORE_OK : STORE_CONFLICT;
+    else if (rc != SQLITE_DONE)
+        out = store_rc_from_sqlite(st, rc, "provider generation");
+    stmt_done(s);
+    return out;
+}
+
+/* Compare-and-set generation + 1 (Placement's increment_generation). */
+static enum store_rc bump_generation(struct store *st, long long provider_id, long long generation)
+{
+    static const char sql[] = "UPDATE providers SET generation = generation + 1, updated_at = ?3"
+                              " WHERE id = ?1 AND generation = ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    sqlite3_bind_int64(s, 2, generation);
+    sqlite3_bind_int64(s, 3, store_now());
+    enum store_rc rc = stmt_exec(st, s, "bump provider generation");
+    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
+        rc = STORE_CONFLICT;
+    return rc;
+}
+
+/* Runs a bound statement for provider_id and ids_json and adds the rows it
+ * changed to *changed. */
+static enum store_rc exec_counting(struct store *st, const char *sql, long long provider_id,
+                                   const char *ids_json, int *changed, const char *what)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    stmt_bind_text(s, 2, ids_json);
+    enum store_rc rc = stmt_exec(st, s, what);
+    if (rc == STORE_OK)
+        *changed += sqlite3_changes(st->db);
+    return rc;
+}
+
+enum store_rc store_provider_traits_replace(struct store *st, long long provider_id,
+                                            long long generation, const long long *trait_ids,
+                                            size_t n, long long *new_generation)
+{
+    static const char delete_sql[] = "DELETE FROM provider_traits WHERE provider_id = ?1"
+                                     " AND trait_id NOT IN (SELECT value FROM json_each(?2))";
+    /* OR IGNORE skips pairs already there (and duplicates in the list);
+     * it does not hide foreign-key errors for unknown trait ids. */
+    static const char insert_sql[] = "INSERT OR IGNORE INTO provider_traits(provider_id, trait_id)"
+                                     " SELECT ?1, value FROM json_each(?2)";
+    char *ids_json = json_id_array(trait_ids, n);
+    int changed = 0;
+    enum store_rc rc;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        goto out;
+    if ((rc = check_generation(st, provider_id, generation)) != STORE_OK ||
+        (rc = exec_counting(st, delete_sql, provider_id, ids_json, &changed,
+                            "remove provider traits")) != STORE_OK ||
+        (rc = exec_counting(st, insert_sql, provider_id, ids_json, &changed,
+                            "add provider traits")) != STORE_OK)
+        goto fail;
+    /* The generation moves only when the set really changed. */
+    if (changed && (rc = bump_generation(st, provider_id, generation)) != STORE_OK)
+        goto fail;
+    if ((rc = tx_commit(st)) == STORE_OK && new_generation)
+        *new_generation = generation + (changed ? 1 : 0);
+    goto out;
+fail:
+    tx_rollback(st);
+    if (rc == STORE_IN_USE)
+        rc = STORE_INVALID; /* a foreign-key error here means an unknown trait id */
+out:
+    free(ids_json);
+    return rc;
+}
