@@ -1,0 +1,862 @@
+/* Allocations and consumers: PUT/POST/DELETE /allocations, the reshaper,
+ * and the reads behind GET /allocations/{c} and GET
+ * /resource_providers/{u}/allocations (placement/objects/allocation.py,
+ * consumer.py, reshaper.py and handlers/util.py:ensure_consumer).
+ *
+ * A write runs as one BEGIN IMMEDIATE transaction, so two requests racing
+ * for the last unit of a provider are serialised: the second one sees the
+ * first one's allocations when it checks the capacity and gets a 409. The
+ * work is split into a plan (consumers, providers: checks that upstream does
+ * before its transaction) and its execution (classes, capacity, writes), so
+ * that the reshaper can put its interim inventories in between. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/util.h"
+#include "store/accounting.h"
+
+/* ---- Small lookups ---- */
+
+/* The id of the row of table projects/users/consumer_types named value,
+ * created when missing. sel and ins are the table's two statements. */
+static enum store_rc id_get_or_create(struct store *st, const char *sel, const char *ins,
+                                      const char *value, long long *id)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        sqlite3_stmt *s = stmt_get(st, attempt ? ins : sel);
+        if (!s)
+            return STORE_ERROR;
+        stmt_bind_text(s, 1, value);
+        if (sqlite3_bind_parameter_count(s) >= 2)
+            sqlite3_bind_int64(s, 2, store_now());
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW)
+            *id = sqlite3_column_int64(s, 0);
+        enum store_rc out = store_rc_from_sqlite(st, rc, "id lookup");
+        stmt_done(s);
+        if (out != STORE_OK || rc == SQLITE_ROW)
+            return out;
+    }
+    return STORE_ERROR; /* the INSERT ... RETURNING returned no row */
+}
+
+static enum store_rc project_id(struct store *st, const char *external_id, long long *id)
+{
+    static const char sel[] = "SELECT id FROM projects WHERE external_id = ?1";
+    static const char ins[] = "INSERT INTO projects (external_id) VALUES (?1) RETURNING id";
+    return id_get_or_create(st, sel, ins, external_id, id);
+}
+
+static enum store_rc user_id(struct store *st, const char *external_id, long long *id)
+{
+    static const char sel[] = "SELECT id FROM users WHERE external_id = ?1";
+    static const char ins[] = "INSERT INTO users (external_id) VALUES (?1) RETURNING id";
+    return id_get_or_create(st, sel, ins, external_id, id);
+}
+
+static enum store_rc consumer_type_id(struct store *st, const char *name, long long *id)
+{
+    static const char sel[] = "SELECT id FROM consumer_types WHERE name = ?1";
+    static const char ins[] =
+        "INSERT INTO consumer_types (name, created_at) VALUES (?1, ?2) RETURNING id";
+    return id_get_or_create(st, sel, ins, name, id);
+}
+
+/* ---- The plan ---- */
+
+struct plan_consumer {
+    const struct consumer_allocs *req;
+    bool exists;
+    long long id, generation;
+    long long project, user, type;                /* current record (type 0 = none) */
+    long long want_project, want_user, want_type; /* requested (want_type 0 = keep) */
+};
+
+struct plan_item {
+    size_t consumer;
+    const struct alloc_item *req;
+    long long provider_id;
+    long long rc_id;
+    bool found; /* the provider has inventory of the class */
+    long long total, reserved, min_unit, max_unit, step_size, used;
+    double ratio;
+};
+
+/* A distinct provider whose generation the write bumps. */
+struct plan_provider {
+    long long id;
+    long long gen; /* as read in this transaction; -1 = read it when bumping */
+};
+
+/* An allocation row the write removes (for the overage rule). */
+struct plan_old {
+    long long provider_id, rc_id, used;
+};
+
+struct plan {
+    struct plan_consumer *c;
+    size_t n_c;
+    struct plan_item *items;
+    size_t n_items;
+    struct plan_provider *providers;
+    size_t n_providers, cap_providers;
+    struct plan_old *old;
+    size_t n_old, cap_old;
+};
+
+static void plan_free(struct plan *p)
+{
+    free(p->c);
+    free(p->items);
+    free(p->providers);
+    free(p->old);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Adds a provider to the set to bump (once); gen < 0 when unknown. */
+static void plan_touch(struct plan *p, long long provider_id, long long gen)
+{
+    for (size_t i = 0; i < p->n_providers; i++)
+        if (p->providers[i].id == provider_id)
+            return;
+    if (p->n_providers == p->cap_providers) {
+        p->cap_providers = p->cap_providers ? 2 * p->cap_providers : 8;
+        p->providers = xrealloc(p->providers, p->cap_providers * sizeof(*p->providers));
+    }
+    p->providers[p->n_providers].id = provider_id;
+    p->providers[p->n_providers].gen = gen;
+    p->n_providers++;
+}
+
+/* The reshaper bumped a provider between plan and execution. */
+static void plan_generation_moved(struct plan *p, long long provider_id, long long gen)
+{
+    for (size_t i = 0; i < p->n_providers; i++)
+        if (p->providers[i].id == provider_id)
+            p->providers[i].gen = gen;
+}
+
+static enum store_rc consumer_lookup(struct store *st, struct plan_consumer *pc)
+{
+    static const char sql[] = "SELECT id, generation, project_id, user_id,"
+                              " COALESCE(consumer_type_id, 0) FROM consumers WHERE uuid = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, pc->req->uuid);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        pc->exists = true;
+        pc->id = sqlite3_column_int64(s, 0);
+        pc->generation = sqlite3_column_int64(s, 1);
+        pc->project = sqlite3_column_int64(s, 2);
+        pc->user = sqlite3_column_int64(s, 3);
+        pc->type = sqlite3_column_int64(s, 4);
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "consumer lookup");
+    stmt_done(s);
+    return out;
+}
+
+/* ensure_consumer(): the consumer generation rule of 1.28. */
+static enum store_rc consumer_generation_check(const struct plan_consumer *pc,
+                                               struct acct_failure *fail)
+{
+    const struct consumer_allocs *r = pc->req;
+    if (!r->check_generation)
+        return STORE_OK;
+    if (pc->exists ? (!r->generation_null && r->generation == pc->generation)
+                   : r->generation_null)
+        return STORE_OK;
+    fail->kind = ACCT_CONSUMER_GENERATION;
+    snprintf(fail->consumer, sizeof(fail->consumer), "%s", r->uuid);
+    fail->expected_null = !pc->exists;
+    fail->expected = pc->generation;
+    fail->got_null = r->generation_null;
+    fail->got = r->generation;
+    return STORE_CONFLICT;
+}
+
+static enum store_rc plan_consumer_prepare(struct store *st, struct plan_consumer *pc,
+                                           struct acct_failure *fail)
+{
+    enum store_rc rc;
+    if ((rc = project_id(st, pc->req->project_id, &pc->want_project)) != STORE_OK ||
+        (rc = user_id(st, pc->req->user_id, &pc->want_user)) != STORE_OK ||
+        (rc = consumer_lookup(st, pc)) != STORE_OK ||
+        (rc = consumer_generation_check(pc, fail)) != STORE_OK)
+        return rc;
+    if (pc->req->consumer_type)
+        rc = consumer_type_id(st, pc->req->consumer_type, &pc->want_type);
+    return rc;
+}
+
+/* The provider of an item, reusing an earlier lookup of the same uuid. The
+ * provider joins the set whose generations the write bumps. */
+static enum store_rc item_provider(struct store *st, struct plan *p, struct plan_item *it,
+                                   struct acct_failure *fail)
+{
+    for (size_t i = 0; i < p->n_items; i++) {
+        if (strcmp(p->items[i].req->provider_uuid, it->req->provider_uuid) == 0) {
+            it->provider_id = p->items[i].provider_id;
+            return STORE_OK;
+        }
+    }
+    struct provider_ref ref;
+    enum store_rc rc = store_provider_ref(st, it->req->provider_uuid, &ref);
+    if (rc == STORE_NOT_FOUND) {
+        fail->kind = ACCT_PROVIDER_MISSING;
+        snprintf(fail->providers, sizeof(fail->providers), "%s", it->req->provider_uuid);
+    }
+    if (rc == STORE_OK) {
+        it->provider_id = ref.id;
+        plan_touch(p, ref.id, ref.generation);
+    }
+    return rc;
+}
+
+/* Checks done before upstream's write transaction, in its order: every
+ * consumer (project, user, generation, type), then every provider named. */
+static enum store_rc plan_prepare(struct store *st, const struct consumer_allocs *c, size_t n,
+                                  struct plan *p, struct acct_failure *fail)
+{
+    size_t n_items = 0;
+    enum store_rc rc = STORE_OK;
+
+    memset(p, 0, sizeof(*p));
+    p->c = xcalloc(n ? n : 1, sizeof(*p->c));
+    for (size_t i = 0; i < n; i++)
+        n_items += c[i].n_items;
+    p->items = xcalloc(n_items ? n_items : 1, sizeof(*p->items));
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        p->c[p->n_c].req = &c[i];
+        rc = plan_consumer_prepare(st, &p->c[p->n_c++], fail);
+    }
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        for (size_t j = 0; rc == STORE_OK && j < c[i].n_items; j++) {
+            struct plan_item *it = &p->items[p->n_items];
+            it->consumer = i;
+            it->req = &c[i].items[j];
+            rc = item_provider(st, p, it, fail);
+            p->n_items++;
+        }
+    }
+    return rc;
+}
+
+/* ---- Execution: old allocations ---- */
+
+/* Reads a consumer's allocations (kept for the overage rule) and deletes
+ * them. An emptied consumer touches the providers they were on: upstream
+ * rewrites them with used = 0. */
+static enum store_rc consumer_clear(struct store *st, struct plan *p, struct plan_consumer *pc)
+{
+    static const char sel[] =
+        "SELECT provider_id, resource_class_id, used FROM allocations WHERE consumer_id = ?1";
+    static const char del[] = "DELETE FROM allocations WHERE consumer_id = ?1";
+    sqlite3_stmt *s = stmt_get(st, sel);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, pc->id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (p->n_old == p->cap_old) {
+            p->cap_old = p->cap_old ? 2 * p->cap_old : 8;
+            p->old = xrealloc(p->old, p->cap_old * sizeof(*p->old));
+        }
+        struct plan_old *o = &p->old[p->n_old++];
+        o->provider_id = sqlite3_column_int64(s, 0);
+        o->rc_id = sqlite3_column_int64(s, 1);
+        o->used = sqlite3_column_int64(s, 2);
+        if (pc->req->n_items == 0)
+            plan_touch(p, o->provider_id, -1);
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "consumer allocations");
+    stmt_done(s);
+    if (out != STORE_OK)
+        return out;
+    sqlite3_stmt *d = stmt_get(st, del);
+    if (!d)
+        return STORE_ERROR;
+    sqlite3_bind_int64(d, 1, pc->id);
+    return stmt_exec(st, d, "allocations delete");
+}
+
+/* ---- Execution: capacity ---- */
+
+/* The inventory of an item's (provider, class) and everybody else's usage
+ * of it (the request's consumers' rows are gone by now). */
+static enum store_rc item_inventory(struct store *st, struct plan_item *it)
+{
+    static const char sql[] =
+        "SELECT total, reserved, min_unit, max_unit, step_size, allocation_ratio,"
+        " (SELECT COALESCE(SUM(used), 0) FROM allocations"
+        "  WHERE provider_id = ?1 AND resource_class_id = ?2)"
+        " FROM inventories WHERE provider_id = ?1 AND resource_class_id = ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, it->provider_id);
+    sqlite3_bind_int64(s, 2, it->rc_id);
+    int rc = sqlite3_step(s);
+    it->found = rc == SQLITE_ROW;
+    if (it->found) {
+        it->total = sqlite3_column_int64(s, 0);
+        it->reserved = sqlite3_column_int64(s, 1);
+        it->min_unit = sqlite3_column_int64(s, 2);
+        it->max_unit = sqlite3_column_int64(s, 3);
+        it->step_size = sqlite3_column_int64(s, 4);
+        it->ratio = sqlite3_column_double(s, 5);
+        it->used = sqlite3_column_int64(s, 6);
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "inventory usage");
+    stmt_done(s);
+    return out;
+}
+
+/* Distinct class ids of the request as a JSON array for json_each(). */
+static char *class_id_array(const struct plan *p)
+{
+    size_t cap = 2 + p->n_items * 22;
+    char *buf = xmalloc(cap), *w = buf;
+    *w++ = '[';
+    for (size_t i = 0; i < p->n_items; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = p->items[j].rc_id == p->items[i].rc_id;
+        if (!seen)
+            w += snprintf(w, cap - (size_t)(w - buf), "%s%lld", w - buf > 1 ? "," : "",
+                          p->items[i].rc_id);
+    }
+    snprintf(w, cap - (size_t)(w - buf), "]");
+    return buf;
+}
+
+/* The names of the request's classes in id order, for the message of a
+ * provider without any of them. */
+static enum store_rc class_names(struct store *st, const char *ids, char *out, size_t size)
+{
+    static const char sql[] = "SELECT name FROM resource_classes"
+                              " WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, ids);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        acct_join(out, size, (const char *)sqlite3_column_text(s, 0));
+    enum store_rc out_rc = store_rc_from_sqlite(st, rc, "class names");
+    stmt_done(s);
+    return out_rc;
+}
+
+static enum store_rc has_any_inventory(struct store *st, long long provider_id, const char *ids,
+                                       bool *out)
+{
+    static const char sql[] =
+        "SELECT EXISTS (SELECT 1 FROM inventories WHERE provider_id = ?1"
+        " AND resource_class_id IN (SELECT value FROM json_each(?2)))";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    stmt_bind_text(s, 2, ids);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(s, 0) != 0;
+    enum store_rc out_rc = store_rc_from_sqlite(st, rc, "inventory presence");
+    stmt_done(s);
+    return out_rc;
+}
+
+/* _check_capacity_exceeded(), first part: a provider that has inventory for
+ * none of the request's classes fails with every class and every such
+ * provider named. Only run when some item found no inventory. */
+static enum store_rc check_providers_have_inventory(struct store *st, const struct plan *p,
+                                                    struct acct_failure *fail)
+{
+    char *ids = class_id_array(p);
+    enum store_rc rc = STORE_OK;
+    bool missing = false;
+    for (size_t i = 0; rc == STORE_OK && i < p->n_items; i++) {
+        const struct plan_item *it = &p->items[i];
+        bool seen = false, has = true;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = p->items[j].provider_id == it->provider_id;
+        if (seen || (rc = has_any_inventory(st, it->provider_id, ids, &has)) != STORE_OK || has)
+            continue;
+        missing = true;
+        acct_join(fail->providers, sizeof(fail->providers), it->req->provider_uuid);
+    }
+    if (rc == STORE_OK && missing) {
+        fail->kind = ACCT_NO_INVENTORY;
+        rc = class_names(st, ids, fail->classes, sizeof(fail->classes));
+        if (rc == STORE_OK)
+            rc = STORE_INVALID;
+    }
+    free(ids);
+    return rc;
+}
+
+static enum store_rc item_fail(const struct plan_item *it, enum acct_failure_kind kind,
+                               struct acct_failure *fail)
+{
+    fail->kind = kind;
+    snprintf(fail->classes, sizeof(fail->classes), "%s", it->req->resource_class);
+    snprintf(fail->providers, sizeof(fail->providers), "%s", it->req->provider_uuid);
+    return STORE_INVALID;
+}
+
+/* The request's total for item k's (provider, class) up to and including
+ * the item itself (several consumers may share a provider). */
+static long long amount_so_far(const struct plan *p, size_t k)
+{
+    long long sum = 0;
+    for (size_t i = 0; i <= k; i++)
+        if (p->items[i].provider_id == p->items[k].provider_id &&
+            p->items[i].rc_id == p->items[k].rc_id)
+            sum += p->items[i].req->used;
+    return sum;
+}
+
+/* The usage of item k's (provider, class) before the write: everybody
+ * else's plus the rows the write removed. */
+static long long usage_before(const struct plan *p, size_t k)
+{
+    long long sum = p->items[k].used;
+    for (size_t i = 0; i < p->n_old; i++)
+        if (p->old[i].provider_id == p->items[k].provider_id &&
+            p->old[i].rc_id == p->items[k].rc_id)
+            sum += p->old[i].used;
+    return sum;
+}
+
+/* _check_capacity_exceeded(), per item, in request order. */
+static enum store_rc check_item(const struct plan *p, size_t k, struct acct_failure *fail)
+{
+    const struct plan_item *it = &p->items[k];
+    if (!it->found)
+        return item_fail(it, ACCT_NO_INVENTORY, fail);
+    long long need = it->req->used;
+    long long step = it->step_size > 0 ? it->step_size : 1; /* the API never stores 0 */
+    if (need < it->min_unit || need > it->max_unit || need % step != 0)
+        return item_fail(it, ACCT_CONSTRAINTS, fail);
+    double capacity = (double)(it->total - it->reserved) * it->ratio;
+    long long need_all = amount_so_far(p, k);
+    if (capacity >= (double)(it->used + need) && capacity >= (double)(it->used + need_all))
+        return STORE_OK;
+    /* Over capacity: allowed only when it makes an existing overage
+     * smaller (a usage of 0 before can never qualify, as need_all >= 1). */
+    if (it->used + need_all <= usage_before(p, k))
+        return STORE_OK;
+    return item_fail(it, ACCT_CAPACITY, fail);
+}
+
+static enum store_rc check_capacity(struct store *st, struct plan *p, struct acct_failure *fail)
+{
+    enum store_rc rc = STORE_OK;
+    bool all_found = true;
+    for (size_t i = 0; rc == STORE_OK && i < p->n_items; i++) {
+        rc = item_inventory(st, &p->items[i]);
+        all_found = all_found && p->items[i].found;
+    }
+    if (rc == STORE_OK && !all_found)
+        rc = check_providers_have_inventory(st, p, fail);
+    for (size_t i = 0; rc == STORE_OK && i < p->n_items; i++)
+        rc = check_item(p, i, fail);
+    return rc;
+}
+
+/* ---- Execution: writes ---- */
+
+static enum store_rc consumer_insert(struct store *st, struct plan_consumer *pc)
+{
+    static const char sql[] =
+        "INSERT INTO consumers (uuid, project_id, user_id, consumer_type_id, generation,"
+        " created_at) VALUES (?1, ?2, ?3, NULLIF(?4, 0), 0, ?5)";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, pc->req->uuid);
+    sqlite3_bind_int64(s, 2, pc->want_project);
+    sqlite3_bind_int64(s, 3, pc->want_user);
+    sqlite3_bind_int64(s, 4, pc->want_type);
+    sqlite3_bind_int64(s, 5, store_now());
+    enum store_rc rc = stmt_exec(st, s, "consumer insert");
+    if (rc == STORE_OK) {
+        pc->exists = true;
+        pc->id = sqlite3_last_insert_rowid(st->db);
+        pc->generation = 0;
+    }
+    return rc;
+}
+
+/* update_consumers(): project, user and (1.38+) type follow the request,
+ * without a generation bump of their own. */
+static enum store_rc consumer_refresh(struct store *st, const struct plan_consumer *pc)
+{
+    static const char sql[] =
+        "UPDATE consumers SET project_id = ?2, user_id = ?3, consumer_type_id = NULLIF(?4, 0),"
+        " updated_at = ?5 WHERE id = ?1";
+    long long type = pc->want_type ? pc->want_type : pc->type;
+    if (pc->project == pc->want_project && pc->user == pc->want_user && pc->type == type)
+        return STORE_OK;
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, pc->id);
+    sqlite3_bind_int64(s, 2, pc->want_project);
+    sqlite3_bind_int64(s, 3, pc->want_user);
+    sqlite3_bind_int64(s, 4, type);
+    sqlite3_bind_int64(s, 5, store_now());
+    return stmt_exec(st, s, "consumer update");
+}
+
+static enum store_rc allocation_insert(struct store *st, const struct plan_item *it,
+                                       long long consumer_id, long long now)
+{
+    static const char sql[] = "INSERT INTO allocations (provider_id, consumer_id,"
+                              " resource_class_id, used, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, it->provider_id);
+    sqlite3_bind_int64(s, 2, consumer_id);
+    sqlite3_bind_int64(s, 3, it->rc_id);
+    sqlite3_bind_int64(s, 4, it->req->used);
+    sqlite3_bind_int64(s, 5, now);
+    return stmt_exec(st, s, "allocation insert");
+}
+
+static enum store_rc consumer_bump(struct store *st, const struct plan_consumer *pc)
+{
+    static const char sql[] = "UPDATE consumers SET generation = ?2 + 1, updated_at = ?3"
+                              " WHERE id = ?1 AND generation = ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, pc->id);
+    sqlite3_bind_int64(s, 2, pc->generation);
+    sqlite3_bind_int64(s, 3, store_now());
+    enum store_rc rc = stmt_exec(st, s, "consumer generation bump");
+    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
+        rc = STORE_CONFLICT;
+    return rc;
+}
+
+static enum store_rc consumer_remove(struct store *st, long long id)
+{
+    static const char sql[] = "DELETE FROM consumers WHERE id = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, id);
+    return stmt_exec(st, s, "consumer delete");
+}
+
+/* Compare-and-set of a provider generation read in this transaction. */
+static enum store_rc provider_bump(struct store *st, struct plan_provider *pp)
+{
+    enum store_rc rc = STORE_OK;
+    if (pp->gen < 0)
+        rc = acct_provider_generation(st, pp->id, &pp->gen);
+    return rc == STORE_OK ? acct_provider_bump(st, pp->id, pp->gen, &pp->gen) : rc;
+}
+
+/* Writes one consumer's new state: record, allocations, generation. A
+ * consumer left without allocations is deleted. */
+static enum store_rc consumer_write(struct store *st, struct plan *p, size_t ci, long long now)
+{
+    struct plan_consumer *pc = &p->c[ci];
+    enum store_rc rc = STORE_OK;
+    if (pc->req->n_items == 0)
+        return pc->exists ? consumer_remove(st, pc->id) : STORE_OK;
+    rc = pc->exists ? consumer_refresh(st, pc) : consumer_insert(st, pc);
+    for (size_t i = 0; rc == STORE_OK && i < p->n_items; i++)
+        if (p->items[i].consumer == ci)
+            rc = allocation_insert(st, &p->items[i], pc->id, now);
+    return rc == STORE_OK ? consumer_bump(st, pc) : rc;
+}
+
+/* _set_allocations(): classes, old allocations out, capacity, new
+ * allocations in, generations. */
+static enum store_rc plan_execute(struct store *st, struct plan *p, struct acct_failure *fail)
+{
+    enum store_rc rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && i < p->n_items; i++)
+        rc = acct_class_id(st, p->items[i].req->resource_class, &p->items[i].rc_id, fail);
+    for (size_t i = 0; rc == STORE_OK && i < p->n_c; i++)
+        if (p->c[i].exists)
+            rc = consumer_clear(st, p, &p->c[i]);
+    if (rc == STORE_OK)
+        rc = check_capacity(st, p, fail);
+    long long now = store_now();
+    for (size_t i = 0; rc == STORE_OK && i < p->n_c; i++)
+        rc = consumer_write(st, p, i, now);
+    for (size_t i = 0; rc == STORE_OK && i < p->n_providers; i++)
+        rc = provider_bump(st, &p->providers[i]);
+    return rc;
+}
+
+enum store_rc store_allocations_replace(struct store *st, const struct consumer_allocs *c,
+                                        size_t n, struct acct_failure *fail)
+{
+    struct plan p;
+    enum store_rc rc;
+
+    acct_fail_clear(fail);
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = plan_prepare(st, c, n, &p, fail)) != STORE_OK ||
+        (rc = plan_execute(st, &p, fail)) != STORE_OK)
+        goto fail;
+    plan_free(&p);
+    return tx_commit(st);
+fail:
+    plan_free(&p);
+    tx_rollback(st);
+    return rc;
+}
+
+/* ---- The reshaper ---- */
+
+/* The early checks of handlers/reshaper.py: each inventory provider exists
+ * and still has the generation the client saw. */
+static enum store_rc reshape_providers(struct store *st, const struct reshape_inventory *inv,
+                                       size_t n, long long *ids, struct acct_failure *fail)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct provider_ref ref;
+        enum store_rc rc = store_provider_ref(st, inv[i].provider_uuid, &ref);
+        if (rc == STORE_NOT_FOUND) {
+            fail->kind = ACCT_PROVIDER_MISSING;
+            snprintf(fail->providers, sizeof(fail->providers), "%s", inv[i].provider_uuid);
+        }
+        if (rc != STORE_OK)
+            return rc;
+        if (ref.generation != inv[i].generation) {
+            fail->kind = ACCT_PROVIDER_GENERATION;
+            snprintf(fail->providers, sizeof(fail->providers), "%s", inv[i].provider_uuid);
+            fail->expected = ref.generation;
+            fail->got = inv[i].generation;
+            return STORE_CONFLICT;
+        }
+        ids[i] = ref.id;
+    }
+    return STORE_OK;
+}
+
+/* One inventory pass of objects/reshaper.py: interim (union with the
+ * current inventory, skipped for an empty list) or final (exact). Each pass
+ * bumps the provider generation. */
+static enum store_rc reshape_inventories(struct store *st, const struct reshape_inventory *inv,
+                                         size_t n, const long long *ids, bool final,
+                                         struct plan *p, struct acct_failure *fail)
+{
+    enum store_rc rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && i < n; i++) {
+        if (!final && inv[i].n_inv == 0)
+            continue;
+        rc = acct_inventories_apply(st, ids[i], inv[i].inv, inv[i].n_inv, final, fail);
+        if (rc == STORE_IN_USE)
+            snprintf(fail->providers, sizeof(fail->providers), "%s", inv[i].provider_uuid);
+        struct plan_provider pp = {ids[i], -1};
+        if (rc == STORE_OK && (rc = provider_bump(st, &pp)) == STORE_OK)
+            plan_generation_moved(p, pp.id, pp.gen);
+    }
+    return rc;
+}
+
+enum store_rc store_reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
+                            const struct consumer_allocs *c, size_t n_c,
+                            struct acct_failure *fail)
+{
+    struct plan p;
+    enum store_rc rc;
+    long long *ids = xmalloc((n_inv ? n_inv : 1) * sizeof(*ids));
+
+    acct_fail_clear(fail);
+    memset(&p, 0, sizeof(p));
+    if ((rc = tx_begin_write(st)) != STORE_OK) {
+        free(ids);
+        return rc;
+    }
+    if ((rc = reshape_providers(st, inv, n_inv, ids, fail)) != STORE_OK ||
+        (rc = plan_prepare(st, c, n_c, &p, fail)) != STORE_OK ||
+        (rc = reshape_inventories(st, inv, n_inv, ids, false, &p, fail)) != STORE_OK ||
+        (rc = plan_execute(st, &p, fail)) != STORE_OK ||
+        (rc = reshape_inventories(st, inv, n_inv, ids, true, &p, fail)) != STORE_OK)
+        goto fail;
+    plan_free(&p);
+    free(ids);
+    return tx_commit(st);
+fail:
+    plan_free(&p);
+    free(ids);
+    tx_rollback(st);
+    return rc;
+}
+
+/* ---- Reads and DELETE ---- */
+
+static enum store_rc consumer_read(struct store *st, const char *uuid, long long *id,
+                                   struct consumer_info *info)
+{
+    static const char sql[] =
+        "SELECT c.id, c.uuid, c.generation, p.external_id, u.external_id,"
+        " COALESCE(ct.name, '') FROM consumers c JOIN projects p ON p.id = c.project_id"
+        " JOIN users u ON u.id = c.user_id"
+        " LEFT JOIN consumer_types ct ON ct.id = c.consumer_type_id WHERE c.uuid = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    int rc = sqlite3_step(s);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        if (info) {
+            snprintf(info->uuid, sizeof(info->uuid), "%s", (const char *)sqlite3_column_text(s, 1));
+            info->generation = sqlite3_column_int64(s, 2);
+            snprintf(info->project_id, sizeof(info->project_id), "%s",
+                     (const char *)sqlite3_column_text(s, 3));
+            snprintf(info->user_id, sizeof(info->user_id), "%s",
+                     (const char *)sqlite3_column_text(s, 4));
+            snprintf(info->consumer_type, sizeof(info->consumer_type), "%s",
+                     (const char *)sqlite3_column_text(s, 5));
+        }
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = store_rc_from_sqlite(st, rc, "consumer read");
+    }
+    stmt_done(s);
+    return out;
+}
+
+/* Streams rows of a statement whose columns are: the other side's uuid and
+ * generation, class name, used, created_at, updated_at. by_consumer tells
+ * which side the uuid is. */
+static enum store_rc stream_allocations(struct store *st, sqlite3_stmt *s, bool by_consumer,
+                                        const char *self_uuid, long long self_gen,
+                                        store_allocation_fn *on_row, void *arg)
+{
+    struct allocation_row row;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *other = (const char *)sqlite3_column_text(s, 0);
+        long long other_gen = sqlite3_column_int64(s, 1);
+        row.consumer_uuid = by_consumer ? self_uuid : other;
+        row.consumer_generation = by_consumer ? self_gen : other_gen;
+        row.provider_uuid = by_consumer ? other : self_uuid;
+        row.provider_generation = by_consumer ? other_gen : self_gen;
+        row.resource_class = (const char *)sqlite3_column_text(s, 2);
+        row.used = sqlite3_column_int64(s, 3);
+        row.created_at = sqlite3_column_int64(s, 4);
+        row.updated_at = sqlite3_column_int64(s, 5);
+        if (on_row(arg, &row) != 0) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    enum store_rc out = store_rc_from_sqlite(st, rc, "allocation list");
+    stmt_done(s);
+    return out;
+}
+
+enum store_rc store_consumer_allocations(struct store *st, const char *consumer_uuid,
+                                         struct consumer_info *info,
+                                         store_allocation_fn *on_row, void *arg)
+{
+    static const char sql[] =
+        "SELECT p.uuid, p.generation, rc.name, a.used, a.created_at, COALESCE(a.updated_at, 0)"
+        " FROM allocations a JOIN providers p ON p.id = a.provider_id"
+        " JOIN resource_classes rc ON rc.id = a.resource_class_id"
+        " WHERE a.consumer_id = ?1 ORDER BY a.id";
+    struct consumer_info local;
+    long long id = 0;
+    enum store_rc rc;
+
+    if (!info)
+        info = &local;
+    if ((rc = tx_begin_read(st)) != STORE_OK)
+        return rc;
+    if ((rc = consumer_read(st, consumer_uuid, &id, info)) != STORE_OK)
+        goto fail;
+    if (!on_row)
+        return tx_commit(st);
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = stream_allocations(st, s, true, info->uuid, info->generation, on_row, arg)) !=
+        STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+enum store_rc store_provider_allocations(struct store *st, long long provider_id,
+                                         store_allocation_fn *on_row, void *arg)
+{
+    static const char sql[] =
+        "SELECT c.uuid, c.generation, rc.name, a.used, a.created_at, COALESCE(a.updated_at, 0)"
+        " FROM allocations a JOIN consumers c ON c.id = a.consumer_id"
+        " JOIN resource_classes rc ON rc.id = a.resource_class_id"
+        " WHERE a.provider_id = ?1 ORDER BY a.id";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    /* The provider's own uuid/generation are the caller's; not needed here. */
+    return stream_allocations(st, s, false, "", 0, on_row, arg);
+}
+
+enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
+{
+    static const char del[] = "DELETE FROM allocations WHERE consumer_id = ?1";
+    enum store_rc rc;
+    long long id = 0;
+
+    if ((rc = tx_begin_write(st)) != STORE_OK)
+        return rc;
+    if ((rc = consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK)
+        goto fail;
+    sqlite3_stmt *s = stmt_get(st, del);
+    if (!s) {
+        rc = STORE_ERROR;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    if ((rc = stmt_exec(st, s, "allocations delete")) != STORE_OK)
+        goto fail;
+    if (sqlite3_changes(st->db) == 0) {
+        rc = STORE_NOT_FOUND;
+        goto fail;
+    }
+    if ((rc = consumer_remove(st, id)) != STORE_OK)
+        goto fail;
+    return tx_commit(st);
+fail:
+    tx_rollback(st);
+    return rc;
+}
+
+enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out)
+{
+    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM allocations WHERE provider_id = ?1)";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    int rc = sqlite3_step(s);
+    enum store_rc out_rc = store_rc_from_sqlite(st, rc, "provider allocations check");
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(s, 0) != 0;
+    stmt_done(s);
+    return out_rc;
+}
