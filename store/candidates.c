@@ -1,0 +1,1915 @@
+/* The allocation candidates engine: see store/candidates.h for the contract.
+ *
+ * How it works. Placement builds, per request group, every provider that
+ * could serve it, then folds the groups together per "anchor" (the root of
+ * the tree a candidate lives in) and finally cuts to `limit`. Here the
+ * anchors drive: roots are visited by ascending id, in batches; for one
+ * batch the data of its trees (providers, inventories with usage, traits,
+ * aggregates) is read with five primary-key range scans over the batch's id
+ * range (see world_load), and every anchor of the batch is then solved in
+ * memory exactly as Placement would solve it. Sharing providers (trait
+ * MISC_SHARES_VIA_AGGREGATE) and their trees are read once per request, since
+ * they may serve any anchor that shares an aggregate with them.
+ *
+ * Batches start small (about `limit` roots) and grow geometrically, so a
+ * limited query reads only the trees it needs, and an unlimited one reads
+ * everything in a few large range scans with bounded memory (a batch's data
+ * is reused for the next batch once its summaries are written).
+ *
+ * Semantics that are easy to miss, all from placement/objects/:
+ *  - unsuffixed group: one provider per resource class, from the anchor tree
+ *    or a sharing provider anchored to it; required traits are satisfied by
+ *    the union of the traits of the providers used, forbidden traits by none
+ *    of them; member_of holds when the provider or the anchor root is in the
+ *    aggregates (a sharing provider must itself be in them); forbidden
+ *    aggregates exclude a provider when it or the anchor root is in them.
+ *  - suffixed group: one provider carries everything itself (traits and
+ *    aggregates included); resourceless groups (1.36) need a trait or
+ *    aggregate filter and ignore in_tree, as upstream does.
+ *  - amounts of one (provider, class) from several groups are summed and
+ *    checked again against capacity and max_unit (not min_unit/step_size).
+ *  - a candidate made only of sharing providers can be found under several
+ *    anchors: it is reported once. */
+#define _GNU_SOURCE /* mremap */
+#include "store/candidates.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "server/util.h"
+#include "store/internal.h"
+
+/* ---- A resettable bump allocator for per-request and per-anchor scratch ---- */
+
+struct pool_chunk {
+    struct pool_chunk *next;
+    size_t size, used;
+    max_align_t data[];
+};
+
+struct pool {
+    struct pool_chunk *head;
+};
+
+static void *pool_alloc(struct pool *p, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct pool_chunk *c = p->head;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > 65536 ? n : 65536;
+        c = xmalloc(sizeof(*c) + size);
+        c->size = size;
+        c->used = 0;
+        c->next = p->head;
+        p->head = c;
+    }
+    void *out = (char *)c->data + c->used;
+    c->used += n;
+    return out;
+}
+
+static char *pool_strdup(struct pool *p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(pool_alloc(p, n), s, n);
+}
+
+/* Frees every chunk but the newest, which is kept (emptied) for reuse. */
+static void pool_reset(struct pool *p)
+{
+    if (!p->head)
+        return;
+    struct pool_chunk *keep = p->head, *c = keep->next;
+    while (c) {
+        struct pool_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+}
+
+static void pool_free(struct pool *p)
+{
+    pool_reset(p);
+    free(p->head);
+    p->head = NULL;
+}
+
+/* Arrays of a megabyte or more live in their own mappings: they grow with
+ * mremap (no copying), go back to the system when freed, and ask for
+ * transparent huge pages, because faulting in fresh 4 KiB pages (tens of
+ * microseconds each on a virtual machine) would otherwise dominate a large
+ * answer. Whether an array is mapped follows from its size alone. */
+#define MAP_MIN   ((size_t)1 << 20)
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* A new mapping of bytes (a multiple of the page size) that starts on a
+ * huge page boundary, so that all of it can use huge pages. */
+static void *map_aligned(size_t bytes)
+{
+    size_t len = bytes + HUGE_PAGE;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        abort(); /* out of memory, as xmalloc */
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    size_t head = a - (uintptr_t)p;
+    if (head)
+        munmap(p, head);
+    if (len - head - bytes)
+        munmap((char *)a + bytes, len - head - bytes);
+    (void)madvise((void *)a, bytes, MADV_HUGEPAGE);
+    return (void *)a;
+}
+
+static void *map_resize(void *old, size_t old_bytes, size_t bytes)
+{
+    if (old_bytes < MAP_MIN) {
+        void *p = map_aligned(bytes);
+        if (old_bytes)
+            memcpy(p, old, old_bytes);
+        free(old);
+        return p;
+    }
+    void *p = mremap(old, old_bytes, bytes, MREMAP_MAYMOVE);
+    if (p == MAP_FAILED)
+        abort();
+    (void)madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
+}
+
+/* Grows an array (malloc'd or mapped by size) to hold at least need
+ * elements. */
+static void grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    if (n * elem >= MAP_MIN)
+        *v = map_resize(*v, *cap * elem, n * elem);
+    else
+        *v = xrealloc(*v, n * elem);
+    *cap = n;
+}
+
+static void array_free(void *v, size_t cap, size_t elem)
+{
+    if (cap * elem >= MAP_MIN)
+        munmap(v, cap * elem);
+    else
+        free(v);
+}
+
+/* ---- Small integer helpers ---- */
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Membership in a sorted array. */
+static bool has_id(const long long *v, size_t n, long long id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] == id)
+            return true;
+        if (v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* True when the sorted arrays a and b share an element. */
+static bool intersects(const long long *a, size_t na, const long long *b, size_t nb)
+{
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j])
+            return true;
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return false;
+}
+
+static uint64_t hash_ll(long long v)
+{
+    uint64_t h = (uint64_t)v * 0x9e3779b97f4a7c15ull;
+    return h ^ (h >> 29);
+}
+
+/* ---- The in-memory picture of some provider trees ---- */
+
+struct cinv {
+    long long rc, total, reserved, min_unit, max_unit, step_size;
+    long long used, capacity;
+};
+
+enum { MARK_TREE = 1, MARK_PROVIDER = 2 };
+
+struct cprov {
+    long long id, parent_id, root_id;
+    char uuid[37];
+    bool sharing;
+    unsigned char mark; /* MARK_*: what the summaries must show */
+    struct cprov *parent, *root;
+    struct cprov *next; /* next member of the same tree, by id */
+    struct cprov *tail; /* roots only, while linking: last member */
+    struct cinv *inv;
+    const long long *traits, *aggs; /* sorted ids */
+    size_t n_inv, n_traits, n_aggs;
+    size_t inv_off, trait_off, agg_off; /* while loading */
+};
+
+struct world {
+    struct cprov *provs;
+    size_t n, cap;
+    struct cinv *inv;
+    size_t n_inv, cap_inv;
+    long long *traits;
+    size_t n_traits, cap_traits;
+    long long *aggs;
+    size_t n_aggs, cap_aggs;
+    size_t *slots; /* id -> index + 1; open addressing */
+    size_t n_slots, cap_slots;
+    struct cprov **roots; /* by id */
+    size_t n_roots, cap_roots;
+};
+
+static void world_free(struct world *w)
+{
+    array_free(w->provs, w->cap, sizeof(*w->provs));
+    array_free(w->inv, w->cap_inv, sizeof(*w->inv));
+    array_free(w->traits, w->cap_traits, sizeof(*w->traits));
+    array_free(w->aggs, w->cap_aggs, sizeof(*w->aggs));
+    array_free(w->slots, w->cap_slots, sizeof(*w->slots));
+    array_free(w->roots, w->cap_roots, sizeof(*w->roots));
+    memset(w, 0, sizeof(*w));
+}
+
+/* Empties w but keeps its arrays for the next batch or request. */
+static void world_reset(struct world *w)
+{
+    w->n = w->n_inv = w->n_traits = w->n_aggs = w->n_roots = w->n_slots = 0;
+}
+
+static size_t world_bytes(const struct world *w)
+{
+    return w->cap * sizeof(*w->provs) + w->cap_inv * sizeof(*w->inv) +
+           (w->cap_traits + w->cap_aggs) * sizeof(long long) + w->cap_slots * sizeof(size_t) +
+           w->cap_roots * sizeof(*w->roots);
+}
+
+static struct cprov *world_find(const struct world *w, long long id)
+{
+    if (!w->n_slots)
+        return NULL;
+    size_t mask = w->n_slots - 1;
+    for (size_t i = hash_ll(id) & mask;; i = (i + 1) & mask) {
+        size_t s = w->slots[i];
+        if (!s)
+            return NULL;
+        if (w->provs[s - 1].id == id)
+            return &w->provs[s - 1];
+    }
+}
+
+/* The statements that read trees. A batch covers the roots with ids in
+ * [lo, hi]: the providers with ids in that range are read with rowid and
+ * primary-key range scans (no joins: sequential and cheap), rows matched to
+ * their provider by a merge since every statement returns provider id order.
+ * A tree member outside the range (a child created after a later root, or
+ * re-parented) is an "outlier", found through providers_root and read on
+ * its own; a provider of the range whose root is outside it belongs to
+ * another batch and is left unlinked. */
+static const char SQL_PROVIDERS[] =
+    "SELECT id, root_id, COALESCE(parent_id, 0), uuid FROM providers"
+    " WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
+static const char SQL_INVENTORIES[] =
+    "SELECT provider_id, resource_class_id, total, reserved, min_unit, max_unit, step_size,"
+    " allocation_ratio FROM inventories WHERE provider_id BETWEEN ?1 AND ?2"
+    " ORDER BY provider_id, resource_class_id";
+static const char SQL_USAGES[] =
+    "SELECT provider_id, resource_class_id, SUM(used) FROM allocations"
+    " WHERE provider_id BETWEEN ?1 AND ?2 GROUP BY provider_id, resource_class_id"
+    " ORDER BY provider_id, resource_class_id";
+static const char SQL_TRAITS[] =
+    "SELECT provider_id, trait_id FROM provider_traits WHERE provider_id BETWEEN ?1 AND ?2"
+    " ORDER BY provider_id, trait_id";
+static const char SQL_AGGREGATES[] =
+    "SELECT provider_id, aggregate_id FROM provider_aggregates"
+    " WHERE provider_id BETWEEN ?1 AND ?2 ORDER BY provider_id, aggregate_id";
+static const char SQL_OUTLIERS[] =
+    "SELECT id FROM providers WHERE root_id BETWEEN ?1 AND ?2 AND (id < ?1 OR id > ?2)"
+    " ORDER BY id";
+
+/* Finds the provider of a row: rows come in provider order, so the cursor
+ * only moves forward; the linear fallback keeps a surprise harmless. */
+static struct cprov *row_provider(struct world *w, size_t first, size_t *cur, long long id)
+{
+    while (*cur < w->n && w->provs[*cur].id < id)
+        (*cur)++;
+    if (*cur < w->n && w->provs[*cur].id == id)
+        return &w->provs[*cur];
+    for (size_t i = first; i < w->n; i++)
+        if (w->provs[i].id == id)
+            return &w->provs[*cur = i];
+    *cur = first;
+    return NULL;
+}
+
+/* Runs one range statement and hands each row to fn. */
+static enum store_rc range_rows(struct store *st, const char *sql, long long lo, long long hi,
+                                void (*fn)(struct world *, size_t, size_t *, sqlite3_stmt *),
+                                struct world *w, size_t first)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, hi);
+    size_t cur = first;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(w, first, &cur, s);
+    stmt_done(s);
+    return rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates load");
+}
+
+static void row_inventory(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+{
+    struct cprov *p = row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    if (!p)
+        return;
+    grow((void **)&w->inv, &w->cap_inv, w->n_inv + 1, sizeof(*w->inv));
+    if (!p->n_inv)
+        p->inv_off = w->n_inv;
+    struct cinv *v = &w->inv[w->n_inv++];
+    p->n_inv++;
+    v->rc = sqlite3_column_int64(s, 1);
+    v->total = sqlite3_column_int64(s, 2);
+    v->reserved = sqlite3_column_int64(s, 3);
+    v->min_unit = sqlite3_column_int64(s, 4);
+    v->max_unit = sqlite3_column_int64(s, 5);
+    v->step_size = sqlite3_column_int64(s, 6);
+    /* Placement's capacity: int((total - reserved) * allocation_ratio). */
+    v->capacity = (long long)((double)(v->total - v->reserved) * sqlite3_column_double(s, 7));
+    v->used = 0;
+}
+
+static void row_usage(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+{
+    struct cprov *p = row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    long long rc = sqlite3_column_int64(s, 1);
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_inv; i++)
+        if (w->inv[p->inv_off + i].rc == rc)
+            w->inv[p->inv_off + i].used = sqlite3_column_int64(s, 2);
+}
+
+static void row_trait(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+{
+    struct cprov *p = row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    if (!p)
+        return;
+    grow((void **)&w->traits, &w->cap_traits, w->n_traits + 1, sizeof(*w->traits));
+    if (!p->n_traits)
+        p->trait_off = w->n_traits;
+    w->traits[w->n_traits++] = sqlite3_column_int64(s, 1);
+    p->n_traits++;
+}
+
+static void row_aggregate(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+{
+    struct cprov *p = row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    if (!p)
+        return;
+    grow((void **)&w->aggs, &w->cap_aggs, w->n_aggs + 1, sizeof(*w->aggs));
+    if (!p->n_aggs)
+        p->agg_off = w->n_aggs;
+    w->aggs[w->n_aggs++] = sqlite3_column_int64(s, 1);
+    p->n_aggs++;
+}
+
+/* Appends the providers with ids in [a, b] and their rows to w. */
+static enum store_rc load_id_range(struct store *st, struct world *w, long long a, long long b)
+{
+    sqlite3_stmt *s = stmt_get(st, SQL_PROVIDERS);
+    if (!s)
+        return STORE_ERROR;
+    size_t first = w->n;
+    /* Ids are mostly dense: reserving up front saves copying regrowth. */
+    size_t span = b - a + 1 < 65536 ? (size_t)(b - a + 1) : 65536;
+    grow((void **)&w->provs, &w->cap, w->n + span, sizeof(*w->provs));
+    sqlite3_bind_int64(s, 1, a);
+    sqlite3_bind_int64(s, 2, b);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        grow((void **)&w->provs, &w->cap, w->n + 1, sizeof(*w->provs));
+        struct cprov *p = &w->provs[w->n++];
+        memset(p, 0, sizeof(*p));
+        p->id = sqlite3_column_int64(s, 0);
+        p->root_id = sqlite3_column_int64(s, 1);
+        p->parent_id = sqlite3_column_int64(s, 2);
+        const unsigned char *u = sqlite3_column_text(s, 3);
+        size_t len = u ? strlen((const char *)u) : 0;
+        len = len < sizeof(p->uuid) ? len : sizeof(p->uuid) - 1;
+        memcpy(p->uuid, u ? (const char *)u : "", len);
+        p->uuid[len] = '\0';
+    }
+    stmt_done(s);
+    if (rc != SQLITE_DONE)
+        return store_rc_from_sqlite(st, rc, "candidates providers");
+    if (w->n == first)
+        return STORE_OK;
+    size_t added = w->n - first;
+    grow((void **)&w->inv, &w->cap_inv, w->n_inv + 4 * added, sizeof(*w->inv));
+    grow((void **)&w->traits, &w->cap_traits, w->n_traits + 3 * added, sizeof(*w->traits));
+    grow((void **)&w->aggs, &w->cap_aggs, w->n_aggs + 3 * added, sizeof(*w->aggs));
+    enum store_rc r;
+    if ((r = range_rows(st, SQL_INVENTORIES, a, b, row_inventory, w, first)) != STORE_OK ||
+        (r = range_rows(st, SQL_USAGES, a, b, row_usage, w, first)) != STORE_OK ||
+        (r = range_rows(st, SQL_TRAITS, a, b, row_trait, w, first)) != STORE_OK ||
+        (r = range_rows(st, SQL_AGGREGATES, a, b, row_aggregate, w, first)) != STORE_OK)
+        return r;
+    return STORE_OK;
+}
+
+/* Appends the trees whose root id is in [lo, hi] to w. */
+static enum store_rc world_load(struct store *st, struct world *w, long long lo, long long hi)
+{
+    enum store_rc r = load_id_range(st, w, lo, hi);
+    if (r != STORE_OK)
+        return r;
+    sqlite3_stmt *s = stmt_get(st, SQL_OUTLIERS);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, hi);
+    long long *ids = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        grow((void **)&ids, &cap, n + 1, sizeof(*ids));
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    stmt_done(s);
+    r = rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates outliers");
+    for (size_t i = 0; i < n && r == STORE_OK; i++)
+        r = load_id_range(st, w, ids[i], ids[i]);
+    array_free(ids, cap, sizeof(*ids));
+    return r;
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+    const struct cprov *x = *(struct cprov *const *)a, *y = *(struct cprov *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Keeps a tree's member list (after the root) in id order: only outliers
+ * can break it. */
+static void sort_members(struct cprov *root)
+{
+    size_t n = 0;
+    bool sorted = true;
+    for (struct cprov *p = root->next, *prev = NULL; p; prev = p, p = p->next, n++)
+        sorted = sorted && (!prev || prev->id < p->id);
+    if (sorted)
+        return;
+    struct cprov **v = xmalloc(n * sizeof(*v));
+    n = 0;
+    for (struct cprov *p = root->next; p; p = p->next)
+        v[n++] = p;
+    qsort(v, n, sizeof(*v), cmp_member);
+    root->next = v[0];
+    for (size_t i = 0; i + 1 < n; i++)
+        v[i]->next = v[i + 1];
+    v[n - 1]->next = NULL;
+    root->tail = v[n - 1];
+    free(v);
+}
+
+/* Sets the pointers once the arrays stop moving: arrays, id index, tree
+ * links (parent, root, member list: root first, then by id) and the roots in
+ * id order. A provider whose root was not loaded belongs to another batch:
+ * it gets no root and stays out of every tree. */
+static void world_finalize(struct world *w, long long shares_trait)
+{
+    size_t slots = 16;
+    while (slots < 2 * w->n)
+        slots *= 2;
+    if (slots > w->cap_slots) {
+        array_free(w->slots, w->cap_slots, sizeof(*w->slots));
+        w->slots = NULL;
+        w->cap_slots = 0;
+        grow((void **)&w->slots, &w->cap_slots, slots, sizeof(*w->slots));
+    }
+    w->n_slots = slots;
+    memset(w->slots, 0, slots * sizeof(*w->slots));
+    size_t mask = w->n_slots - 1;
+    for (size_t k = 0; k < w->n; k++) {
+        struct cprov *p = &w->provs[k];
+        p->inv = p->n_inv ? &w->inv[p->inv_off] : NULL;
+        p->traits = p->n_traits ? &w->traits[p->trait_off] : NULL;
+        p->aggs = p->n_aggs ? &w->aggs[p->agg_off] : NULL;
+        p->sharing = shares_trait && has_id(p->traits, p->n_traits, shares_trait);
+        size_t i = hash_ll(p->id) & mask;
+        while (w->slots[i])
+            i = (i + 1) & mask;
+        w->slots[i] = k + 1;
+    }
+    grow((void **)&w->roots, &w->cap_roots, w->n + 1, sizeof(*w->roots));
+    w->n_roots = 0;
+    bool outliers = false;
+    for (size_t k = 0; k < w->n; k++) {
+        struct cprov *p = &w->provs[k];
+        p->parent = p->parent_id ? world_find(w, p->parent_id) : NULL;
+        p->root = world_find(w, p->root_id);
+        p->next = NULL;
+        if (p->root == p) {
+            w->roots[w->n_roots++] = p;
+            p->tail = p;
+        }
+        outliers = outliers || (k && p->id < w->provs[k - 1].id);
+    }
+    for (size_t k = 0; k < w->n; k++) {
+        struct cprov *p = &w->provs[k];
+        if (p->root && p->root != p && p->root->root == p->root) {
+            p->root->tail->next = p;
+            p->root->tail = p;
+        }
+    }
+    if (outliers)
+        for (size_t r = 0; r < w->n_roots; r++)
+            if (w->roots[r]->next)
+                sort_members(w->roots[r]);
+}
+
+static struct cinv *find_inv(const struct cprov *p, long long rc)
+{
+    for (size_t i = 0; i < p->n_inv; i++)
+        if (p->inv[i].rc == rc)
+            return &p->inv[i];
+    return NULL;
+}
+
+/* Placement's capacity test for one amount (research_context.py
+ * _capacity_check_clause). */
+static bool fits(const struct cinv *v, long long amount)
+{
+    return v && v->used + amount <= v->capacity && v->min_unit <= amount && v->max_unit >= amount &&
+           v->step_size > 0 && amount % v->step_size == 0;
+}
+
+/* ---- Names ---- */
+
+/* id -> name, filled on demand with one point query per distinct id. */
+struct namecache {
+    long long *ids;
+    const char **names;
+    size_t n, cap; /* cap is a power of two (or 0) */
+};
+
+static const char SQL_RC_NAME[] = "SELECT name FROM resource_classes WHERE id = ?1";
+static const char SQL_TRAIT_NAME[] = "SELECT name FROM traits WHERE id = ?1";
+
+static void namecache_put(struct namecache *c, long long id, const char *name)
+{
+    if (2 * (c->n + 1) > c->cap) {
+        struct namecache old = *c;
+        c->cap = c->cap ? 2 * c->cap : 64;
+        c->ids = xcalloc(c->cap, sizeof(*c->ids));
+        c->names = xcalloc(c->cap, sizeof(*c->names));
+        c->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.names[i])
+                namecache_put(c, old.ids[i], old.names[i]);
+        free(old.ids);
+        free(old.names);
+    }
+    size_t mask = c->cap - 1;
+    size_t i = hash_ll(id) & mask;
+    while (c->names[i] && c->ids[i] != id)
+        i = (i + 1) & mask;
+    if (!c->names[i])
+        c->n++;
+    c->ids[i] = id;
+    c->names[i] = name;
+}
+
+static void namecache_free(struct namecache *c)
+{
+    free(c->ids);
+    free(c->names);
+    memset(c, 0, sizeof(*c));
+}
+
+/* ---- The engine ---- */
+
+struct idset {
+    long long *ids; /* sorted */
+    size_t n;
+};
+
+/* A request group with its names resolved. */
+struct rgroup {
+    const struct cand_group *g;
+    bool suffixed;
+    size_t n_res;
+    long long *rc; /* unsuffixed: sorted by id (Placement's product order) */
+    long long *amount;
+    const char **rc_name;
+    struct idset *req; /* any-of sets of traits */
+    size_t n_req;
+    struct idset forb;
+    struct idset *mof; /* any-of sets of aggregates */
+    size_t n_mof;
+    struct idset forb_aggs;
+    long long tree_root; /* in_tree: the tree's root id; 0 when not given */
+};
+
+/* One choice a group can make under an anchor: the amounts it takes and the
+ * providers it maps to. */
+struct pick {
+    struct cprov *p;
+    struct cinv *inv;
+    long long amount;
+    const char *rc_name;
+};
+
+struct sol {
+    struct pick *items;
+    size_t n_items;
+    struct cprov **maps; /* distinct providers, in pick order */
+    size_t n_maps;
+};
+
+struct sol_list {
+    struct sol *v;
+    size_t n, cap;
+};
+
+/* A candidate kept for randomization (pointers into retained worlds). */
+struct stored {
+    struct pick *items; /* consolidated */
+    size_t n_items;
+    struct cprov ***maps; /* per group */
+    size_t *n_maps;
+};
+
+struct dkey {
+    uint64_t hash;
+    size_t len;
+    long long *key;
+};
+
+/* Memory kept by each thread between requests, so that a small request
+ * reuses warm pages instead of faulting in fresh ones. */
+struct scratch {
+    struct pool req_pool;    /* lives for the request */
+    struct pool anchor_pool; /* reset after every anchor */
+    struct world bw;         /* the current batch of trees */
+    struct world spw;        /* the trees of the sharing providers */
+};
+
+#define SCRATCH_KEEP_BYTES ((size_t)2 << 20)
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_destroy(void *arg)
+{
+    struct scratch *sc = arg;
+    pool_free(&sc->req_pool);
+    pool_free(&sc->anchor_pool);
+    world_free(&sc->bw);
+    world_free(&sc->spw);
+    free(sc);
+}
+
+static void scratch_key_init(void)
+{
+    (void)pthread_key_create(&scratch_key, scratch_destroy);
+}
+
+static struct scratch *scratch_take(void)
+{
+    (void)pthread_once(&scratch_once, scratch_key_init);
+    struct scratch *sc = pthread_getspecific(scratch_key);
+    if (!sc)
+        return xcalloc(1, sizeof(*sc));
+    (void)pthread_setspecific(scratch_key, NULL);
+    return sc;
+}
+
+/* Empties sc and keeps it for this thread's next request, unless it grew
+ * big (a large answer): then the memory goes back to the system. */
+static void scratch_give_back(struct scratch *sc)
+{
+    pool_reset(&sc->req_pool);
+    pool_reset(&sc->anchor_pool);
+    world_reset(&sc->bw);
+    world_reset(&sc->spw);
+    if (world_bytes(&sc->bw) + world_bytes(&sc->spw) > SCRATCH_KEEP_BYTES ||
+        pthread_setspecific(scratch_key, sc) != 0)
+        scratch_destroy(sc);
+}
+
+struct engine {
+    struct store *st;
+    const struct cand_query *q;
+    struct rgroup *groups;
+    size_t n_groups;
+    struct idset root_req, root_forb;
+    size_t **subtree; /* per same_subtree: group indices */
+    size_t *n_subtree;
+    long long shares_trait;
+    bool has_trees, drop_nested;
+    struct scratch *sc; /* pools and worlds, reused across requests */
+    struct cprov **sps; /* sharing providers by id */
+    size_t n_sps;
+    struct sol_list *sols; /* per group, refilled for every anchor */
+    struct pick *run;      /* consolidated amounts of the current combination */
+    size_t n_run, cap_run;
+    const struct sol **chosen; /* per group */
+    struct cprov ***cmaps;     /* per group: the chosen mappings */
+    size_t *cn_maps;
+    struct cprov **ext; /* sharing providers anchored to the current anchor */
+    size_t n_ext, cap_ext;
+    cand_request_fn *on_request;
+    cand_summary_fn *on_summary;
+    void *arg;
+    size_t count;
+    size_t resolving; /* the group being resolved (SIZE_MAX: request-wide names) */
+    bool stop, cb_failed, mark_only;
+    struct dkey *dslots;
+    size_t n_dslots, n_dkeys;
+    struct namecache rc_names, trait_names;
+    enum store_rc name_rc;
+    struct stored *stored;
+    size_t n_stored, cap_stored;
+    struct world *kept;
+    size_t n_kept, cap_kept;
+    /* Emission buffers, reused. */
+    struct cand_item *items;
+    size_t cap_items;
+    struct cand_mapping *mappings;
+    const char **uuids;
+    size_t cap_uuids;
+    struct cand_summary_res *sres;
+    size_t cap_sres;
+    const char **snames;
+    size_t cap_snames;
+};
+
+static const char *cached_name(struct engine *e, struct namecache *c, const char *sql, long long id)
+{
+    if (c->cap) {
+        size_t mask = c->cap - 1;
+        for (size_t i = hash_ll(id) & mask; c->names[i]; i = (i + 1) & mask)
+            if (c->ids[i] == id)
+                return c->names[i];
+    }
+    const char *name = "";
+    sqlite3_stmt *s = stmt_get(e->st, sql);
+    if (!s) {
+        e->name_rc = STORE_ERROR;
+        return name;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        name = pool_strdup(&e->sc->req_pool, (const char *)sqlite3_column_text(s, 0));
+    else if (rc != SQLITE_DONE)
+        e->name_rc = store_rc_from_sqlite(e->st, rc, "candidates names");
+    stmt_done(s);
+    namecache_put(c, id, name);
+    return name;
+}
+
+/* ---- Filters on one provider ---- */
+
+static bool in_all_sets(const struct cprov *p, const struct idset *sets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!intersects(p->aggs, p->n_aggs, sets[i].ids, sets[i].n))
+            return false;
+    return true;
+}
+
+static bool has_any(const long long *v, size_t n, const struct idset *s)
+{
+    return s->n && intersects(v, n, s->ids, s->n);
+}
+
+/* Every any-of set meets the traits of p. */
+static bool has_required(const struct cprov *p, const struct idset *sets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!intersects(p->traits, p->n_traits, sets[i].ids, sets[i].n))
+            return false;
+    return true;
+}
+
+static bool root_passes(const struct engine *e, const struct cprov *root)
+{
+    for (size_t i = 0; i < e->root_req.n; i++)
+        if (!has_id(root->traits, root->n_traits, e->root_req.ids[i]))
+            return false;
+    return !has_any(root->traits, root->n_traits, &e->root_forb);
+}
+
+static void sols_push(struct sol_list *l, struct sol s)
+{
+    grow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+    l->v[l->n++] = s;
+}
+
+/* ---- Solving one group under one anchor ---- */
+
+/* Unsuffixed group: for each class (by id) the providers that can give it,
+ * then every combination whose providers together have the required traits
+ * (objects/allocation_candidate.py _alloc_candidates_multiple_providers). */
+struct multi {
+    struct engine *e;
+    const struct rgroup *rg;
+    struct pick **lists;
+    size_t *n_lists;
+    struct pick *cur;
+};
+
+static void multi_leaf(struct multi *m)
+{
+    const struct rgroup *rg = m->rg;
+    for (size_t i = 0; i < rg->n_req; i++) {
+        bool ok = false;
+        for (size_t k = 0; k < rg->n_res && !ok; k++)
+            ok = intersects(m->cur[k].p->traits, m->cur[k].p->n_traits, rg->req[i].ids,
+                            rg->req[i].n);
+        if (!ok)
+            return;
+    }
+    struct pool *pool = &m->e->sc->anchor_pool;
+    struct sol s = {.n_items = rg->n_res};
+    s.items = pool_alloc(pool, rg->n_res * sizeof(*s.items));
+    s.maps = pool_alloc(pool, rg->n_res * sizeof(*s.maps));
+    memcpy(s.items, m->cur, rg->n_res * sizeof(*s.items));
+    for (size_t k = 0; k < rg->n_res; k++) {
+        size_t j = 0;
+        while (j < s.n_maps && s.maps[j] != s.items[k].p)
+            j++;
+        if (j == s.n_maps)
+            s.maps[s.n_maps++] = s.items[k].p;
+    }
+    sols_push(&m->e->sols[rg - m->e->groups], s);
+}
+
+static void multi_walk(struct multi *m, size_t k)
+{
+    if (k == m->rg->n_res) {
+        multi_leaf(m);
+        return;
+    }
+    for (size_t i = 0; i < m->n_lists[k]; i++) {
+        m->cur[k] = m->lists[k][i];
+        multi_walk(m, k + 1);
+    }
+}
+
+/* May p give amount of class k of the unsuffixed group under root? */
+static bool multi_admits(const struct rgroup *rg, const struct cprov *p, bool ext,
+                         bool root_in_aggs, bool root_in_bad)
+{
+    if (has_any(p->traits, p->n_traits, &rg->forb))
+        return false;
+    if (rg->n_mof) {
+        bool in = in_all_sets(p, rg->mof, rg->n_mof);
+        /* The aggregate of a root spans its tree; a sharing provider must be
+         * in the aggregates itself (research_context.py). */
+        if (!in && (ext || !root_in_aggs))
+            return false;
+    }
+    return !root_in_bad && !has_any(p->aggs, p->n_aggs, &rg->forb_aggs);
+}
+
+static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct cprov *root)
+{
+    if (rg->tree_root && root->id != rg->tree_root)
+        return;
+    struct multi m = {.e = e, .rg = rg};
+    struct pool *pool = &e->sc->anchor_pool;
+    m.lists = pool_alloc(pool, rg->n_res * sizeof(*m.lists));
+    m.n_lists = pool_alloc(pool, rg->n_res * sizeof(*m.n_lists));
+    m.cur = pool_alloc(pool, rg->n_res * sizeof(*m.cur));
+    bool root_in_aggs = rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof);
+    bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forb_aggs);
+    size_t n_ext = rg->tree_root ? 0 : e->n_ext; /* in_tree keeps sharing providers out */
+    size_t members = 0;
+    for (struct cprov *p = root; p; p = p->next)
+        members++;
+    for (size_t k = 0; k < rg->n_res; k++) {
+        struct pick *list = pool_alloc(pool, (members + n_ext) * sizeof(*list));
+        size_t n = 0;
+        for (struct cprov *p = root; p; p = p->next) {
+            struct cinv *v = find_inv(p, rg->rc[k]);
+            if (fits(v, rg->amount[k]) && multi_admits(rg, p, false, root_in_aggs, root_in_bad))
+                list[n++] = (struct pick){p, v, rg->amount[k], rg->rc_name[k]};
+        }
+        for (size_t i = 0; i < n_ext; i++) {
+            struct cprov *p = e->ext[i];
+            struct cinv *v = find_inv(p, rg->rc[k]);
+            if (fits(v, rg->amount[k]) && multi_admits(rg, p, true, root_in_aggs, root_in_bad))
+                list[n++] = (struct pick){p, v, rg->amount[k], rg->rc_name[k]};
+        }
+        if (!n)
+            return;
+        m.lists[k] = list;
+        m.n_lists[k] = n;
+    }
+    multi_walk(&m, 0);
+}
+
+/* Can p alone satisfy the suffixed group (get_provider_ids_matching)? */
+static bool single_admits(const struct rgroup *rg, const struct cprov *p, struct pick *out)
+{
+    if (rg->n_res && rg->tree_root && p->root_id != rg->tree_root)
+        return false;
+    if (!rg->n_res && !rg->n_req && !rg->n_mof)
+        return false; /* upstream finds nothing for an unfiltered resourceless group */
+    if (!has_required(p, rg->req, rg->n_req) || has_any(p->traits, p->n_traits, &rg->forb) ||
+        !in_all_sets(p, rg->mof, rg->n_mof) || has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+        return false;
+    for (size_t k = 0; k < rg->n_res; k++) {
+        struct cinv *v = find_inv(p, rg->rc[k]);
+        if (!fits(v, rg->amount[k]))
+            return false;
+        out[k] = (struct pick){(struct cprov *)p, v, rg->amount[k], rg->rc_name[k]};
+    }
+    return true;
+}
+
+static void single_add(struct engine *e, const struct rgroup *rg, struct cprov *p)
+{
+    struct pool *pool = &e->sc->anchor_pool;
+    struct pick *items = pool_alloc(pool, (rg->n_res ? rg->n_res : 1) * sizeof(*items));
+    if (!single_admits(rg, p, items))
+        return;
+    struct cprov **maps = pool_alloc(pool, sizeof(*maps));
+    maps[0] = p;
+    sols_push(&e->sols[rg - e->groups],
+              (struct sol){.items = items, .n_items = rg->n_res, .maps = maps, .n_maps = 1});
+}
+
+static void solve_suffixed(struct engine *e, const struct rgroup *rg, struct cprov *root)
+{
+    for (struct cprov *p = root; p; p = p->next)
+        single_add(e, rg, p);
+    for (size_t i = 0; i < e->n_ext; i++)
+        single_add(e, rg, e->ext[i]);
+}
+
+/* ---- Combining the groups ---- */
+
+static bool is_ancestor_or_self(const struct cprov *a, const struct cprov *p)
+{
+    for (; p; p = p->parent)
+        if (p == a)
+            return true;
+    return false;
+}
+
+/* same_subtree: among the providers mapped to the listed groups, one is an
+ * ancestor (or self) of all the others (_check_same_subtree). */
+static bool satisfies_same_subtree(const struct engine *e)
+{
+    for (size_t t = 0; t < e->q->n_same_subtree; t++) {
+        const struct cprov *u[64];
+        size_t n = 0;
+        for (size_t i = 0; i < e->n_subtree[t]; i++) {
+            const struct sol *s = e->chosen[e->subtree[t][i]];
+            for (size_t j = 0; j < s->n_maps; j++) {
+                size_t k = 0;
+                while (k < n && u[k] != s->maps[j])
+                    k++;
+                if (k == n && n < 64)
+                    u[n++] = s->maps[j];
+            }
+        }
+        bool ok = n <= 1;
+        for (size_t a = 0; a < n && !ok; a++) {
+            ok = true;
+            for (size_t b = 0; b < n && ok; b++)
+                ok = is_ancestor_or_self(u[a], u[b]);
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Before 1.29 a candidate may not take from two providers of one tree. */
+static bool uses_one_provider_per_tree(const struct engine *e)
+{
+    for (size_t i = 0; i < e->n_run; i++)
+        for (size_t j = 0; j < i; j++)
+            if (e->run[i].p != e->run[j].p && e->run[i].p->root == e->run[j].p->root)
+                return false;
+    return true;
+}
+
+static bool all_sharing(const struct engine *e)
+{
+    for (size_t g = 0; g < e->n_groups; g++)
+        for (size_t j = 0; j < e->chosen[g]->n_maps; j++)
+            if (!e->chosen[g]->maps[j]->sharing)
+                return false;
+    return true;
+}
+
+static int cmp_pick(const void *a, const void *b)
+{
+    const struct pick *x = a, *y = b;
+    if (x->p->id != y->p->id)
+        return (x->p->id > y->p->id) - (x->p->id < y->p->id);
+    return (x->inv->rc > y->inv->rc) - (x->inv->rc < y->inv->rc);
+}
+
+/* A candidate made of sharing providers only may come up under several
+ * anchors; Placement's set keeps one. Returns true the first time. */
+static bool dedup_first(struct engine *e)
+{
+    size_t len = 3 * e->n_run + e->n_groups;
+    for (size_t g = 0; g < e->n_groups; g++)
+        len += e->chosen[g]->n_maps;
+    long long *key = pool_alloc(&e->sc->req_pool, len * sizeof(*key));
+    struct pick *sorted = pool_alloc(&e->sc->anchor_pool, e->n_run * sizeof(*sorted));
+    memcpy(sorted, e->run, e->n_run * sizeof(*sorted));
+    qsort(sorted, e->n_run, sizeof(*sorted), cmp_pick);
+    size_t n = 0;
+    for (size_t i = 0; i < e->n_run; i++) {
+        key[n++] = sorted[i].p->id;
+        key[n++] = sorted[i].inv->rc;
+        key[n++] = sorted[i].amount;
+    }
+    for (size_t g = 0; g < e->n_groups; g++) {
+        size_t start = n;
+        for (size_t j = 0; j < e->chosen[g]->n_maps; j++)
+            key[n++] = e->chosen[g]->maps[j]->id;
+        qsort(key + start, n - start, sizeof(*key), cmp_ll);
+        key[n++] = -1;
+    }
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ hash_ll(key[i])) * 1099511628211ull;
+    if (2 * (e->n_dkeys + 1) > e->n_dslots) {
+        struct dkey *old = e->dslots;
+        size_t n_old = e->n_dslots;
+        e->n_dslots = n_old ? 2 * n_old : 64;
+        e->dslots = xcalloc(e->n_dslots, sizeof(*e->dslots));
+        for (size_t i = 0; i < n_old; i++) {
+            if (!old[i].key)
+                continue;
+            size_t j = old[i].hash & (e->n_dslots - 1);
+            while (e->dslots[j].key)
+                j = (j + 1) & (e->n_dslots - 1);
+            e->dslots[j] = old[i];
+        }
+        free(old);
+    }
+    size_t mask = e->n_dslots - 1;
+    size_t i = h & mask;
+    for (; e->dslots[i].key; i = (i + 1) & mask)
+        if (e->dslots[i].hash == h && e->dslots[i].len == n &&
+            memcmp(e->dslots[i].key, key, n * sizeof(*key)) == 0)
+            return false;
+    e->dslots[i] = (struct dkey){h, n, key};
+    e->n_dkeys++;
+    return true;
+}
+
+/* Builds the public view of a candidate (items grouped by provider in order
+ * of first appearance) and hands it to the callback. */
+static void emit_request(struct engine *e, const struct pick *run, size_t n_run,
+                         struct cprov *const *const *maps, const size_t *n_maps)
+{
+    grow((void **)&e->items, &e->cap_items, n_run + 1, sizeof(*e->items));
+    size_t n = 0;
+    for (size_t i = 0; i < n_run; i++) {
+        size_t j = 0;
+        while (j < i && run[j].p != run[i].p)
+            j++;
+        if (j < i)
+            continue; /* this provider's items were written with its first one */
+        for (size_t k = i; k < n_run; k++)
+            if (run[k].p == run[i].p)
+                e->items[n++] = (struct cand_item){run[k].p->uuid, run[k].rc_name, run[k].amount};
+    }
+    size_t total = 0;
+    for (size_t g = 0; g < e->n_groups; g++)
+        total += n_maps[g];
+    grow((void **)&e->uuids, &e->cap_uuids, total + 1, sizeof(*e->uuids));
+    size_t u = 0;
+    for (size_t g = 0; g < e->n_groups; g++) {
+        e->mappings[g] = (struct cand_mapping){e->groups[g].g->suffix, e->uuids + u, n_maps[g]};
+        for (size_t j = 0; j < n_maps[g]; j++)
+            e->uuids[u++] = maps[g][j]->uuid;
+    }
+    for (size_t i = 0; i < n_run; i++) {
+        run[i].p->mark |= MARK_PROVIDER;
+        run[i].p->root->mark |= MARK_TREE;
+    }
+    struct cand_request r = {e->items, n, e->mappings, e->n_groups};
+    if (e->on_request(e->arg, &r)) {
+        e->cb_failed = true;
+        e->stop = true;
+    }
+}
+
+static void store_candidate(struct engine *e)
+{
+    grow((void **)&e->stored, &e->cap_stored, e->n_stored + 1, sizeof(*e->stored));
+    struct stored *s = &e->stored[e->n_stored++];
+    struct pool *pool = &e->sc->req_pool;
+    s->n_items = e->n_run;
+    s->items = pool_alloc(pool, (e->n_run ? e->n_run : 1) * sizeof(*s->items));
+    memcpy(s->items, e->run, e->n_run * sizeof(*s->items));
+    s->maps = pool_alloc(pool, e->n_groups * sizeof(*s->maps));
+    s->n_maps = pool_alloc(pool, e->n_groups * sizeof(*s->n_maps));
+    for (size_t g = 0; g < e->n_groups; g++) {
+        s->n_maps[g] = e->chosen[g]->n_maps;
+        s->maps[g] = pool_alloc(pool, (s->n_maps[g] ? s->n_maps[g] : 1) * sizeof(**s->maps));
+        memcpy(s->maps[g], e->chosen[g]->maps, s->n_maps[g] * sizeof(**s->maps));
+    }
+}
+
+/* Before 1.29 (nested deployment, limit reached) Placement still shows the
+ * providers that any dropped-by-limit candidate used in a kept tree. */
+static void mark_late(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_run; i++)
+        if (e->run[i].p->root->mark & MARK_TREE)
+            e->run[i].p->mark |= MARK_PROVIDER;
+}
+
+static void combination_done(struct engine *e)
+{
+    if (!satisfies_same_subtree(e))
+        return;
+    if (e->drop_nested && !uses_one_provider_per_tree(e))
+        return;
+    if (e->mark_only) {
+        mark_late(e);
+        return;
+    }
+    if (all_sharing(e) && !dedup_first(e))
+        return;
+    if (e->q->randomize) {
+        store_candidate(e);
+        return;
+    }
+    for (size_t g = 0; g < e->n_groups; g++) {
+        e->cmaps[g] = e->chosen[g]->maps;
+        e->cn_maps[g] = e->chosen[g]->n_maps;
+    }
+    emit_request(e, e->run, e->n_run, (struct cprov *const *const *)e->cmaps, e->cn_maps);
+    if (e->q->limit && ++e->count >= e->q->limit) {
+        if (e->drop_nested)
+            e->mark_only = true;
+        else
+            e->stop = true;
+    }
+}
+
+/* Adds the amounts of s to the running consolidation; false (and nothing
+ * added) when a summed amount exceeds capacity or max_unit
+ * (_consolidate_allocation_requests + exceeds_capacity). */
+static bool run_add(struct engine *e, const struct sol *s)
+{
+    size_t mark = e->n_run;
+    grow((void **)&e->run, &e->cap_run, e->n_run + s->n_items + 1, sizeof(*e->run));
+    for (size_t i = 0; i < s->n_items; i++) {
+        const struct pick *it = &s->items[i];
+        size_t j = 0;
+        while (j < e->n_run && e->run[j].inv != it->inv)
+            j++;
+        if (j == e->n_run)
+            e->run[e->n_run++] = *it;
+        else
+            e->run[j].amount += it->amount;
+        const struct pick *r = &e->run[j];
+        if (r->amount > r->inv->max_unit || r->inv->used + r->amount > r->inv->capacity) {
+            for (size_t k = 0; k <= i; k++) {
+                size_t x = 0;
+                while (x < mark && e->run[x].inv != s->items[k].inv)
+                    x++;
+                if (x < mark)
+                    e->run[x].amount -= s->items[k].amount;
+            }
+            e->n_run = mark;
+            return false;
+        }
+    }
+    return true;
+}
+
+static void run_remove(struct engine *e, const struct sol *s, size_t mark)
+{
+    for (size_t i = 0; i < s->n_items; i++)
+        for (size_t x = 0; x < mark; x++)
+            if (e->run[x].inv == s->items[i].inv)
+                e->run[x].amount -= s->items[i].amount;
+    e->n_run = mark;
+}
+
+/* The cartesian product of the groups' choices, pruned as soon as a partial
+ * combination breaks isolation or capacity (util.filtered_product). */
+static void combine(struct engine *e, size_t g)
+{
+    if (g == e->n_groups) {
+        combination_done(e);
+        return;
+    }
+    const struct sol_list *l = &e->sols[g];
+    bool isolate = e->q->isolate && e->groups[g].suffixed;
+    for (size_t i = 0; i < l->n && !e->stop; i++) {
+        const struct sol *s = &l->v[i];
+        if (isolate) {
+            bool clash = false;
+            for (size_t h = 0; h < g && !clash; h++)
+                clash = e->groups[h].suffixed && e->chosen[h]->maps[0] == s->maps[0];
+            if (clash)
+                continue;
+        }
+        size_t mark = e->n_run;
+        if (!run_add(e, s))
+            continue;
+        e->chosen[g] = s;
+        combine(e, g + 1);
+        run_remove(e, s, mark);
+    }
+}
+
+/* The sharing providers (outside this tree) that share an aggregate with
+ * some provider of it (anchors_for_sharing_providers). */
+static void find_ext(struct engine *e, struct cprov *root)
+{
+    e->n_ext = 0;
+    for (size_t i = 0; i < e->n_sps; i++) {
+        struct cprov *sp = e->sps[i];
+        if (sp->root == root || !sp->n_aggs)
+            continue;
+        bool shares = false;
+        for (struct cprov *p = root; p && !shares; p = p->next)
+            shares = intersects(p->aggs, p->n_aggs, sp->aggs, sp->n_aggs);
+        if (shares) {
+            grow((void **)&e->ext, &e->cap_ext, e->n_ext + 1, sizeof(*e->ext));
+            e->ext[e->n_ext++] = sp;
+        }
+    }
+}
+
+/* Every candidate anchored at root, in order. */
+static void solve_anchor(struct engine *e, struct cprov *root)
+{
+    if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root))
+        return;
+    find_ext(e, root);
+    for (size_t g = 0; g < e->n_groups; g++) {
+        const struct rgroup *rg = &e->groups[g];
+        e->sols[g].n = 0;
+        if (rg->suffixed)
+            solve_suffixed(e, rg, root);
+        else
+            solve_unsuffixed(e, rg, root);
+        if (!e->sols[g].n) {
+            pool_reset(&e->sc->anchor_pool);
+            return;
+        }
+    }
+    e->n_run = 0;
+    combine(e, 0);
+    pool_reset(&e->sc->anchor_pool);
+}
+
+/* ---- Summaries ---- */
+
+static void emit_summary(struct engine *e, const struct cprov *p)
+{
+    grow((void **)&e->sres, &e->cap_sres, p->n_inv + 1, sizeof(*e->sres));
+    grow((void **)&e->snames, &e->cap_snames, p->n_traits + 1, sizeof(*e->snames));
+    for (size_t i = 0; i < p->n_inv; i++)
+        e->sres[i] =
+            (struct cand_summary_res){cached_name(e, &e->rc_names, SQL_RC_NAME, p->inv[i].rc),
+                                      p->inv[i].capacity, p->inv[i].used};
+    for (size_t i = 0; i < p->n_traits; i++)
+        e->snames[i] = cached_name(e, &e->trait_names, SQL_TRAIT_NAME, p->traits[i]);
+    struct cand_summary s = {
+        .uuid = p->uuid,
+        .parent_uuid = p->parent ? p->parent->uuid : NULL,
+        .root_uuid = p->root->uuid,
+        .res = e->sres,
+        .n_res = p->n_inv,
+        .traits = e->snames,
+        .n_traits = p->n_traits,
+    };
+    if (e->on_summary(e->arg, &s))
+        e->cb_failed = true;
+}
+
+/* Summaries of the trees of w that candidates used: every provider of such a
+ * tree, or (before 1.29 in a nested deployment) only the providers used.
+ * skip_sharing leaves out the trees held in the sharing world. */
+static void emit_world_summaries(struct engine *e, struct world *w, bool skip_sharing)
+{
+    for (size_t r = 0; r < w->n_roots && !e->cb_failed; r++) {
+        struct cprov *root = w->roots[r];
+        if (!(root->mark & MARK_TREE))
+            continue;
+        if (skip_sharing && world_find(&e->sc->spw, root->id))
+            continue;
+        for (struct cprov *p = root; p && !e->cb_failed; p = p->next)
+            if (!e->drop_nested || (p->mark & MARK_PROVIDER))
+                emit_summary(e, p);
+    }
+}
+
+/* ---- Name resolution, in Placement's order ---- */
+
+static const char SQL_AGG_ID[] = "SELECT id FROM aggregates WHERE uuid = ?1";
+static const char SQL_HAS_TREES[] = "SELECT 1 FROM providers WHERE parent_id IS NOT NULL LIMIT 1";
+static const char SQL_ROOTS_WITH_TRAIT[] =
+    "SELECT p.id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
+    " WHERE t.trait_id = ?1 AND p.parent_id IS NULL";
+static const char SQL_ALL_ROOTS[] = "SELECT id FROM providers WHERE parent_id IS NULL";
+static const char SQL_PROVIDER_TRAITS[] =
+    "SELECT trait_id FROM provider_traits WHERE provider_id = ?1 ORDER BY trait_id";
+static const char SQL_AGG_MEMBERS[] = "SELECT provider_id FROM provider_aggregates"
+                                      " WHERE aggregate_id IN (SELECT value FROM json_each(?1))";
+static const char SQL_AGG_HAS[] = "SELECT 1 FROM provider_aggregates WHERE provider_id = ?1"
+                                  " AND aggregate_id IN (SELECT value FROM json_each(?2))";
+static const char SQL_SHARING_ROOTS[] =
+    "SELECT DISTINCT p.root_id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
+    " WHERE t.trait_id = ?1 ORDER BY p.root_id";
+static const char SQL_NEXT_ROOTS[] =
+    "SELECT id FROM providers WHERE parent_id IS NULL AND id > ?1 ORDER BY id LIMIT ?2";
+
+static enum store_rc agg_id(struct store *st, const char *uuid, long long *id)
+{
+    sqlite3_stmt *s = stmt_get(st, SQL_AGG_ID);
+    if (!s)
+        return STORE_ERROR;
+    stmt_bind_text(s, 1, uuid);
+    int rc = sqlite3_step(s);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = store_rc_from_sqlite(st, rc, "aggregate lookup");
+    }
+    stmt_done(s);
+    return out;
+}
+
+/* Resolves trait names into a sorted id set; STORE_NOT_FOUND names the
+ * first unknown one in fail. */
+static enum store_rc resolve_traits(struct engine *e, const struct cand_names *names,
+                                    struct idset *out, struct cand_failure *fail)
+{
+    out->ids = pool_alloc(&e->sc->req_pool, (names->n ? names->n : 1) * sizeof(*out->ids));
+    out->n = 0;
+    for (size_t i = 0; i < names->n; i++) {
+        long long id = 0;
+        enum store_rc rc = store_trait_id(e->st, names->names[i], &id);
+        if (rc == STORE_NOT_FOUND) {
+            fail->kind = CAND_BAD_TRAIT;
+            (void)snprintf(fail->name, sizeof(fail->name), "%s", names->names[i]);
+        }
+        if (rc != STORE_OK)
+            return rc;
+        if (!has_id(out->ids, out->n, id)) {
+            out->ids[out->n++] = id;
+            qsort(out->ids, out->n, sizeof(*out->ids), cmp_ll);
+        }
+    }
+    return STORE_OK;
+}
+
+/* Resolves aggregate uuids, dropping unknown ones (they match nothing). */
+static enum store_rc resolve_aggs(struct engine *e, const struct cand_names *names,
+                                  struct idset *out)
+{
+    out->ids = pool_alloc(&e->sc->req_pool, (names->n ? names->n : 1) * sizeof(*out->ids));
+    out->n = 0;
+    for (size_t i = 0; i < names->n; i++) {
+        long long id = 0;
+        enum store_rc rc = agg_id(e->st, names->names[i], &id);
+        if (rc == STORE_NOT_FOUND)
+            continue;
+        if (rc != STORE_OK)
+            return rc;
+        if (!has_id(out->ids, out->n, id)) {
+            out->ids[out->n++] = id;
+            qsort(out->ids, out->n, sizeof(*out->ids), cmp_ll);
+        }
+    }
+    return STORE_OK;
+}
+
+/* Writes ids as a JSON array for json_each(). */
+static const char *json_ids(struct engine *e, const struct idset *s)
+{
+    char *buf = pool_alloc(&e->sc->req_pool, 24 * s->n + 3);
+    size_t n = 0;
+    buf[n++] = '[';
+    for (size_t i = 0; i < s->n; i++)
+        n += (size_t)sprintf(buf + n, "%s%lld", i ? "," : "", s->ids[i]);
+    buf[n++] = ']';
+    buf[n] = '\0';
+    return buf;
+}
+
+/* Is some provider in every one of the aggregate sets
+ * (provider_ids_matching_aggregates non-empty)? */
+static enum store_rc any_provider_in_all(struct engine *e, const struct idset *sets, size_t n,
+                                         bool *found)
+{
+    *found = false;
+    sqlite3_stmt *drive = stmt_get(e->st, SQL_AGG_MEMBERS);
+    sqlite3_stmt *check = stmt_get(e->st, SQL_AGG_HAS);
+    if (!drive || !check)
+        return STORE_ERROR;
+    stmt_bind_text(drive, 1, json_ids(e, &sets[0]));
+    const char **others = pool_alloc(&e->sc->req_pool, (n ? n : 1) * sizeof(*others));
+    for (size_t i = 1; i < n; i++)
+        others[i] = json_ids(e, &sets[i]);
+    int rc;
+    while (!*found && (rc = sqlite3_step(drive)) == SQLITE_ROW) {
+        long long pid = sqlite3_column_int64(drive, 0);
+        bool ok = true;
+        for (size_t i = 1; i < n && ok; i++) {
+            sqlite3_bind_int64(check, 1, pid);
+            stmt_bind_text(check, 2, others[i]);
+            ok = sqlite3_step(check) == SQLITE_ROW;
+            stmt_done(check);
+        }
+        *found = ok;
+    }
+    if (!*found && rc != SQLITE_DONE) {
+        stmt_done(drive);
+        return store_rc_from_sqlite(e->st, rc, "candidates aggregates");
+    }
+    stmt_done(drive);
+    return STORE_OK;
+}
+
+/* Does some root pass root_required (_get_roots_with_traits non-empty)? */
+static enum store_rc any_root_passes(struct engine *e, bool *found)
+{
+    *found = false;
+    sqlite3_stmt *drive = stmt_get(e->st, e->root_req.n ? SQL_ROOTS_WITH_TRAIT : SQL_ALL_ROOTS);
+    sqlite3_stmt *traits = stmt_get(e->st, SQL_PROVIDER_TRAITS);
+    if (!drive || !traits)
+        return STORE_ERROR;
+    if (e->root_req.n)
+        sqlite3_bind_int64(drive, 1, e->root_req.ids[0]);
+    long long have[256];
+    int rc;
+    while (!*found && (rc = sqlite3_step(drive)) == SQLITE_ROW) {
+        struct cprov root = {.id = sqlite3_column_int64(drive, 0)};
+        size_t n = 0;
+        sqlite3_bind_int64(traits, 1, root.id);
+        while (n < 256 && sqlite3_step(traits) == SQLITE_ROW)
+            have[n++] = sqlite3_column_int64(traits, 0);
+        stmt_done(traits);
+        root.traits = have;
+        root.n_traits = n;
+        *found = root_passes(e, &root);
+    }
+    if (!*found && rc != SQLITE_DONE) {
+        stmt_done(drive);
+        return store_rc_from_sqlite(e->st, rc, "candidates roots");
+    }
+    stmt_done(drive);
+    return STORE_OK;
+}
+
+/* One group, in the order of research_context.py RequestGroupSearchContext:
+ * classes, member_of, traits, in_tree. *empty is set when the group can
+ * match nothing, which ends the whole request with an empty answer. */
+static enum store_rc resolve_group(struct engine *e, const struct cand_group *g, struct rgroup *rg,
+                                   bool *empty, struct cand_failure *fail)
+{
+    struct pool *pool = &e->sc->req_pool;
+    enum store_rc rc;
+    rg->g = g;
+    rg->suffixed = g->suffix[0] != '\0';
+    rg->n_res = g->n_res;
+    size_t n = g->n_res ? g->n_res : 1;
+    rg->rc = pool_alloc(pool, n * sizeof(*rg->rc));
+    rg->amount = pool_alloc(pool, n * sizeof(*rg->amount));
+    rg->rc_name = pool_alloc(pool, n * sizeof(*rg->rc_name));
+    for (size_t i = 0; i < g->n_res; i++) {
+        rc = store_resource_class_id(e->st, g->rc_names[i], &rg->rc[i]);
+        if (rc == STORE_NOT_FOUND) {
+            fail->kind = CAND_BAD_RESOURCE_CLASS;
+            (void)snprintf(fail->name, sizeof(fail->name), "%s", g->rc_names[i]);
+        }
+        if (rc != STORE_OK)
+            return rc;
+        rg->amount[i] = g->amounts[i];
+        rg->rc_name[i] = g->rc_names[i];
+    }
+    if (!rg->suffixed) {
+        /* Insertion sort by class id: Placement walks the classes that way. */
+        for (size_t i = 1; i < rg->n_res; i++)
+            for (size_t j = i; j > 0 && rg->rc[j - 1] > rg->rc[j]; j--) {
+                long long t = rg->rc[j];
+                rg->rc[j] = rg->rc[j - 1];
+                rg->rc[j - 1] = t;
+                t = rg->amount[j];
+                rg->amount[j] = rg->amount[j - 1];
+                rg->amount[j - 1] = t;
+                const char *s = rg->rc_name[j];
+                rg->rc_name[j] = rg->rc_name[j - 1];
+                rg->rc_name[j - 1] = s;
+            }
+    }
+    rg->n_mof = g->n_member_of;
+    rg->mof = pool_alloc(pool, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->mof));
+    for (size_t i = 0; i < g->n_member_of; i++) {
+        if ((rc = resolve_aggs(e, &g->member_of[i], &rg->mof[i])) != STORE_OK)
+            return rc;
+        if (!rg->mof[i].n) {
+            *empty = true;
+            return STORE_OK;
+        }
+    }
+    if (rg->n_mof) {
+        bool found;
+        if ((rc = any_provider_in_all(e, rg->mof, rg->n_mof, &found)) != STORE_OK)
+            return rc;
+        if (!found) {
+            *empty = true;
+            return STORE_OK;
+        }
+    }
+    if ((rc = resolve_aggs(e, &g->forbidden_aggs, &rg->forb_aggs)) != STORE_OK)
+        return rc;
+    rg->n_req = g->n_required;
+    rg->req = pool_alloc(pool, (g->n_required ? g->n_required : 1) * sizeof(*rg->req));
+    for (size_t i = 0; i < g->n_required; i++)
+        if ((rc = resolve_traits(e, &g->required[i], &rg->req[i], fail)) != STORE_OK)
+            return rc;
+    if ((rc = resolve_traits(e, &g->forbidden, &rg->forb, fail)) != STORE_OK)
+        return rc;
+    if (g->in_tree) {
+        struct provider_ref ref;
+        rc = store_provider_ref(e->st, g->in_tree, &ref);
+        if (rc == STORE_NOT_FOUND) {
+            *empty = true;
+            return STORE_OK;
+        }
+        if (rc != STORE_OK)
+            return rc;
+        rg->tree_root = ref.root_id;
+    }
+    return STORE_OK;
+}
+
+static enum store_rc query_flag(struct store *st, const char *sql, bool *out)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    int rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW;
+    stmt_done(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK
+                                                 : store_rc_from_sqlite(st, rc, "candidates");
+}
+
+/* Request-wide parameters, then each group in query order. */
+static enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
+{
+    const struct cand_query *q = e->q;
+    e->resolving = SIZE_MAX;
+    enum store_rc rc = store_trait_id(e->st, "MISC_SHARES_VIA_AGGREGATE", &e->shares_trait);
+    if (rc == STORE_NOT_FOUND)
+        e->shares_trait = 0;
+    else if (rc != STORE_OK)
+        return rc;
+    if ((rc = resolve_traits(e, &q->root_required, &e->root_req, fail)) != STORE_OK ||
+        (rc = resolve_traits(e, &q->root_forbidden, &e->root_forb, fail)) != STORE_OK)
+        return rc;
+    if (e->root_req.n || e->root_forb.n) {
+        bool found;
+        if ((rc = any_root_passes(e, &found)) != STORE_OK)
+            return rc;
+        if (!found) {
+            *empty = true;
+            return STORE_OK;
+        }
+    }
+    e->n_groups = q->n_groups;
+    e->groups = pool_alloc(&e->sc->req_pool, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
+    memset(e->groups, 0, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
+    for (size_t i = 0; i < q->n_groups && !*empty; i++) {
+        e->resolving = i;
+        if ((rc = resolve_group(e, &q->groups[i], &e->groups[i], empty, fail)) != STORE_OK)
+            return rc;
+    }
+    if (*empty)
+        return STORE_OK;
+    e->subtree = pool_alloc(&e->sc->req_pool, (q->n_same_subtree + 1) * sizeof(*e->subtree));
+    e->n_subtree = pool_alloc(&e->sc->req_pool, (q->n_same_subtree + 1) * sizeof(*e->n_subtree));
+    for (size_t t = 0; t < q->n_same_subtree; t++) {
+        const struct cand_names *s = &q->same_subtree[t];
+        e->subtree[t] = pool_alloc(&e->sc->req_pool, (s->n + 1) * sizeof(**e->subtree));
+        e->n_subtree[t] = 0;
+        for (size_t i = 0; i < s->n; i++)
+            for (size_t g = 0; g < q->n_groups; g++)
+                if (strcmp(q->groups[g].suffix, s->names[i]) == 0)
+                    e->subtree[t][e->n_subtree[t]++] = g;
+    }
+    if ((rc = query_flag(e->st, SQL_HAS_TREES, &e->has_trees)) != STORE_OK)
+        return rc;
+    e->drop_nested = !q->nested_aware && e->has_trees;
+    return STORE_OK;
+}
+
+static int cmp_prov_id(const void *a, const void *b)
+{
+    const struct cprov *x = *(struct cprov *const *)a, *y = *(struct cprov *const *)b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Reads the trees of every sharing provider once. */
+static enum store_rc load_sharing(struct engine *e)
+{
+    if (!e->shares_trait)
+        return STORE_OK;
+    sqlite3_stmt *s = stmt_get(e->st, SQL_SHARING_ROOTS);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, e->shares_trait);
+    long long *roots = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        grow((void **)&roots, &cap, n + 1, sizeof(*roots));
+        roots[n++] = sqlite3_column_int64(s, 0);
+    }
+    stmt_done(s);
+    enum store_rc out = rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(e->st, rc, "sharing");
+    for (size_t i = 0; i < n && out == STORE_OK; i++)
+        out = world_load(e->st, &e->sc->spw, roots[i], roots[i]);
+    array_free(roots, cap, sizeof(*roots));
+    if (out != STORE_OK)
+        return out;
+    world_finalize(&e->sc->spw, e->shares_trait);
+    e->sps = pool_alloc(&e->sc->req_pool, (e->sc->spw.n ? e->sc->spw.n : 1) * sizeof(*e->sps));
+    for (size_t i = 0; i < e->sc->spw.n; i++)
+        if (e->sc->spw.provs[i].sharing)
+            e->sps[e->n_sps++] = &e->sc->spw.provs[i];
+    qsort(e->sps, e->n_sps, sizeof(*e->sps), cmp_prov_id);
+    return STORE_OK;
+}
+
+/* ---- The walk over the anchors ---- */
+
+/* The id of the last of the next `want` roots after `after`, 0 when none. */
+static enum store_rc next_roots(struct store *st, long long after, size_t want, long long *lo,
+                                long long *hi)
+{
+    sqlite3_stmt *s = stmt_get(st, SQL_NEXT_ROOTS);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)want);
+    *lo = *hi = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *hi = sqlite3_column_int64(s, 0);
+        if (!*lo)
+            *lo = *hi;
+    }
+    stmt_done(s);
+    return rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates roots");
+}
+
+static void keep_world(struct engine *e, struct world *w)
+{
+    grow((void **)&e->kept, &e->cap_kept, e->n_kept + 1, sizeof(*e->kept));
+    e->kept[e->n_kept++] = *w;
+    memset(w, 0, sizeof(*w));
+}
+
+#define BATCH_MAX 16384
+
+static enum store_rc walk_anchors(struct engine *e)
+{
+    const struct cand_query *q = e->q;
+    size_t batch = q->limit && !q->randomize ? q->limit + 4 : 1024;
+    long long after = 0;
+    while (!e->stop && !e->cb_failed) {
+        long long lo, hi;
+        enum store_rc rc = next_roots(e->st, after, batch, &lo, &hi);
+        if (rc != STORE_OK)
+            return rc;
+        if (!hi)
+            break;
+        /* Randomization keeps every batch until the end. */
+        struct world fresh = {0}, *bw = q->randomize ? &fresh : &e->sc->bw;
+        world_reset(bw);
+        if ((rc = world_load(e->st, bw, lo, hi)) != STORE_OK) {
+            world_free(&fresh);
+            return rc;
+        }
+        world_finalize(bw, e->shares_trait);
+        for (size_t r = 0; r < bw->n_roots && !e->stop; r++) {
+            /* A sharing provider's tree is used through its one shared copy. */
+            struct cprov *root = world_find(&e->sc->spw, bw->roots[r]->id);
+            solve_anchor(e, root ? root : bw->roots[r]);
+        }
+        if (q->randomize)
+            keep_world(e, &fresh);
+        else
+            emit_world_summaries(e, bw, true);
+        after = hi;
+        batch = batch * 4 > BATCH_MAX ? BATCH_MAX : batch * 4;
+    }
+    return STORE_OK;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 2685821657736338717ull;
+}
+
+/* randomize_allocation_candidates: random.sample(limit) or a shuffle, then
+ * summaries for the trees of what was kept. */
+static void finish_random(struct engine *e)
+{
+    size_t n = e->n_stored;
+    size_t k = e->q->limit && e->q->limit < n ? e->q->limit : n;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)e;
+    seed = seed ? seed : 88172645463325252ull;
+    size_t *idx = xmalloc((n ? n : 1) * sizeof(*idx));
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    for (size_t i = 0; i < k; i++) {
+        size_t j = i + (size_t)(rng_next(&seed) % (n - i));
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    for (size_t i = 0; i < k && !e->cb_failed; i++) {
+        const struct stored *s = &e->stored[idx[i]];
+        emit_request(e, s->items, s->n_items, (struct cprov *const *const *)s->maps, s->n_maps);
+    }
+    if (e->drop_nested)
+        for (size_t i = k; i < n; i++)
+            for (size_t j = 0; j < e->stored[idx[i]].n_items; j++) {
+                struct cprov *p = e->stored[idx[i]].items[j].p;
+                if (p->root->mark & MARK_TREE)
+                    p->mark |= MARK_PROVIDER;
+            }
+    free(idx);
+    for (size_t i = 0; i < e->n_kept && !e->cb_failed; i++)
+        emit_world_summaries(e, &e->kept[i], true);
+}
+
+static void engine_free(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_kept; i++)
+        world_free(&e->kept[i]);
+    array_free(e->kept, e->cap_kept, sizeof(*e->kept));
+    if (e->sols)
+        for (size_t g = 0; g < e->n_groups; g++)
+            array_free(e->sols[g].v, e->sols[g].cap, sizeof(*e->sols[g].v));
+    free(e->sols);
+    free(e->chosen);
+    free(e->cmaps);
+    free(e->cn_maps);
+    array_free(e->run, e->cap_run, sizeof(*e->run));
+    array_free(e->ext, e->cap_ext, sizeof(*e->ext));
+    free(e->dslots);
+    array_free(e->stored, e->cap_stored, sizeof(*e->stored));
+    array_free(e->items, e->cap_items, sizeof(*e->items));
+    free(e->mappings);
+    array_free(e->uuids, e->cap_uuids, sizeof(*e->uuids));
+    array_free(e->sres, e->cap_sres, sizeof(*e->sres));
+    array_free(e->snames, e->cap_snames, sizeof(*e->snames));
+    namecache_free(&e->rc_names);
+    namecache_free(&e->trait_names);
+    scratch_give_back(e->sc);
+}
+
+static enum store_rc run(struct engine *e, struct cand_failure *fail)
+{
+    bool empty = false;
+    enum store_rc rc = resolve(e, &empty, fail);
+    if (rc != STORE_OK || empty || !e->n_groups)
+        return rc;
+    if ((rc = load_sharing(e)) != STORE_OK)
+        return rc;
+    e->sols = xcalloc(e->n_groups, sizeof(*e->sols));
+    e->chosen = xcalloc(e->n_groups, sizeof(*e->chosen));
+    e->cmaps = xcalloc(e->n_groups, sizeof(*e->cmaps));
+    e->cn_maps = xcalloc(e->n_groups, sizeof(*e->cn_maps));
+    e->mappings = xcalloc(e->n_groups, sizeof(*e->mappings));
+    if ((rc = walk_anchors(e)) != STORE_OK)
+        return rc;
+    if (e->q->randomize)
+        finish_random(e);
+    emit_world_summaries(e, &e->sc->spw, false);
+    if (e->cb_failed)
+        return STORE_ERROR;
+    return e->name_rc;
+}
+
+static int count_request(void *arg, const struct cand_request *r)
+{
+    (void)r;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+static int skip_summary(void *arg, const struct cand_summary *s)
+{
+    (void)arg;
+    (void)s;
+    return 0;
+}
+
+/* Placement stops at the first request group that matches nothing, before
+ * it even looks up the names of the next groups: an unknown name in group k
+ * is only an error when every group before it matches something alone. */
+static bool earlier_group_empty(struct store *st, const struct cand_query *q, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        struct cand_query one = {.groups = &q->groups[j],
+                                 .n_groups = 1,
+                                 .root_required = q->root_required,
+                                 .root_forbidden = q->root_forbidden,
+                                 .limit = 1,
+                                 .nested_aware = true};
+        struct cand_failure f;
+        size_t count = 0;
+        if (store_candidates_get(st, &one, count_request, skip_summary, &count, &f) == STORE_OK &&
+            count == 0)
+            return true;
+    }
+    return false;
+}
+
+enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
+                                   cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                   void *arg, struct cand_failure *fail)
+{
+    struct engine e = {.st = st,
+                       .q = q,
+                       .on_request = on_request,
+                       .on_summary = on_summary,
+                       .arg = arg,
+                       .sc = scratch_take()};
+    memset(fail, 0, sizeof(*fail));
+    enum store_rc rc = tx_begin_read(st);
+    if (rc != STORE_OK)
+        return rc;
+    rc = run(&e, fail);
+    size_t failed_group = e.resolving;
+    engine_free(&e);
+    if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX &&
+        earlier_group_empty(st, q, failed_group)) {
+        memset(fail, 0, sizeof(*fail));
+        rc = STORE_OK; /* an empty answer, as upstream */
+    }
+    if (rc != STORE_OK) {
+        tx_rollback(st);
+        return fail->kind ? STORE_INVALID : rc;
+    }
+    return tx_commit(st);
+}

@@ -1,0 +1,127 @@
+/* The allocation candidates engine (GET /allocation_candidates), Placement's
+ * objects/allocation_candidate.py and research_context.py re-done in C.
+ *
+ * The caller describes the request in a struct cand_query (names, not ids:
+ * the engine resolves them in Placement's order, so that the first unknown
+ * name is the one reported). The engine streams its answer through two
+ * callbacks. Requests and summaries interleave (a summary comes after the
+ * requests that use its tree), so a caller writing JSON keeps two buffers.
+ *
+ * Order: anchors (root providers) by ascending id; inside one anchor the
+ * request groups in query order, resource classes by id and providers by id.
+ * With a limit and without randomization the engine stops as soon as it has
+ * `limit` requests: its cost depends on the trees it had to look at, not on
+ * the size of the full answer.
+ *
+ * Every read happens inside one read transaction. */
+#ifndef PLACID_STORE_CANDIDATES_H
+#define PLACID_STORE_CANDIDATES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* A list of names (trait names, aggregate uuids, group suffixes). */
+struct cand_names {
+    const char *const *names;
+    size_t n;
+};
+
+/* One request group: the unsuffixed one (suffix "") may spread over several
+ * providers of one tree plus sharing providers; a suffixed one must be
+ * satisfied by one provider. */
+struct cand_group {
+    const char *suffix;                /* "" for the unsuffixed group */
+    const char *const *rc_names;       /* resource classes, n_res of them */
+    const long long *amounts;          /* >= 1 each */
+    size_t n_res;                      /* 0: a resourceless group (1.36+) */
+    const struct cand_names *required; /* AND of any-of sets of trait names */
+    size_t n_required;
+    struct cand_names forbidden;        /* trait names */
+    const struct cand_names *member_of; /* AND of any-of sets of aggregate uuids */
+    size_t n_member_of;
+    struct cand_names forbidden_aggs; /* aggregate uuids */
+    const char *in_tree;              /* canonical provider uuid or NULL */
+};
+
+struct cand_query {
+    const struct cand_group *groups;
+    size_t n_groups;
+    struct cand_names root_required;       /* traits the anchor root must have */
+    struct cand_names root_forbidden;      /* traits it must not have */
+    const struct cand_names *same_subtree; /* sets of suffixes */
+    size_t n_same_subtree;
+    bool isolate;      /* group_policy=isolate */
+    size_t limit;      /* 0: no limit */
+    bool nested_aware; /* microversion 1.29+; false drops multi-provider trees */
+    bool randomize;    /* shuffle/sample like randomize_allocation_candidates */
+};
+
+/* One amount of one resource class from one provider. */
+struct cand_item {
+    const char *rp_uuid;
+    const char *rc; /* resource class name */
+    long long amount;
+};
+
+/* The providers that satisfied one request group. */
+struct cand_mapping {
+    const char *suffix;
+    const char *const *rp_uuids;
+    size_t n;
+};
+
+/* One allocation request. Items of one provider are consecutive (same
+ * rp_uuid pointer). Mappings follow the group order of the query. */
+struct cand_request {
+    const struct cand_item *items;
+    size_t n_items;
+    const struct cand_mapping *mappings;
+    size_t n_mappings;
+};
+
+struct cand_summary_res {
+    const char *rc;
+    long long capacity; /* int((total - reserved) * allocation_ratio) */
+    long long used;
+};
+
+/* One provider summary: every inventory of the provider (the caller drops
+ * the classes it must not show before 1.27) and its traits by id. */
+struct cand_summary {
+    const char *uuid;
+    const char *parent_uuid; /* NULL for a root */
+    const char *root_uuid;
+    const struct cand_summary_res *res;
+    size_t n_res;
+    const char *const *traits;
+    size_t n_traits;
+};
+
+/* Callbacks: everything they receive is valid only during the call. A
+ * non-zero return aborts the run (store_candidates_get then returns
+ * STORE_ERROR). */
+typedef int cand_request_fn(void *arg, const struct cand_request *r);
+typedef int cand_summary_fn(void *arg, const struct cand_summary *s);
+
+/* Why a request was refused. */
+enum cand_bad_kind {
+    CAND_BAD_NONE = 0,
+    CAND_BAD_RESOURCE_CLASS, /* bad_name is an unknown resource class */
+    CAND_BAD_TRAIT,          /* bad_name is an unknown trait */
+};
+
+struct cand_failure {
+    enum cand_bad_kind kind;
+    char name[256];
+};
+
+/* Computes the allocation candidates of q and streams them. STORE_OK (an
+ * impossible request simply streams nothing), STORE_INVALID with *fail set
+ * for an unknown resource class or trait, or a database error. */
+enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
+                                   cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                   void *arg, struct cand_failure *fail);
+
+#endif

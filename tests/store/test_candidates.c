@@ -1,0 +1,918 @@
+/* The allocation candidates engine on fixtures written with plain SQL. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/candidates.h"
+#include "store/internal.h"
+#include "support.h"
+
+/* ---- Fixture helpers: rows written directly, names for readable asserts ---- */
+
+static struct store *st;
+static char db_path[96];
+
+#define MAX_RP 512
+static char rp_names[MAX_RP][32];
+static char rp_uuids[MAX_RP][37];
+static size_t n_rp;
+
+static void sql(const char *fmt, ...) PRINTF_LIKE(1, 2);
+static void sql(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    char *err = NULL;
+    int rc = sqlite3_exec(st->db, buf, NULL, NULL, &err);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", buf, err ? err : "?");
+    sqlite3_free(err);
+}
+
+static long long sql_id(const char *query, const char *name)
+{
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(st->db, query, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    long long id = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return id;
+}
+
+/* Creates provider `name` (uuid c0000000-...-<n>) under parent (or a root). */
+static long long rp(const char *name, const char *parent)
+{
+    size_t i = n_rp++;
+    snprintf(rp_names[i], sizeof(rp_names[i]), "%s", name);
+    snprintf(rp_uuids[i], sizeof(rp_uuids[i]), "c0000000-0000-0000-0000-%012zx", i + 1);
+    if (parent) {
+        long long pid = sql_id("SELECT id FROM providers WHERE name = ?1", parent);
+        long long root = sql_id("SELECT root_id FROM providers WHERE name = ?1", parent);
+        sql("INSERT INTO providers(uuid, name, parent_id, root_id, created_at) "
+            "VALUES ('%s', '%s', %lld, %lld, 0)",
+            rp_uuids[i], name, pid, root);
+    } else {
+        sql("INSERT INTO providers(uuid, name, root_id, created_at) VALUES ('%s', '%s', 0, 0)",
+            rp_uuids[i], name);
+        sql("UPDATE providers SET root_id = id WHERE name = '%s'", name);
+    }
+    return sql_id("SELECT id FROM providers WHERE name = ?1", name);
+}
+
+static const char *uuid_of(const char *name)
+{
+    for (size_t i = 0; i < n_rp; i++)
+        if (strcmp(rp_names[i], name) == 0)
+            return rp_uuids[i];
+    ck_abort_msg("no provider %s", name);
+    return NULL;
+}
+
+static const char *name_of(const char *uuid)
+{
+    for (size_t i = 0; i < n_rp; i++)
+        if (strcmp(rp_uuids[i], uuid) == 0)
+            return rp_names[i];
+    return "?";
+}
+
+static void inv_full(const char *name, const char *rc, long long total, long long reserved,
+                     long long min_unit, long long max_unit, long long step, double ratio)
+{
+    if (strncmp(rc, "CUSTOM_", 7) == 0)
+        sql("INSERT OR IGNORE INTO resource_classes(id, name, created_at) SELECT "
+            "COALESCE(MAX(id) + 1, 10000), '%s', 0 FROM resource_classes WHERE id >= 10000",
+            rc);
+    sql("INSERT INTO inventories(provider_id, resource_class_id, total, reserved, min_unit, "
+        "max_unit, step_size, allocation_ratio, created_at) SELECT p.id, c.id, %lld, %lld, "
+        "%lld, %lld, %lld, %f, 0 FROM providers p, resource_classes c "
+        "WHERE p.name = '%s' AND c.name = '%s'",
+        total, reserved, min_unit, max_unit, step, ratio, name, rc);
+}
+
+static void inv(const char *name, const char *rc, long long total)
+{
+    inv_full(name, rc, total, 0, 1, total, 1, 1.0);
+}
+
+static void trait(const char *name, const char *t)
+{
+    sql("INSERT OR IGNORE INTO traits(name, created_at) VALUES ('%s', 0)", t);
+    sql("INSERT INTO provider_traits(provider_id, trait_id) SELECT p.id, t.id FROM providers p, "
+        "traits t WHERE p.name = '%s' AND t.name = '%s'",
+        name, t);
+}
+
+static void agg(const char *name, const char *agg_uuid)
+{
+    sql("INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)", agg_uuid);
+    sql("INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
+        "providers p, aggregates a WHERE p.name = '%s' AND a.uuid = '%s'",
+        name, agg_uuid);
+}
+
+static void alloc(const char *name, const char *rc, long long used)
+{
+    static int consumer;
+    sql("INSERT OR IGNORE INTO projects(id, external_id) VALUES (1, 'p')");
+    sql("INSERT OR IGNORE INTO users(id, external_id) VALUES (1, 'u')");
+    sql("INSERT INTO consumers(uuid, project_id, user_id, created_at) "
+        "VALUES ('d0000000-0000-0000-0000-%012x', 1, 1, 0)",
+        ++consumer);
+    sql("INSERT INTO allocations(provider_id, consumer_id, resource_class_id, used, created_at) "
+        "SELECT p.id, (SELECT MAX(id) FROM consumers), c.id, %lld, 0 FROM providers p, "
+        "resource_classes c WHERE p.name = '%s' AND c.name = '%s'",
+        used, name, rc);
+}
+
+#define AGG_A  "aaaaaaaa-0000-0000-0000-000000000001"
+#define AGG_B  "bbbbbbbb-0000-0000-0000-000000000002"
+#define PACKED "COMPUTE_NET_VIRTIO_PACKED"
+
+static void setup(void)
+{
+    st = test_store_open(db_path);
+    n_rp = 0;
+}
+
+static void teardown(void)
+{
+    test_store_close(st, db_path);
+}
+
+/* The layout of oracle/allocation-candidates-packed.txt: cn1 (root, VCPU 8,
+ * MEMORY_MB 4096, PACKED), cn2 (root, VCPU + MEMORY_MB, no trait), cn3 (root,
+ * MEMORY_MB only, PACKED) with child numa3 (VCPU 8), ss (DISK_GB 1000,
+ * sharing), aggregate A on cn1, cn2, ss. */
+static void packed_layout(void)
+{
+    rp("cn1", NULL);
+    inv("cn1", "VCPU", 8);
+    inv("cn1", "MEMORY_MB", 4096);
+    trait("cn1", PACKED);
+    rp("cn2", NULL);
+    inv("cn2", "VCPU", 8);
+    inv("cn2", "MEMORY_MB", 4096);
+    rp("cn3", NULL);
+    inv("cn3", "MEMORY_MB", 4096);
+    trait("cn3", PACKED);
+    rp("numa3", "cn3");
+    inv("numa3", "VCPU", 8);
+    rp("ss", NULL);
+    inv("ss", "DISK_GB", 1000);
+    trait("ss", "MISC_SHARES_VIA_AGGREGATE");
+    agg("cn1", AGG_A);
+    agg("cn2", AGG_A);
+    agg("ss", AGG_A);
+}
+
+/* ---- Query building ---- */
+
+struct qb {
+    struct cand_group groups[8];
+    size_t n_groups;
+    const char *rcs[8][8];
+    long long amounts[8][8];
+    struct cand_names req[8][8];
+    const char *req_names[8][8][4];
+    const char *forb[8][8];
+    struct cand_names mof[8][4];
+    const char *mof_names[8][4][4];
+    const char *forb_aggs[8][4];
+    const char *root_req[8], *root_forb[8];
+    struct cand_names subtree[4];
+    const char *subtree_names[4][8];
+    struct cand_query q;
+};
+
+static struct qb *qb_new(void)
+{
+    struct qb *b = calloc(1, sizeof(*b));
+    b->q.groups = b->groups;
+    b->q.nested_aware = true;
+    b->q.same_subtree = b->subtree;
+    b->q.root_required.names = b->root_req;
+    b->q.root_forbidden.names = b->root_forb;
+    return b;
+}
+
+/* Adds a group: "VCPU:1,MEMORY_MB:512" (may be ""), suffix "" or "1". */
+static struct cand_group *group(struct qb *b, const char *suffix, const char *res)
+{
+    size_t g = b->n_groups++;
+    struct cand_group *cg = &b->groups[g];
+    cg->suffix = suffix;
+    cg->rc_names = b->rcs[g];
+    cg->amounts = b->amounts[g];
+    cg->required = b->req[g];
+    cg->forbidden.names = b->forb[g];
+    cg->member_of = b->mof[g];
+    cg->forbidden_aggs.names = b->forb_aggs[g];
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", res);
+    for (char *save, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        *colon = '\0';
+        b->rcs[g][cg->n_res] = strdup(tok);
+        b->amounts[g][cg->n_res++] = atoll(colon + 1);
+    }
+    b->q.n_groups = b->n_groups;
+    return cg;
+}
+
+/* A required trait (one-name any-of set), or "!T" forbidden, on group g. */
+static void req(struct qb *b, size_t g, const char *t)
+{
+    struct cand_group *cg = &b->groups[g];
+    if (t[0] == '!') {
+        b->forb[g][cg->forbidden.n++] = t + 1;
+        return;
+    }
+    size_t i = cg->n_required++;
+    b->req_names[g][i][0] = t;
+    b->req[g][i] = (struct cand_names){b->req_names[g][i], 1};
+}
+
+static void member_of(struct qb *b, size_t g, const char *a)
+{
+    struct cand_group *cg = &b->groups[g];
+    if (a[0] == '!') {
+        b->forb_aggs[g][cg->forbidden_aggs.n++] = a + 1;
+        return;
+    }
+    size_t i = cg->n_member_of++;
+    b->mof_names[g][i][0] = a;
+    b->mof[g][i] = (struct cand_names){b->mof_names[g][i], 1};
+}
+
+static void root_req(struct qb *b, const char *t)
+{
+    if (t[0] == '!')
+        b->root_forb[b->q.root_forbidden.n++] = t + 1;
+    else
+        b->root_req[b->q.root_required.n++] = t;
+}
+
+static void qb_free(struct qb *b)
+{
+    for (size_t g = 0; g < b->n_groups; g++)
+        for (size_t i = 0; i < b->groups[g].n_res; i++)
+            free((char *)b->rcs[g][i]);
+    free(b);
+}
+
+/* ---- Collecting the answer as text ---- */
+
+struct answer {
+    char cands[65536]; /* "cn1(MEMORY_MB=512,VCPU=1); cn3(...)+numa3(...)" in order */
+    char maps[65536];  /* "|:cn1" per candidate, groups "|suffix:name,name" */
+    char sums[2048];   /* summary provider names, sorted, space separated */
+    char sum_detail[65536];
+    size_t n_cands, n_sums;
+    enum store_rc rc;
+    struct cand_failure fail;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int on_request(void *arg, const struct cand_request *r)
+{
+    struct answer *a = arg;
+    char parts[16][256];
+    const char *sorted[16];
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_items;) {
+        const char *items[16];
+        size_t k = 0;
+        size_t j = i;
+        char tmp[16][64];
+        for (; j < r->n_items && r->items[j].rp_uuid == r->items[i].rp_uuid; j++, k++) {
+            snprintf(tmp[k], sizeof(tmp[k]), "%s=%lld", r->items[j].rc, r->items[j].amount);
+            items[k] = tmp[k];
+        }
+        qsort(items, k, sizeof(*items), cmp_str);
+        int len = snprintf(parts[n], sizeof(parts[n]), "%s(", name_of(r->items[i].rp_uuid));
+        for (size_t x = 0; x < k; x++)
+            len += snprintf(parts[n] + len, sizeof(parts[n]) - (size_t)len, "%s%s", x ? "," : "",
+                            items[x]);
+        snprintf(parts[n] + len, sizeof(parts[n]) - (size_t)len, ")");
+        sorted[n] = parts[n];
+        n++;
+        i = j;
+    }
+    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    size_t len = strlen(a->cands);
+    len += (size_t)snprintf(a->cands + len, sizeof(a->cands) - len, "%s", a->n_cands ? "; " : "");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(a->cands + len, sizeof(a->cands) - len, "%s%s", i ? "+" : "",
+                                sorted[i]);
+    len = strlen(a->maps);
+    len += (size_t)snprintf(a->maps + len, sizeof(a->maps) - len, "%s", a->n_cands ? "; " : "");
+    for (size_t m = 0; m < r->n_mappings; m++) {
+        const char *names[16];
+        for (size_t i = 0; i < r->mappings[m].n; i++)
+            names[i] = name_of(r->mappings[m].rp_uuids[i]);
+        qsort(names, r->mappings[m].n, sizeof(*names), cmp_str);
+        len +=
+            (size_t)snprintf(a->maps + len, sizeof(a->maps) - len, "|%s:", r->mappings[m].suffix);
+        for (size_t i = 0; i < r->mappings[m].n; i++)
+            len += (size_t)snprintf(a->maps + len, sizeof(a->maps) - len, "%s%s", i ? "," : "",
+                                    names[i]);
+    }
+    a->n_cands++;
+    return 0;
+}
+
+static char sum_names[MAX_RP][32];
+
+static int on_summary(void *arg, const struct cand_summary *s)
+{
+    struct answer *a = arg;
+    snprintf(sum_names[a->n_sums], sizeof(sum_names[0]), "%s", name_of(s->uuid));
+    a->n_sums++;
+    size_t len = strlen(a->sum_detail);
+    len += (size_t)snprintf(a->sum_detail + len, sizeof(a->sum_detail) - len,
+                            "%s[parent=%s,root=%s", name_of(s->uuid),
+                            s->parent_uuid ? name_of(s->parent_uuid) : "-", name_of(s->root_uuid));
+    for (size_t i = 0; i < s->n_res; i++)
+        len += (size_t)snprintf(a->sum_detail + len, sizeof(a->sum_detail) - len, " %s=%lld/%lld",
+                                s->res[i].rc, s->res[i].used, s->res[i].capacity);
+    for (size_t i = 0; i < s->n_traits; i++)
+        len +=
+            (size_t)snprintf(a->sum_detail + len, sizeof(a->sum_detail) - len, " %s", s->traits[i]);
+    snprintf(a->sum_detail + len, sizeof(a->sum_detail) - len, "] ");
+    return 0;
+}
+
+static struct answer *run(struct qb *b)
+{
+    static struct answer a;
+    memset(&a, 0, sizeof(a));
+    a.rc = store_candidates_get(st, &b->q, on_request, on_summary, &a, &a.fail);
+    const char *names[MAX_RP];
+    for (size_t i = 0; i < a.n_sums; i++)
+        names[i] = sum_names[i];
+    qsort(names, a.n_sums, sizeof(*names), cmp_str);
+    size_t len = 0;
+    for (size_t i = 0; i < a.n_sums; i++)
+        len += (size_t)snprintf(a.sums + len, sizeof(a.sums) - len, "%s%s", i ? " " : "", names[i]);
+    qb_free(b);
+    return &a;
+}
+
+/* Candidates sorted, for asserts that do not care about order. */
+static const char *sorted_cands(const struct answer *a)
+{
+    static char out[65536];
+    static char copy[65536];
+    const char *parts[1024];
+    size_t n = 0;
+    snprintf(copy, sizeof(copy), "%s", a->cands);
+    for (char *save, *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
+        parts[n++] = tok[0] == ' ' ? tok + 1 : tok;
+    qsort(parts, n, sizeof(*parts), cmp_str);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s", i ? "; " : "", parts[i]);
+    return out;
+}
+
+#define ASSERT_CANDS(a, expected) ck_assert_str_eq(sorted_cands(a), expected)
+
+/* ---- packed-ring.md section 6, cases 1 to 6 ---- */
+
+START_TEST(packed_case1_root_required_keeps_trees_whose_root_has_the_trait)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    root_req(b, PACKED);
+    struct answer *a = run(b);
+    ck_assert_int_eq(a->rc, STORE_OK);
+    ASSERT_CANDS(a, "cn1(MEMORY_MB=512,VCPU=1); cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1 cn3 numa3");
+}
+END_TEST
+
+START_TEST(packed_case2_no_trait_term_gives_every_host)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1); "
+                    "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1 cn2 cn3 numa3");
+}
+END_TEST
+
+START_TEST(packed_case4_forbidden_trait_excludes_trees_using_a_provider_with_it)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    req(b, 0, "!" PACKED);
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn2(MEMORY_MB=512,VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn2");
+}
+END_TEST
+
+START_TEST(packed_root_forbidden_keeps_roots_without_the_trait)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    root_req(b, "!" PACKED);
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn2(MEMORY_MB=512,VCPU=1)");
+}
+END_TEST
+
+START_TEST(packed_case5_required_is_tied_to_the_providers_used)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    req(b, 0, PACKED);
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn1(VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1");
+}
+END_TEST
+
+START_TEST(packed_case5_root_required_lets_a_child_supply_the_vcpu)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    root_req(b, PACKED);
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn1(VCPU=1); numa3(VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1 cn3 numa3");
+}
+END_TEST
+
+START_TEST(packed_case6_forbidden_and_root_required_same_trait_is_empty)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    req(b, 0, "!" PACKED);
+    root_req(b, PACKED);
+    struct answer *a = run(b);
+    ck_assert_int_eq(a->rc, STORE_OK);
+    ck_assert_uint_eq(a->n_cands, 0);
+    ck_assert_uint_eq(a->n_sums, 0);
+}
+END_TEST
+
+START_TEST(packed_required_with_sharing_disk)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512,DISK_GB:10");
+    req(b, 0, PACKED);
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn1(MEMORY_MB=512,VCPU=1)+ss(DISK_GB=10)");
+    ck_assert_str_eq(a->sums, "cn1 ss");
+    ck_assert_str_eq(a->maps, "|:cn1,ss");
+}
+END_TEST
+
+START_TEST(packed_root_forbidden_with_sharing_disk)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512,DISK_GB:10");
+    root_req(b, "!" PACKED);
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn2(MEMORY_MB=512,VCPU=1)+ss(DISK_GB=10)");
+    ck_assert_str_eq(a->sums, "cn2 ss");
+}
+END_TEST
+
+START_TEST(packed_old_microversion_drops_multi_provider_trees)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    b->q.nested_aware = false;
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1 cn2");
+}
+END_TEST
+
+START_TEST(packed_granular_isolate_and_none)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "1", "VCPU:1");
+    group(b, "2", "MEMORY_MB:512");
+    b->q.isolate = true;
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    ck_assert_str_eq(a->maps, "|1:numa3|2:cn3");
+    b = qb_new();
+    group(b, "1", "VCPU:1");
+    group(b, "2", "MEMORY_MB:512");
+    a = run(b);
+    ASSERT_CANDS(a, "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1); "
+                    "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+}
+END_TEST
+
+/* ---- Limits, order, randomization ---- */
+
+START_TEST(order_is_by_anchor_id_and_limit_keeps_a_prefix)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    struct answer *a = run(b);
+    ck_assert_str_eq(a->cands, "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1); "
+                               "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    b->q.limit = 2;
+    a = run(b);
+    ck_assert_str_eq(a->cands, "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1 cn2");
+}
+END_TEST
+
+START_TEST(limit_cuts_summaries_to_the_kept_trees)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    b->q.limit = 1;
+    struct answer *a = run(b);
+    ck_assert_uint_eq(a->n_cands, 1);
+    ck_assert_str_eq(a->cands, "cn1(VCPU=1)");
+    ck_assert_str_eq(a->sums, "cn1");
+}
+END_TEST
+
+START_TEST(limit_over_many_flat_providers_stops_early)
+{
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof(name), "h%03d", i);
+        rp(name, NULL);
+        inv(name, "VCPU", 4);
+    }
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    b->q.limit = 10;
+    struct answer *a = run(b);
+    ck_assert_uint_eq(a->n_cands, 10);
+    ck_assert_uint_eq(a->n_sums, 10);
+    ck_assert_str_eq(sum_names[0], "h000");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    a = run(b);
+    ck_assert_uint_eq(a->n_cands, 300);
+    ck_assert_uint_eq(a->n_sums, 300);
+}
+END_TEST
+
+START_TEST(randomize_with_limit_samples_from_the_full_answer)
+{
+    char name[32];
+    for (int i = 0; i < 40; i++) {
+        snprintf(name, sizeof(name), "h%02d", i);
+        rp(name, NULL);
+        inv(name, "VCPU", 4);
+    }
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    b->q.limit = 5;
+    b->q.randomize = true;
+    struct answer *a = run(b);
+    ck_assert_uint_eq(a->n_cands, 5);
+    ck_assert_uint_eq(a->n_sums, 5);
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    b->q.randomize = true;
+    a = run(b);
+    ck_assert_uint_eq(a->n_cands, 40);
+    ck_assert_uint_eq(a->n_sums, 40);
+}
+END_TEST
+
+/* ---- Capacity, summaries ---- */
+
+START_TEST(usage_and_reserved_shrink_capacity)
+{
+    rp("cn", NULL);
+    inv_full("cn", "VCPU", 8, 2, 1, 8, 1, 2.0); /* capacity (8-2)*2 = 12 */
+    alloc("cn", "VCPU", 10);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:2");
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "cn(VCPU=2)");
+    ck_assert_str_eq(a->sum_detail, "cn[parent=-,root=cn VCPU=10/12] ");
+    b = qb_new();
+    group(b, "", "VCPU:3");
+    a = run(b);
+    ck_assert_uint_eq(a->n_cands, 0);
+}
+END_TEST
+
+START_TEST(min_max_unit_and_step_size_are_checked)
+{
+    rp("cn", NULL);
+    inv_full("cn", "MEMORY_MB", 4096, 0, 256, 2048, 256, 1.0);
+    const char *ok[] = {"MEMORY_MB:256", "MEMORY_MB:2048", "MEMORY_MB:512"};
+    const char *bad[] = {"MEMORY_MB:128", "MEMORY_MB:2304", "MEMORY_MB:300"};
+    for (int i = 0; i < 3; i++) {
+        struct qb *b = qb_new();
+        group(b, "", ok[i]);
+        ck_assert_uint_eq(run(b)->n_cands, 1);
+        b = qb_new();
+        group(b, "", bad[i]);
+        ck_assert_uint_eq(run(b)->n_cands, 0);
+    }
+}
+END_TEST
+
+START_TEST(summaries_show_parent_root_traits_and_empty_providers)
+{
+    rp("cn", NULL);
+    trait("cn", "HW_CPU_X86_AVX2");
+    rp("numa", "cn");
+    inv("numa", "VCPU", 4);
+    trait("numa", "CUSTOM_FOO");
+    trait("numa", "HW_NUMA_ROOT");
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    struct answer *a = run(b);
+    ck_assert_str_eq(a->sum_detail, "cn[parent=-,root=cn HW_CPU_X86_AVX2] "
+                                    "numa[parent=cn,root=cn VCPU=0/4 HW_NUMA_ROOT CUSTOM_FOO] ");
+}
+END_TEST
+
+START_TEST(groups_summing_the_same_provider_are_checked_again)
+{
+    rp("cn", NULL);
+    inv_full("cn", "VGPU", 8, 0, 1, 2, 1, 1.0);
+    struct qb *b = qb_new();
+    group(b, "", "VGPU:1");
+    group(b, "1", "VGPU:1");
+    ASSERT_CANDS(run(b), "cn(VGPU=2)");
+    b = qb_new();
+    group(b, "", "VGPU:1");
+    group(b, "1", "VGPU:1");
+    group(b, "2", "VGPU:1");
+    ck_assert_uint_eq(run(b)->n_cands, 0); /* 3 > max_unit 2 */
+}
+END_TEST
+
+/* ---- Sharing providers, aggregates, in_tree, same_subtree ---- */
+
+START_TEST(sharing_only_candidate_is_reported_once)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "DISK_GB:100");
+    struct answer *a = run(b);
+    ck_assert_str_eq(a->cands, "ss(DISK_GB=100)");
+    ck_assert_str_eq(a->sums, "ss");
+}
+END_TEST
+
+START_TEST(sharing_needs_an_aggregate_and_the_trait)
+{
+    rp("cn", NULL);
+    inv("cn", "VCPU", 4);
+    rp("sh", NULL);
+    inv("sh", "DISK_GB", 100);
+    agg("cn", AGG_A);
+    agg("sh", AGG_A);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,DISK_GB:10");
+    ck_assert_uint_eq(run(b)->n_cands, 0);
+    trait("sh", "MISC_SHARES_VIA_AGGREGATE");
+    b = qb_new();
+    group(b, "", "VCPU:1,DISK_GB:10");
+    ASSERT_CANDS(run(b), "cn(VCPU=1)+sh(DISK_GB=10)");
+}
+END_TEST
+
+START_TEST(member_of_accepts_the_root_aggregate_for_children)
+{
+    rp("cn", NULL);
+    rp("numa", "cn");
+    inv("numa", "VCPU", 4);
+    agg("cn", AGG_A);
+    rp("other", NULL);
+    inv("other", "VCPU", 4);
+    agg("other", AGG_B);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, AGG_A);
+    ASSERT_CANDS(run(b), "numa(VCPU=1)");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, "!" AGG_A);
+    ASSERT_CANDS(run(b), "other(VCPU=1)");
+    /* A suffixed group needs the provider itself in the aggregate. */
+    b = qb_new();
+    group(b, "1", "VCPU:1");
+    member_of(b, 0, AGG_A);
+    ck_assert_uint_eq(run(b)->n_cands, 0);
+}
+END_TEST
+
+START_TEST(unknown_aggregate_matches_nothing)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, "99999999-0000-0000-0000-000000000000");
+    struct answer *a = run(b);
+    ck_assert_int_eq(a->rc, STORE_OK);
+    ck_assert_uint_eq(a->n_cands, 0);
+}
+END_TEST
+
+START_TEST(in_tree_keeps_the_group_in_one_tree)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1")->in_tree = uuid_of("numa3");
+    ASSERT_CANDS(run(b), "numa3(VCPU=1)");
+    b = qb_new();
+    group(b, "", "VCPU:1,DISK_GB:10")->in_tree = uuid_of("cn1");
+    ck_assert_uint_eq(run(b)->n_cands, 0); /* the sharing disk is out of the tree */
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    group(b, "1", "DISK_GB:10")->in_tree = uuid_of("ss");
+    ASSERT_CANDS(run(b), "cn1(VCPU=1)+ss(DISK_GB=10); cn2(VCPU=1)+ss(DISK_GB=10)");
+}
+END_TEST
+
+START_TEST(same_subtree_ties_groups_under_one_provider)
+{
+    rp("cn", NULL);
+    rp("numa0", "cn");
+    inv("numa0", "VCPU", 4);
+    rp("fpga0", "numa0");
+    inv("fpga0", "FPGA", 1);
+    rp("numa1", "cn");
+    inv("numa1", "VCPU", 4);
+    rp("fpga1", "numa1");
+    inv("fpga1", "FPGA", 1);
+    struct qb *b = qb_new();
+    group(b, "_C", "VCPU:1");
+    group(b, "_A", "FPGA:1");
+    struct answer *a = run(b);
+    ck_assert_uint_eq(a->n_cands, 4);
+    b = qb_new();
+    group(b, "_C", "VCPU:1");
+    group(b, "_A", "FPGA:1");
+    b->subtree_names[0][0] = "_C";
+    b->subtree_names[0][1] = "_A";
+    b->subtree[0] = (struct cand_names){b->subtree_names[0], 2};
+    b->q.n_same_subtree = 1;
+    a = run(b);
+    ASSERT_CANDS(a, "fpga0(FPGA=1)+numa0(VCPU=1); fpga1(FPGA=1)+numa1(VCPU=1)");
+}
+END_TEST
+
+START_TEST(resourceless_group_maps_a_provider_by_trait)
+{
+    rp("cn", NULL);
+    rp("nic", "cn");
+    trait("nic", "CUSTOM_HW_NIC_ROOT");
+    rp("pf", "nic");
+    inv("pf", "CUSTOM_VF", 8);
+    struct qb *b = qb_new();
+    group(b, "_PORT", "CUSTOM_VF:2");
+    group(b, "_NIC", "");
+    req(b, 1, "CUSTOM_HW_NIC_ROOT");
+    b->subtree_names[0][0] = "_NIC";
+    b->subtree_names[0][1] = "_PORT";
+    b->subtree[0] = (struct cand_names){b->subtree_names[0], 2};
+    b->q.n_same_subtree = 1;
+    struct answer *a = run(b);
+    ASSERT_CANDS(a, "pf(CUSTOM_VF=2)");
+    ck_assert_str_eq(a->maps, "|_PORT:pf|_NIC:nic");
+    ck_assert_str_eq(a->sums, "cn nic pf");
+}
+END_TEST
+
+/* ---- Unknown names ---- */
+
+START_TEST(unknown_names_are_reported)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MCPU:2");
+    struct answer *a = run(b);
+    ck_assert_int_eq(a->rc, STORE_INVALID);
+    ck_assert_int_eq(a->fail.kind, CAND_BAD_RESOURCE_CLASS);
+    ck_assert_str_eq(a->fail.name, "MCPU");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    req(b, 0, "CUSTOM_NOPE");
+    a = run(b);
+    ck_assert_int_eq(a->rc, STORE_INVALID);
+    ck_assert_int_eq(a->fail.kind, CAND_BAD_TRAIT);
+    ck_assert_str_eq(a->fail.name, "CUSTOM_NOPE");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    root_req(b, "CUSTOM_ROOTLESS");
+    a = run(b);
+    ck_assert_int_eq(a->fail.kind, CAND_BAD_TRAIT);
+}
+END_TEST
+
+START_TEST(an_empty_earlier_group_hides_a_later_unknown_trait)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "1", "VCPU:1")->in_tree = "99999999-0000-0000-0000-000000000000";
+    group(b, "2", "VCPU:1");
+    req(b, 1, "CUSTOM_NOPE");
+    struct answer *a = run(b);
+    ck_assert_int_eq(a->rc, STORE_OK);
+    ck_assert_uint_eq(a->n_cands, 0);
+}
+END_TEST
+
+START_TEST(a_group_matching_nothing_hides_a_later_unknown_class)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "1", "VCPU:100"); /* no provider has that much */
+    group(b, "2", "MCPU:1");
+    struct answer *a = run(b);
+    ck_assert_int_eq(a->rc, STORE_OK);
+    ck_assert_uint_eq(a->n_cands, 0);
+    b = qb_new();
+    group(b, "1", "VCPU:1");
+    group(b, "2", "MCPU:1");
+    a = run(b);
+    ck_assert_int_eq(a->rc, STORE_INVALID);
+    ck_assert_str_eq(a->fail.name, "MCPU");
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("candidates");
+    TCase *tc = tcase_create("engine");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, packed_case1_root_required_keeps_trees_whose_root_has_the_trait);
+    tcase_add_test(tc, packed_case2_no_trait_term_gives_every_host);
+    tcase_add_test(tc, packed_case4_forbidden_trait_excludes_trees_using_a_provider_with_it);
+    tcase_add_test(tc, packed_root_forbidden_keeps_roots_without_the_trait);
+    tcase_add_test(tc, packed_case5_required_is_tied_to_the_providers_used);
+    tcase_add_test(tc, packed_case5_root_required_lets_a_child_supply_the_vcpu);
+    tcase_add_test(tc, packed_case6_forbidden_and_root_required_same_trait_is_empty);
+    tcase_add_test(tc, packed_required_with_sharing_disk);
+    tcase_add_test(tc, packed_root_forbidden_with_sharing_disk);
+    tcase_add_test(tc, packed_old_microversion_drops_multi_provider_trees);
+    tcase_add_test(tc, packed_granular_isolate_and_none);
+    tcase_add_test(tc, order_is_by_anchor_id_and_limit_keeps_a_prefix);
+    tcase_add_test(tc, limit_cuts_summaries_to_the_kept_trees);
+    tcase_add_test(tc, limit_over_many_flat_providers_stops_early);
+    tcase_add_test(tc, randomize_with_limit_samples_from_the_full_answer);
+    tcase_add_test(tc, usage_and_reserved_shrink_capacity);
+    tcase_add_test(tc, min_max_unit_and_step_size_are_checked);
+    tcase_add_test(tc, summaries_show_parent_root_traits_and_empty_providers);
+    tcase_add_test(tc, groups_summing_the_same_provider_are_checked_again);
+    tcase_add_test(tc, sharing_only_candidate_is_reported_once);
+    tcase_add_test(tc, sharing_needs_an_aggregate_and_the_trait);
+    tcase_add_test(tc, member_of_accepts_the_root_aggregate_for_children);
+    tcase_add_test(tc, unknown_aggregate_matches_nothing);
+    tcase_add_test(tc, in_tree_keeps_the_group_in_one_tree);
+    tcase_add_test(tc, same_subtree_ties_groups_under_one_provider);
+    tcase_add_test(tc, resourceless_group_maps_a_provider_by_trait);
+    tcase_add_test(tc, unknown_names_are_reported);
+    tcase_add_test(tc, an_empty_earlier_group_hides_a_later_unknown_trait);
+    tcase_add_test(tc, a_group_matching_nothing_hides_a_later_unknown_class);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
