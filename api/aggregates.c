@@ -61,14 +61,66 @@ static const char *repr(struct req *rq, const json_t *v)
     return out;
 }
 
+/* A total order on JSON values, equal exactly when json_equal() says so:
+ * by type, then by value; arrays and objects by their canonical text. */
+static int json_order(const void *pa, const void *pb)
+{
+    const json_t *a = *(const json_t *const *)pa, *b = *(const json_t *const *)pb;
+
+    if (json_typeof(a) != json_typeof(b))
+        return json_typeof(a) < json_typeof(b) ? -1 : 1;
+    switch (json_typeof(a)) {
+    case JSON_STRING: {
+        size_t la = json_string_length(a), lb = json_string_length(b);
+        int c = memcmp(json_string_value(a), json_string_value(b), la < lb ? la : lb);
+        return c ? c : (la > lb) - (la < lb);
+    }
+    case JSON_INTEGER:
+        return (json_integer_value(a) > json_integer_value(b)) -
+               (json_integer_value(a) < json_integer_value(b));
+    case JSON_REAL:
+        return (json_real_value(a) > json_real_value(b)) - (json_real_value(a) < json_real_value(b));
+    case JSON_OBJECT:
+    case JSON_ARRAY: {
+        size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY;
+        char *x = json_dumps(a, flags), *y = json_dumps(b, flags);
+        int c = strcmp(x ? x : "", y ? y : "");
+        free(x);
+        free(y);
+        return c;
+    }
+    default:
+        return 0; /* true, false, null */
+    }
+}
+
+/* uniqueItems by sorting, O(n log n): a 1 MiB body holds ~25,000 uuids,
+ * and comparing every pair took seconds. */
+static bool has_duplicates(struct req *rq, const json_t *list, size_t count)
+{
+    const json_t **items = arena_alloc(&rq->arena, (count ? count : 1) * sizeof(*items));
+    for (size_t i = 0; i < count; i++)
+        items[i] = json_array_get(list, i);
+    qsort(items, count, sizeof(*items), json_order);
+    for (size_t i = 1; i < count; i++)
+        if (json_order(&items[i - 1], &items[i]) == 0)
+            return true;
+    return false;
+}
+
 /* The aggregate list schema: an array of distinct format-uuid strings.
- * Fills uuids (arena, canonical) with *n entries. */
+ * Fills uuids (arena, canonical) with *n entries. Like jsonschema's
+ * best_match, the error on the list itself (uniqueItems) wins over those on
+ * its items. */
 static int check_list(struct req *rq, const json_t *list, const char ***uuids, size_t *n)
 {
     if (!json_is_array(list))
         return api_fail_schema(rq, "%s is not of type 'array'  Failed validating 'type'",
                                repr(rq, list));
     size_t count = json_array_size(list);
+    if (has_duplicates(rq, list, count))
+        return api_fail_schema(rq, "%s has non-unique elements  Failed validating 'uniqueItems'",
+                               repr(rq, list));
     const char **out = arena_alloc(&rq->arena, (count ? count : 1) * sizeof(*out));
     for (size_t i = 0; i < count; i++) {
         const json_t *v = json_array_get(list, i);
@@ -81,12 +133,6 @@ static int check_list(struct req *rq, const json_t *list, const char ***uuids, s
                                    "%s is not a 'uuid'  Failed validating 'format' in "
                                    "schema['items']:     {'format': 'uuid', 'type': 'string'}",
                                    repr(rq, v));
-        for (size_t j = 0; j < i; j++)
-            if (json_equal(v, json_array_get(list, j)))
-                return api_fail_schema(rq,
-                                       "%s has non-unique elements  Failed validating "
-                                       "'uniqueItems'",
-                                       repr(rq, list));
         out[i] = arena_strdup(&rq->arena, canon);
     }
     *uuids = out;

@@ -91,14 +91,20 @@ static bool authorize(struct req *rq, const struct route *r)
     return false;
 }
 
+/* A string holding \u0000 is refused here, once for every handler: each C
+ * string made from it (json_string_value) would be cut short at the NUL, so
+ * a name "A\u0000B" would be stored as "A" and "<uuid>\u0000junk" would
+ * pass as a uuid. (Upstream accepts it; no client sends it.) */
 static bool parse_body(struct req *rq)
 {
     json_error_t jerr;
-    rq->body = json_loadb(rq->raw_body ? rq->raw_body : "", rq->body_len,
-                          JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    rq->body = json_loadb(rq->raw_body ? rq->raw_body : "", rq->body_len, JSON_DECODE_ANY, &jerr);
     if (rq->body)
         return true;
-    req_fail(rq, 400, NULL, "Malformed JSON: %s", jerr.text);
+    if (json_error_code(&jerr) == json_error_null_character)
+        req_fail(rq, 400, NULL, "Malformed JSON: strings must not contain \\u0000 (NUL).");
+    else
+        req_fail(rq, 400, NULL, "Malformed JSON: %s", jerr.text);
     return false;
 }
 

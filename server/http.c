@@ -10,24 +10,37 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "server/log.h"
 #include "server/microversion.h"
 #include "server/util.h"
 
 struct http_server {
-    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *daemon; /* NULL until http_serve */
     struct http_config cfg;
+    int fd; /* the listening socket, ours to close */
 };
 
-/* Per-request state, created on the first access-handler call and freed in
- * the completion callback. */
+/* The per-connection memory pool of MHD: it holds the request line, the
+ * header lines and one record per query parameter. */
+#define HTTP_POOL_SIZE ((size_t)32 * 1024)
+/* What MHD 0.9.75 takes from that pool per query parameter (a struct
+ * MHD_HTTP_Header, 56 bytes, rounded up), and the part of the pool kept
+ * free for the header lines and the reply. */
+#define HTTP_POOL_PER_PARAM   ((size_t)64)
+#define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
+
+/* Per-request state, created when MHD has read the request line (on_uri)
+ * and freed in the completion callback. */
 struct http_call {
     struct req req;
     char *body;
     size_t body_len, body_cap;
-    bool too_large;
-    struct timespec started;
+    bool started;         /* the access handler has seen the request */
+    bool discard_body;    /* answered early or body over max_body: drop it */
+    bool query_too_large; /* query cut off in on_uri: answered 414 */
+    struct timespec started_at;
     char global_id[64]; /* incoming X-Openstack-Request-Id, logged */
 };
 
@@ -178,6 +191,89 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
     return ret;
 }
 
+/* True when MHD can store the query of uri (starting at query, after the
+ * '?') in the connection pool with room to spare. */
+static bool query_fits(const char *uri, const char *query)
+{
+    size_t n = 1;
+    for (const char *p = query; *p; p++)
+        n += *p == '&';
+    return strlen(uri) + n * HTTP_POOL_PER_PARAM <= HTTP_POOL_SIZE - HTTP_POOL_HEADROOM;
+}
+
+/* MHD's URI log callback: runs once per request, right after the request
+ * line is read and before MHD parses the query, and its result becomes the
+ * request's *con_cls. MHD 0.9.75 (up to 0.9.77 at least) stores each query
+ * parameter in the connection pool; when the pool runs out it queues a 431
+ * but then goes on parsing the request, and the connection hangs without an
+ * answer until its timeout. So a query too large for the pool is cut off
+ * here, in MHD's (writable) copy of the request line, and on_request answers
+ * 414 instead. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct http_call *call = xcalloc(1, sizeof(*call));
+    char *query = uri ? strchr(uri, '?') : NULL;
+    (void)cls;
+    (void)conn;
+
+    req_init(&call->req);
+    clock_gettime(CLOCK_MONOTONIC, &call->started_at);
+    if (query && !query_fits(uri, query + 1)) {
+        query[1] = '\0';
+        call->query_too_large = true;
+    }
+    return call;
+}
+
+/* MHD's unescaper for the path and the query, keeping %00 (see url_unescape). */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    return url_unescape(s);
+}
+
+/* Checks what must be refused before the body is read. Returns false
+ * (after req_fail) when the request is to be answered at once. */
+static bool acceptable(struct http_server *srv, struct MHD_Connection *conn, struct http_call *call)
+{
+    if (call->query_too_large) {
+        req_fail(&call->req, 414, NULL, "The query string has too many parameters.");
+        return false;
+    }
+    /* MHD 0.9.75 reads a body in any other transfer coding ("gzip",
+     * "gzip, chunked") until the client closes the connection, so the
+     * request would hang; RFC 9112 section 6.3 asks for a 400. */
+    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    if (te && strcasecmp(te, "chunked") != 0) {
+        req_fail(&call->req, 400, NULL,
+                 "Transfer-Encoding '%s' is not supported: send the body with Content-Length "
+                 "or chunked.",
+                 te);
+        return false;
+    }
+    if (call->req.content_length >= 0 && (size_t)call->req.content_length > srv->cfg.max_body) {
+        req_fail(&call->req, 413, NULL, "Request body larger than %zu bytes.", srv->cfg.max_body);
+        return false;
+    }
+    return true;
+}
+
+/* The first access-handler call: the headers are in. Returns false when the
+ * request is to be answered at once (its body, if any, is then dropped). */
+static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
+                          struct http_call *call, const char *url, const char *method)
+{
+    call->started = true;
+    fill_request(conn, call, url, method);
+    const char *global = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     "X-Openstack-Request-Id");
+    if (global)
+        snprintf(call->global_id, sizeof(call->global_id), " global=%s", global);
+    call->discard_body = !acceptable(srv, conn, call);
+    return !call->discard_body;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -187,30 +283,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_call *call = *con_cls;
     (void)version;
 
-    if (!call) {
-        call = xcalloc(1, sizeof(*call));
-        req_init(&call->req);
-        clock_gettime(CLOCK_MONOTONIC, &call->started);
-        *con_cls = call;
-        fill_request(conn, call, url, method);
-        const char *global = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         "X-Openstack-Request-Id");
-        if (global)
-            snprintf(call->global_id, sizeof(call->global_id), " global=%s", global);
-        if (call->req.content_length >= 0 &&
-            (size_t)call->req.content_length > srv->cfg.max_body) {
-            call->too_large = true;
-            req_fail(&call->req, 413, NULL, "Request body larger than %zu bytes.",
-                     srv->cfg.max_body);
-            return render(conn, call);
-        }
-        return MHD_YES;
-    }
+    if (!call->started)
+        return start_request(srv, conn, call, url, method) ? MHD_YES : render(conn, call);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (call->body_len + n > srv->cfg.max_body)
-            return MHD_NO; /* oversized chunked body: drop the connection */
+        if (call->discard_body)
+            return MHD_YES; /* answered already, or will be: discard */
+        if (call->body_len + n > srv->cfg.max_body) {
+            /* A chunked body (no Content-Length) outgrew the limit: read
+             * and drop the rest, then answer 413 like for a declared size. */
+            call->discard_body = true;
+            free(call->body);
+            call->body = NULL;
+            call->body_len = call->body_cap = 0;
+            req_fail(&call->req, 413, NULL, "Request body larger than %zu bytes.",
+                     srv->cfg.max_body);
+            return MHD_YES;
+        }
         if (call->body_len + n > call->body_cap) {
             call->body_cap = (call->body_len + n) * 2;
             call->body = xrealloc(call->body, call->body_cap);
@@ -219,8 +309,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         call->body_len += n;
         return MHD_YES;
     }
-    if (call->too_large)
-        return MHD_YES;
+    if (call->discard_body && call->req.status)
+        return MHD_YES; /* the early answer is queued already */
     call->req.raw_body = call->body;
     call->req.body_len = call->body_len;
     if (!call->req.err.status)
@@ -238,7 +328,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     struct req *rq = &call->req;
     log_msg(LOG_INFO, "%s %s %d %.2fms %s%s%s", rq->method ? rq->method : "-",
-            rq->path ? rq->path : "-", rq->status, elapsed_ms(&call->started), rq->request_id,
+            rq->path ? rq->path : "-", rq->status, elapsed_ms(&call->started_at), rq->request_id,
             call->global_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     req_release(rq);
     free(call->body);
@@ -255,9 +345,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_msg(LOG_WARN, "http: %s", line);
 }
 
-struct http_server *http_start(const struct http_config *cfg, char *err, size_t errsz)
+struct http_server *http_listen(const struct http_config *cfg, char *err, size_t errsz)
 {
     struct sockaddr_in addr;
+    int one = 1;
+
     memset(&addr, 0, sizeof(addr));
     addr.sin_family = AF_INET;
     addr.sin_port = htons(cfg->port);
@@ -265,28 +357,52 @@ struct http_server *http_start(const struct http_config *cfg, char *err, size_t 
         snprintf(err, errsz, "invalid listen address '%s' (use a numeric IPv4 address)", cfg->host);
         return NULL;
     }
-    struct http_server *srv = xcalloc(1, sizeof(*srv));
-    srv->cfg = *cfg;
-    srv->daemon = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, cfg->port, NULL, NULL, on_request, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)cfg->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(128 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
-    if (!srv->daemon) {
-        snprintf(err, errsz, "cannot listen on %s:%u (address in use or not permitted)", cfg->host,
-                 (unsigned)cfg->port);
-        free(srv);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errsz, "cannot listen on %s:%u (%s)", cfg->host, (unsigned)cfg->port,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
+    struct http_server *srv = xcalloc(1, sizeof(*srv));
+    srv->cfg = *cfg;
+    srv->fd = fd;
     return srv;
+}
+
+bool http_serve(struct http_server *srv, char *err, size_t errsz)
+{
+    srv->daemon = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, on_request,
+        srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, srv->fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);
+    if (srv->daemon)
+        return true;
+    snprintf(err, errsz, "cannot serve on %s:%u (see the log)", srv->cfg.host,
+             (unsigned)srv->cfg.port);
+    free(srv); /* not the socket: a failing MHD_start_daemon closes it itself */
+    return false;
+}
+
+struct http_server *http_start(const struct http_config *cfg, char *err, size_t errsz)
+{
+    struct http_server *srv = http_listen(cfg, err, errsz);
+    return srv && http_serve(srv, err, errsz) ? srv : NULL;
 }
 
 unsigned short http_port(const struct http_server *srv)
 {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
+    struct sockaddr_in addr;
+    socklen_t len = sizeof(addr);
+    if (getsockname(srv->fd, (struct sockaddr *)&addr, &len) != 0)
+        return 0;
+    return ntohs(addr.sin_port);
 }
 
 void http_stop(struct http_server *srv)
@@ -294,8 +410,12 @@ void http_stop(struct http_server *srv)
     if (!srv)
         return;
     /* Quiesce first so no new connection is accepted, then stop: MHD waits
-     * for the worker threads, which finish the requests they are serving. */
-    MHD_quiesce_daemon(srv->daemon);
-    MHD_stop_daemon(srv->daemon);
+     * for the worker threads, which finish the requests they are serving.
+     * The listening socket is ours (MHD_OPTION_LISTEN_SOCKET): closed after. */
+    if (srv->daemon) {
+        MHD_quiesce_daemon(srv->daemon);
+        MHD_stop_daemon(srv->daemon);
+    }
+    close(srv->fd);
     free(srv);
 }

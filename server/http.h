@@ -2,6 +2,7 @@
 #ifndef PLACID_SERVER_HTTP_H
 #define PLACID_SERVER_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/req.h"
@@ -24,6 +25,15 @@ struct http_server;
 /* Starts listening and serving. Returns NULL (after writing a one-line
  * reason into err) when the address cannot be bound. */
 struct http_server *http_start(const struct http_config *cfg, char *err, size_t errsz);
+
+/* http_start in two steps, so that a busy port is reported before a slow
+ * start-up (the database) and no request arrives before it is done:
+ * http_listen binds and listens (NULL and a one-line reason in err when it
+ * cannot); http_serve starts answering, or frees srv and returns false. A
+ * server that never served is freed with http_stop. http_listen copies cfg;
+ * the dispatch function and its ctx are used from http_serve on. */
+struct http_server *http_listen(const struct http_config *cfg, char *err, size_t errsz);
+bool http_serve(struct http_server *srv, char *err, size_t errsz);
 
 /* The port actually bound (useful with port 0). */
 unsigned short http_port(const struct http_server *srv);

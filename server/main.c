@@ -208,15 +208,21 @@ static int run(struct config *cfg)
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
-    if (!pool)
-        return fail("%s", err);
-    struct api_ctx ctx = {.pool = pool, .admin_token = cfg->admin_token,
-                          .randomize_candidates = cfg->randomize};
+    /* Bind first: a busy port is a one-line error before the database is
+     * touched; serve only once the database is ready. */
+    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize};
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
-    struct http_server *srv = http_start(&hc, err, sizeof(err));
-    if (!srv) {
+    struct http_server *srv = http_listen(&hc, err, sizeof(err));
+    if (!srv)
+        return fail("%s", err);
+    struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
+    if (!pool) {
+        http_stop(srv);
+        return fail("%s", err);
+    }
+    ctx.pool = pool;
+    if (!http_serve(srv, err, sizeof(err))) {
         store_pool_close(pool);
         return fail("%s", err);
     }

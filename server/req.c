@@ -102,6 +102,7 @@ const char *req_status_title(int status)
     case 406: return "Not Acceptable";
     case 409: return "Conflict";
     case 413: return "Request Entity Too Large";
+    case 414: return "Request-URI Too Long";
     case 415: return "Unsupported Media Type";
     case 503: return "Service Unavailable";
     default: return "Internal Server Error";
@@ -122,6 +123,7 @@ static const char *status_explanation(int status)
                "of type application/json. ";
     case 409: return "There was a conflict when trying to complete your request.";
     case 413: return "The request is larger than the server is willing or able to process.";
+    case 414: return "The request URI was too long for this server.";
     case 503:
         return "The server is currently unavailable. Please try again at a later time.";
     default:

@@ -268,3 +268,20 @@ void utf8_sanitize(char *s)
         p += n;
     }
 }
+
+size_t url_unescape(char *s)
+{
+    char *r = s, *w = s;
+    while (*r) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval((unsigned char)r[1])) >= 0 &&
+            (lo = hexval((unsigned char)r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi << 4 | lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}

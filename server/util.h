@@ -46,4 +46,10 @@ bool parse_ll(const char *s, long long *out);
 /* Replaces every invalid UTF-8 sequence of s in place with '?'. */
 void utf8_sanitize(char *s);
 
+/* Decodes the %XX escapes of a URL path or query part in place, except
+ * %00, which stays as those three characters: every string made from a URL
+ * is a C string, and a decoded NUL would silently cut it short. Returns the
+ * new length. */
+size_t url_unescape(char *s);
+
 #endif

@@ -423,7 +423,11 @@ static sqlite3_str *uuids_json(sqlite3 *db, const struct uuid_set *set)
  * ?6: [[aggregate uuids any-of], ...]  ?7: [forbidden aggregate uuids]
  * ?8: [[rc id, amount], ...] with Placement's capacity rule
  * (used + amount <= (total - reserved) * allocation_ratio, min_unit <= amount <= max_unit,
- * amount % step_size == 0). json_each(NULL) has no rows, so an unused filter passes. */
+ * amount % step_size == 0). json_each(NULL) has no rows, so an unused filter passes.
+ * The aggregate clauses say CROSS JOIN to keep SQLite's join order: from each listed uuid
+ * through the unique index to the (provider_id, aggregate_id) key. Left to itself, SQLite
+ * walked all of a provider's aggregates for each listed uuid (2,500 uuids against 25,000
+ * links took 3.7 s). */
 static const char SQL_LIST[] =
     "SELECT " PROVIDER_COLUMNS PROVIDER_FROM " WHERE (?1 IS NULL OR p.name = ?1)"
     " AND (?2 IS NULL OR p.uuid = ?2)"
@@ -434,10 +438,10 @@ static const char SQL_LIST[] =
     " AND NOT EXISTS (SELECT 1 FROM json_each(?5) x JOIN provider_traits pt"
     "   ON pt.trait_id = x.value WHERE pt.provider_id = p.id)"
     " AND NOT EXISTS (SELECT 1 FROM json_each(?6) g WHERE NOT EXISTS ("
-    "   SELECT 1 FROM json_each(g.value) x JOIN aggregates a ON a.uuid = x.value"
-    "   JOIN provider_aggregates pa ON pa.aggregate_id = a.id WHERE pa.provider_id = p.id))"
-    " AND NOT EXISTS (SELECT 1 FROM json_each(?7) x JOIN aggregates a ON a.uuid = x.value"
-    "   JOIN provider_aggregates pa ON pa.aggregate_id = a.id WHERE pa.provider_id = p.id)"
+    "   SELECT 1 FROM json_each(g.value) x CROSS JOIN aggregates a ON a.uuid = x.value"
+    "   CROSS JOIN provider_aggregates pa ON pa.aggregate_id = a.id AND pa.provider_id = p.id))"
+    " AND NOT EXISTS (SELECT 1 FROM json_each(?7) x CROSS JOIN aggregates a ON a.uuid = x.value"
+    "   CROSS JOIN provider_aggregates pa ON pa.aggregate_id = a.id AND pa.provider_id = p.id)"
     " AND NOT EXISTS (SELECT 1 FROM json_each(?8) q WHERE NOT EXISTS ("
     "   SELECT 1 FROM inventories i"
     "   WHERE i.provider_id = p.id AND i.resource_class_id = json_extract(q.value, '$[0]')"
