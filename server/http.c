@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -42,7 +43,13 @@ struct http_call {
     bool query_too_large; /* query cut off in on_uri: answered 414 */
     struct timespec started_at;
     char global_id[64]; /* incoming X-Openstack-Request-Id, logged */
+    size_t reply_bytes; /* size of a body built with jansson */
 };
+
+/* jansson answers at least this large leave megabytes of freed nodes and
+ * buffers in the worker's malloc arena; glibc keeps them unless asked.
+ * (Pre-serialised answers, reply_text, manage their own memory.) */
+#define HTTP_TRIM_AFTER_BYTES ((size_t)256 * 1024)
 
 static double elapsed_ms(const struct timespec *start)
 {
@@ -165,7 +172,8 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
         json_decref(doc);
         if (!text)
             text = xstrdup("{}");
-        resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        call->reply_bytes = strlen(text);
+        resp = MHD_create_response_from_buffer(call->reply_bytes, text, MHD_RESPMEM_MUST_FREE);
         add_header(resp, "Content-Type", "application/json");
     } else {
         resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -332,8 +340,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             call->global_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     req_release(rq);
     free(call->body);
+    bool trim = call->reply_bytes >= HTTP_TRIM_AFTER_BYTES;
     free(call);
     *con_cls = NULL;
+    if (trim)
+        malloc_trim(0);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
