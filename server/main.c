@@ -35,7 +35,8 @@ static void usage(FILE *out)
           "  --listen HOST:PORT       address to serve on (PLACID_LISTEN, default 127.0.0.1:8778)\n"
           "  --db PATH                database file, created or migrated at start\n"
           "                           (PLACID_DB, default placid.db)\n"
-          "  --threads N              worker threads (PLACID_THREADS, default 8)\n"
+          "  --threads N              worker threads (PLACID_THREADS, default 2 per CPU, at\n"
+          "                           least 4)\n"
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
           "  --admin-token-file PATH  file whose first line is the admin token\n"
           "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
@@ -236,10 +237,19 @@ static int run(struct config *cfg)
     return 0;
 }
 
+/* Requests are short and CPU-bound, so a couple of workers per CPU keep the
+ * cores busy; each worker costs a SQLite connection and scratch memory. */
+static unsigned default_threads(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cpus > 0 ? (unsigned)cpus * 2 : 4;
+    return n < 4 ? 4 : n > 32 ? 32 : n;
+}
+
 int main(int argc, char **argv)
 {
-    struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db", .threads = 8,
-                         .max_body = 1024 * 1024};
+    struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
+                         .threads = default_threads(), .max_body = 1024 * 1024};
     cfg.admin_token = xstrdup("admin");
 
     json_set_alloc_funcs(xmalloc, free);
