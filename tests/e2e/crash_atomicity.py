@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""A multi-consumer write lands whole or not at all, even when the server is
+killed (SIGKILL) in the middle of a stream of POST /allocations. argv[1] is
+the placid binary. Three rounds of: write concurrently, kill, restart, check
+that every batch of consumers is all there or all absent, that usages equal
+the allocations, and that SQLite's integrity check passes."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+PLACID = sys.argv[1]
+HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.38",
+           "content-type": "application/json", "accept": "application/json"}
+PROVIDERS = 12
+PER_CONSUMER = 6      # providers each consumer allocates from
+CONSUMERS_PER_POST = 5
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, timeout=5):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base + path, data=data, method=method, headers=HEADERS)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            text = r.read()
+            return r.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def start(db, port):
+    proc = subprocess.Popen([PLACID, "--listen", f"127.0.0.1:{port}", "--db", db],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(base + "/", timeout=1).read()
+            return proc, base
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    sys.exit("placid did not start")
+
+
+def make_providers(base):
+    uuids = []
+    for i in range(PROVIDERS):
+        u = str(uuid.uuid4())
+        call(base, "POST", "/resource_providers", {"name": f"rp{i}", "uuid": u})
+        st, _ = call(base, "PUT", f"/resource_providers/{u}/inventories",
+                     {"resource_provider_generation": 0,
+                      "inventories": {"VCPU": {"total": 100000}}})
+        assert st == 200, st
+        uuids.append(u)
+    return uuids
+
+
+def writer(base, rps, batches, stop, seed):
+    n = 0
+    while not stop.is_set():
+        consumers = [str(uuid.uuid4()) for _ in range(CONSUMERS_PER_POST)]
+        body = {}
+        for k, c in enumerate(consumers):
+            first = (seed + n + k) % PROVIDERS
+            allocs = {rps[(first + j) % PROVIDERS]: {"resources": {"VCPU": 1}}
+                      for j in range(PER_CONSUMER)}
+            body[c] = {"allocations": allocs, "project_id": "p", "user_id": "u",
+                       "consumer_generation": None, "consumer_type": "TEST"}
+        batches.append(consumers)
+        n += 1
+        try:
+            call(base, "POST", "/allocations", body, timeout=2)
+        except OSError:
+            pass  # the server was killed under us
+
+
+def verify(base, db, rps, batches, round_no):
+    whole = partial = 0
+    present = set()
+    for consumers in batches:
+        counts = []
+        for c in consumers:
+            st, body = call(base, "GET", f"/allocations/{c}")
+            n = len(body["allocations"]) if st == 200 else -1
+            counts.append(n)
+            if n:
+                present.add(c)
+        if all(n == PER_CONSUMER for n in counts) or all(n == 0 for n in counts):
+            whole += 1
+        else:
+            partial += 1
+    check(partial == 0, f"round {round_no}: {whole} batches whole or absent, {partial} partial")
+    total_used = 0
+    for u in rps:
+        _, usage = call(base, "GET", f"/resource_providers/{u}/usages")
+        total_used += usage["usages"].get("VCPU", 0)
+    check(total_used == len(present) * PER_CONSUMER,
+          f"round {round_no}: usages ({total_used}) equal the allocations written")
+    con = sqlite3.connect(db)
+    check(con.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
+          f"round {round_no}: SQLite integrity check")
+    con.close()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = os.path.join(tmp, "crash.db")
+        port = free_port()
+        proc, base = start(db, port)
+        rps = make_providers(base)
+        batches = []  # every round's batches: usages add up over the rounds
+        for round_no in range(1, 4):
+            stop = threading.Event()
+            threads = [threading.Thread(target=writer, args=(base, rps, batches, stop, i * 3))
+                       for i in range(4)]
+            for t in threads:
+                t.start()
+            time.sleep(0.6 + 0.2 * round_no)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            stop.set()
+            for t in threads:
+                t.join()
+            proc, base = start(db, port)
+            verify(base, db, rps, batches, round_no)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    print(f"crash_atomicity: {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
