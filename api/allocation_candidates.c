@@ -17,6 +17,7 @@
 #include "api/handlers.h"
 #include "api/query.h"
 #include "server/microversion.h"
+#include "server/util.h"
 #include "store/candidates.h"
 
 #define QS_PREFIX "Invalid query string parameters: "
@@ -35,34 +36,6 @@ struct jbuf {
 
 #define JB_MAP_MIN ((size_t)64 << 10)
 #define JB_RESERVE ((size_t)64 << 20)
-#define HUGE_PAGE  ((uintptr_t)2 << 20)
-
-/* bytes of address space (a multiple of 2 MiB) starting on a huge page
- * boundary; pages are only backed once written. */
-static void *map_aligned(size_t bytes)
-{
-    size_t len = bytes + HUGE_PAGE;
-    char *p =
-        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        abort(); /* out of memory, as xmalloc */
-    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    size_t head = a - (uintptr_t)p;
-    if (head)
-        munmap(p, head);
-    if (len - head - bytes)
-        munmap((char *)a + bytes, len - head - bytes);
-    (void)madvise((void *)a, bytes, MADV_HUGEPAGE);
-    return (void *)a;
-}
-
-static void advise_huge(void *p, size_t n)
-{
-    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    uintptr_t end = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
-}
 
 static void jb_reserve(struct jbuf *b, size_t more)
 {
@@ -77,8 +50,9 @@ static void jb_reserve(struct jbuf *b, size_t more)
         /* Reserve generously at once: untouched address space is free, and
          * a fixed aligned mapping keeps every page huge. */
         cap = cap > JB_RESERVE ? cap : JB_RESERVE;
-        cap = (cap + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-        char *m = map_aligned(cap);
+        cap = (cap + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+        /* Pages are only backed once written. */
+        char *m = map_huge(cap, true);
         memcpy(m, b->p, b->n);
         free(b->p);
         b->p = m;

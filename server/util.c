@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void oom(void)
@@ -284,4 +285,32 @@ size_t url_unescape(char *s)
     }
     *w = '\0';
     return (size_t)(w - s);
+}
+
+void *map_huge(size_t bytes, bool noreserve)
+{
+    /* Map a huge page more than asked, then trim both ends to the aligned
+     * part. */
+    size_t len = bytes + HUGE_PAGE_SIZE;
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (noreserve ? MAP_NORESERVE : 0);
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED)
+        oom();
+    uintptr_t a = ((uintptr_t)p + HUGE_PAGE_SIZE - 1) & ~(uintptr_t)(HUGE_PAGE_SIZE - 1);
+    size_t head = a - (uintptr_t)p;
+    if (head)
+        munmap(p, head);
+    if (len - head - bytes)
+        munmap((char *)a + bytes, len - head - bytes);
+    (void)madvise((void *)a, bytes, MADV_HUGEPAGE);
+    return (void *)a;
+}
+
+void advise_huge(void *p, size_t n)
+{
+    uintptr_t mask = ~(uintptr_t)(HUGE_PAGE_SIZE - 1);
+    uintptr_t start = ((uintptr_t)p + HUGE_PAGE_SIZE - 1) & mask;
+    uintptr_t end = ((uintptr_t)p + n) & mask;
+    if (end > start)
+        (void)madvise((void *)start, end - start, MADV_HUGEPAGE);
 }

@@ -46,6 +46,24 @@ bool parse_ll(const char *s, long long *out);
 /* Replaces every invalid UTF-8 sequence of s in place with '?'. */
 void utf8_sanitize(char *s);
 
+/* ---- Huge-page mappings, for large arrays and answers ---- */
+
+/* The size of a transparent huge page (x86-64 and arm64 with 4 KiB pages). */
+#define HUGE_PAGE_SIZE ((size_t)2 << 20)
+
+/* A new private anonymous read-write mapping of bytes (a multiple of the
+ * page size) that starts on a HUGE_PAGE_SIZE boundary and asks for
+ * transparent huge pages (MADV_HUGEPAGE), so that all of it can use them.
+ * With noreserve the kernel does not count it against the commit limit
+ * (MAP_NORESERVE): for address space reserved generously and written only
+ * in part. Aborts when out of memory, like xmalloc(). The caller owns it:
+ * grow it with mremap(), release it with munmap(p, bytes). */
+void *map_huge(size_t bytes, bool noreserve);
+
+/* Asks for transparent huge pages on the whole huge pages that lie inside
+ * [p, p + n). */
+void advise_huge(void *p, size_t n);
+
 /* Decodes the %XX escapes of a URL path or query part in place, except
  * %00, which stays as those three characters: every string made from a URL
  * is a C string, and a decoded NUL would silently cut it short. Returns the

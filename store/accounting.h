@@ -16,15 +16,6 @@ void acct_join(char *buf, size_t size, const char *item);
 enum store_rc acct_class_id(struct store *st, const char *name, long long *id,
                             struct acct_failure *fail);
 
-/* Reads the current generation of a provider. STORE_OK or STORE_NOT_FOUND. */
-enum store_rc acct_provider_generation(struct store *st, long long provider_id, long long *gen);
-
-/* Compare-and-set: generation gen -> gen + 1 (and updated_at = now).
- * STORE_CONFLICT when the provider's generation is no longer gen. Must run
- * inside a write transaction. */
-enum store_rc acct_provider_bump(struct store *st, long long provider_id, long long gen,
-                                 long long *new_gen);
-
 /* Writes inventory records inv[0..n) of a provider (insert or update, by
  * class name) without touching its generation. With remove_others, every
  * other class of the provider is deleted first, refused with STORE_IN_USE +

@@ -57,16 +57,12 @@ static enum store_rc aggregate_id(struct store *st, const char *uuid, long long 
     if (!(s = stmt_get(st, sel)))
         return STORE_ERROR;
     stmt_bind_text(s, 1, uuid);
-    int step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
+    rc = stmt_row(st, s, "aggregate id");
+    if (rc == STORE_OK)
         *id = sqlite3_column_int64(s, 0);
-        rc = STORE_OK;
-    } else {
-        /* SQLITE_DONE cannot happen right after the insert; treat it as an error. */
-        rc = step == SQLITE_DONE ? STORE_ERROR : store_rc_from_sqlite(st, step, "aggregate id");
-    }
     stmt_done(s);
-    return rc;
+    /* No row cannot happen right after the insert; treat it as an error. */
+    return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
 
 static enum store_rc link_aggregate(struct store *st, long long rp_id, const char *uuid)
@@ -85,23 +81,6 @@ static enum store_rc link_aggregate(struct store *st, long long rp_id, const cha
     return stmt_exec(st, s, "aggregate link");
 }
 
-/* Generation compare-and-set: zero rows changed means another writer won. */
-static enum store_rc bump_generation(struct store *st, long long rp_id, long long expect)
-{
-    static const char sql[] = "UPDATE providers SET generation = generation + 1, updated_at = ?3"
-                              " WHERE id = ?1 AND generation = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, rp_id);
-    sqlite3_bind_int64(s, 2, expect);
-    sqlite3_bind_int64(s, 3, store_now());
-    enum store_rc rc = stmt_exec(st, s, "provider generation");
-    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
-        rc = STORE_CONFLICT;
-    return rc;
-}
-
 enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uuid,
                                             const char *const *aggs, size_t n,
                                             const long long *expect_gen, long long *generation)
@@ -114,15 +93,10 @@ enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uui
         return rc;
     if ((rc = store_provider_ref(st, rp_uuid, &rp)) != STORE_OK)
         goto fail;
-    if (expect_gen && (rc = bump_generation(st, rp.id, *expect_gen)) != STORE_OK)
+    /* Generation compare-and-set: a conflict means another writer won. */
+    if (expect_gen && (rc = provider_generation_bump(st, rp.id, *expect_gen, NULL)) != STORE_OK)
         goto fail;
-    sqlite3_stmt *s = stmt_get(st, unlink_all);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, rp.id);
-    if ((rc = stmt_exec(st, s, "aggregates unlink")) != STORE_OK)
+    if ((rc = stmt_exec_id(st, unlink_all, rp.id, "aggregates unlink")) != STORE_OK)
         goto fail;
     for (size_t i = 0; i < n; i++)
         if ((rc = link_aggregate(st, rp.id, aggs[i])) != STORE_OK)

@@ -247,6 +247,8 @@ static enum store_rc plan_prepare(struct store *st, const struct consumer_allocs
 
 /* ---- Execution: old allocations ---- */
 
+static const char SQL_DELETE_ALLOCATIONS[] = "DELETE FROM allocations WHERE consumer_id = ?1";
+
 /* Reads a consumer's allocations (kept for the overage rule) and deletes
  * them. An emptied consumer touches the providers they were on: upstream
  * rewrites them with used = 0. */
@@ -254,7 +256,6 @@ static enum store_rc consumer_clear(struct store *st, struct plan *p, struct pla
 {
     static const char sel[] =
         "SELECT provider_id, resource_class_id, used FROM allocations WHERE consumer_id = ?1";
-    static const char del[] = "DELETE FROM allocations WHERE consumer_id = ?1";
     sqlite3_stmt *s = stmt_get(st, sel);
     if (!s)
         return STORE_ERROR;
@@ -276,11 +277,7 @@ static enum store_rc consumer_clear(struct store *st, struct plan *p, struct pla
     stmt_done(s);
     if (out != STORE_OK)
         return out;
-    sqlite3_stmt *d = stmt_get(st, del);
-    if (!d)
-        return STORE_ERROR;
-    sqlite3_bind_int64(d, 1, pc->id);
-    return stmt_exec(st, d, "allocations delete");
+    return stmt_exec_id(st, SQL_DELETE_ALLOCATIONS, pc->id, "allocations delete");
 }
 
 /* ---- Execution: capacity ---- */
@@ -315,22 +312,22 @@ static enum store_rc item_inventory(struct store *st, struct plan_item *it)
     return out;
 }
 
-/* Distinct class ids of the request as a JSON array for json_each(). */
+/* Distinct class ids of the request, in request order, as a JSON array for
+ * json_each(). Free with free(). */
 static char *class_id_array(const struct plan *p)
 {
-    size_t cap = 2 + p->n_items * 22;
-    char *buf = xmalloc(cap), *w = buf;
-    *w++ = '[';
+    long long *ids = xmalloc((p->n_items ? p->n_items : 1) * sizeof(*ids));
+    size_t n = 0;
     for (size_t i = 0; i < p->n_items; i++) {
         bool seen = false;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = p->items[j].rc_id == p->items[i].rc_id;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = ids[j] == p->items[i].rc_id;
         if (!seen)
-            w += snprintf(w, cap - (size_t)(w - buf), "%s%lld", w - buf > 1 ? "," : "",
-                          p->items[i].rc_id);
+            ids[n++] = p->items[i].rc_id;
     }
-    snprintf(w, cap - (size_t)(w - buf), "]");
-    return buf;
+    char *text = json_id_array(ids, n);
+    free(ids);
+    return text;
 }
 
 /* The names of the request's classes in id order, for the message of a
@@ -548,11 +545,7 @@ static enum store_rc consumer_bump(struct store *st, const struct plan_consumer 
 static enum store_rc consumer_remove(struct store *st, long long id)
 {
     static const char sql[] = "DELETE FROM consumers WHERE id = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    return stmt_exec(st, s, "consumer delete");
+    return stmt_exec_id(st, sql, id, "consumer delete");
 }
 
 /* Compare-and-set of a provider generation read in this transaction. */
@@ -560,8 +553,8 @@ static enum store_rc provider_bump(struct store *st, struct plan_provider *pp)
 {
     enum store_rc rc = STORE_OK;
     if (pp->gen < 0)
-        rc = acct_provider_generation(st, pp->id, &pp->gen);
-    return rc == STORE_OK ? acct_provider_bump(st, pp->id, pp->gen, &pp->gen) : rc;
+        rc = provider_generation_read(st, pp->id, &pp->gen);
+    return rc == STORE_OK ? provider_generation_bump(st, pp->id, pp->gen, &pp->gen) : rc;
 }
 
 /* Writes one consumer's new state: record, allocations, generation. A
@@ -712,9 +705,8 @@ static enum store_rc consumer_read(struct store *st, const char *uuid, long long
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, uuid);
-    int rc = sqlite3_step(s);
-    enum store_rc out = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "consumer read");
+    if (rc == STORE_OK) {
         *id = sqlite3_column_int64(s, 0);
         if (info) {
             snprintf(info->uuid, sizeof(info->uuid), "%s", (const char *)sqlite3_column_text(s, 1));
@@ -726,12 +718,9 @@ static enum store_rc consumer_read(struct store *st, const char *uuid, long long
             snprintf(info->consumer_type, sizeof(info->consumer_type), "%s",
                      (const char *)sqlite3_column_text(s, 5));
         }
-        out = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out = store_rc_from_sqlite(st, rc, "consumer read");
     }
     stmt_done(s);
-    return out;
+    return rc;
 }
 
 /* Streams rows of a statement whose columns are: the other side's uuid and
@@ -818,21 +807,13 @@ enum store_rc store_provider_allocations(struct store *st, long long provider_id
 
 enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
 {
-    static const char del[] = "DELETE FROM allocations WHERE consumer_id = ?1";
     enum store_rc rc;
     long long id = 0;
 
     if ((rc = tx_begin_write(st)) != STORE_OK)
         return rc;
-    if ((rc = consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK)
-        goto fail;
-    sqlite3_stmt *s = stmt_get(st, del);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, id);
-    if ((rc = stmt_exec(st, s, "allocations delete")) != STORE_OK)
+    if ((rc = consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK ||
+        (rc = stmt_exec_id(st, SQL_DELETE_ALLOCATIONS, id, "allocations delete")) != STORE_OK)
         goto fail;
     if (sqlite3_changes(st->db) == 0) {
         rc = STORE_NOT_FOUND;
@@ -849,14 +830,5 @@ fail:
 enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out)
 {
     static const char sql[] = "SELECT EXISTS (SELECT 1 FROM allocations WHERE provider_id = ?1)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = store_rc_from_sqlite(st, rc, "provider allocations check");
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0) != 0;
-    stmt_done(s);
-    return out_rc;
+    return stmt_flag_id(st, sql, provider_id, out, "provider allocations check");
 }

@@ -106,31 +106,12 @@ static void pool_free(struct pool *p)
  * transparent huge pages, because faulting in fresh 4 KiB pages (tens of
  * microseconds each on a virtual machine) would otherwise dominate a large
  * answer. Whether an array is mapped follows from its size alone. */
-#define MAP_MIN   ((size_t)1 << 20)
-#define HUGE_PAGE ((uintptr_t)2 << 20)
-
-/* A new mapping of bytes (a multiple of the page size) that starts on a
- * huge page boundary, so that all of it can use huge pages. */
-static void *map_aligned(size_t bytes)
-{
-    size_t len = bytes + HUGE_PAGE;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        abort(); /* out of memory, as xmalloc */
-    uintptr_t a = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    size_t head = a - (uintptr_t)p;
-    if (head)
-        munmap(p, head);
-    if (len - head - bytes)
-        munmap((char *)a + bytes, len - head - bytes);
-    (void)madvise((void *)a, bytes, MADV_HUGEPAGE);
-    return (void *)a;
-}
+#define MAP_MIN ((size_t)1 << 20)
 
 static void *map_resize(void *old, size_t old_bytes, size_t bytes)
 {
     if (old_bytes < MAP_MIN) {
-        void *p = map_aligned(bytes);
+        void *p = map_huge(bytes, false);
         if (old_bytes)
             memcpy(p, old, old_bytes);
         free(old);
@@ -1375,16 +1356,11 @@ static enum store_rc agg_id(struct store *st, const char *uuid, long long *id)
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, uuid);
-    int rc = sqlite3_step(s);
-    enum store_rc out = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "aggregate lookup");
+    if (rc == STORE_OK)
         *id = sqlite3_column_int64(s, 0);
-        out = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out = store_rc_from_sqlite(st, rc, "aggregate lookup");
-    }
     stmt_done(s);
-    return out;
+    return rc;
 }
 
 /* Resolves trait names into a sorted id set; STORE_NOT_FOUND names the
@@ -1432,17 +1408,10 @@ static enum store_rc resolve_aggs(struct engine *e, const struct cand_names *nam
     return STORE_OK;
 }
 
-/* Writes ids as a JSON array for json_each(). */
+/* The ids as a JSON array for json_each(), in the request pool. */
 static const char *json_ids(struct engine *e, const struct idset *s)
 {
-    char *buf = pool_alloc(&e->sc->req_pool, 24 * s->n + 3);
-    size_t n = 0;
-    buf[n++] = '[';
-    for (size_t i = 0; i < s->n; i++)
-        n += (size_t)sprintf(buf + n, "%s%lld", i ? "," : "", s->ids[i]);
-    buf[n++] = ']';
-    buf[n] = '\0';
-    return buf;
+    return json_ids_write(pool_alloc(&e->sc->req_pool, JSON_IDS_SIZE(s->n)), s->ids, s->n);
 }
 
 /* Is some provider in every one of the aggregate sets

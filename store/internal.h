@@ -3,6 +3,8 @@
 #define PLACID_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "store/store.h"
 
@@ -44,6 +46,52 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what);
 /* Runs a statement that returns no rows (INSERT/UPDATE/DELETE) and resets
  * it. Returns STORE_OK or the mapped error. */
 enum store_rc stmt_exec(struct store *st, sqlite3_stmt *stmt, const char *what);
+
+/* stmt_exec() of the cached statement for sql (static storage, as for
+ * stmt_get()) with ?1 bound to id. STORE_ERROR when sql does not prepare. */
+enum store_rc stmt_exec_id(struct store *st, const char *sql, long long id, const char *what);
+
+/* Steps stmt, bound, for a query that returns at most one row. STORE_OK: the
+ * row is current, so read its columns before stmt_done(); STORE_NOT_FOUND:
+ * no row; otherwise the mapped error, logged with what. The caller calls
+ * stmt_done(stmt) in every case. */
+enum store_rc stmt_row(struct store *st, sqlite3_stmt *stmt, const char *what);
+
+/* Runs the cached statement for sql, a query of one truth value ("SELECT
+ * EXISTS (...)") with ?1 bound to id, and stores that value in *out.
+ * STORE_ERROR when sql does not prepare. */
+enum store_rc stmt_flag_id(struct store *st, const char *sql, long long id, bool *out,
+                           const char *what);
+
+/* ---- JSON arrays: a whole list bound as one parameter, read with
+ * "json_each(?N)" ---- */
+
+/* Bytes json_ids_write() needs for n ids (each at most 20 characters and a
+ * comma, plus the brackets and the NUL). */
+#define JSON_IDS_SIZE(n) ((n)*22 + 3)
+
+/* Writes ids as a JSON array of integers ("[1,2]", "[]" for none) into buf,
+ * which holds at least JSON_IDS_SIZE(n) bytes. Returns buf. */
+char *json_ids_write(char *buf, const long long *ids, size_t n);
+
+/* The same array in new memory: free() it. Aborts when out of memory. */
+char *json_id_array(const long long *ids, size_t n);
+
+/* The strings as a JSON array in new memory: '"' and '\\' escaped, control
+ * bytes as \u00XX, bytes >= 0x80 unchanged (SQLite's JSON parser accepts
+ * them). free() it. Aborts when out of memory. */
+char *json_text_array(const char *const *strings, size_t n);
+
+/* ---- Provider generations (Placement's increment_generation) ---- */
+
+/* Reads the current generation of provider_id. STORE_OK or STORE_NOT_FOUND. */
+enum store_rc provider_generation_read(struct store *st, long long provider_id, long long *gen);
+
+/* Compare-and-set: generation gen -> gen + 1 (and updated_at = now).
+ * STORE_CONFLICT when the provider's generation is no longer gen. *new_gen
+ * (may be NULL) receives gen + 1. Must run inside a write transaction. */
+enum store_rc provider_generation_bump(struct store *st, long long provider_id, long long gen,
+                                       long long *new_gen);
 
 /* Applies the embedded migrations and standard names. 0 on success, else -1
  * with the reason in err. */

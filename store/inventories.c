@@ -32,44 +32,6 @@ enum store_rc acct_class_id(struct store *st, const char *name, long long *id,
     return rc;
 }
 
-enum store_rc acct_provider_generation(struct store *st, long long provider_id, long long *gen)
-{
-    static const char sql[] = "SELECT generation FROM providers WHERE id = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    int rc = sqlite3_step(s);
-    enum store_rc out = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
-        *gen = sqlite3_column_int64(s, 0);
-        out = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out = store_rc_from_sqlite(st, rc, "provider generation");
-    }
-    stmt_done(s);
-    return out;
-}
-
-enum store_rc acct_provider_bump(struct store *st, long long provider_id, long long gen,
-                                 long long *new_gen)
-{
-    static const char sql[] = "UPDATE providers SET generation = ?2 + 1, updated_at = ?3"
-                              " WHERE id = ?1 AND generation = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, gen);
-    sqlite3_bind_int64(s, 3, store_now());
-    enum store_rc rc = stmt_exec(st, s, "provider generation bump");
-    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
-        rc = STORE_CONFLICT;
-    if (rc == STORE_OK && new_gen)
-        *new_gen = gen + 1;
-    return rc;
-}
-
 static void inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
 {
     /* Columns: rc id, rc name, total, reserved, min_unit, max_unit,
@@ -128,16 +90,33 @@ enum store_rc store_inventory_get(struct store *st, long long provider_id, const
         return STORE_ERROR;
     sqlite3_bind_int64(s, 1, provider_id);
     stmt_bind_text(s, 2, rc_name);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "inventory get");
+    if (rc == STORE_OK)
         inventory_from_row(s, out);
-        out_rc = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out_rc = store_rc_from_sqlite(st, rc, "inventory get");
-    }
     stmt_done(s);
-    return out_rc;
+    return rc;
+}
+
+/* Runs sql, an inventory write whose parameters are ?1 provider_id, ?2
+ * rc_id, ?3-?8 the record's total, reserved, min_unit, max_unit, step_size
+ * and allocation_ratio, and ?9 now (the created_at or updated_at). */
+static enum store_rc inventory_write(struct store *st, const char *sql, long long provider_id,
+                                     long long rc_id, const struct inventory *inv, long long now,
+                                     const char *what)
+{
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    sqlite3_bind_int64(s, 2, rc_id);
+    sqlite3_bind_int64(s, 3, inv->total);
+    sqlite3_bind_int64(s, 4, inv->reserved);
+    sqlite3_bind_int64(s, 5, inv->min_unit);
+    sqlite3_bind_int64(s, 6, inv->max_unit);
+    sqlite3_bind_int64(s, 7, inv->step_size);
+    sqlite3_bind_double(s, 8, inv->allocation_ratio);
+    sqlite3_bind_int64(s, 9, now);
+    return stmt_exec(st, s, what);
 }
 
 /* Inserts or overwrites one record; created_at is kept on update. */
@@ -152,19 +131,7 @@ static enum store_rc inventory_upsert(struct store *st, long long provider_id, l
         " reserved = excluded.reserved, min_unit = excluded.min_unit,"
         " max_unit = excluded.max_unit, step_size = excluded.step_size,"
         " allocation_ratio = excluded.allocation_ratio, updated_at = excluded.created_at";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, rc_id);
-    sqlite3_bind_int64(s, 3, inv->total);
-    sqlite3_bind_int64(s, 4, inv->reserved);
-    sqlite3_bind_int64(s, 5, inv->min_unit);
-    sqlite3_bind_int64(s, 6, inv->max_unit);
-    sqlite3_bind_int64(s, 7, inv->step_size);
-    sqlite3_bind_double(s, 8, inv->allocation_ratio);
-    sqlite3_bind_int64(s, 9, now);
-    return stmt_exec(st, s, "inventory upsert");
+    return inventory_write(st, sql, provider_id, rc_id, inv, now, "inventory upsert");
 }
 
 static enum store_rc inventory_remove(struct store *st, long long provider_id, long long rc_id)
@@ -269,7 +236,7 @@ enum store_rc acct_inventories_apply(struct store *st, long long provider_id,
 static enum store_rc generation_check(struct store *st, long long provider_id, long long gen,
                                       long long *current, struct acct_failure *fail)
 {
-    enum store_rc rc = acct_provider_generation(st, provider_id, current);
+    enum store_rc rc = provider_generation_read(st, provider_id, current);
     if (rc == STORE_OK && gen >= 0 && gen != *current) {
         fail->kind = ACCT_PROVIDER_GENERATION;
         fail->expected = *current;
@@ -292,7 +259,7 @@ enum store_rc store_inventories_replace(struct store *st, long long provider_id,
         return rc;
     if ((rc = generation_check(st, provider_id, generation, &current, fail)) != STORE_OK ||
         (rc = acct_inventories_apply(st, provider_id, inv, n, true, fail)) != STORE_OK ||
-        (rc = acct_provider_bump(st, provider_id, current, new_generation)) != STORE_OK)
+        (rc = provider_generation_bump(st, provider_id, current, new_generation)) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
@@ -308,45 +275,7 @@ static enum store_rc inventory_insert(struct store *st, long long provider_id, l
         "INSERT INTO inventories (provider_id, resource_class_id, total, reserved, min_unit,"
         " max_unit, step_size, allocation_ratio, created_at)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, rc_id);
-    sqlite3_bind_int64(s, 3, inv->total);
-    sqlite3_bind_int64(s, 4, inv->reserved);
-    sqlite3_bind_int64(s, 5, inv->min_unit);
-    sqlite3_bind_int64(s, 6, inv->max_unit);
-    sqlite3_bind_int64(s, 7, inv->step_size);
-    sqlite3_bind_double(s, 8, inv->allocation_ratio);
-    sqlite3_bind_int64(s, 9, store_now());
-    return stmt_exec(st, s, "inventory insert");
-}
-
-enum store_rc store_inventory_add(struct store *st, long long provider_id,
-                                  const struct inventory *inv, long long *new_generation,
-                                  struct acct_failure *fail)
-{
-    enum store_rc rc;
-    long long current = 0, rc_id = 0;
-
-    acct_fail_clear(fail);
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = generation_check(st, provider_id, -1, &current, fail)) != STORE_OK ||
-        (rc = acct_class_id(st, inv->resource_class, &rc_id, fail)) != STORE_OK)
-        goto fail;
-    if ((rc = inventory_insert(st, provider_id, rc_id, inv)) != STORE_OK) {
-        if (rc == STORE_DUPLICATE)
-            fail->kind = ACCT_INVENTORY_EXISTS;
-        goto fail;
-    }
-    if ((rc = acct_provider_bump(st, provider_id, current, new_generation)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    return inventory_write(st, sql, provider_id, rc_id, inv, store_now(), "inventory insert");
 }
 
 /* Overwrites an existing record; STORE_NOT_FOUND when there is none. */
@@ -357,27 +286,21 @@ static enum store_rc inventory_overwrite(struct store *st, long long provider_id
         "UPDATE inventories SET total = ?3, reserved = ?4, min_unit = ?5, max_unit = ?6,"
         " step_size = ?7, allocation_ratio = ?8, updated_at = ?9"
         " WHERE provider_id = ?1 AND resource_class_id = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, rc_id);
-    sqlite3_bind_int64(s, 3, inv->total);
-    sqlite3_bind_int64(s, 4, inv->reserved);
-    sqlite3_bind_int64(s, 5, inv->min_unit);
-    sqlite3_bind_int64(s, 6, inv->max_unit);
-    sqlite3_bind_int64(s, 7, inv->step_size);
-    sqlite3_bind_double(s, 8, inv->allocation_ratio);
-    sqlite3_bind_int64(s, 9, store_now());
-    enum store_rc rc = stmt_exec(st, s, "inventory update");
+    enum store_rc rc =
+        inventory_write(st, sql, provider_id, rc_id, inv, store_now(), "inventory update");
     if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
         rc = STORE_NOT_FOUND;
     return rc;
 }
 
-enum store_rc store_inventory_update(struct store *st, long long provider_id,
-                                     long long generation, const struct inventory *inv,
-                                     long long *new_generation, struct acct_failure *fail)
+/* POST and PUT of one record, each in its own transaction: the generation
+ * check (generation < 0: none), the class, the insert (or, without insert,
+ * the overwrite), then the provider bump. A record that already exists
+ * (insert) or does not (overwrite) is reported in fail. */
+static enum store_rc inventory_write_one(struct store *st, long long provider_id,
+                                         long long generation, const struct inventory *inv,
+                                         bool insert, long long *new_generation,
+                                         struct acct_failure *fail)
 {
     enum store_rc rc;
     long long current = 0, rc_id = 0;
@@ -388,17 +311,33 @@ enum store_rc store_inventory_update(struct store *st, long long provider_id,
     if ((rc = generation_check(st, provider_id, generation, &current, fail)) != STORE_OK ||
         (rc = acct_class_id(st, inv->resource_class, &rc_id, fail)) != STORE_OK)
         goto fail;
-    if ((rc = inventory_overwrite(st, provider_id, rc_id, inv)) != STORE_OK) {
-        if (rc == STORE_NOT_FOUND)
-            fail->kind = ACCT_INVENTORY_MISSING;
-        goto fail;
-    }
-    if ((rc = acct_provider_bump(st, provider_id, current, new_generation)) != STORE_OK)
+    rc = insert ? inventory_insert(st, provider_id, rc_id, inv)
+                : inventory_overwrite(st, provider_id, rc_id, inv);
+    if (insert && rc == STORE_DUPLICATE)
+        fail->kind = ACCT_INVENTORY_EXISTS;
+    if (!insert && rc == STORE_NOT_FOUND)
+        fail->kind = ACCT_INVENTORY_MISSING;
+    if (rc != STORE_OK ||
+        (rc = provider_generation_bump(st, provider_id, current, new_generation)) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
     tx_rollback(st);
     return rc;
+}
+
+enum store_rc store_inventory_add(struct store *st, long long provider_id,
+                                  const struct inventory *inv, long long *new_generation,
+                                  struct acct_failure *fail)
+{
+    return inventory_write_one(st, provider_id, -1, inv, true, new_generation, fail);
+}
+
+enum store_rc store_inventory_update(struct store *st, long long provider_id, long long generation,
+                                     const struct inventory *inv, long long *new_generation,
+                                     struct acct_failure *fail)
+{
+    return inventory_write_one(st, provider_id, generation, inv, false, new_generation, fail);
 }
 
 static enum store_rc class_in_use(struct store *st, long long provider_id, long long rc_id,
@@ -446,7 +385,7 @@ enum store_rc store_inventory_delete(struct store *st, long long provider_id, co
         rc = STORE_NOT_FOUND;
         goto fail;
     }
-    if ((rc = acct_provider_bump(st, provider_id, current, new_generation)) != STORE_OK)
+    if ((rc = provider_generation_bump(st, provider_id, current, new_generation)) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:

@@ -11,21 +11,17 @@ enum store_rc store_provider_ref(struct store *st, const char *uuid, struct prov
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, uuid);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "provider lookup");
+    if (rc == STORE_OK) {
         out->id = sqlite3_column_int64(s, 0);
         out->generation = sqlite3_column_int64(s, 1);
         out->parent_id = sqlite3_column_int64(s, 2);
         out->root_id = sqlite3_column_int64(s, 3);
         strncpy(out->uuid, (const char *)sqlite3_column_text(s, 4), sizeof(out->uuid) - 1);
         out->uuid[sizeof(out->uuid) - 1] = '\0';
-        out_rc = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out_rc = store_rc_from_sqlite(st, rc, "provider lookup");
     }
     stmt_done(s);
-    return out_rc;
+    return rc;
 }
 
 static enum store_rc id_by_name(struct store *st, const char *sql, const char *name, long long *id)
@@ -34,16 +30,11 @@ static enum store_rc id_by_name(struct store *st, const char *sql, const char *n
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, name);
-    int rc = sqlite3_step(s);
-    enum store_rc out = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "name lookup");
+    if (rc == STORE_OK)
         *id = sqlite3_column_int64(s, 0);
-        out = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out = store_rc_from_sqlite(st, rc, "name lookup");
-    }
     stmt_done(s);
-    return out;
+    return rc;
 }
 
 enum store_rc store_resource_class_id(struct store *st, const char *name, long long *id)

@@ -2,6 +2,7 @@
  * and the filtered listing of GET /resource_providers
  * (placement/objects/resource_provider.py). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/internal.h"
@@ -38,16 +39,11 @@ enum store_rc store_provider_get(struct store *st, const char *uuid, struct prov
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, uuid);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "provider get");
+    if (rc == STORE_OK)
         provider_from_row(s, out);
-        out_rc = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out_rc = store_rc_from_sqlite(st, rc, "provider get");
-    }
     stmt_done(s);
-    return out_rc;
+    return rc;
 }
 
 /* STORE_OK when some provider has column = value, else STORE_NOT_FOUND. */
@@ -57,12 +53,9 @@ static enum store_rc exists(struct store *st, const char *sql, const char *value
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, value);
-    int rc = sqlite3_step(s);
-    enum store_rc out = rc == SQLITE_ROW    ? STORE_OK
-                        : rc == SQLITE_DONE ? STORE_NOT_FOUND
-                                            : store_rc_from_sqlite(st, rc, "provider exists");
+    enum store_rc rc = stmt_row(st, s, "provider exists");
     stmt_done(s);
-    return out;
+    return rc;
 }
 
 static const char SQL_UUID_TAKEN[] = "SELECT 1 FROM providers WHERE uuid = ?1";
@@ -156,12 +149,9 @@ static enum store_rc in_subtree(struct store *st, long long self, long long cand
         return STORE_ERROR;
     sqlite3_bind_int64(s, 1, self);
     sqlite3_bind_int64(s, 2, candidate);
-    int rc = sqlite3_step(s);
-    enum store_rc out = rc == SQLITE_ROW    ? STORE_OK
-                        : rc == SQLITE_DONE ? STORE_NOT_FOUND
-                                            : store_rc_from_sqlite(st, rc, "subtree check");
+    enum store_rc rc = stmt_row(st, s, "subtree check");
     stmt_done(s);
-    return out;
+    return rc;
 }
 
 /* Decides the new parent and root ids following _update_in_db's rules.
@@ -264,12 +254,9 @@ static enum store_rc any_row(struct store *st, const char *sql, long long id)
     if (!s)
         return STORE_ERROR;
     sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    enum store_rc out = rc == SQLITE_ROW    ? STORE_OK
-                        : rc == SQLITE_DONE ? STORE_NOT_FOUND
-                                            : store_rc_from_sqlite(st, rc, "provider check");
+    enum store_rc rc = stmt_row(st, s, "provider check");
     stmt_done(s);
-    return out;
+    return rc;
 }
 
 /* Children first, then allocations, as ResourceProvider._delete does. */
@@ -296,19 +283,47 @@ enum store_rc store_provider_delete(struct store *st, const char *uuid)
     if ((rc = tx_begin_write(st)) != STORE_OK)
         return rc;
     if ((rc = store_provider_ref(st, uuid, &me)) != STORE_OK ||
-        (rc = check_deletable(st, me.id)) != STORE_OK)
-        goto fail;
-    sqlite3_stmt *s = stmt_get(st, del);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, me.id);
-    if ((rc = stmt_exec(st, s, "provider delete")) != STORE_OK)
+        (rc = check_deletable(st, me.id)) != STORE_OK ||
+        (rc = stmt_exec_id(st, del, me.id, "provider delete")) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
     tx_rollback(st);
+    return rc;
+}
+
+/* ---- Generations ---- */
+
+enum store_rc provider_generation_read(struct store *st, long long provider_id, long long *gen)
+{
+    static const char sql[] = "SELECT generation FROM providers WHERE id = ?1";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    enum store_rc rc = stmt_row(st, s, "provider generation");
+    if (rc == STORE_OK)
+        *gen = sqlite3_column_int64(s, 0);
+    stmt_done(s);
+    return rc;
+}
+
+enum store_rc provider_generation_bump(struct store *st, long long provider_id, long long gen,
+                                       long long *new_gen)
+{
+    static const char sql[] = "UPDATE providers SET generation = ?2 + 1, updated_at = ?3"
+                              " WHERE id = ?1 AND generation = ?2";
+    sqlite3_stmt *s = stmt_get(st, sql);
+    if (!s)
+        return STORE_ERROR;
+    sqlite3_bind_int64(s, 1, provider_id);
+    sqlite3_bind_int64(s, 2, gen);
+    sqlite3_bind_int64(s, 3, store_now());
+    enum store_rc rc = stmt_exec(st, s, "provider generation bump");
+    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
+        rc = STORE_CONFLICT;
+    if (rc == STORE_OK && new_gen)
+        *new_gen = gen + 1;
     return rc;
 }
 
@@ -317,37 +332,18 @@ fail:
 /* The filter sets travel to SQL as bound JSON arrays read with json_each(),
  * so one static statement serves every combination of filters. */
 
-static void json_append_string(sqlite3_str *out, const char *s)
-{
-    sqlite3_str_appendchar(out, 1, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            sqlite3_str_appendf(out, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            sqlite3_str_appendf(out, "\\u%04x", (unsigned)*s);
-        else
-            sqlite3_str_appendchar(out, 1, *s);
-    }
-    sqlite3_str_appendchar(out, 1, '"');
-}
-
 static void json_append_ids(sqlite3_str *out, const struct id_set *set)
 {
-    sqlite3_str_appendchar(out, 1, '[');
-    for (size_t i = 0; i < set->n; i++)
-        sqlite3_str_appendf(out, "%s%lld", i ? "," : "", set->ids[i]);
-    sqlite3_str_appendchar(out, 1, ']');
+    char *text = json_id_array(set->ids, set->n);
+    sqlite3_str_appendall(out, text);
+    free(text);
 }
 
 static void json_append_uuids(sqlite3_str *out, const struct uuid_set *set)
 {
-    sqlite3_str_appendchar(out, 1, '[');
-    for (size_t i = 0; i < set->n; i++) {
-        if (i)
-            sqlite3_str_appendchar(out, 1, ',');
-        json_append_string(out, set->uuids[i]);
-    }
-    sqlite3_str_appendchar(out, 1, ']');
+    char *text = json_text_array(set->uuids, set->n);
+    sqlite3_str_appendall(out, text);
+    free(text);
 }
 
 /* Binds a finished JSON text (or NULL when the filter is unused). */

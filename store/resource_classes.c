@@ -43,16 +43,11 @@ enum store_rc store_resource_class_get(struct store *st, const char *name,
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, name);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "get resource class");
+    if (rc == STORE_OK)
         class_from_row(s, out);
-        out_rc = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out_rc = store_rc_from_sqlite(st, rc, "get resource class");
-    }
     stmt_done(s);
-    return out_rc;
+    return rc;
 }
 
 /* Placement picks max(10000, highest id + 1); BEGIN IMMEDIATE serialises
@@ -104,6 +99,15 @@ fail:
     return rc;
 }
 
+/* store_resource_class_get(), with STORE_INVALID for a standard class
+ * (which clients may neither rename nor delete). */
+static enum store_rc custom_class_get(struct store *st, const char *name,
+                                      struct resource_class *row)
+{
+    enum store_rc rc = store_resource_class_get(st, name, row);
+    return rc == STORE_OK && row->id < STORE_CUSTOM_CLASS_MIN_ID ? STORE_INVALID : rc;
+}
+
 enum store_rc store_resource_class_rename(struct store *st, const char *name, const char *new_name,
                                           struct resource_class *out)
 {
@@ -114,14 +118,10 @@ enum store_rc store_resource_class_rename(struct store *st, const char *name, co
 
     if ((rc = tx_begin_write(st)) != STORE_OK)
         return rc;
-    if ((rc = store_resource_class_get(st, name, &row)) != STORE_OK)
-        goto fail;
     /* Standard classes are checked before the new name, as Placement's
      * ResourceClass.save() does. */
-    if (row.id < STORE_CUSTOM_CLASS_MIN_ID) {
-        rc = STORE_INVALID;
+    if ((rc = custom_class_get(st, name, &row)) != STORE_OK)
         goto fail;
-    }
     sqlite3_stmt *s = stmt_get(st, sql);
     if (!s) {
         rc = STORE_ERROR;
@@ -152,15 +152,9 @@ static enum store_rc class_in_use(struct store *st, long long id)
     static const char sql[] =
         "SELECT EXISTS (SELECT 1 FROM inventories WHERE resource_class_id = ?1)"
         " OR EXISTS (SELECT 1 FROM allocations WHERE resource_class_id = ?1)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    enum store_rc out = rc == SQLITE_ROW ? (sqlite3_column_int(s, 0) ? STORE_IN_USE : STORE_OK)
-                                         : store_rc_from_sqlite(st, rc, "resource class in use");
-    stmt_done(s);
-    return out;
+    bool used = false;
+    enum store_rc rc = stmt_flag_id(st, sql, id, &used, "resource class in use");
+    return rc == STORE_OK && used ? STORE_IN_USE : rc;
 }
 
 enum store_rc store_resource_class_delete(struct store *st, const char *name)
@@ -171,21 +165,9 @@ enum store_rc store_resource_class_delete(struct store *st, const char *name)
 
     if ((rc = tx_begin_write(st)) != STORE_OK)
         return rc;
-    if ((rc = store_resource_class_get(st, name, &row)) != STORE_OK)
-        goto fail;
-    if (row.id < STORE_CUSTOM_CLASS_MIN_ID) {
-        rc = STORE_INVALID;
-        goto fail;
-    }
-    if ((rc = class_in_use(st, row.id)) != STORE_OK)
-        goto fail;
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, row.id);
-    if ((rc = stmt_exec(st, s, "delete resource class")) != STORE_OK)
+    if ((rc = custom_class_get(st, name, &row)) != STORE_OK ||
+        (rc = class_in_use(st, row.id)) != STORE_OK ||
+        (rc = stmt_exec_id(st, sql, row.id, "delete resource class")) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:

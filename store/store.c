@@ -89,6 +89,82 @@ enum store_rc stmt_exec(struct store *st, sqlite3_stmt *stmt, const char *what)
     return out;
 }
 
+enum store_rc stmt_exec_id(struct store *st, const char *sql, long long id, const char *what)
+{
+    sqlite3_stmt *stmt = stmt_get(st, sql);
+    if (!stmt)
+        return STORE_ERROR;
+    sqlite3_bind_int64(stmt, 1, id);
+    return stmt_exec(st, stmt, what);
+}
+
+enum store_rc stmt_row(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return STORE_OK;
+    return rc == SQLITE_DONE ? STORE_NOT_FOUND : store_rc_from_sqlite(st, rc, what);
+}
+
+enum store_rc stmt_flag_id(struct store *st, const char *sql, long long id, bool *out,
+                           const char *what)
+{
+    sqlite3_stmt *stmt = stmt_get(st, sql);
+    if (!stmt)
+        return STORE_ERROR;
+    sqlite3_bind_int64(stmt, 1, id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(stmt, 0) != 0;
+    enum store_rc out_rc = store_rc_from_sqlite(st, rc, what);
+    stmt_done(stmt);
+    return out_rc;
+}
+
+char *json_ids_write(char *buf, const long long *ids, size_t n)
+{
+    char *p = buf;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++)
+        p += sprintf(p, "%s%lld", i ? "," : "", ids[i]);
+    *p++ = ']';
+    *p = '\0';
+    return buf;
+}
+
+char *json_id_array(const long long *ids, size_t n)
+{
+    return json_ids_write(xmalloc(JSON_IDS_SIZE(n)), ids, n);
+}
+
+char *json_text_array(const char *const *strings, size_t n)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(strings[i]) * 6 + 3; /* worst case: every byte as \u00XX */
+    char *out = xmalloc(cap), *p = out;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        for (const unsigned char *c = (const unsigned char *)strings[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') {
+                *p++ = '\\';
+                *p++ = (char)*c;
+            } else if (*c < 0x20) {
+                p += sprintf(p, "\\u%04x", *c);
+            } else {
+                *p++ = (char)*c;
+            }
+        }
+        *p++ = '"';
+    }
+    *p++ = ']';
+    *p = '\0';
+    return out;
+}
+
 static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
 static const char SQL_BEGIN_READ[] = "BEGIN";
 static const char SQL_COMMIT[] = "COMMIT";

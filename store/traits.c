@@ -39,49 +39,6 @@ static enum store_rc stream_traits(struct store *st, sqlite3_stmt *s, store_trai
     return out;
 }
 
-/* A JSON array of the strings, for "IN (SELECT value FROM json_each(?))":
- * one bound parameter whatever the list length. Bytes >= 0x80 pass
- * through unchanged (SQLite's JSON parser accepts them). Free with free(). */
-static char *json_text_array(const char *const *names, size_t n)
-{
-    size_t cap = 3;
-    for (size_t i = 0; i < n; i++)
-        cap += strlen(names[i]) * 6 + 3; /* worst case: every byte as \u00XX */
-    char *out = xmalloc(cap), *p = out;
-    *p++ = '[';
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            *p++ = ',';
-        *p++ = '"';
-        for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++) {
-            if (*c == '"' || *c == '\\') {
-                *p++ = '\\';
-                *p++ = (char)*c;
-            } else if (*c < 0x20) {
-                p += sprintf(p, "\\u%04x", *c);
-            } else {
-                *p++ = (char)*c;
-            }
-        }
-        *p++ = '"';
-    }
-    *p++ = ']';
-    *p = '\0';
-    return out;
-}
-
-/* The same for integers. Free with free(). */
-static char *json_id_array(const long long *ids, size_t n)
-{
-    char *out = xmalloc(n * 22 + 3), *p = out;
-    *p++ = '[';
-    for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "%s%lld", i ? "," : "", ids[i]);
-    *p++ = ']';
-    *p = '\0';
-    return out;
-}
-
 /* "prefix%" for LIKE ... ESCAPE '\', with the prefix's own wildcards
  * escaped: Placement filters with LIKE 'prefix%' (so matching is ASCII
  * case-insensitive in SQLite), but '_' and '%' in a trait prefix are
@@ -132,16 +89,11 @@ enum store_rc store_trait_get(struct store *st, const char *name, struct trait *
     if (!s)
         return STORE_ERROR;
     stmt_bind_text(s, 1, name);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW) {
+    enum store_rc rc = stmt_row(st, s, "get trait");
+    if (rc == STORE_OK)
         trait_from_row(s, out);
-        out_rc = STORE_OK;
-    } else if (rc != SQLITE_DONE) {
-        out_rc = store_rc_from_sqlite(st, rc, "get trait");
-    }
     stmt_done(s);
-    return out_rc;
+    return rc;
 }
 
 enum store_rc store_trait_ensure(struct store *st, const char *name, struct trait *out,
@@ -185,15 +137,9 @@ fail:
 static enum store_rc trait_in_use(struct store *st, long long id)
 {
     static const char sql[] = "SELECT EXISTS (SELECT 1 FROM provider_traits WHERE trait_id = ?1)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    enum store_rc out = rc == SQLITE_ROW ? (sqlite3_column_int(s, 0) ? STORE_IN_USE : STORE_OK)
-                                         : store_rc_from_sqlite(st, rc, "trait in use");
-    stmt_done(s);
-    return out;
+    bool used = false;
+    enum store_rc rc = stmt_flag_id(st, sql, id, &used, "trait in use");
+    return rc == STORE_OK && used ? STORE_IN_USE : rc;
 }
 
 enum store_rc store_trait_delete(struct store *st, const char *name)
@@ -211,15 +157,8 @@ enum store_rc store_trait_delete(struct store *st, const char *name)
         rc = STORE_INVALID;
         goto fail;
     }
-    if ((rc = trait_in_use(st, row.id)) != STORE_OK)
-        goto fail;
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, row.id);
-    if ((rc = stmt_exec(st, s, "delete trait")) != STORE_OK)
+    if ((rc = trait_in_use(st, row.id)) != STORE_OK ||
+        (rc = stmt_exec_id(st, sql, row.id, "delete trait")) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
@@ -275,36 +214,9 @@ enum store_rc store_provider_traits_list(struct store *st, long long provider_id
 /* STORE_OK when provider_id exists with this generation. */
 static enum store_rc check_generation(struct store *st, long long provider_id, long long generation)
 {
-    static const char sql[] = "SELECT generation FROM providers WHERE id = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    int rc = sqlite3_step(s);
-    enum store_rc out = STORE_NOT_FOUND;
-    if (rc == SQLITE_ROW)
-        out = sqlite3_column_int64(s, 0) == generation ? STORE_OK : STORE_CONFLICT;
-    else if (rc != SQLITE_DONE)
-        out = store_rc_from_sqlite(st, rc, "provider generation");
-    stmt_done(s);
-    return out;
-}
-
-/* Compare-and-set generation + 1 (Placement's increment_generation). */
-static enum store_rc bump_generation(struct store *st, long long provider_id, long long generation)
-{
-    static const char sql[] = "UPDATE providers SET generation = generation + 1, updated_at = ?3"
-                              " WHERE id = ?1 AND generation = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, generation);
-    sqlite3_bind_int64(s, 3, store_now());
-    enum store_rc rc = stmt_exec(st, s, "bump provider generation");
-    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
-        rc = STORE_CONFLICT;
-    return rc;
+    long long current = 0;
+    enum store_rc rc = provider_generation_read(st, provider_id, &current);
+    return rc == STORE_OK && current != generation ? STORE_CONFLICT : rc;
 }
 
 /* Runs a bound statement for provider_id and ids_json and adds the rows it
@@ -346,7 +258,7 @@ enum store_rc store_provider_traits_replace(struct store *st, long long provider
                             "add provider traits")) != STORE_OK)
         goto fail;
     /* The generation moves only when the set really changed. */
-    if (changed && (rc = bump_generation(st, provider_id, generation)) != STORE_OK)
+    if (changed && (rc = provider_generation_bump(st, provider_id, generation, NULL)) != STORE_OK)
         goto fail;
     if ((rc = tx_commit(st)) == STORE_OK && new_generation)
         *new_generation = generation + (changed ? 1 : 0);

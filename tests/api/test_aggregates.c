@@ -34,16 +34,6 @@ static long long provider_generation(void)
     return gen;
 }
 
-static void assert_error(const char *method, const char *path, const char *version,
-                         const char *body, int status, const char *detail)
-{
-    struct req rq;
-    ck_assert_int_eq(test_call(&env, &rq, method, path, version, body), status);
-    ck_assert_msg(strstr(rq.err.detail, detail), "detail \"%s\" lacks \"%s\"", rq.err.detail,
-                  detail);
-    req_release(&rq);
-}
-
 START_TEST(old_format_is_a_bare_list_without_generation_bump)
 {
     struct req rq;
@@ -90,27 +80,30 @@ END_TEST
 
 START_TEST(bodies_must_match_the_version_schema)
 {
-    assert_error("PUT", PATH, "1.19", "[\"" AGG1 "\"]", 400, "JSON does not validate");
-    assert_error("PUT", PATH, "1.18", "{\"aggregates\":[],\"resource_provider_generation\":0}", 400,
-                 "JSON does not validate");
-    assert_error("PUT", PATH, "1.19", "{\"aggregates\":[]}", 400,
-                 "'resource_provider_generation' is a required property");
-    assert_error("PUT", PATH, "1.19",
-                 "{\"aggregates\":[\"harry\"],\"resource_provider_generation\":0}", 400,
-                 "is not a 'uuid'");
-    assert_error("PUT", PATH, "1.19",
-                 "{\"aggregates\":[\"" AGG1 "\",\"" AGG1 "\"],\"resource_provider_generation\":0}",
-                 400, "has non-unique elements");
+    test_expect_error(&env, "PUT", PATH, "1.19", "[\"" AGG1 "\"]", 400, NULL,
+                      "JSON does not validate");
+    test_expect_error(&env, "PUT", PATH, "1.18",
+                      "{\"aggregates\":[],\"resource_provider_generation\":0}", 400, NULL,
+                      "JSON does not validate");
+    test_expect_error(&env, "PUT", PATH, "1.19", "{\"aggregates\":[]}", 400, NULL,
+                      "'resource_provider_generation' is a required property");
+    test_expect_error(&env, "PUT", PATH, "1.19",
+                      "{\"aggregates\":[\"harry\"],\"resource_provider_generation\":0}", 400, NULL,
+                      "is not a 'uuid'");
+    test_expect_error(&env, "PUT", PATH, "1.19",
+                      "{\"aggregates\":[\"" AGG1 "\",\"" AGG1
+                      "\"],\"resource_provider_generation\":0}",
+                      400, NULL, "has non-unique elements");
     ck_assert_int_eq(provider_generation(), 0);
 }
 END_TEST
 
 START_TEST(unknown_provider_is_404_before_the_body)
 {
-    assert_error("GET", "/resource_providers/" U9 "/aggregates", "1.19", NULL, 404,
-                 "No resource provider with uuid " U9 " found");
-    assert_error("PUT", "/resource_providers/" U9 "/aggregates", "1.19", "[]", 404,
-                 "No resource provider with uuid " U9 " found");
+    test_expect_error(&env, "GET", "/resource_providers/" U9 "/aggregates", "1.19", NULL, 404, NULL,
+                      "No resource provider with uuid " U9 " found");
+    test_expect_error(&env, "PUT", "/resource_providers/" U9 "/aggregates", "1.19", "[]", 404, NULL,
+                      "No resource provider with uuid " U9 " found");
     ck_assert_int_eq(test_status(&env, "GET", PATH, "1.0", NULL), 404);
 }
 END_TEST
@@ -125,9 +118,5 @@ int main(void)
     tcase_add_test(tc, bodies_must_match_the_version_schema);
     tcase_add_test(tc, unknown_provider_is_404_before_the_body);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

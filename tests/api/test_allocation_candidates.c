@@ -1,12 +1,9 @@
 /* GET /allocation_candidates through api_dispatch: validation, microversion
  * shapes and the packed-ring cases (packed-ring.md section 6). */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "store/internal.h"
 #include "support.h"
 
 static struct test_env env;
@@ -19,29 +16,17 @@ static struct test_env env;
 #define AGG_A  "aaaaaaaa-0000-0000-0000-000000000001"
 #define PACKED "COMPUTE_NET_VIRTIO_PACKED"
 
-static void sql(struct store *st, const char *fmt, ...) PRINTF_LIKE(2, 3);
-static void sql(struct store *st, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    char *err = NULL;
-    int rc = sqlite3_exec(st->db, buf, NULL, NULL, &err);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", buf, err ? err : "?");
-    sqlite3_free(err);
-}
-
 static void rp(struct store *st, const char *name, const char *uuid, const char *parent)
 {
     if (parent)
-        sql(st,
+        test_sql(
+            st,
             "INSERT INTO providers(uuid, name, parent_id, root_id, created_at) SELECT '%s', '%s', "
             "id, root_id, 0 FROM providers WHERE name = '%s'",
             uuid, name, parent);
     else
-        sql(st,
+        test_sql(
+            st,
             "INSERT INTO providers(uuid, name, root_id, created_at) VALUES ('%s', '%s', 0, 0); "
             "UPDATE providers SET root_id = id WHERE name = '%s'",
             uuid, name, name);
@@ -49,16 +34,17 @@ static void rp(struct store *st, const char *name, const char *uuid, const char 
 
 static void inv(struct store *st, const char *name, const char *rc, long long total)
 {
-    sql(st,
-        "INSERT INTO inventories(provider_id, resource_class_id, total, max_unit, created_at) "
-        "SELECT p.id, c.id, %lld, %lld, 0 FROM providers p, resource_classes c WHERE p.name = "
-        "'%s' AND c.name = '%s'",
-        total, total, name, rc);
+    test_sql(st,
+             "INSERT INTO inventories(provider_id, resource_class_id, total, max_unit, created_at) "
+             "SELECT p.id, c.id, %lld, %lld, 0 FROM providers p, resource_classes c WHERE p.name = "
+             "'%s' AND c.name = '%s'",
+             total, total, name, rc);
 }
 
 static void trait(struct store *st, const char *name, const char *t)
 {
-    sql(st,
+    test_sql(
+        st,
         "INSERT INTO provider_traits(provider_id, trait_id) SELECT p.id, t.id FROM providers p, "
         "traits t WHERE p.name = '%s' AND t.name = '%s'",
         name, t);
@@ -66,11 +52,11 @@ static void trait(struct store *st, const char *name, const char *t)
 
 static void agg(struct store *st, const char *name)
 {
-    sql(st, "INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)", AGG_A);
-    sql(st,
-        "INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
-        "providers p, aggregates a WHERE p.name = '%s' AND a.uuid = '%s'",
-        name, AGG_A);
+    test_sql(st, "INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)", AGG_A);
+    test_sql(st,
+             "INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
+             "providers p, aggregates a WHERE p.name = '%s' AND a.uuid = '%s'",
+             name, AGG_A);
 }
 
 /* The layout of oracle/allocation-candidates-packed.txt. */
@@ -128,12 +114,6 @@ static const char *detail(json_t *doc)
 {
     return json_string_value(
         json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "detail"));
-}
-
-static const char *code(json_t *doc)
-{
-    return json_string_value(
-        json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "code"));
 }
 
 #define ASSERT_400(version, qs, text)                                                              \
@@ -242,7 +222,7 @@ START_TEST(packed_case6_conflicts)
     int status;
     json_t *doc = get("1.39", "resources=VCPU:1&root_required=" PACKED ",!" PACKED, &status);
     ck_assert_int_eq(status, 400);
-    ck_assert_str_eq(code(doc), "placement.query.bad_value");
+    ck_assert_str_eq(test_error_code(doc), "placement.query.bad_value");
     ck_assert_ptr_nonnull(
         strstr(detail(doc), "Conflicting required and forbidden traits found in root_required: "
                             "COMPUTE_NET_VIRTIO_PACKED"));
@@ -272,7 +252,7 @@ START_TEST(root_required_is_checked_by_version_and_count)
     int status;
     json_t *doc = get("1.35", "resources=VCPU:1&root_required=A&root_required=B", &status);
     ck_assert_int_eq(status, 400);
-    ck_assert_str_eq(code(doc), "placement.query.duplicate_key");
+    ck_assert_str_eq(test_error_code(doc), "placement.query.duplicate_key");
     json_decref(doc);
     ASSERT_400("1.39", "resources=VCPU:1&root_required=CUSTOM_NOPE",
                "No such trait(s): CUSTOM_NOPE.");
@@ -418,7 +398,7 @@ START_TEST(query_validation_messages)
     int status;
     json_t *doc = get("1.36", "member_of1=" AGG_A "&group_policy=none", &status);
     ck_assert_int_eq(status, 400);
-    ck_assert_str_eq(code(doc), "placement.query.missing_value");
+    ck_assert_str_eq(test_error_code(doc), "placement.query.missing_value");
     json_decref(doc);
 }
 END_TEST
@@ -480,9 +460,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(suite());
 }

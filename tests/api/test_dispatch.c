@@ -1,6 +1,5 @@
 /* The checks api_dispatch makes before any handler runs. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "support.h"
@@ -134,9 +133,5 @@ int main(void)
     tcase_add_test(tc, malformed_json_is_400);
     tcase_add_test(tc, accept_without_json_is_406);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -10,59 +10,35 @@
 #define RP_UUID "c0000000-0000-0000-0000-000000000001"
 
 static struct test_env env;
-static json_t *last;        /* the last response document */
-static char detail[1024];   /* the last error detail */
-static char location[256];  /* the last Location header */
-static time_t modified;     /* the last Last-Modified mark */
+static struct test_reply last; /* the last response */
 
 static void setup(void)
 {
-    struct provider p;
-    enum provider_problem why;
     test_env_open(&env);
     struct store *st = store_acquire(env.pool);
-    ck_assert_int_eq(store_provider_create(st, RP_UUID, "cn1", NULL, &p, &why), STORE_OK);
+    test_provider(st, RP_UUID, "cn1", NULL);
     store_release(env.pool, st);
-    last = NULL;
 }
 
 static void teardown(void)
 {
-    json_decref(last);
+    test_reply_free(&last);
     test_env_close(&env);
 }
 
 static int call(const char *method, const char *path, const char *version, const char *body)
 {
-    struct req rq;
-    int status = test_call(&env, &rq, method, path, version, body);
-    json_decref(last);
-    last = test_response(&rq);
-    snprintf(detail, sizeof(detail), "%s", rq.err.detail);
-    location[0] = '\0';
-    for (size_t i = 0; i < rq.n_headers; i++)
-        if (strcmp(rq.headers[i].key, "Location") == 0)
-            snprintf(location, sizeof(location), "%s", rq.headers[i].value);
-    modified = rq.last_modified;
-    req_release(&rq);
-    return status;
+    return test_call_keep(&env, &last, method, path, version, body);
 }
 
 static long long int_at(const char *key)
 {
-    const json_t *v = json_object_get(last, key);
+    const json_t *v = json_object_get(last.doc, key);
     ck_assert_msg(json_is_integer(v), "no integer %s", key);
     return (long long)json_integer_value(v);
 }
 
-static const char *code(void)
-{
-    const char *c = NULL;
-    json_unpack(last, "{s:[{s?s}]}", "errors", "code", &c);
-    return c ? c : "";
-}
-
-#define ASSERT_DETAIL(text) ck_assert_msg(strstr(detail, text), "detail: %s", detail)
+#define ASSERT_DETAIL(text) ck_assert_msg(strstr(last.detail, text), "detail: %s", last.detail)
 
 START_TEST(missing_provider_is_404_with_upstream_wording)
 {
@@ -80,22 +56,22 @@ START_TEST(post_creates_with_defaults_location_and_generation)
 {
     ck_assert_int_eq(call("GET", RP "/inventories", NULL, NULL), 200);
     ck_assert_int_eq(int_at("resource_provider_generation"), 0);
-    ck_assert_int_eq(json_object_size(json_object_get(last, "inventories")), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "inventories")), 0);
     ck_assert_int_eq(call("POST", RP "/inventories", NULL,
                           "{\"resource_class\": \"DISK_GB\", \"total\": 2048, \"reserved\": 512}"),
                      201);
-    ck_assert_str_eq(location, RP "/inventories/DISK_GB");
+    ck_assert_str_eq(last.location, RP "/inventories/DISK_GB");
     ck_assert_int_eq(int_at("resource_provider_generation"), 1);
     ck_assert_int_eq(int_at("total"), 2048);
     ck_assert_int_eq(int_at("min_unit"), 1);
     ck_assert_int_eq(int_at("max_unit"), 2147483647);
     ck_assert_int_eq(int_at("step_size"), 1);
-    ck_assert(json_real_value(json_object_get(last, "allocation_ratio")) == 1.0);
+    ck_assert(json_real_value(json_object_get(last.doc, "allocation_ratio")) == 1.0);
     ck_assert_int_eq(call("GET", RP "/inventories/DISK_GB", "1.15", NULL), 200);
     ck_assert_int_eq(int_at("reserved"), 512);
-    ck_assert_int_ne(modified, 0);
+    ck_assert_int_ne(last.modified, 0);
     ck_assert_int_eq(call("GET", RP "/inventories/DISK_GB", "1.14", NULL), 200);
-    ck_assert_int_eq(modified, 0);
+    ck_assert_int_eq(last.modified, 0);
 }
 END_TEST
 
@@ -184,7 +160,7 @@ START_TEST(generation_mismatch_and_duplicates_are_concurrent_updates)
                           "{\"resource_provider_generation\": 5, \"inventories\": {}}"),
                      409);
     ASSERT_DETAIL("resource provider generation conflict");
-    ck_assert_str_eq(code(), "placement.concurrent_update");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.concurrent_update");
     ck_assert_int_eq(call("POST", RP "/inventories", NULL,
                           "{\"resource_class\": \"DISK_GB\", \"total\": 10}"),
                      201);
@@ -192,11 +168,11 @@ START_TEST(generation_mismatch_and_duplicates_are_concurrent_updates)
                           "{\"resource_class\": \"DISK_GB\", \"total\": 10}"),
                      409);
     ASSERT_DETAIL("Update conflict");
-    ck_assert_str_eq(code(), "placement.concurrent_update");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.concurrent_update");
     ck_assert_int_eq(call("PUT", RP "/inventories/DISK_GB", "1.23",
                           "{\"resource_provider_generation\": 0, \"total\": 10}"),
                      409);
-    ck_assert_str_eq(code(), "placement.concurrent_update");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.concurrent_update");
 }
 END_TEST
 
@@ -236,12 +212,12 @@ START_TEST(inventory_in_use_cannot_go)
     ck_assert_int_eq(call("PUT", RP "/inventories", "1.23",
                           "{\"resource_provider_generation\": 2, \"inventories\": {}}"),
                      409);
-    ck_assert_str_eq(code(), "placement.inventory.inuse");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.inventory.inuse");
     ck_assert_int_eq(call("DELETE", RP "/inventories", "1.23", NULL), 409);
-    ck_assert_str_eq(code(), "placement.inventory.inuse");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.inventory.inuse");
     ASSERT_DETAIL("Inventory for 'VCPU, DISK_GB' on resource provider '" RP_UUID "' in use.");
     ck_assert_int_eq(call("DELETE", RP "/inventories/VCPU", "1.23", NULL), 409);
-    ck_assert_str_eq(code(), "placement.concurrent_update");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.concurrent_update");
     /* Shrinking below the usage is allowed (upstream only logs it). */
     ck_assert_int_eq(call("PUT", RP "/inventories", NULL,
                           "{\"resource_provider_generation\": 2, \"inventories\":"
@@ -269,9 +245,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(suite());
 }

@@ -33,14 +33,6 @@ static void post(const char *uuid, const char *name, const char *parent)
     ck_assert_int_eq(test_status(&env, "POST", "/resource_providers", "1.20", body), 200);
 }
 
-static const char *header(const struct req *rq, const char *name)
-{
-    for (size_t i = 0; i < rq->n_headers; i++)
-        if (strcmp(rq->headers[i].key, name) == 0)
-            return rq->headers[i].value;
-    return NULL;
-}
-
 /* Number of providers GET /resource_providers?<qs> returns at version. */
 static int count(const char *qs, const char *version)
 {
@@ -53,18 +45,6 @@ static int count(const char *qs, const char *version)
     return n;
 }
 
-static void assert_error(const char *method, const char *path, const char *version,
-                         const char *body, int status, const char *code, const char *detail)
-{
-    struct req rq;
-    ck_assert_int_eq(test_call(&env, &rq, method, path, version, body), status);
-    if (code)
-        ck_assert_str_eq(rq.err.code, code);
-    ck_assert_msg(strstr(rq.err.detail, detail), "detail \"%s\" lacks \"%s\"", rq.err.detail,
-                  detail);
-    req_release(&rq);
-}
-
 START_TEST(post_before_1_20_is_201_without_body_and_with_location)
 {
     struct req rq;
@@ -72,7 +52,7 @@ START_TEST(post_before_1_20_is_201_without_body_and_with_location)
                                "{\"name\":\"cn1\",\"uuid\":\"" U1 "\"}"),
                      201);
     ck_assert_ptr_null(rq.reply);
-    ck_assert_ptr_nonnull(strstr(header(&rq, "Location"), "/resource_providers/" U1));
+    ck_assert_ptr_nonnull(strstr(test_header(&rq, "Location"), "/resource_providers/" U1));
     req_release(&rq);
 }
 END_TEST
@@ -92,7 +72,7 @@ START_TEST(post_from_1_20_returns_the_provider_with_normalised_uuid)
     ck_assert_str_eq(uuid, "c0000000-0000-0000-0000-0000000000ab");
     ck_assert_int_eq(gen, 0);
     ck_assert_uint_eq(json_array_size(links), 6);
-    ck_assert_ptr_nonnull(header(&rq, "Location"));
+    ck_assert_ptr_nonnull(test_header(&rq, "Location"));
     ck_assert(json_is_null(json_object_get(rq.reply, "parent_provider_uuid")));
     req_release(&rq);
 }
@@ -119,34 +99,37 @@ END_TEST
 START_TEST(duplicates_are_409_with_the_messages_nova_matches)
 {
     post(U1, "cn1", NULL);
-    assert_error("POST", "/resource_providers", "1.20", "{\"name\":\"cn1\",\"uuid\":\"" U2 "\"}",
-                 409, "placement.duplicate_name",
-                 "Conflicting resource provider name: cn1 already exists.");
-    assert_error("POST", "/resource_providers", "1.20", "{\"name\":\"cn1\",\"uuid\":\"" U1 "\"}",
-                 409, "placement.duplicate_name",
-                 "Conflicting resource provider uuid: " U1 " already exists.");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"cn1\",\"uuid\":\"" U2 "\"}", 409, "placement.duplicate_name",
+                      "Conflicting resource provider name: cn1 already exists.");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"cn1\",\"uuid\":\"" U1 "\"}", 409, "placement.duplicate_name",
+                      "Conflicting resource provider uuid: " U1 " already exists.");
     post(U2, "cn2", NULL);
-    assert_error("PUT", "/resource_providers/" U2, "1.20", "{\"name\":\"cn1\"}", 409,
-                 "placement.duplicate_name", "Conflicting resource provider cn1 already exists.");
+    test_expect_error(&env, "PUT", "/resource_providers/" U2, "1.20", "{\"name\":\"cn1\"}", 409,
+                      "placement.duplicate_name",
+                      "Conflicting resource provider cn1 already exists.");
 }
 END_TEST
 
 START_TEST(bad_bodies_are_schema_errors)
 {
-    assert_error("POST", "/resource_providers", "1.20", "{\"name\":\"x\",\"uuid\":\"nope\"}", 400,
-                 NULL, "JSON does not validate: 'nope' is not a 'uuid'");
-    assert_error("POST", "/resource_providers", "1.13",
-                 "{\"name\":\"x\",\"parent_provider_uuid\":\"" U1 "\"}", 400, NULL,
-                 "Additional properties are not allowed");
-    assert_error("POST", "/resource_providers", "1.20", "{\"uuid\":\"" U1 "\"}", 400, NULL,
-                 "'name' is a required property");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"x\",\"uuid\":\"nope\"}", 400, NULL,
+                      "JSON does not validate: 'nope' is not a 'uuid'");
+    test_expect_error(&env, "POST", "/resource_providers", "1.13",
+                      "{\"name\":\"x\",\"parent_provider_uuid\":\"" U1 "\"}", 400, NULL,
+                      "Additional properties are not allowed");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20", "{\"uuid\":\"" U1 "\"}", 400,
+                      NULL, "'name' is a required property");
     char body[300];
     snprintf(body, sizeof(body), "{\"name\":\"%0201d\"}", 0);
-    assert_error("POST", "/resource_providers", "1.20", body, 400, NULL,
-                 "Failed validating 'maxLength'");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20", body, 400, NULL,
+                      "Failed validating 'maxLength'");
     post(U1, "cn1", NULL);
-    assert_error("PUT", "/resource_providers/" U1, "1.20", "{\"name\":\"x\",\"uuid\":\"" U1 "\"}",
-                 400, NULL, "Additional properties are not allowed ('uuid' was unexpected)");
+    test_expect_error(&env, "PUT", "/resource_providers/" U1, "1.20",
+                      "{\"name\":\"x\",\"uuid\":\"" U1 "\"}", 400, NULL,
+                      "Additional properties are not allowed ('uuid' was unexpected)");
 }
 END_TEST
 
@@ -161,8 +144,8 @@ START_TEST(put_renames_keeps_generation_and_404s_first)
     ck_assert_int_eq(json_integer_value(json_object_get(rq.reply, "generation")), 0);
     ck_assert_int_gt(rq.last_modified, 0);
     req_release(&rq);
-    assert_error("PUT", "/resource_providers/" U2, "1.20", "{\"bad\":1}", 404, NULL,
-                 "No resource provider with uuid " U2 " found");
+    test_expect_error(&env, "PUT", "/resource_providers/" U2, "1.20", "{\"bad\":1}", 404, NULL,
+                      "No resource provider with uuid " U2 " found");
 }
 END_TEST
 
@@ -170,22 +153,22 @@ START_TEST(parent_rules_by_microversion)
 {
     post(U1, "parent", NULL);
     post(U3, "other", NULL);
-    assert_error("POST", "/resource_providers", "1.20",
-                 "{\"name\":\"c\",\"uuid\":\"" U2 "\",\"parent_provider_uuid\":\"" U2 "\"}", 400,
-                 NULL, "parent provider UUID cannot be same as UUID");
-    assert_error("POST", "/resource_providers", "1.20",
-                 "{\"name\":\"c\",\"parent_provider_uuid\":\"" AGG1 "\"}", 400, NULL,
-                 "parent provider UUID does not exist.");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"c\",\"uuid\":\"" U2 "\",\"parent_provider_uuid\":\"" U2 "\"}",
+                      400, NULL, "parent provider UUID cannot be same as UUID");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"c\",\"parent_provider_uuid\":\"" AGG1 "\"}", 400, NULL,
+                      "parent provider UUID does not exist.");
     post(U2, "child", U1);
-    assert_error("PUT", "/resource_providers/" U2, "1.36",
-                 "{\"name\":\"child\",\"parent_provider_uuid\":null}", 400, NULL,
-                 "un-parenting a provider is not currently allowed.");
-    assert_error("PUT", "/resource_providers/" U2, "1.36",
-                 "{\"name\":\"child\",\"parent_provider_uuid\":\"" U3 "\"}", 400, NULL,
-                 "re-parenting a provider is not currently allowed.");
-    assert_error("PUT", "/resource_providers/" U1, "1.37",
-                 "{\"name\":\"parent\",\"parent_provider_uuid\":\"" U2 "\"}", 400, NULL,
-                 "creating loop in the provider tree is not allowed.");
+    test_expect_error(&env, "PUT", "/resource_providers/" U2, "1.36",
+                      "{\"name\":\"child\",\"parent_provider_uuid\":null}", 400, NULL,
+                      "un-parenting a provider is not currently allowed.");
+    test_expect_error(&env, "PUT", "/resource_providers/" U2, "1.36",
+                      "{\"name\":\"child\",\"parent_provider_uuid\":\"" U3 "\"}", 400, NULL,
+                      "re-parenting a provider is not currently allowed.");
+    test_expect_error(&env, "PUT", "/resource_providers/" U1, "1.37",
+                      "{\"name\":\"parent\",\"parent_provider_uuid\":\"" U2 "\"}", 400, NULL,
+                      "creating loop in the provider tree is not allowed.");
 
     struct req rq;
     ck_assert_int_eq(test_call(&env, &rq, "PUT", "/resource_providers/" U2, "1.37",
@@ -200,29 +183,29 @@ START_TEST(delete_codes_for_parents_and_missing_providers)
 {
     post(U1, "parent", NULL);
     post(U2, "child", U1);
-    assert_error("DELETE", "/resource_providers/" U1, "1.23", NULL, 409,
-                 "placement.resource_provider.cannot_delete_parent",
-                 "Unable to delete parent resource provider " U1
-                 ": It has child resource providers.");
+    test_expect_error(&env, "DELETE", "/resource_providers/" U1, "1.23", NULL, 409,
+                      "placement.resource_provider.cannot_delete_parent",
+                      "Unable to delete parent resource provider " U1
+                      ": It has child resource providers.");
     ck_assert_int_eq(test_status(&env, "DELETE", "/resource_providers/" U2, NULL, NULL), 204);
     ck_assert_int_eq(test_status(&env, "DELETE", "/resource_providers/" U1, NULL, NULL), 204);
-    assert_error("DELETE", "/resource_providers/" U1, NULL, NULL, 404, NULL,
-                 "No resource provider with uuid " U1 " found for delete");
-    assert_error("GET", "/resource_providers/random_sauce", NULL, NULL, 404, NULL,
-                 "No resource provider with uuid random_sauce found");
+    test_expect_error(&env, "DELETE", "/resource_providers/" U1, NULL, NULL, 404, NULL,
+                      "No resource provider with uuid " U1 " found for delete");
+    test_expect_error(&env, "GET", "/resource_providers/random_sauce", NULL, NULL, 404, NULL,
+                      "No resource provider with uuid random_sauce found");
 }
 END_TEST
 
 START_TEST(list_query_keys_depend_on_the_microversion)
 {
-    assert_error("GET", "/resource_providers?member_of=" AGG1, "1.2", NULL, 400, NULL,
-                 "Invalid query string parameters");
-    assert_error("GET", "/resource_providers?resources=VCPU:1", "1.3", NULL, 400, NULL,
-                 "Invalid query string parameters");
-    assert_error("GET", "/resource_providers?required=HW_CPU_X86_SSE", "1.17", NULL, 400, NULL,
-                 "Additional properties are not allowed");
-    assert_error("GET", "/resource_providers?uuid=spameggs", "1.0", NULL, 400, NULL,
-                 "Invalid query string parameters");
+    test_expect_error(&env, "GET", "/resource_providers?member_of=" AGG1, "1.2", NULL, 400, NULL,
+                      "Invalid query string parameters");
+    test_expect_error(&env, "GET", "/resource_providers?resources=VCPU:1", "1.3", NULL, 400, NULL,
+                      "Invalid query string parameters");
+    test_expect_error(&env, "GET", "/resource_providers?required=HW_CPU_X86_SSE", "1.17", NULL, 400,
+                      NULL, "Additional properties are not allowed");
+    test_expect_error(&env, "GET", "/resource_providers?uuid=spameggs", "1.0", NULL, 400, NULL,
+                      "Invalid query string parameters");
     ck_assert_int_eq(count("required=HW_CPU_X86_SSE", "1.18"), 0);
 }
 END_TEST
@@ -238,10 +221,12 @@ START_TEST(list_filters_and_unknown_names)
     ck_assert_int_eq(count("in_tree=" U2, "1.14"), 2);
     /* An unknown tree is empty before the unknown trait can complain. */
     ck_assert_int_eq(count("in_tree=" AGG1 "&required=BOGUS", "1.18"), 0);
-    assert_error("GET", "/resource_providers?required=HW_CPU_X86_SSE,BOGUS", "1.18", NULL, 400,
-                 NULL, "Invalid trait(s) in \"required\" parameter: No such trait(s): BOGUS.");
-    assert_error("GET", "/resource_providers?resources=NOPE:1", "1.4", NULL, 400, NULL,
-                 "Invalid resource class in resources parameter: No such resource class NOPE.");
+    test_expect_error(&env, "GET", "/resource_providers?required=HW_CPU_X86_SSE,BOGUS", "1.18",
+                      NULL, 400, NULL,
+                      "Invalid trait(s) in \"required\" parameter: No such trait(s): BOGUS.");
+    test_expect_error(
+        &env, "GET", "/resource_providers?resources=NOPE:1", "1.4", NULL, 400, NULL,
+        "Invalid resource class in resources parameter: No such resource class NOPE.");
     ck_assert_int_eq(count("member_of=" AGG1, "1.3"), 0);
     ck_assert_int_eq(count("required=!HW_CPU_X86_SSE", "1.22"), 3);
 }
@@ -276,9 +261,5 @@ int main(void)
     tcase_add_test(tc, list_filters_and_unknown_names);
     tcase_add_test(tc, list_last_modified_only_from_1_15);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

@@ -217,9 +217,5 @@ int main(void)
     tcase_add_test(tc, resources_errors_carry_placements_messages);
     tcase_add_test(tc, absent_keys_give_empty_results);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

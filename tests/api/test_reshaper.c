@@ -11,36 +11,19 @@
 #define C1 "e0000000-0000-0000-0000-000000000001"
 
 static struct test_env env;
-static json_t *last;
-static char detail[1024];
+static struct test_reply last;
 
 static int call(const char *method, const char *path, const char *version, const char *body)
 {
-    struct req rq;
-    int status = test_call(&env, &rq, method, path, version, body);
-    json_decref(last);
-    last = test_response(&rq);
-    snprintf(detail, sizeof(detail), "%s", rq.err.detail);
-    req_release(&rq);
-    return status;
+    return test_call_keep(&env, &last, method, path, version, body);
 }
 
 static void setup(void)
 {
-    struct provider p;
-    enum provider_problem why;
-    struct acct_failure fail;
     test_env_open(&env);
-    last = NULL;
     struct store *st = store_acquire(env.pool);
-    ck_assert_int_eq(store_provider_create(st, RP, "cn1", NULL, &p, &why), STORE_OK);
-    struct inventory inv[2] = {
-        {.resource_class = "VCPU", .total = 8, .min_unit = 1, .max_unit = 8, .step_size = 1,
-         .allocation_ratio = 1.0},
-        {.resource_class = "DISK_GB", .total = 100, .min_unit = 1, .max_unit = 100,
-         .step_size = 1, .allocation_ratio = 1.0}};
-    ck_assert_int_eq(store_inventories_replace(st, p.id, 0, inv, 2, NULL, &fail), STORE_OK);
-    ck_assert_int_eq(store_provider_create(st, CHILD, "numa0", RP, &p, &why), STORE_OK);
+    test_provider_with_inventory(st, RP, "cn1", NULL, "VCPU=8,DISK_GB=100");
+    test_provider(st, CHILD, "numa0", RP);
     store_release(env.pool, st);
     ck_assert_int_eq(call("PUT", "/allocations/" C1, "1.28",
                           "{\"allocations\": {\"" RP "\": {\"resources\": {\"VCPU\": 4,"
@@ -51,13 +34,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-    json_decref(last);
+    test_reply_free(&last);
     test_env_close(&env);
 }
 
 static long long int_at(const char *a, const char *b)
 {
-    const json_t *v = json_object_get(last, a);
+    const json_t *v = json_object_get(last.doc, a);
     if (b)
         v = json_object_get(v, b);
     ck_assert(json_is_integer(v));
@@ -82,13 +65,13 @@ static char *move_body(long long rp_gen, const char *vcpu_class, long long consu
     return buf;
 }
 
-#define ASSERT_DETAIL(text) ck_assert_msg(strstr(detail, text), "detail: %s", detail)
+#define ASSERT_DETAIL(text) ck_assert_msg(strstr(last.detail, text), "detail: %s", last.detail)
 
 START_TEST(reshape_moves_everything_at_once)
 {
     ck_assert_int_eq(call("POST", "/reshaper", "1.30", move_body(2, "VCPU", 1)), 204);
     ck_assert_int_eq(call("GET", "/resource_providers/" RP "/usages", NULL, NULL), 200);
-    ck_assert_int_eq(json_object_size(json_object_get(last, "usages")), 1);
+    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
     ck_assert_int_eq(int_at("usages", "DISK_GB"), 10);
     ck_assert_int_eq(int_at("resource_provider_generation", NULL), 5);
     ck_assert_int_eq(call("GET", "/resource_providers/" CHILD "/usages", NULL, NULL), 200);
@@ -113,17 +96,13 @@ START_TEST(refusals_leave_everything_as_it_was)
                           " \"inventories\": {\"DISK_GB\": {\"total\": 100}}}},"
                           " \"allocations\": {}}"),
                      409);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(last, "errors"), 0), "code")),
-                     "placement.inventory.inuse");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.inventory.inuse");
     ck_assert_int_eq(call("POST", "/reshaper", "1.30",
                           "{\"inventories\": {\"39bafc00-3fff-444d-b87a-2ead3f866e05\":"
                           " {\"resource_provider_generation\": 0, \"inventories\": {}}},"
                           " \"allocations\": {}}"),
                      400);
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_array_get(json_object_get(last, "errors"), 0), "code")),
-                     "placement.resource_provider.not_found");
+    ck_assert_str_eq(test_error_code(last.doc), "placement.resource_provider.not_found");
     ck_assert_int_eq(call("POST", "/reshaper", "1.30", "{\"inventories\": {}}"), 400);
     ASSERT_DETAIL("JSON does not validate");
     ck_assert_int_eq(call("POST", "/reshaper", "1.29", move_body(2, "VCPU", 1)), 404);
@@ -146,9 +125,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(suite());
 }

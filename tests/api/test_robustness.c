@@ -339,9 +339,5 @@ int main(void)
     tcase_add_test(tc, aggregate_duplicates_win_over_item_errors);
     tcase_add_test(tc, member_of_with_thousands_of_uuids_is_quick);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -30,66 +30,77 @@ static json_t *reply_doc(const struct req *rq)
     return test_response(rq);
 }
 
-/* Asserts status 400 and that the detail contains want. */
-static void assert_400(const char *body, const char *want)
-{
-    struct req rq;
-    ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL, body), 400);
-    ck_assert_msg(strstr(rq.err.detail, want), "detail '%s' lacks '%s'", rq.err.detail, want);
-    req_release(&rq);
-}
-
 START_TEST(body_must_name_a_flavor_with_vcpus_and_memory)
 {
-    assert_400("{}", "JSON does not validate: 'flavor' is a required property");
-    assert_400("[]", "JSON does not validate: the body must be an object");
-    assert_400("{\"flavor\": {\"vcpus\": 1}}", "'memory_mb' is a required property in flavor");
-    assert_400("{\"flavor\": 3}", "JSON does not validate: flavor must be an object");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 1}, \"flavour\": {}}",
-               "Additional properties are not allowed ('flavour' was unexpected)");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 1, \"ram\": 1}}",
-               "('ram' was unexpected) in flavor");
+    test_expect_error(&env, "POST", PATH, NULL, "{}", 400, NULL,
+                      "JSON does not validate: 'flavor' is a required property");
+    test_expect_error(&env, "POST", PATH, NULL, "[]", 400, NULL,
+                      "JSON does not validate: the body must be an object");
+    test_expect_error(&env, "POST", PATH, NULL, "{\"flavor\": {\"vcpus\": 1}}", 400, NULL,
+                      "'memory_mb' is a required property in flavor");
+    test_expect_error(&env, "POST", PATH, NULL, "{\"flavor\": 3}", 400, NULL,
+                      "JSON does not validate: flavor must be an object");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 1}, \"flavour\": {}}", 400, NULL,
+                      "Additional properties are not allowed ('flavour' was unexpected)");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 1, \"ram\": 1}}", 400, NULL,
+                      "('ram' was unexpected) in flavor");
 }
 END_TEST
 
 START_TEST(negative_sizes_and_bad_limits_are_rejected)
 {
-    assert_400("{\"flavor\": {\"vcpus\": -1, \"memory_mb\": 512}}",
-               "flavor.vcpus must be an integer between 0 and 2147483647, got -1");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"swap\": \"1\"}}",
-               "flavor.swap must be an integer");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512}, \"limit\": 0}",
-               "JSON does not validate: limit must be an integer between 1 and");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": {\"a\": []}}}",
-               "flavor.extra_specs['a'] must be a string, number or boolean");
+    test_expect_error(&env, "POST", PATH, NULL, "{\"flavor\": {\"vcpus\": -1, \"memory_mb\": 512}}",
+                      400, NULL,
+                      "flavor.vcpus must be an integer between 0 and 2147483647, got -1");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"swap\": \"1\"}}", 400,
+                      NULL, "flavor.swap must be an integer");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512}, \"limit\": 0}", 400, NULL,
+                      "JSON does not validate: limit must be an integer between 1 and");
+    test_expect_error(
+        &env, "POST", PATH, NULL,
+        "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": {\"a\": []}}}", 400, NULL,
+        "flavor.extra_specs['a'] must be a string, number or boolean");
 }
 END_TEST
 
 START_TEST(translation_errors_are_400_with_novas_wording)
 {
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
-               "{\"hw:virtio_packed_ring\": \"true\"}}, \"image\": {\"properties\": "
-               "{\"hw_virtio_packed_ring\": \"false\"}}}",
-               "Flavor has hw:virtio_packed_ring extra spec explicitly set to True, conflicting "
-               "with image which has hw_virtio_packed_ring explicitly set to False.");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
-               "{\"resources:VCPU\": \"-2\"}}}",
-               "Resource amounts must be nonnegative integers. Received '-2'.");
+    test_expect_error(
+        &env, "POST", PATH, NULL,
+        "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
+        "{\"hw:virtio_packed_ring\": \"true\"}}, \"image\": {\"properties\": "
+        "{\"hw_virtio_packed_ring\": \"false\"}}}",
+        400, NULL,
+        "Flavor has hw:virtio_packed_ring extra spec explicitly set to True, conflicting "
+        "with image which has hw_virtio_packed_ring explicitly set to False.");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
+                      "{\"resources:VCPU\": \"-2\"}}}",
+                      400, NULL, "Resource amounts must be nonnegative integers. Received '-2'.");
 }
 END_TEST
 
 START_TEST(names_are_checked_against_the_catalog)
 {
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
-               "{\"trait:CUSTOM_NOT_THERE\": \"required\"}}}",
-               "Invalid flavor extra spec 'trait:CUSTOM_NOT_THERE': No such trait(s): "
-               "CUSTOM_NOT_THERE.");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
-               "{\"resources:CUSTOM_NOT_THERE\": \"1\"}}}",
-               "No such resource class CUSTOM_NOT_THERE.");
-    assert_400("{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512}, \"image\": {\"properties\": "
-               "{\"trait:CUSTOM_NOT_THERE\": \"required\"}}}",
-               "Invalid image property 'trait:CUSTOM_NOT_THERE'");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
+                      "{\"trait:CUSTOM_NOT_THERE\": \"required\"}}}",
+                      400, NULL,
+                      "Invalid flavor extra spec 'trait:CUSTOM_NOT_THERE': No such trait(s): "
+                      "CUSTOM_NOT_THERE.");
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\": "
+                      "{\"resources:CUSTOM_NOT_THERE\": \"1\"}}}",
+                      400, NULL, "No such resource class CUSTOM_NOT_THERE.");
+    test_expect_error(
+        &env, "POST", PATH, NULL,
+        "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512}, \"image\": {\"properties\": "
+        "{\"trait:CUSTOM_NOT_THERE\": \"required\"}}}",
+        400, NULL, "Invalid image property 'trait:CUSTOM_NOT_THERE'");
     /* standard names exist: the request goes through */
     ck_assert_int_eq(test_status(&env, "POST", PATH, NULL,
                                  "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512, \"extra_specs\":"
@@ -164,9 +175,5 @@ int main(void)
     tcase_add_test(tc, reply_carries_the_query_nova_would_send);
     tcase_add_test(tc, candidates_come_from_the_derived_query);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

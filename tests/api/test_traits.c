@@ -1,9 +1,6 @@
 /* api/traits.c through api_dispatch: /traits and provider trait sets. */
 #include <check.h>
-#include <sqlite3.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "support.h"
 
@@ -16,36 +13,13 @@ static void setup(void)
 {
     test_env_open(&env);
     /* One provider, generation 0, made directly: its API is another area's. */
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(env.path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
-                                  "INSERT INTO providers(id, uuid, name, root_id, created_at)"
-                                  " VALUES (1, '" RP_UUID "', 'rp1', 1, 0)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    test_sql_file(env.path, "INSERT INTO providers(id, uuid, name, root_id, created_at)"
+                            " VALUES (1, '" RP_UUID "', 'rp1', 1, 0)");
 }
 
 static void teardown(void)
 {
     test_env_close(&env);
-}
-
-static const char *header(const struct req *rq, const char *name)
-{
-    for (size_t i = 0; i < rq->n_headers; i++)
-        if (strcasecmp(rq->headers[i].key, name) == 0)
-            return rq->headers[i].value;
-    return NULL;
-}
-
-static void expect_error(const char *method, const char *path, const char *version,
-                         const char *body, int status, const char *want)
-{
-    struct req rq;
-    ck_assert_int_eq(test_call(&env, &rq, method, path, version, body), status);
-    ck_assert_msg(strstr(rq.err.detail, want), "detail \"%s\" lacks \"%s\"", rq.err.detail, want);
-    req_release(&rq);
 }
 
 /* GET path (1.6) and return the "traits" list joined with ','. */
@@ -80,12 +54,12 @@ START_TEST(put_trait_creates_then_confirms_with_location)
 {
     struct req rq;
     ck_assert_int_eq(test_call(&env, &rq, "PUT", "/traits/CUSTOM_T1", "1.6", NULL), 201);
-    ck_assert_str_eq(header(&rq, "Location"), "/traits/CUSTOM_T1");
+    ck_assert_str_eq(test_header(&rq, "Location"), "/traits/CUSTOM_T1");
     ck_assert_ptr_null(rq.reply);
     ck_assert_int_eq(rq.last_modified, 0); /* 1.6: no cache headers */
     req_release(&rq);
     ck_assert_int_eq(test_call(&env, &rq, "PUT", "/traits/CUSTOM_T1", "1.15", NULL), 204);
-    ck_assert_str_eq(header(&rq, "Location"), "/traits/CUSTOM_T1");
+    ck_assert_str_eq(test_header(&rq, "Location"), "/traits/CUSTOM_T1");
     ck_assert_int_gt(rq.last_modified, 0);
     req_release(&rq);
 }
@@ -98,10 +72,10 @@ START_TEST(put_trait_needs_a_valid_custom_name)
                               "characters: \"A\"-\"Z\", \"0\"-\"9\" and \"_\"";
     char path[320] = "/traits/CUSTOM_";
     memset(path + strlen(path), 'A', 249); /* 256 characters of name */
-    expect_error("PUT", "/traits/TRAIT_X", "1.6", NULL, 400, msg);
-    expect_error("PUT", "/traits/CUSTOM_ABC:1", "1.6", NULL, 400, msg);
-    expect_error("PUT", "/traits/HW_CPU_X86_SSE", "1.6", NULL, 400, msg);
-    expect_error("PUT", path, "1.6", NULL, 400, msg);
+    test_expect_error(&env, "PUT", "/traits/TRAIT_X", "1.6", NULL, 400, NULL, msg);
+    test_expect_error(&env, "PUT", "/traits/CUSTOM_ABC:1", "1.6", NULL, 400, NULL, msg);
+    test_expect_error(&env, "PUT", "/traits/HW_CPU_X86_SSE", "1.6", NULL, 400, NULL, msg);
+    test_expect_error(&env, "PUT", path, "1.6", NULL, 400, NULL, msg);
     path[strlen(path) - 1] = '\0'; /* 255 is fine */
     ck_assert_int_eq(test_status(&env, "PUT", path, "1.6", NULL), 201);
     ck_assert_int_eq(test_status(&env, "PUT", "/traits/CUSTOM_T1", "1.5", NULL), 404);
@@ -115,20 +89,21 @@ START_TEST(get_trait_is_204_or_404)
     ck_assert_int_gt(rq.last_modified, 0);
     ck_assert_ptr_null(rq.reply);
     req_release(&rq);
-    expect_error("GET", "/traits/NON_EXISTED", "1.6", NULL, 404, "No such trait(s): NON_EXISTED.");
+    test_expect_error(&env, "GET", "/traits/NON_EXISTED", "1.6", NULL, 404, NULL,
+                      "No such trait(s): NON_EXISTED.");
 }
 END_TEST
 
 START_TEST(delete_trait_checks_existence_standard_and_use)
 {
-    expect_error("DELETE", "/traits/CUSTOM_NOPE", "1.6", NULL, 404,
-                 "No such trait(s): CUSTOM_NOPE.");
-    expect_error("DELETE", "/traits/HW_CPU_X86_SSE", "1.6", NULL, 400,
-                 "Cannot delete standard trait HW_CPU_X86_SSE.");
+    test_expect_error(&env, "DELETE", "/traits/CUSTOM_NOPE", "1.6", NULL, 404, NULL,
+                      "No such trait(s): CUSTOM_NOPE.");
+    test_expect_error(&env, "DELETE", "/traits/HW_CPU_X86_SSE", "1.6", NULL, 400, NULL,
+                      "Cannot delete standard trait HW_CPU_X86_SSE.");
     ck_assert_int_eq(test_status(&env, "PUT", "/traits/CUSTOM_T1", "1.6", NULL), 201);
     put_traits("{\"traits\": [\"CUSTOM_T1\"], \"resource_provider_generation\": 0}", 200);
-    expect_error("DELETE", "/traits/CUSTOM_T1", "1.6", NULL, 409,
-                 "The trait CUSTOM_T1 is in use by a resource provider.");
+    test_expect_error(&env, "DELETE", "/traits/CUSTOM_T1", "1.6", NULL, 409, NULL,
+                      "The trait CUSTOM_T1 is in use by a resource provider.");
     ck_assert_int_eq(test_status(&env, "DELETE", RP_TRAITS, "1.6", NULL), 204);
     ck_assert_int_eq(test_status(&env, "DELETE", "/traits/CUSTOM_T1", "1.6", NULL), 204);
     ck_assert_int_eq(test_status(&env, "GET", "/traits/CUSTOM_T1", "1.6", NULL), 404);
@@ -157,13 +132,14 @@ END_TEST
 
 START_TEST(list_rejects_bad_parameters)
 {
-    expect_error("GET", "/traits?name=in_abc", "1.6", NULL, 400,
-                 "Badly formatted name parameter. Expected name query string parameter in form: "
-                 "?name=[in|startswith]:[name1,name2|prefix]. Got: \"in_abc\"");
-    expect_error("GET", "/traits?associated=xyz", "1.6", NULL, 400,
-                 "The query parameter \"associated\" only accepts \"true\" or \"false\"");
-    expect_error("GET", "/traits?invalid=abc", "1.6", NULL, 400,
-                 "Invalid query string parameters: Additional properties are not allowed");
+    test_expect_error(
+        &env, "GET", "/traits?name=in_abc", "1.6", NULL, 400, NULL,
+        "Badly formatted name parameter. Expected name query string parameter in form: "
+        "?name=[in|startswith]:[name1,name2|prefix]. Got: \"in_abc\"");
+    test_expect_error(&env, "GET", "/traits?associated=xyz", "1.6", NULL, 400, NULL,
+                      "The query parameter \"associated\" only accepts \"true\" or \"false\"");
+    test_expect_error(&env, "GET", "/traits?invalid=abc", "1.6", NULL, 400, NULL,
+                      "Invalid query string parameters: Additional properties are not allowed");
     ck_assert_int_eq(test_status(&env, "GET", "/traits", "1.5", NULL), 404);
 }
 END_TEST
@@ -192,13 +168,13 @@ START_TEST(provider_traits_start_empty_and_404_for_unknown_providers)
     ck_assert_uint_eq(json_array_size(traits), 0);
     ck_assert_int_eq(gen, 0);
     req_release(&rq);
-    expect_error("GET", "/resource_providers/non_existed/traits", "1.6", NULL, 404,
-                 "No resource provider with uuid non_existed found");
-    expect_error("DELETE", "/resource_providers/non_existed/traits", "1.6", NULL, 404,
-                 "No resource provider with uuid non_existed found");
-    expect_error("PUT", "/resource_providers/non_existed/traits", "1.6",
-                 "{\"traits\": [], \"resource_provider_generation\": 0}", 404,
-                 "No resource provider with uuid non_existed found");
+    test_expect_error(&env, "GET", "/resource_providers/non_existed/traits", "1.6", NULL, 404, NULL,
+                      "No resource provider with uuid non_existed found");
+    test_expect_error(&env, "DELETE", "/resource_providers/non_existed/traits", "1.6", NULL, 404,
+                      NULL, "No resource provider with uuid non_existed found");
+    test_expect_error(&env, "PUT", "/resource_providers/non_existed/traits", "1.6",
+                      "{\"traits\": [], \"resource_provider_generation\": 0}", 404, NULL,
+                      "No resource provider with uuid non_existed found");
 }
 END_TEST
 
@@ -229,40 +205,43 @@ START_TEST(put_provider_traits_checks_generation_before_names)
     ck_assert_str_eq(rq.err.detail, "Resource provider's generation already changed. Please "
                                     "update the generation and try again.");
     req_release(&rq);
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": [\"NON_1\", \"HW_CPU_X86_SSE\", \"NON_2\", \"NON_1\"],"
-                 " \"resource_provider_generation\": 0}",
-                 400, "No such trait NON_1, NON_2");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": [\"NON_1\", \"HW_CPU_X86_SSE\", \"NON_2\", \"NON_1\"],"
+                      " \"resource_provider_generation\": 0}",
+                      400, NULL, "No such trait NON_1, NON_2");
     ck_assert_str_eq(list_names(RP_TRAITS), "");
     /* A NUL must not cut a name down to an existing trait (api_dispatch
      * refuses every string holding one). */
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": [\"HW_CPU_X86_SSE\\u0000X\"], \"resource_provider_generation\": 0}",
-                 400, "Malformed JSON: strings must not contain \\u0000");
+    test_expect_error(
+        &env, "PUT", RP_TRAITS, "1.6",
+        "{\"traits\": [\"HW_CPU_X86_SSE\\u0000X\"], \"resource_provider_generation\": 0}", 400,
+        NULL, "Malformed JSON: strings must not contain \\u0000");
 }
 END_TEST
 
 START_TEST(put_provider_traits_validates_the_body)
 {
-    expect_error("PUT", RP_TRAITS, "1.6", "{\"traits\": [\"HW_CPU_X86_SSE\"]}", 400,
-                 "'resource_provider_generation' is a required property");
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": [], \"resource_provider_generation\": \"invalid_generation\"}", 400,
-                 "'invalid_generation' is not of type 'integer'");
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": \"invalid_type\", \"resource_provider_generation\": 1}", 400,
-                 "'invalid_type' is not of type 'array'");
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": [], \"resource_provider_generation\": 1, \"additional\": 1}", 400,
-                 "Additional properties are not allowed ('additional' was unexpected)");
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": [\"\"], \"resource_provider_generation\": 0}", 400,
-                 "'' is too short");
-    expect_error("PUT", RP_TRAITS, "1.6", "{\"traits\": [3], \"resource_provider_generation\": 0}",
-                 400, "3 is not of type 'string'");
-    expect_error("PUT", RP_TRAITS, "1.6",
-                 "{\"traits\": [], \"resource_provider_generation\": true}", 400,
-                 "True is not of type 'integer'");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6", "{\"traits\": [\"HW_CPU_X86_SSE\"]}", 400,
+                      NULL, "'resource_provider_generation' is a required property");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": [], \"resource_provider_generation\": \"invalid_generation\"}",
+                      400, NULL, "'invalid_generation' is not of type 'integer'");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": \"invalid_type\", \"resource_provider_generation\": 1}", 400,
+                      NULL, "'invalid_type' is not of type 'array'");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": [], \"resource_provider_generation\": 1, \"additional\": 1}",
+                      400, NULL,
+                      "Additional properties are not allowed ('additional' was unexpected)");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": [\"\"], \"resource_provider_generation\": 0}", 400, NULL,
+                      "'' is too short");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": [3], \"resource_provider_generation\": 0}", 400, NULL,
+                      "3 is not of type 'string'");
+    test_expect_error(&env, "PUT", RP_TRAITS, "1.6",
+                      "{\"traits\": [], \"resource_provider_generation\": true}", 400, NULL,
+                      "True is not of type 'integer'");
 }
 END_TEST
 
@@ -320,9 +299,5 @@ int main(void)
     tcase_add_test(tc, provider_trait_reads_and_writes_have_last_modified_from_1_15);
     tcase_add_test(tc, delete_provider_traits_bumps_only_when_there_were_traits);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -10,49 +10,30 @@
 #define PROJ "f0000000-0000-0000-0000-00000000000a"
 
 static struct test_env env;
-static json_t *last;
-static char detail[1024];
-static time_t modified;
+static struct test_reply last;
 
 static void setup(void)
 {
-    struct provider p;
-    enum provider_problem why;
-    struct acct_failure fail;
     test_env_open(&env);
     struct store *st = store_acquire(env.pool);
-    ck_assert_int_eq(store_provider_create(st, RP1, "cn1", NULL, &p, &why), STORE_OK);
-    struct inventory inv[2] = {
-        {.resource_class = "VCPU", .total = 8, .min_unit = 1, .max_unit = 8, .step_size = 1,
-         .allocation_ratio = 1.0},
-        {.resource_class = "DISK_GB", .total = 100, .min_unit = 1, .max_unit = 100,
-         .step_size = 1, .allocation_ratio = 1.0}};
-    ck_assert_int_eq(store_inventories_replace(st, p.id, 0, inv, 2, NULL, &fail), STORE_OK);
+    test_provider_with_inventory(st, RP1, "cn1", NULL, "VCPU=8,DISK_GB=100");
     store_release(env.pool, st);
-    last = NULL;
 }
 
 static void teardown(void)
 {
-    json_decref(last);
+    test_reply_free(&last);
     test_env_close(&env);
 }
 
 static int call(const char *method, const char *path, const char *version, const char *body)
 {
-    struct req rq;
-    int status = test_call(&env, &rq, method, path, version, body);
-    json_decref(last);
-    last = test_response(&rq);
-    snprintf(detail, sizeof(detail), "%s", rq.err.detail);
-    modified = rq.last_modified;
-    req_release(&rq);
-    return status;
+    return test_call_keep(&env, &last, method, path, version, body);
 }
 
 static long long usage(const char *group, const char *key)
 {
-    const json_t *u = json_object_get(last, "usages");
+    const json_t *u = json_object_get(last.doc, "usages");
     if (group)
         u = json_object_get(u, group);
     const json_t *v = json_object_get(u, key);
@@ -72,20 +53,21 @@ static void put(const char *consumer, const char *user, const char *type, const 
     ck_assert_int_eq(call("PUT", path, type ? "1.38" : "1.28", body), 204);
 }
 
-#define ASSERT_DETAIL(text) ck_assert_msg(strstr(detail, text), "detail: %s", detail)
+#define ASSERT_DETAIL(text) ck_assert_msg(strstr(last.detail, text), "detail: %s", last.detail)
 
 START_TEST(provider_usages_list_every_inventory_class)
 {
     ck_assert_int_eq(call("GET", "/resource_providers/" RP1 "/usages", NULL, NULL), 200);
     ck_assert_int_eq(usage(NULL, "VCPU"), 0);
     ck_assert_int_eq(usage(NULL, "DISK_GB"), 0);
-    ck_assert_int_eq(modified, 0);
+    ck_assert_int_eq(last.modified, 0);
     put("e0000000-0000-0000-0000-000000000001", "u1", NULL, "\"VCPU\": 2");
     put("e0000000-0000-0000-0000-000000000002", "u1", NULL, "\"VCPU\": 3");
     ck_assert_int_eq(call("GET", "/resource_providers/" RP1 "/usages", "1.15", NULL), 200);
     ck_assert_int_eq(usage(NULL, "VCPU"), 5);
-    ck_assert_int_eq(json_integer_value(json_object_get(last, "resource_provider_generation")), 3);
-    ck_assert_int_ne(modified, 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(last.doc, "resource_provider_generation")),
+                     3);
+    ck_assert_int_ne(last.modified, 0);
     ck_assert_int_eq(
         call("GET", "/resource_providers/fae14fa3-4b43-498c-a33c-4a1d00edb577/usages", NULL, NULL),
         404);
@@ -106,7 +88,7 @@ START_TEST(project_usages_validate_the_query)
     ck_assert_int_eq(call("GET", "/usages?project_id=x&consumer_type=bad", "1.38", NULL), 400);
     ASSERT_DETAIL("'bad' does not match '^[A-Z0-9_]+$|^all|^unknown$'");
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ, "1.9", NULL), 200);
-    ck_assert_int_eq(json_object_size(json_object_get(last, "usages")), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 0);
 }
 END_TEST
 
@@ -127,7 +109,7 @@ START_TEST(project_usages_by_user_and_consumer_type)
     ck_assert_int_eq(usage("unknown", "consumer_count"), 1);
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ "&consumer_type=all", "1.38", NULL),
                      200);
-    ck_assert_int_eq(json_object_size(json_object_get(last, "usages")), 1);
+    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
     ck_assert_int_eq(usage("all", "consumer_count"), 3);
     ck_assert_int_eq(usage("all", "DISK_GB"), 21);
     ck_assert_int_eq(
@@ -135,10 +117,10 @@ START_TEST(project_usages_by_user_and_consumer_type)
     ck_assert_int_eq(usage("unknown", "VCPU"), 1);
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ "&consumer_type=PONY", "1.38", NULL),
                      200);
-    ck_assert_int_eq(json_object_size(json_object_get(last, "usages")), 1);
+    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ "&consumer_type=ALL", "1.38", NULL),
                      200);
-    ck_assert_int_eq(json_object_size(json_object_get(last, "usages")), 0);
+    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 0);
 }
 END_TEST
 
@@ -156,9 +138,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(suite());
 }

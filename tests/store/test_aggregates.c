@@ -14,10 +14,8 @@ static char path[96];
 
 static void setup(void)
 {
-    struct provider p;
-    enum provider_problem why;
     st = test_store_open(path);
-    ck_assert_int_eq(store_provider_create(st, U1, "cn1", NULL, &p, &why), STORE_OK);
+    test_provider(st, U1, "cn1", NULL);
 }
 
 static void teardown(void)
@@ -107,9 +105,5 @@ int main(void)
     tcase_add_test(tc, duplicates_in_the_set_are_linked_once);
     tcase_add_test(tc, unknown_provider_is_not_found);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

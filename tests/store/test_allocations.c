@@ -18,34 +18,18 @@ static struct store *st;
 static char path[96];
 static long long rp1, rp2;
 
-static struct inventory inv(const char *rc, long long total)
-{
-    struct inventory i = {.total = total, .min_unit = 1, .max_unit = total, .step_size = 1,
-                          .allocation_ratio = 1.0};
-    strcpy(i.resource_class, rc);
-    return i;
-}
-
-static long long provider(const char *uuid, const char *name, const char *parent)
-{
-    struct provider p;
-    enum provider_problem why;
-    ck_assert_int_eq(store_provider_create(st, uuid, name, parent, &p, &why), STORE_OK);
-    return p.id;
-}
-
 static void setup(void)
 {
     struct acct_failure fail;
     st = test_store_open(path);
-    rp1 = provider(U1, "cn1", NULL);
-    rp2 = provider(U2, "cn2", NULL);
-    struct inventory set1[] = {inv("VCPU", 4), inv("DISK_GB", 100)};
+    rp1 = test_provider(st, U1, "cn1", NULL);
+    rp2 = test_provider(st, U2, "cn2", NULL);
+    struct inventory set1[] = {test_inventory("VCPU", 4), test_inventory("DISK_GB", 100)};
     set1[1].min_unit = 10;
     set1[1].step_size = 10;
     set1[1].max_unit = 50;
     ck_assert_int_eq(store_inventories_replace(st, rp1, 0, set1, 2, NULL, &fail), STORE_OK);
-    struct inventory set2[] = {inv("VCPU", 2)};
+    struct inventory set2[] = {test_inventory("VCPU", 2)};
     ck_assert_int_eq(store_inventories_replace(st, rp2, 0, set2, 1, NULL, &fail), STORE_OK);
 }
 
@@ -260,7 +244,7 @@ START_TEST(an_existing_overage_may_shrink_but_not_grow)
                       five[] = {{U1, "VCPU", 5}};
     struct acct_failure fail;
     ck_assert_int_eq(put(C1, four, 1, &fail), STORE_OK);
-    struct inventory less[] = {inv("VCPU", 2), inv("DISK_GB", 100)};
+    struct inventory less[] = {test_inventory("VCPU", 2), test_inventory("DISK_GB", 100)};
     less[0].max_unit = 8;
     ck_assert_int_eq(store_inventories_replace(st, rp1, generation(U1), less, 2, NULL, &fail),
                      STORE_OK);
@@ -355,10 +339,10 @@ START_TEST(reshape_moves_inventory_and_allocations_to_a_child)
     struct acct_failure fail;
     struct alloc_item vcpu[] = {{U1, "VCPU", 3}};
     ck_assert_int_eq(put(C1, vcpu, 1, &fail), STORE_OK);
-    long long child = provider(UX, "child", U1);
+    long long child = test_provider(st, UX, "child", U1);
     (void)child;
-    struct inventory parent_inv[] = {inv("DISK_GB", 100)};
-    struct inventory child_inv[] = {inv("VCPU", 4)};
+    struct inventory parent_inv[] = {test_inventory("DISK_GB", 100)};
+    struct inventory child_inv[] = {test_inventory("VCPU", 4)};
     struct reshape_inventory ri[] = {{U1, 2, parent_inv, 1}, {UX, 0, child_inv, 1}};
     struct alloc_item moved[] = {{UX, "VCPU", 3}};
     struct consumer_allocs c = consumer(C1, moved, 1);
@@ -380,7 +364,7 @@ START_TEST(reshape_is_all_or_nothing)
     struct acct_failure fail;
     struct alloc_item vcpu[] = {{U1, "VCPU", 3}};
     ck_assert_int_eq(put(C1, vcpu, 1, &fail), STORE_OK);
-    struct inventory parent_inv[] = {inv("DISK_GB", 100)};
+    struct inventory parent_inv[] = {test_inventory("DISK_GB", 100)};
     struct reshape_inventory ri[] = {{U1, 2, parent_inv, 1}};
     /* The allocations stay where they are, so dropping VCPU is refused. */
     ck_assert_int_eq(store_reshape(st, ri, 1, NULL, 0, &fail), STORE_IN_USE);
@@ -461,9 +445,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(suite());
 }

@@ -1,6 +1,5 @@
 /* The allocation candidates engine on fixtures written with plain SQL. */
 #include <check.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,20 +17,6 @@ static char db_path[96];
 static char rp_names[MAX_RP][32];
 static char rp_uuids[MAX_RP][37];
 static size_t n_rp;
-
-static void sql(const char *fmt, ...) PRINTF_LIKE(1, 2);
-static void sql(const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    char *err = NULL;
-    int rc = sqlite3_exec(st->db, buf, NULL, NULL, &err);
-    ck_assert_msg(rc == SQLITE_OK, "%s: %s", buf, err ? err : "?");
-    sqlite3_free(err);
-}
 
 static long long sql_id(const char *query, const char *name)
 {
@@ -53,13 +38,15 @@ static long long rp(const char *name, const char *parent)
     if (parent) {
         long long pid = sql_id("SELECT id FROM providers WHERE name = ?1", parent);
         long long root = sql_id("SELECT root_id FROM providers WHERE name = ?1", parent);
-        sql("INSERT INTO providers(uuid, name, parent_id, root_id, created_at) "
-            "VALUES ('%s', '%s', %lld, %lld, 0)",
-            rp_uuids[i], name, pid, root);
+        test_sql(st,
+                 "INSERT INTO providers(uuid, name, parent_id, root_id, created_at) "
+                 "VALUES ('%s', '%s', %lld, %lld, 0)",
+                 rp_uuids[i], name, pid, root);
     } else {
-        sql("INSERT INTO providers(uuid, name, root_id, created_at) VALUES ('%s', '%s', 0, 0)",
-            rp_uuids[i], name);
-        sql("UPDATE providers SET root_id = id WHERE name = '%s'", name);
+        test_sql(st,
+                 "INSERT INTO providers(uuid, name, root_id, created_at) VALUES ('%s', '%s', 0, 0)",
+                 rp_uuids[i], name);
+        test_sql(st, "UPDATE providers SET root_id = id WHERE name = '%s'", name);
     }
     return sql_id("SELECT id FROM providers WHERE name = ?1", name);
 }
@@ -85,14 +72,16 @@ static void inv_full(const char *name, const char *rc, long long total, long lon
                      long long min_unit, long long max_unit, long long step, double ratio)
 {
     if (strncmp(rc, "CUSTOM_", 7) == 0)
-        sql("INSERT OR IGNORE INTO resource_classes(id, name, created_at) SELECT "
-            "COALESCE(MAX(id) + 1, 10000), '%s', 0 FROM resource_classes WHERE id >= 10000",
-            rc);
-    sql("INSERT INTO inventories(provider_id, resource_class_id, total, reserved, min_unit, "
-        "max_unit, step_size, allocation_ratio, created_at) SELECT p.id, c.id, %lld, %lld, "
-        "%lld, %lld, %lld, %f, 0 FROM providers p, resource_classes c "
-        "WHERE p.name = '%s' AND c.name = '%s'",
-        total, reserved, min_unit, max_unit, step, ratio, name, rc);
+        test_sql(st,
+                 "INSERT OR IGNORE INTO resource_classes(id, name, created_at) SELECT "
+                 "COALESCE(MAX(id) + 1, 10000), '%s', 0 FROM resource_classes WHERE id >= 10000",
+                 rc);
+    test_sql(st,
+             "INSERT INTO inventories(provider_id, resource_class_id, total, reserved, min_unit, "
+             "max_unit, step_size, allocation_ratio, created_at) SELECT p.id, c.id, %lld, %lld, "
+             "%lld, %lld, %lld, %f, 0 FROM providers p, resource_classes c "
+             "WHERE p.name = '%s' AND c.name = '%s'",
+             total, reserved, min_unit, max_unit, step, ratio, name, rc);
 }
 
 static void inv(const char *name, const char *rc, long long total)
@@ -102,29 +91,35 @@ static void inv(const char *name, const char *rc, long long total)
 
 static void trait(const char *name, const char *t)
 {
-    sql("INSERT OR IGNORE INTO traits(name, created_at) VALUES ('%s', 0)", t);
-    sql("INSERT INTO provider_traits(provider_id, trait_id) SELECT p.id, t.id FROM providers p, "
+    test_sql(st, "INSERT OR IGNORE INTO traits(name, created_at) VALUES ('%s', 0)", t);
+    test_sql(
+        st,
+        "INSERT INTO provider_traits(provider_id, trait_id) SELECT p.id, t.id FROM providers p, "
         "traits t WHERE p.name = '%s' AND t.name = '%s'",
         name, t);
 }
 
 static void agg(const char *name, const char *agg_uuid)
 {
-    sql("INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)", agg_uuid);
-    sql("INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
-        "providers p, aggregates a WHERE p.name = '%s' AND a.uuid = '%s'",
-        name, agg_uuid);
+    test_sql(st, "INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)", agg_uuid);
+    test_sql(st,
+             "INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
+             "providers p, aggregates a WHERE p.name = '%s' AND a.uuid = '%s'",
+             name, agg_uuid);
 }
 
 static void alloc(const char *name, const char *rc, long long used)
 {
     static int consumer;
-    sql("INSERT OR IGNORE INTO projects(id, external_id) VALUES (1, 'p')");
-    sql("INSERT OR IGNORE INTO users(id, external_id) VALUES (1, 'u')");
-    sql("INSERT INTO consumers(uuid, project_id, user_id, created_at) "
-        "VALUES ('d0000000-0000-0000-0000-%012x', 1, 1, 0)",
-        ++consumer);
-    sql("INSERT INTO allocations(provider_id, consumer_id, resource_class_id, used, created_at) "
+    test_sql(st, "INSERT OR IGNORE INTO projects(id, external_id) VALUES (1, 'p')");
+    test_sql(st, "INSERT OR IGNORE INTO users(id, external_id) VALUES (1, 'u')");
+    test_sql(st,
+             "INSERT INTO consumers(uuid, project_id, user_id, created_at) "
+             "VALUES ('d0000000-0000-0000-0000-%012x', 1, 1, 0)",
+             ++consumer);
+    test_sql(
+        st,
+        "INSERT INTO allocations(provider_id, consumer_id, resource_class_id, used, created_at) "
         "SELECT p.id, (SELECT MAX(id) FROM consumers), c.id, %lld, 0 FROM providers p, "
         "resource_classes c WHERE p.name = '%s' AND c.name = '%s'",
         used, name, rc);
@@ -910,9 +905,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(suite());
 }

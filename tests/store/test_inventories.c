@@ -13,24 +13,13 @@ static long long rp; /* provider id of U1 */
 
 static void setup(void)
 {
-    struct provider p;
-    enum provider_problem why;
     st = test_store_open(path);
-    ck_assert_int_eq(store_provider_create(st, U1, "cn1", NULL, &p, &why), STORE_OK);
-    rp = p.id;
+    rp = test_provider(st, U1, "cn1", NULL);
 }
 
 static void teardown(void)
 {
     test_store_close(st, path);
-}
-
-static struct inventory inv(const char *rc, long long total)
-{
-    struct inventory i = {.total = total, .min_unit = 1, .max_unit = total, .step_size = 1,
-                          .allocation_ratio = 1.0};
-    strcpy(i.resource_class, rc);
-    return i;
 }
 
 static long long generation(void)
@@ -68,7 +57,7 @@ static void allocate(const char *rc, long long used)
 
 START_TEST(replace_writes_every_class_and_bumps_the_generation_once)
 {
-    struct inventory set[] = {inv("VCPU", 8), inv("DISK_GB", 100)};
+    struct inventory set[] = {test_inventory("VCPU", 8), test_inventory("DISK_GB", 100)};
     struct acct_failure fail;
     long long gen = -1;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 2, &gen, &fail), STORE_OK);
@@ -83,8 +72,8 @@ END_TEST
 
 START_TEST(replace_deletes_missing_classes_and_keeps_the_rest)
 {
-    struct inventory set[] = {inv("VCPU", 8), inv("DISK_GB", 100)};
-    struct inventory smaller[] = {inv("DISK_GB", 50)};
+    struct inventory set[] = {test_inventory("VCPU", 8), test_inventory("DISK_GB", 100)};
+    struct inventory smaller[] = {test_inventory("DISK_GB", 50)};
     struct acct_failure fail;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 2, NULL, &fail), STORE_OK);
     ck_assert_int_eq(store_inventories_replace(st, rp, 1, smaller, 1, NULL, &fail), STORE_OK);
@@ -97,7 +86,7 @@ END_TEST
 
 START_TEST(stale_generation_is_a_conflict_and_writes_nothing)
 {
-    struct inventory set[] = {inv("VCPU", 8)};
+    struct inventory set[] = {test_inventory("VCPU", 8)};
     struct acct_failure fail;
     ck_assert_int_eq(store_inventories_replace(st, rp, 7, set, 1, NULL, &fail), STORE_CONFLICT);
     ck_assert_int_eq(fail.kind, ACCT_PROVIDER_GENERATION);
@@ -110,7 +99,7 @@ END_TEST
 
 START_TEST(unknown_class_fails_before_anything_is_written)
 {
-    struct inventory set[] = {inv("VCPU", 8), inv("HOUSE", 1)};
+    struct inventory set[] = {test_inventory("VCPU", 8), test_inventory("HOUSE", 1)};
     struct acct_failure fail;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 2, NULL, &fail), STORE_NOT_FOUND);
     ck_assert_int_eq(fail.kind, ACCT_CLASS_MISSING);
@@ -122,7 +111,8 @@ END_TEST
 
 START_TEST(removing_classes_in_use_names_them_all_in_class_order)
 {
-    struct inventory set[] = {inv("DISK_GB", 100), inv("VCPU", 8), inv("MEMORY_MB", 64)};
+    struct inventory set[] = {test_inventory("DISK_GB", 100), test_inventory("VCPU", 8),
+                              test_inventory("MEMORY_MB", 64)};
     struct acct_failure fail;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 3, NULL, &fail), STORE_OK);
     allocate("DISK_GB", 10);
@@ -131,7 +121,7 @@ START_TEST(removing_classes_in_use_names_them_all_in_class_order)
                                 .items = items, .n_items = 2};
     ck_assert_int_eq(store_allocations_replace(st, &c, 1, &fail), STORE_OK);
     long long gen = generation();
-    struct inventory only_memory[] = {inv("MEMORY_MB", 64)};
+    struct inventory only_memory[] = {test_inventory("MEMORY_MB", 64)};
     ck_assert_int_eq(store_inventories_replace(st, rp, gen, only_memory, 1, NULL, &fail),
                      STORE_IN_USE);
     ck_assert_int_eq(fail.kind, ACCT_INVENTORY_IN_USE);
@@ -143,8 +133,8 @@ END_TEST
 
 START_TEST(lowering_total_below_usage_is_allowed)
 {
-    struct inventory set[] = {inv("VCPU", 8)};
-    struct inventory less[] = {inv("VCPU", 2)};
+    struct inventory set[] = {test_inventory("VCPU", 8)};
+    struct inventory less[] = {test_inventory("VCPU", 2)};
     struct acct_failure fail;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 1, NULL, &fail), STORE_OK);
     allocate("VCPU", 6);
@@ -155,7 +145,7 @@ END_TEST
 
 START_TEST(add_refuses_an_existing_class_and_bumps_on_success)
 {
-    struct inventory disk = inv("DISK_GB", 100);
+    struct inventory disk = test_inventory("DISK_GB", 100);
     struct acct_failure fail;
     long long gen;
     ck_assert_int_eq(store_inventory_add(st, rp, &disk, &gen, &fail), STORE_OK);
@@ -163,7 +153,7 @@ START_TEST(add_refuses_an_existing_class_and_bumps_on_success)
     ck_assert_int_eq(store_inventory_add(st, rp, &disk, &gen, &fail), STORE_DUPLICATE);
     ck_assert_int_eq(fail.kind, ACCT_INVENTORY_EXISTS);
     ck_assert_int_eq(generation(), 1);
-    struct inventory bogus = inv("NO_CLASS_14", 1);
+    struct inventory bogus = test_inventory("NO_CLASS_14", 1);
     ck_assert_int_eq(store_inventory_add(st, rp, &bogus, &gen, &fail), STORE_NOT_FOUND);
     ck_assert_int_eq(fail.kind, ACCT_CLASS_MISSING);
 }
@@ -171,8 +161,8 @@ END_TEST
 
 START_TEST(update_needs_the_generation_and_an_existing_record)
 {
-    struct inventory disk = inv("DISK_GB", 100), more = inv("DISK_GB", 200);
-    struct inventory memory = inv("MEMORY_MB", 10);
+    struct inventory disk = test_inventory("DISK_GB", 100), more = test_inventory("DISK_GB", 200);
+    struct inventory memory = test_inventory("MEMORY_MB", 10);
     struct acct_failure fail;
     long long gen;
     ck_assert_int_eq(store_inventory_add(st, rp, &disk, &gen, &fail), STORE_OK);
@@ -191,7 +181,7 @@ END_TEST
 
 START_TEST(delete_refuses_a_class_in_use_and_a_missing_one)
 {
-    struct inventory set[] = {inv("VCPU", 8), inv("DISK_GB", 100)};
+    struct inventory set[] = {test_inventory("VCPU", 8), test_inventory("DISK_GB", 100)};
     struct acct_failure fail;
     long long gen;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 2, NULL, &fail), STORE_OK);
@@ -250,9 +240,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(suite());
 }

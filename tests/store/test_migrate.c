@@ -1,7 +1,6 @@
 /* Migrations and the standard-name sync. */
 #include <check.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -19,14 +18,6 @@ static long long count(const char *path, const char *sql)
     sqlite3_finalize(s);
     sqlite3_close(db);
     return n;
-}
-
-static void exec(const char *path, const char *sql)
-{
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
 }
 
 START_TEST(fresh_database_has_standard_names_with_library_ids)
@@ -53,8 +44,8 @@ START_TEST(reopening_adds_missing_standard_names_and_keeps_custom_ones)
     char path[96], err[256];
     struct store *st = test_store_open(path);
     store_close(st);
-    exec(path, "DELETE FROM traits WHERE name = 'COMPUTE_NET_VIRTIO_PACKED';"
-               "INSERT INTO traits(name, created_at) VALUES ('CUSTOM_KEEP', 0);");
+    test_sql_file(path, "DELETE FROM traits WHERE name = 'COMPUTE_NET_VIRTIO_PACKED';"
+                        "INSERT INTO traits(name, created_at) VALUES ('CUSTOM_KEEP', 0);");
     st = store_open(path, err, sizeof(err));
     ck_assert_ptr_nonnull(st);
     long long id;
@@ -69,10 +60,10 @@ START_TEST(database_from_a_newer_placid_is_refused)
     char path[96], err[256];
     struct store *st = test_store_open(path);
     store_close(st);
-    exec(path, "PRAGMA user_version = 9999");
+    test_sql_file(path, "PRAGMA user_version = 9999");
     ck_assert_ptr_null(store_open(path, err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "newer"));
-    exec(path, "PRAGMA user_version = 1");
+    test_sql_file(path, "PRAGMA user_version = 1");
     st = store_open(path, err, sizeof(err));
     test_store_close(st, path);
 }
@@ -95,9 +86,5 @@ int main(void)
     tcase_add_test(tc, database_from_a_newer_placid_is_refused);
     tcase_add_test(tc, unopenable_path_reports_why);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -26,13 +26,6 @@ static void teardown(void)
     test_store_close(st, path);
 }
 
-static void sql(const char *text)
-{
-    char *err = NULL;
-    ck_assert_msg(sqlite3_exec(st->db, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text,
-                  err ? err : "?");
-}
-
 static struct provider create(const char *uuid, const char *name, const char *parent)
 {
     struct provider p;
@@ -190,7 +183,9 @@ START_TEST(delete_refuses_parents_and_providers_with_allocations)
     create(U1, "a", NULL);
     create(U2, "b", U1);
     ck_assert_int_eq(store_provider_delete(st, U1), STORE_HAS_CHILDREN);
-    sql("INSERT INTO projects (id, external_id) VALUES (1, 'p');"
+    test_sql(
+        st,
+        "INSERT INTO projects (id, external_id) VALUES (1, 'p');"
         "INSERT INTO users (id, external_id) VALUES (1, 'u');"
         "INSERT INTO consumers (id, uuid, project_id, user_id, created_at)"
         " VALUES (1, 'c', 1, 1, 0);"
@@ -199,7 +194,7 @@ START_TEST(delete_refuses_parents_and_providers_with_allocations)
         "INSERT INTO allocations (provider_id, consumer_id, resource_class_id, used, created_at)"
         " SELECT id, 1, 0, 1, 0 FROM providers WHERE uuid = '" U2 "';");
     ck_assert_int_eq(store_provider_delete(st, U2), STORE_IN_USE);
-    sql("DELETE FROM allocations");
+    test_sql(st, "DELETE FROM allocations");
     ck_assert_int_eq(store_provider_delete(st, U2), STORE_OK);
     ck_assert_int_eq(store_provider_get(st, U2, &p), STORE_NOT_FOUND);
     ck_assert_int_eq(store_provider_delete(st, U2), STORE_NOT_FOUND);
@@ -213,10 +208,10 @@ START_TEST(delete_takes_inventories_traits_and_aggregate_links_along)
     const char *aggs[] = {AGG1};
     create(U1, "a", NULL);
     ck_assert_int_eq(store_provider_aggregates_set(st, U1, aggs, 1, NULL, &gen), STORE_OK);
-    sql("INSERT INTO inventories (provider_id, resource_class_id, total, created_at)"
-        " SELECT id, 0, 8, 0 FROM providers WHERE uuid = '" U1 "';"
-        "INSERT INTO provider_traits (provider_id, trait_id)"
-        " SELECT p.id, t.id FROM providers p, traits t WHERE p.uuid = '" U1 "' LIMIT 1;");
+    test_sql(st, "INSERT INTO inventories (provider_id, resource_class_id, total, created_at)"
+                 " SELECT id, 0, 8, 0 FROM providers WHERE uuid = '" U1 "';"
+                 "INSERT INTO provider_traits (provider_id, trait_id)"
+                 " SELECT p.id, t.id FROM providers p, traits t WHERE p.uuid = '" U1 "' LIMIT 1;");
     ck_assert_int_eq(store_provider_delete(st, U1), STORE_OK);
     sqlite3_stmt *s;
     ck_assert_int_eq(sqlite3_prepare_v2(st->db,
@@ -252,12 +247,10 @@ START_TEST(list_filters_by_required_and_forbidden_traits)
     create(U3, "c", NULL);
     ck_assert_int_eq(store_trait_id(st, "HW_CPU_X86_AVX", &t1), STORE_OK);
     ck_assert_int_eq(store_trait_id(st, "HW_CPU_X86_SSE", &t2), STORE_OK);
-    char text[512];
-    snprintf(text, sizeof(text),
+    test_sql(st,
              "INSERT INTO provider_traits SELECT id, %lld FROM providers WHERE name IN ('a','b');"
              "INSERT INTO provider_traits SELECT id, %lld FROM providers WHERE name IN ('b','c');",
              t1, t2);
-    sql(text);
     struct id_set both[] = {{&t1, 1}, {&t2, 1}};
     ck_assert_str_eq(
         list(&(struct provider_filter){.required_traits = both, .n_required_traits = 2}), "b");
@@ -299,7 +292,9 @@ START_TEST(list_filters_by_capacity_units_and_step)
     /* a: DISK_GB total 1000 reserved 100, ratio 1.0, min 10, max 500, step 10, 300 used. */
     create(U1, "a", NULL);
     create(U2, "b", NULL);
-    sql("INSERT INTO inventories (provider_id, resource_class_id, total, reserved, min_unit,"
+    test_sql(
+        st,
+        "INSERT INTO inventories (provider_id, resource_class_id, total, reserved, min_unit,"
         " max_unit, step_size, allocation_ratio, created_at)"
         " SELECT id, 2, 1000, 100, 10, 500, 10, 1.0, 0 FROM providers WHERE name = 'a';"
         "INSERT INTO projects (id, external_id) VALUES (1, 'p');"
@@ -317,7 +312,7 @@ START_TEST(list_filters_by_capacity_units_and_step)
     ck_assert_str_eq(list(&f), ""); /* above max_unit */
     r.amount = 15;
     ck_assert_str_eq(list(&f), ""); /* not a multiple of step_size */
-    sql("UPDATE allocations SET used = 410");
+    test_sql(st, "UPDATE allocations SET used = 410");
     r.amount = 500;
     ck_assert_str_eq(list(&f), ""); /* 410 + 500 > 900 */
     r.rc_id = 0;
@@ -345,9 +340,5 @@ int main(void)
     tcase_add_test(tc, list_filters_by_aggregates);
     tcase_add_test(tc, list_filters_by_capacity_units_and_step);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(s);
 }

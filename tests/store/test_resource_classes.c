@@ -1,7 +1,5 @@
 /* store/resource_classes.c: listing, custom ids, rename and delete rules. */
 #include <check.h>
-#include <sqlite3.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "store/store.h"
@@ -18,15 +16,6 @@ static void setup(void)
 static void teardown(void)
 {
     test_store_close(st, path);
-}
-
-/* Runs SQL on a second connection (test set-up the store has no API for). */
-static void exec(const char *sql)
-{
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
 }
 
 struct seen {
@@ -161,9 +150,9 @@ START_TEST(delete_of_a_class_with_inventory_is_in_use)
         "INSERT INTO inventories(provider_id, resource_class_id, total, created_at)"
         " VALUES (1, %lld, 10, 0);",
         id);
-    exec(sql);
+    test_sql_file(path, sql);
     ck_assert_int_eq(store_resource_class_delete(st, "CUSTOM_GOLD"), STORE_IN_USE);
-    exec("DELETE FROM inventories");
+    test_sql_file(path, "DELETE FROM inventories");
     ck_assert_int_eq(store_resource_class_delete(st, "CUSTOM_GOLD"), STORE_OK);
     ck_assert_int_eq(store_resource_class_delete(st, "CUSTOM_GOLD"), STORE_NOT_FOUND);
 }
@@ -184,9 +173,5 @@ int main(void)
     tcase_add_test(tc, delete_refuses_standard_and_missing_classes);
     tcase_add_test(tc, delete_of_a_class_with_inventory_is_in_use);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -1,6 +1,5 @@
 /* store/traits.c: custom traits, filters, name resolution, provider sets. */
 #include <check.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,21 +10,12 @@
 static char path[96];
 static struct store *st;
 
-/* Runs SQL on a second connection (set-up the store has no API for). */
-static void exec(const char *sql)
-{
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s", sqlite3_errmsg(db));
-    sqlite3_close(db);
-}
-
 static void setup(void)
 {
     st = test_store_open(path);
     /* Two providers: ids 1 and 2, generation 0. */
-    exec("INSERT INTO providers(id, uuid, name, root_id, created_at) VALUES"
-         " (1, 'u1', 'rp1', 1, 0), (2, 'u2', 'rp2', 2, 0)");
+    test_sql_file(path, "INSERT INTO providers(id, uuid, name, root_id, created_at) VALUES"
+                        " (1, 'u1', 'rp1', 1, 0), (2, 'u2', 'rp2', 2, 0)");
 }
 
 static void teardown(void)
@@ -268,9 +258,5 @@ int main(void)
     tcase_add_test(tc, clearing_bumps_only_a_provider_that_had_traits);
     tcase_add_test(tc, replace_refuses_unknown_providers_and_trait_ids);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

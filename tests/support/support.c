@@ -1,11 +1,14 @@
 #include "support.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "server/microversion.h"
+#include "store/internal.h"
 
 void test_env_open(struct test_env *env)
 {
@@ -119,4 +122,126 @@ json_t *test_response(const struct req *rq)
     if (rq->err.status)
         return req_error_to_json(rq, rq->method);
     return rq->reply ? json_incref(rq->reply) : json_null();
+}
+
+const char *test_header(const struct req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_headers; i++)
+        if (strcasecmp(rq->headers[i].key, name) == 0)
+            return rq->headers[i].value;
+    return NULL;
+}
+
+void test_expect_error(struct test_env *env, const char *method, const char *path,
+                       const char *version, const char *body, int status, const char *code,
+                       const char *want)
+{
+    struct req rq;
+    ck_assert_int_eq(test_call(env, &rq, method, path, version, body), status);
+    if (code)
+        ck_assert_str_eq(rq.err.code, code);
+    ck_assert_msg(strstr(rq.err.detail, want), "detail \"%s\" lacks \"%s\"", rq.err.detail, want);
+    req_release(&rq);
+}
+
+int test_call_keep(struct test_env *env, struct test_reply *last, const char *method,
+                   const char *path, const char *version, const char *body)
+{
+    struct req rq;
+    int status = test_call(env, &rq, method, path, version, body);
+    const char *location = test_header(&rq, "Location");
+    json_decref(last->doc);
+    last->doc = test_response(&rq);
+    snprintf(last->detail, sizeof(last->detail), "%s", rq.err.detail);
+    snprintf(last->location, sizeof(last->location), "%s", location ? location : "");
+    last->modified = rq.last_modified;
+    req_release(&rq);
+    return status;
+}
+
+void test_reply_free(struct test_reply *last)
+{
+    json_decref(last->doc);
+    memset(last, 0, sizeof(*last));
+}
+
+const char *test_error_code(const json_t *doc)
+{
+    const char *code = json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "code"));
+    return code ? code : "";
+}
+
+struct inventory test_inventory(const char *rc, long long total)
+{
+    struct inventory inv = {
+        .total = total, .min_unit = 1, .max_unit = total, .step_size = 1, .allocation_ratio = 1.0};
+    snprintf(inv.resource_class, sizeof(inv.resource_class), "%s", rc);
+    return inv;
+}
+
+size_t test_inventories_parse(const char *spec, struct inventory *out, size_t cap)
+{
+    char copy[256];
+    size_t n = 0;
+    snprintf(copy, sizeof(copy), "%s", spec);
+    for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ",")) {
+        char *eq = strchr(tok, '=');
+        ck_assert_msg(eq != NULL, "inventory spec \"%s\" lacks '='", spec);
+        ck_assert_msg(n < cap, "inventory spec \"%s\" has more than %zu classes", spec, cap);
+        *eq = '\0';
+        out[n++] = test_inventory(tok, atoll(eq + 1));
+    }
+    return n;
+}
+
+long long test_provider(struct store *st, const char *uuid, const char *name, const char *parent)
+{
+    struct provider p;
+    enum provider_problem why;
+    ck_assert_int_eq(store_provider_create(st, uuid, name, parent, &p, &why), STORE_OK);
+    return p.id;
+}
+
+long long test_provider_with_inventory(struct store *st, const char *uuid, const char *name,
+                                       const char *parent, const char *spec)
+{
+    struct inventory set[8];
+    struct acct_failure fail;
+    long long id = test_provider(st, uuid, name, parent);
+    size_t n = test_inventories_parse(spec, set, 8);
+    ck_assert_int_eq(store_inventories_replace(st, id, 0, set, n, NULL, &fail), STORE_OK);
+    return id;
+}
+
+void test_sql(struct store *st, const char *fmt, ...)
+{
+    char sql[1024];
+    char *err = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    ck_assert_msg(len >= 0 && (size_t)len < sizeof(sql), "SQL too long: %.80s...", sql);
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &err);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "?");
+    sqlite3_free(err);
+}
+
+void test_sql_file(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(db));
+    sqlite3_close(db);
+}
+
+int test_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -4,9 +4,12 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <stddef.h>
+#include <time.h>
 
 #include "api/api.h"
 #include "server/req.h"
+#include "server/util.h"
 #include "store/store.h"
 
 struct test_env {
@@ -39,5 +42,70 @@ int test_status(struct test_env *env, const char *method, const char *path, cons
 
 /* The JSON document the client would see (reply or error body): new reference. */
 json_t *test_response(const struct req *rq);
+
+/* The value of response header name (compared case-insensitively) that rq
+ * carries, or NULL. Borrowed from rq: valid until req_release(). */
+const char *test_header(const struct req *rq, const char *name);
+
+/* Sends a request like test_call() and releases it, asserting that the status
+ * is status, that the error detail contains want and, when code is not NULL,
+ * that the error code is code. */
+void test_expect_error(struct test_env *env, const char *method, const char *path,
+                       const char *version, const char *body, int status, const char *code,
+                       const char *want);
+
+/* What an api test keeps of its last request once the request is released. */
+struct test_reply {
+    json_t *doc;        /* test_response(): owned, released by the next call or test_reply_free() */
+    char detail[1024];  /* the error detail, "" without an error */
+    char location[256]; /* the Location header, "" without one */
+    time_t modified;    /* the request's Last-Modified mark */
+};
+
+/* Sends a request like test_status() and keeps its response in *last,
+ * releasing the document last held. Returns the status. */
+int test_call_keep(struct test_env *env, struct test_reply *last, const char *method,
+                   const char *path, const char *version, const char *body);
+
+/* Releases last->doc and clears *last; safe on a zeroed struct. */
+void test_reply_free(struct test_reply *last);
+
+/* The code of the first error in an error body doc, "" when it has none.
+ * Borrowed from doc. */
+const char *test_error_code(const json_t *doc);
+
+/* ---- Fixtures written through the store ---- */
+
+/* An inventory record of class rc with total units and Placement's defaults
+ * otherwise (reserved 0, min_unit 1, step_size 1, allocation_ratio 1.0),
+ * except max_unit, which is total. */
+struct inventory test_inventory(const char *rc, long long total);
+
+/* Parses "RC=total[,RC=total...]" into records made by test_inventory()
+ * and returns how many it wrote; more than cap fails the test. */
+size_t test_inventories_parse(const char *spec, struct inventory *out, size_t cap);
+
+/* Creates provider uuid named name under parent (a uuid, or NULL for a root)
+ * and returns its id. Fails the test when the store refuses. */
+long long test_provider(struct store *st, const char *uuid, const char *name, const char *parent);
+
+/* test_provider(), then the inventory of spec (as test_inventories_parse(),
+ * at most 8 classes) at generation 0. Returns the provider id. */
+long long test_provider_with_inventory(struct store *st, const char *uuid, const char *name,
+                                       const char *parent, const char *spec);
+
+/* ---- Raw SQL for set-up the store has no API for ---- */
+
+/* Runs the SQL made from fmt (at most 1023 bytes) on st's own connection.
+ * Fails the test (with SQLite's message) on any error. */
+void test_sql(struct store *st, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Runs sql on a second connection to the database file at path. Fails the
+ * test (with SQLite's message) on any error. */
+void test_sql_file(const char *path, const char *sql);
+
+/* Runs the suite in Check's default (fork) mode, frees it and returns the
+ * process exit status: EXIT_SUCCESS when every test passed. */
+int test_run_suite(Suite *s);
 
 #endif

@@ -1,9 +1,9 @@
 /* agent/version.c: libvirt/QEMU version parsing and the packed-ring gate. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "agent/version.h"
+#include "support.h"
 
 static struct agent_version v3(int a, int b, int c)
 {
@@ -132,9 +132,5 @@ int main(void)
     tcase_add_test(tc, unknown_versions_never_report_the_trait);
     tcase_add_test(tc, format_writes_three_components);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -1,11 +1,11 @@
 /* Placement's JSON error body. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/errors.h"
 #include "server/microversion.h"
 #include "server/req.h"
+#include "support.h"
 
 static json_t *error_body(unsigned mv, int status, const char *code, const char *msg)
 {
@@ -80,9 +80,5 @@ int main(void)
     tcase_add_test(tc, first_error_wins);
     tcase_add_test(tc, invalid_utf8_in_detail_is_replaced);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

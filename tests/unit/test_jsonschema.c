@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/jsonschema.h"
+#include "support.h"
 
 static char *repr_of(const char *json)
 {
@@ -111,9 +112,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run_suite(suite());
 }

@@ -1,8 +1,8 @@
 /* Microversion header parsing. */
 #include <check.h>
-#include <stdlib.h>
 
 #include "server/microversion.h"
+#include "support.h"
 
 static enum mv_result parse(const char *h, unsigned *mv)
 {
@@ -85,9 +85,5 @@ int main(void)
     tcase_add_test(tc, out_of_range_values_are_406);
     tcase_add_test(tc, format_round_trips);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -1,12 +1,12 @@
 /* The route table's invariants and the matcher's 404/405/version rules. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "api/handlers.h"
 #include "server/microversion.h"
 #include "server/router.h"
+#include "support.h"
 
 START_TEST(table_windows_are_sane_and_never_overlap)
 {
@@ -113,9 +113,5 @@ int main(void)
     tcase_add_test(tc, split_rows_pick_the_version_window);
     tcase_add_test(tc, empty_path_serves_root);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

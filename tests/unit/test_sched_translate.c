@@ -3,10 +3,10 @@
  * produced by running python3-nova's ResourceRequest.to_querystring(). */
 #include <check.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "api/sched_translate.h"
+#include "support.h"
 
 #define END_KV                                                                                     \
     {                                                                                              \
@@ -436,9 +436,5 @@ int main(void)
     tcase_add_test(tc, conflict_and_bad_boolean_fail_the_translation);
     tcase_add_test(tc, limit_and_encoding_of_special_characters);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

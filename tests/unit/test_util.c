@@ -1,9 +1,9 @@
 /* uuid normalisation, integer parsing, dates, the arena. */
 #include <check.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "server/util.h"
+#include "support.h"
 
 START_TEST(uuid_forms_accepted_by_oslo_normalise)
 {
@@ -73,9 +73,5 @@ int main(void)
     tcase_add_test(tc, http_date_is_rfc1123);
     tcase_add_test(tc, arena_survives_many_and_large_allocations);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }
