@@ -2,134 +2,24 @@
  * schemas/allocation_candidate.py): query validation in Placement's order,
  * then the store's engine, whose answer is written straight into JSON text
  * (rq->reply_text) because it can hold hundreds of thousands of objects. */
-#define _GNU_SOURCE /* mremap */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "api/api.h"
 #include "api/common.h"
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "api/json_text.h"
 #include "api/query.h"
 #include "server/microversion.h"
 #include "server/util.h"
 #include "store/candidates.h"
 
 #define QS_PREFIX "Invalid query string parameters: "
-
-/* ---- A growing text buffer for the answer ----
- * Small answers live in malloc'd memory. Big ones move to their own mapping
- * that grows with mremap (no copying) and asks for transparent huge pages:
- * on a virtual machine faulting in a fresh 4 KiB page costs tens of
- * microseconds, which would otherwise dominate a large answer. */
-
-struct jbuf {
-    char *p;
-    size_t n, cap;
-    bool mapped;
-};
-
-#define JB_MAP_MIN ((size_t)64 << 10)
-#define JB_RESERVE ((size_t)64 << 20)
-
-static void jb_reserve(struct jbuf *b, size_t more)
-{
-    if (b->n + more <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->n + more)
-        cap *= 2;
-    if (cap <= JB_MAP_MIN) {
-        b->p = xrealloc(b->p, cap);
-    } else if (!b->mapped) {
-        /* Reserve generously at once: untouched address space is free, and
-         * a fixed aligned mapping keeps every page huge. */
-        cap = cap > JB_RESERVE ? cap : JB_RESERVE;
-        cap = (cap + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
-        /* Pages are only backed once written. */
-        char *m = map_huge(cap, true);
-        memcpy(m, b->p, b->n);
-        free(b->p);
-        b->p = m;
-        b->mapped = true;
-    } else {
-        char *m = mremap(b->p, b->cap, cap, MREMAP_MAYMOVE);
-        if (m == MAP_FAILED)
-            abort();
-        advise_huge(m, cap);
-        b->p = m;
-    }
-    b->cap = cap;
-}
-
-static void jb_free(struct jbuf *b)
-{
-    if (b->mapped)
-        munmap(b->p, b->cap);
-    else
-        free(b->p);
-    memset(b, 0, sizeof(*b));
-}
-
-static void jb_raw(struct jbuf *b, const char *s, size_t n)
-{
-    jb_reserve(b, n);
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-}
-
-#define JB_LIT(b, lit) jb_raw((b), (lit), sizeof(lit) - 1)
-
-/* A JSON string. Names and uuids placid stores never need escaping, so the
- * common case is one scan and one copy. */
-static void jb_str(struct jbuf *b, const char *s)
-{
-    size_t n = 0;
-    bool plain = true;
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++, n++)
-        plain &= *c >= 0x20 && *c != '"' && *c != '\\';
-    jb_reserve(b, plain ? n + 2 : 6 * n + 2);
-    char *o = b->p + b->n;
-    *o++ = '"';
-    if (plain) {
-        memcpy(o, s, n);
-        o += n;
-    } else {
-        for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-            if (*c == '"' || *c == '\\') {
-                *o++ = '\\';
-                *o++ = (char)*c;
-            } else if (*c < 0x20) {
-                o += sprintf(o, "\\u%04x", *c);
-            } else {
-                *o++ = (char)*c;
-            }
-        }
-    }
-    *o++ = '"';
-    b->n = (size_t)(o - b->p);
-}
-
-static void jb_int(struct jbuf *b, long long v)
-{
-    char tmp[24];
-    size_t n = 0;
-    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    jb_reserve(b, n + 1);
-    if (v < 0)
-        b->p[b->n++] = '-';
-    while (n)
-        b->p[b->n++] = tmp[--n];
-}
 
 /* Appends to a fixed message buffer, truncating quietly when it is full. */
 static void appendf(char *buf, size_t size, size_t *len, const char *fmt, ...) PRINTF_LIKE(4, 5);
@@ -661,70 +551,70 @@ static int check_groups(struct req *rq, const struct ac_params *p)
 
 struct ac_writer {
     struct req *rq;
-    struct jbuf reqs, sums;
+    struct jtext reqs, sums;
     size_t n_reqs, n_sums;
     const char **requested; /* resource classes asked for (summaries before 1.27) */
     size_t n_requested;
 };
 
-static void write_resources(struct jbuf *b, const struct cand_item *items, size_t n)
+static void write_resources(struct jtext *b, const struct cand_item *items, size_t n)
 {
-    JB_LIT(b, "{");
+    JT_LIT(b, "{");
     for (size_t i = 0; i < n; i++) {
         if (i)
-            JB_LIT(b, ", ");
-        jb_str(b, items[i].rc);
-        JB_LIT(b, ": ");
-        jb_int(b, items[i].amount);
+            JT_LIT(b, ", ");
+        jt_str(b, items[i].rc);
+        JT_LIT(b, ": ");
+        jt_int(b, items[i].amount);
     }
-    JB_LIT(b, "}");
+    JT_LIT(b, "}");
 }
 
 static int on_request(void *arg, const struct cand_request *r)
 {
     struct ac_writer *w = arg;
-    struct jbuf *b = &w->reqs;
+    struct jtext *b = &w->reqs;
     bool dict = w->rq->mv >= MV(1, 12);
     if (w->n_reqs++)
-        JB_LIT(b, ", ");
-    JB_LIT(b, "{\"allocations\": ");
-    jb_raw(b, dict ? "{" : "[", 1);
+        JT_LIT(b, ", ");
+    JT_LIT(b, "{\"allocations\": ");
+    jt_raw(b, dict ? "{" : "[", 1);
     for (size_t i = 0, k = 0; i < r->n_items; k++) {
         size_t j = i;
         while (j < r->n_items && r->items[j].rp_uuid == r->items[i].rp_uuid)
             j++;
         if (k)
-            JB_LIT(b, ", ");
+            JT_LIT(b, ", ");
         if (dict) {
-            jb_str(b, r->items[i].rp_uuid);
-            JB_LIT(b, ": {\"resources\": ");
+            jt_str(b, r->items[i].rp_uuid);
+            JT_LIT(b, ": {\"resources\": ");
         } else {
-            JB_LIT(b, "{\"resource_provider\": {\"uuid\": ");
-            jb_str(b, r->items[i].rp_uuid);
-            JB_LIT(b, "}, \"resources\": ");
+            JT_LIT(b, "{\"resource_provider\": {\"uuid\": ");
+            jt_str(b, r->items[i].rp_uuid);
+            JT_LIT(b, "}, \"resources\": ");
         }
         write_resources(b, r->items + i, j - i);
-        JB_LIT(b, "}");
+        JT_LIT(b, "}");
         i = j;
     }
-    jb_raw(b, dict ? "}" : "]", 1);
+    jt_raw(b, dict ? "}" : "]", 1);
     if (w->rq->mv >= MV(1, 34)) {
-        JB_LIT(b, ", \"mappings\": {");
+        JT_LIT(b, ", \"mappings\": {");
         for (size_t m = 0; m < r->n_mappings; m++) {
             if (m)
-                JB_LIT(b, ", ");
-            jb_str(b, r->mappings[m].suffix);
-            JB_LIT(b, ": [");
+                JT_LIT(b, ", ");
+            jt_str(b, r->mappings[m].suffix);
+            JT_LIT(b, ": [");
             for (size_t i = 0; i < r->mappings[m].n; i++) {
                 if (i)
-                    JB_LIT(b, ", ");
-                jb_str(b, r->mappings[m].rp_uuids[i]);
+                    JT_LIT(b, ", ");
+                jt_str(b, r->mappings[m].rp_uuids[i]);
             }
-            JB_LIT(b, "]");
+            JT_LIT(b, "]");
         }
-        JB_LIT(b, "}");
+        JT_LIT(b, "}");
     }
-    JB_LIT(b, "}");
+    JT_LIT(b, "}");
     return 0;
 }
 
@@ -739,45 +629,45 @@ static bool requested(const struct ac_writer *w, const char *rc)
 static int on_summary(void *arg, const struct cand_summary *s)
 {
     struct ac_writer *w = arg;
-    struct jbuf *b = &w->sums;
+    struct jtext *b = &w->sums;
     unsigned mv = w->rq->mv;
     if (w->n_sums++)
-        JB_LIT(b, ", ");
-    jb_str(b, s->uuid);
-    JB_LIT(b, ": {\"resources\": {");
+        JT_LIT(b, ", ");
+    jt_str(b, s->uuid);
+    JT_LIT(b, ": {\"resources\": {");
     bool all = mv >= MV(1, 27);
     for (size_t i = 0, k = 0; i < s->n_res; i++) {
         if (!all && !requested(w, s->res[i].rc))
             continue;
         if (k++)
-            JB_LIT(b, ", ");
-        jb_str(b, s->res[i].rc);
-        JB_LIT(b, ": {\"capacity\": ");
-        jb_int(b, s->res[i].capacity);
-        JB_LIT(b, ", \"used\": ");
-        jb_int(b, s->res[i].used);
-        JB_LIT(b, "}");
+            JT_LIT(b, ", ");
+        jt_str(b, s->res[i].rc);
+        JT_LIT(b, ": {\"capacity\": ");
+        jt_int(b, s->res[i].capacity);
+        JT_LIT(b, ", \"used\": ");
+        jt_int(b, s->res[i].used);
+        JT_LIT(b, "}");
     }
-    JB_LIT(b, "}");
+    JT_LIT(b, "}");
     if (mv >= MV(1, 17)) {
-        JB_LIT(b, ", \"traits\": [");
+        JT_LIT(b, ", \"traits\": [");
         for (size_t i = 0; i < s->n_traits; i++) {
             if (i)
-                JB_LIT(b, ", ");
-            jb_str(b, s->traits[i]);
+                JT_LIT(b, ", ");
+            jt_str(b, s->traits[i]);
         }
-        JB_LIT(b, "]");
+        JT_LIT(b, "]");
     }
     if (mv >= MV(1, 29)) {
-        JB_LIT(b, ", \"parent_provider_uuid\": ");
+        JT_LIT(b, ", \"parent_provider_uuid\": ");
         if (s->parent_uuid)
-            jb_str(b, s->parent_uuid);
+            jt_str(b, s->parent_uuid);
         else
-            JB_LIT(b, "null");
-        JB_LIT(b, ", \"root_provider_uuid\": ");
-        jb_str(b, s->root_uuid);
+            JT_LIT(b, "null");
+        JT_LIT(b, ", \"root_provider_uuid\": ");
+        jt_str(b, s->root_uuid);
     }
-    JB_LIT(b, "}");
+    JT_LIT(b, "}");
     return 0;
 }
 
@@ -847,28 +737,13 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
  * sends and frees it). */
 static void finish_reply(struct req *rq, struct ac_writer *w)
 {
-    static const char mid[] = "], \"provider_summaries\": {";
-    static const char end[] = "}}";
-    size_t total = w->reqs.n + sizeof(mid) - 1 + w->sums.n + sizeof(end) - 1;
-    char *out = xmalloc(total + 1);
-    if (total >= JB_MAP_MIN)
-        advise_huge(out, total);
-    size_t n = 0;
-    memcpy(out + n, w->reqs.p, w->reqs.n);
-    n += w->reqs.n;
-    memcpy(out + n, mid, sizeof(mid) - 1);
-    n += sizeof(mid) - 1;
-    if (w->sums.n)
-        memcpy(out + n, w->sums.p, w->sums.n);
-    n += w->sums.n;
-    memcpy(out + n, end, sizeof(end) - 1);
-    n += sizeof(end) - 1;
-    out[n] = '\0';
-    jb_free(&w->reqs);
-    jb_free(&w->sums);
+    JT_LIT(&w->reqs, "], \"provider_summaries\": {");
+    JT_LIT(&w->sums, "}}");
+    struct jtext parts[2] = {w->reqs, w->sums};
+    memset(&w->reqs, 0, sizeof(w->reqs));
+    memset(&w->sums, 0, sizeof(w->sums));
     free(rq->reply_text);
-    rq->reply_text = out;
-    rq->reply_text_len = n;
+    rq->reply_text = jt_join(parts, 2, &rq->reply_text_len);
     rq->status = 200;
     req_set_last_modified(rq, 0);
 }
@@ -895,11 +770,11 @@ int allocation_candidates_get(struct req *rq)
     struct cand_query q;
     struct cand_failure fail;
     build_query(rq, &p, &q, &w);
-    JB_LIT(&w.reqs, "{\"allocation_requests\": [");
+    JT_LIT(&w.reqs, "{\"allocation_requests\": [");
     enum store_rc rc = store_candidates_get(rq->store, &q, on_request, on_summary, &w, &fail);
     if (rc != STORE_OK) {
-        jb_free(&w.reqs);
-        jb_free(&w.sums);
+        jt_free(&w.reqs);
+        jt_free(&w.sums);
         if (rc == STORE_INVALID && fail.kind == CAND_BAD_RESOURCE_CLASS)
             return req_fail(rq, 400, ERR_DEFAULT,
                             "Invalid resource class in resources parameter: No such resource "

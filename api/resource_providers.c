@@ -7,18 +7,15 @@
 #include "api/common.h"
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "api/json_text.h"
 #include "api/query.h"
 #include "server/microversion.h"
 
 /* ---- Representation ---- */
 
-static void add_link(json_t *links, const char *rel, const char *href)
-{
-    json_array_append_new(links, json_pack("{s:s, s:s}", "rel", rel, "href", href));
-}
-
-/* The links a provider carries at rq->mv. Returns a new reference. */
-static json_t *provider_links(struct req *rq, const char *uuid)
+/* Writes the provider as Placement serialises it at microversion mv. The
+ * list writes thousands of these, so it is text, not a jansson tree. */
+static void provider_write(struct jtext *b, unsigned mv, const struct provider *p)
 {
     static const struct {
         const char *rel;
@@ -27,33 +24,49 @@ static json_t *provider_links(struct req *rq, const char *uuid)
         {"inventories", MV(1, 0)}, {"usages", MV(1, 0)},       {"aggregates", MV(1, 1)},
         {"traits", MV(1, 6)},      {"allocations", MV(1, 11)},
     };
-    char self[64], href[96];
-    json_t *links = json_array();
+    char self[64];
 
-    snprintf(self, sizeof(self), "/resource_providers/%s", uuid);
-    add_link(links, "self", self);
+    snprintf(self, sizeof(self), "/resource_providers/%s", p->uuid);
+    JT_LIT(b, "{\"uuid\": ");
+    jt_str(b, p->uuid);
+    JT_LIT(b, ", \"name\": ");
+    jt_str(b, p->name);
+    JT_LIT(b, ", \"generation\": ");
+    jt_int(b, p->generation);
+    JT_LIT(b, ", \"links\": [{\"rel\": \"self\", \"href\": ");
+    jt_str(b, self);
+    JT_LIT(b, "}");
     for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++) {
-        if (rq->mv < rels[i].since)
+        if (mv < rels[i].since)
             continue;
-        snprintf(href, sizeof(href), "%s/%s", self, rels[i].rel);
-        add_link(links, rels[i].rel, href);
+        JT_LIT(b, ", {\"rel\": ");
+        jt_str(b, rels[i].rel);
+        JT_LIT(b, ", \"href\": \"");
+        jt_raw(b, self, strlen(self));
+        JT_LIT(b, "/");
+        jt_raw(b, rels[i].rel, strlen(rels[i].rel));
+        JT_LIT(b, "\"}");
     }
-    return links;
+    JT_LIT(b, "]");
+    if (mv >= MV(1, 14)) {
+        JT_LIT(b, ", \"parent_provider_uuid\": ");
+        if (p->parent_uuid[0])
+            jt_str(b, p->parent_uuid);
+        else
+            JT_LIT(b, "null");
+        JT_LIT(b, ", \"root_provider_uuid\": ");
+        jt_str(b, p->root_uuid);
+    }
+    JT_LIT(b, "}");
 }
 
-/* The provider as Placement serialises it at rq->mv. Returns a new reference. */
+/* The provider as a JSON object at rq->mv. Returns a new reference. */
 static json_t *provider_to_json(struct req *rq, const struct provider *p)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "uuid", json_string(p->uuid));
-    json_object_set_new(o, "name", json_string(p->name));
-    json_object_set_new(o, "generation", json_integer(p->generation));
-    json_object_set_new(o, "links", provider_links(rq, p->uuid));
-    if (rq->mv >= MV(1, 14)) {
-        json_object_set_new(o, "parent_provider_uuid",
-                            p->parent_uuid[0] ? json_string(p->parent_uuid) : json_null());
-        json_object_set_new(o, "root_provider_uuid", json_string(p->root_uuid));
-    }
+    struct jtext b = {0};
+    provider_write(&b, rq->mv, p);
+    json_t *o = json_loadb(b.p, b.n, 0, NULL);
+    jt_free(&b);
     return o;
 }
 
@@ -469,7 +482,8 @@ static int resolve_resources(struct req *rq, const struct resource_amount *res, 
 
 struct list_acc {
     struct req *rq;
-    json_t *items;
+    struct jtext text;
+    size_t count;
     time_t modified;
 };
 
@@ -479,14 +493,24 @@ static int list_row(void *arg, const struct provider *p)
     time_t t = provider_modified(p);
     if (t > acc->modified)
         acc->modified = t;
-    json_array_append_new(acc->items, provider_to_json(acc->rq, p));
+    if (acc->count++)
+        JT_LIT(&acc->text, ", ");
+    provider_write(&acc->text, acc->rq->mv, p);
     return 0;
 }
 
-static int reply_list(struct req *rq, json_t *items, time_t modified)
+/* Sends {"resource_providers": [...]} with the items written so far. */
+static int reply_list(struct req *rq, struct list_acc *acc)
 {
-    req_set_last_modified(rq, modified); /* 0 (no providers) means now */
-    return api_reply(rq, 200, json_pack("{s:o}", "resource_providers", items));
+    struct jtext parts[2] = {{0}, acc->text};
+    JT_LIT(&parts[0], "{\"resource_providers\": [");
+    JT_LIT(&parts[1], "]}");
+    memset(&acc->text, 0, sizeof(acc->text));
+    free(rq->reply_text);
+    rq->reply_text = jt_join(parts, 2, &rq->reply_text_len);
+    rq->status = 200;
+    req_set_last_modified(rq, acc->modified); /* 0 (no providers) means now */
+    return 0;
 }
 
 int providers_list(struct req *rq)
@@ -508,18 +532,18 @@ int providers_list(struct req *rq)
     /* An unknown in_tree is an empty list, before any name lookup can complain. */
     struct provider_ref root;
     enum store_rc rc = f.in_tree ? store_provider_ref(rq->store, f.in_tree, &root) : STORE_OK;
+    struct list_acc acc = {.rq = rq};
     if (rc == STORE_NOT_FOUND)
-        return reply_list(rq, json_array(), 0);
+        return reply_list(rq, &acc);
     if (rc != STORE_OK)
         return api_fail_store(rq, rc);
     if (resolve_traits(rq, &traits, &f) || resolve_resources(rq, res, n_res, &f))
         return -1;
 
-    struct list_acc acc = {.rq = rq, .items = json_array()};
     rc = store_provider_list(rq->store, &f, list_row, &acc);
     if (rc != STORE_OK) {
-        json_decref(acc.items);
+        jt_free(&acc.text);
         return api_fail_store(rq, rc);
     }
-    return reply_list(rq, acc.items, acc.modified);
+    return reply_list(rq, &acc);
 }

