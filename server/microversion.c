@@ -17,6 +17,30 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
+/* Upstream's message ends with Python's own reason from
+ * Version(*(int(v) for v in s.split('.', 1))): int() of the first part that
+ * is not a number, or the minor missing from a lone "X". Both parts numbers
+ * (only out of range here) get no reason. */
+static void malformed(const char *buf, char *err, size_t errsz)
+{
+    char major[64];
+    const char *dot = strchr(buf, '.');
+    long long v;
+    snprintf(major, sizeof(major), "%.*s", dot ? (int)(dot - buf) : (int)strlen(buf), buf);
+    const char *bad = !parse_ll(major, &v) ? major : dot && !parse_ll(dot + 1, &v) ? dot + 1 : NULL;
+    if (bad)
+        snprintf(err, errsz,
+                 "invalid version string: %s; invalid literal for int() with base 10: '%s'", buf,
+                 bad);
+    else if (!dot)
+        snprintf(err, errsz,
+                 "invalid version string: %s; Version.__new__() missing 1 required positional "
+                 "argument: 'minor'",
+                 buf);
+    else
+        snprintf(err, errsz, "invalid version string: %s", buf);
+}
+
 /* Parses "X.Y" (or "latest") of length n. Python's int() accepts leading
  * zeros and surrounding blanks, so "1.05" is 1.5. */
 static enum mv_result parse_value(const char *s, size_t n, unsigned *out, char *err, size_t errsz)
@@ -48,7 +72,7 @@ static enum mv_result parse_value(const char *s, size_t n, unsigned *out, char *
         }
         *dot = '.';
     }
-    snprintf(err, errsz, "invalid version string: %s", buf);
+    malformed(buf, err, errsz);
     return MV_MALFORMED;
 }
 

@@ -132,9 +132,21 @@ static const char *status_explanation(int status)
     }
 }
 
+/* webob renders the body through strip_tags(), which turns each newline of
+ * the message into a space: jsonschema's multi-line text arrives as one
+ * line ("...property  Failed validating ... On instance:     {}"). */
+static const char *one_line(const char *msg, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", msg);
+    for (char *p = buf; (p = strchr(p, '\n')) != NULL;)
+        *p = ' ';
+    return buf;
+}
+
 static char *error_detail(const struct req *rq, const char *method, char *buf, size_t n)
 {
-    const char *msg = rq->err.detail;
+    char flat[sizeof(rq->err.detail)];
+    const char *msg = one_line(rq->err.detail, flat, sizeof(flat));
     switch (rq->err.status) {
     case 405:
         snprintf(buf, n, "The method %s is not allowed for this resource. \n\n %s", method, msg);

@@ -73,10 +73,9 @@ const struct route *router_find(const struct route *routes, struct req *rq)
     }
     if (version_miss) {
         int status = version_miss->too_old ? version_miss->too_old : 404;
-        if (status == 405)
-            req_fail(rq, 405, NULL, "The method specified is not allowed for this resource.");
-        else
-            req_fail(rq, status, NULL, "%s", "");
+        /* Upstream's version_handler raises without a message: the detail
+         * is webob's explanation alone. */
+        req_fail(rq, status, NULL, "%s", "");
         return NULL;
     }
     if (!path_known) {

@@ -120,6 +120,50 @@ START_TEST(accept_without_json_is_406)
 }
 END_TEST
 
+/* The detail the client sees: borrowed from doc. */
+static const char *wire_detail(const json_t *doc)
+{
+    const char *detail = NULL;
+    ck_assert_int_eq(json_unpack((json_t *)doc, "{s:[{s:s}]}", "errors", "detail", &detail), 0);
+    return detail;
+}
+
+#define RP_UUID "c0000000-0000-0000-0000-000000000001"
+
+/* oracle/edge-cases.txt: a route that exists only from a later version
+ * answers with webob's explanation and no message. */
+START_TEST(version_gated_405_has_no_message)
+{
+    struct req rq;
+    test_call(&env, &rq, "DELETE", "/resource_providers/" RP_UUID "/inventories", "1.4", NULL);
+    ck_assert_int_eq(rq.err.status, 405);
+    json_t *doc = test_response(&rq);
+    ck_assert_str_eq(wire_detail(doc), "The method DELETE is not allowed for this resource. \n\n ");
+    json_decref(doc);
+    req_release(&rq);
+}
+END_TEST
+
+/* oracle/edge-cases.txt "GET /usages": webob turns the newlines of a
+ * multi-line message (jsonschema's) into spaces. */
+START_TEST(multi_line_messages_arrive_on_one_line)
+{
+    struct req rq;
+    ck_assert_int_eq(test_call(&env, &rq, "GET", "/usages", "1.39", NULL), 400);
+    ck_assert_ptr_nonnull(strchr(rq.err.detail, '\n'));
+    json_t *doc = test_response(&rq);
+    const char *detail = wire_detail(doc);
+    const char *msg = strstr(detail, "\n\n ");
+    ck_assert_ptr_nonnull(msg);
+    ck_assert_ptr_null(strchr(msg + 3, '\n'));
+    const char want[] = "Invalid query string parameters: 'project_id' is a required property"
+                        "  Failed validating 'required' in schema";
+    ck_assert_msg(strncmp(msg + 3, want, strlen(want)) == 0, "detail: %s", detail);
+    json_decref(doc);
+    req_release(&rq);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dispatch");
@@ -132,6 +176,8 @@ int main(void)
     tcase_add_test(tc, body_without_content_type_is_400);
     tcase_add_test(tc, malformed_json_is_400);
     tcase_add_test(tc, accept_without_json_is_406);
+    tcase_add_test(tc, version_gated_405_has_no_message);
+    tcase_add_test(tc, multi_line_messages_arrive_on_one_line);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -49,9 +49,27 @@ START_TEST(malformed_values_are_400)
     unsigned mv;
     char err[128];
     ck_assert_int_eq(mv_parse("placement foo", &mv, err, sizeof(err)), MV_MALFORMED);
-    ck_assert_str_eq(err, "invalid version string: foo");
+    ck_assert_str_eq(err, "invalid version string: foo; invalid literal for int() with base 10: "
+                          "'foo'");
     ck_assert_int_eq(parse("placement 1", &mv), MV_MALFORMED);
     ck_assert_int_eq(parse("placement 1.x", &mv), MV_MALFORMED);
+}
+END_TEST
+
+/* Upstream appends Python's reason (oracle/edge-cases.txt, "ver: foo"). */
+START_TEST(malformed_messages_carry_pythons_reason)
+{
+    unsigned mv;
+    char err[256];
+    ck_assert_int_eq(mv_parse("placement 1.2.3", &mv, err, sizeof(err)), MV_MALFORMED);
+    ck_assert_str_eq(err, "invalid version string: 1.2.3; invalid literal for int() with base "
+                          "10: '2.3'");
+    ck_assert_int_eq(mv_parse("placement pony.horse", &mv, err, sizeof(err)), MV_MALFORMED);
+    ck_assert_str_eq(err, "invalid version string: pony.horse; invalid literal for int() with "
+                          "base 10: 'pony'");
+    ck_assert_int_eq(mv_parse("placement 1", &mv, err, sizeof(err)), MV_MALFORMED);
+    ck_assert_str_eq(err, "invalid version string: 1; Version.__new__() missing 1 required "
+                          "positional argument: 'minor'");
 }
 END_TEST
 
@@ -82,6 +100,7 @@ int main(void)
     tcase_add_test(tc, leading_zeros_parse_as_ints);
     tcase_add_test(tc, last_placement_entry_wins_and_other_services_are_ignored);
     tcase_add_test(tc, malformed_values_are_400);
+    tcase_add_test(tc, malformed_messages_carry_pythons_reason);
     tcase_add_test(tc, out_of_range_values_are_406);
     tcase_add_test(tc, format_round_trips);
     suite_add_tcase(s, tc);
