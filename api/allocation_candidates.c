@@ -733,8 +733,7 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
     };
 }
 
-/* Hands the finished text to the request as one malloc'd buffer (http.c
- * sends and frees it). */
+/* Hands the finished text to the request (http.c sends and releases it). */
 static void finish_reply(struct req *rq, struct ac_writer *w)
 {
     JT_LIT(&w->reqs, "], \"provider_summaries\": {");
@@ -742,9 +741,7 @@ static void finish_reply(struct req *rq, struct ac_writer *w)
     struct jtext parts[2] = {w->reqs, w->sums};
     memset(&w->reqs, 0, sizeof(w->reqs));
     memset(&w->sums, 0, sizeof(w->sums));
-    free(rq->reply_text);
-    rq->reply_text = jt_join(parts, 2, &rq->reply_text_len);
-    rq->status = 200;
+    jt_reply(rq, parts, 2);
     req_set_last_modified(rq, 0);
 }
 

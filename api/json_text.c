@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "server/req.h"
 #include "server/util.h"
 
 #define JT_MAP_MIN ((size_t)64 << 10)
@@ -39,6 +40,12 @@ void jt_reserve(struct jtext *b, size_t more)
         b->p = m;
     }
     b->cap = cap;
+}
+
+/* The size of the mapping that holds len bytes of text and its NUL. */
+static size_t jt_mapped_size(size_t len)
+{
+    return (len + 1 + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
 }
 
 void jt_free(struct jtext *b)
@@ -103,21 +110,31 @@ void jt_int(struct jtext *b, long long v)
         b->p[b->n++] = tmp[--n];
 }
 
-char *jt_join(struct jtext *parts, size_t n_parts, size_t *len)
+/* Releases a reply_text that is a jtext mapping (see jt_reply). */
+static void unmap_text(char *text, size_t len)
 {
-    size_t total = 0, n = 0;
-    for (size_t i = 0; i < n_parts; i++)
-        total += parts[i].n;
-    char *out = xmalloc(total + 1);
-    if (total >= JT_MAP_MIN)
-        advise_huge(out, total);
-    for (size_t i = 0; i < n_parts; i++) {
+    munmap(text, jt_mapped_size(len));
+}
+
+void jt_reply(struct req *rq, struct jtext *parts, size_t n_parts)
+{
+    struct jtext b = parts[0];
+    memset(&parts[0], 0, sizeof(parts[0]));
+    for (size_t i = 1; i < n_parts; i++) {
         if (parts[i].n)
-            memcpy(out + n, parts[i].p, parts[i].n);
-        n += parts[i].n;
+            jt_raw(&b, parts[i].p, parts[i].n);
         jt_free(&parts[i]);
     }
-    out[n] = '\0';
-    *len = n;
-    return out;
+    jt_reserve(&b, 1);
+    b.p[b.n] = '\0';
+    if (!b.mapped) {
+        req_set_reply_text(rq, b.p, b.n, NULL);
+        return;
+    }
+    /* Give back the reserved but unused tail; unmap_text recomputes the
+     * size from the length. */
+    char *p = mremap(b.p, b.cap, jt_mapped_size(b.n), 0);
+    if (p == MAP_FAILED)
+        abort();
+    req_set_reply_text(rq, p, b.n, unmap_text);
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct req;
+
 struct jtext {
     char *p;
     size_t n, cap;
@@ -31,9 +33,9 @@ void jt_str(struct jtext *b, const char *s);
 /* Appends a JSON integer. */
 void jt_int(struct jtext *b, long long v);
 
-/* Concatenates the parts into one malloc'd, NUL-terminated buffer that the
- * caller owns (e.g. rq->reply_text), frees the parts, and returns it with
- * its length in *len. */
-char *jt_join(struct jtext *parts, size_t n_parts, size_t *len);
+/* Concatenates the parts (emptying them) and hands the text to rq as its
+ * reply_text: the first part's buffer is extended in place, so a large
+ * answer is neither copied to fresh memory nor faulted in twice. */
+void jt_reply(struct req *rq, struct jtext *parts, size_t n_parts);
 
 #endif

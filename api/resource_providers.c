@@ -506,9 +506,7 @@ static int reply_list(struct req *rq, struct list_acc *acc)
     JT_LIT(&parts[0], "{\"resource_providers\": [");
     JT_LIT(&parts[1], "]}");
     memset(&acc->text, 0, sizeof(acc->text));
-    free(rq->reply_text);
-    rq->reply_text = jt_join(parts, 2, &rq->reply_text_len);
-    rq->status = 200;
+    jt_reply(rq, parts, 2);
     req_set_last_modified(rq, acc->modified); /* 0 (no providers) means now */
     return 0;
 }

@@ -235,9 +235,7 @@ static int add_query_to_reply(struct req *rq, const char *query)
         int n = snprintf(text, head + 1, "{\"query\": %s%s", quoted, empty ? "" : ", ");
         memcpy(text + n, rest, rest_len);
         free(quoted);
-        free(rq->reply_text);
-        rq->reply_text = text;
-        rq->reply_text_len = (size_t)n + rest_len;
+        req_set_reply_text(rq, text, (size_t)n + rest_len, NULL);
         return 0;
     }
     json_t *out = json_object();

@@ -129,6 +129,38 @@ static bool accepts_json(const char *accept)
     return !accept || !accept[0] || strstr(accept, "json") || strstr(accept, "*/*");
 }
 
+/* What MHD needs to release a reply_text with its own free function. */
+struct owned_text {
+    char *text;
+    size_t len;
+    void (*free_text)(char *text, size_t len);
+};
+
+static void release_owned_text(void *cls)
+{
+    struct owned_text *o = cls;
+    o->free_text(o->text, o->len);
+    free(o);
+}
+
+/* Moves rq->reply_text into a response; MHD releases it once sent. */
+static struct MHD_Response *reply_text_response(struct req *rq)
+{
+    struct MHD_Response *resp;
+    if (!rq->reply_text_free) {
+        resp = MHD_create_response_from_buffer(rq->reply_text_len, rq->reply_text,
+                                               MHD_RESPMEM_MUST_FREE);
+    } else {
+        struct owned_text *o = xmalloc(sizeof(*o));
+        *o = (struct owned_text){rq->reply_text, rq->reply_text_len, rq->reply_text_free};
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            rq->reply_text_len, rq->reply_text, release_owned_text, o);
+    }
+    rq->reply_text = NULL; /* the response owns it now */
+    rq->reply_text_free = NULL;
+    return resp;
+}
+
 /* Turns rq (reply or error) into an MHD response and queues it. */
 static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *call)
 {
@@ -163,9 +195,7 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
         add_header(resp, "Content-Type",
                    html ? "text/html; charset=UTF-8" : "text/plain; charset=UTF-8");
     } else if (!doc && rq->reply_text && !rq->err.status) {
-        resp = MHD_create_response_from_buffer(rq->reply_text_len, rq->reply_text,
-                                               MHD_RESPMEM_MUST_FREE);
-        rq->reply_text = NULL; /* MHD frees it now */
+        resp = reply_text_response(rq);
         add_header(resp, "Content-Type", "application/json");
     } else if (doc) {
         char *text = json_dumps(doc, JSON_ENSURE_ASCII);

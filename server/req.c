@@ -24,8 +24,7 @@ void req_release(struct req *rq)
     json_decref(rq->body);
     json_decref(rq->reply);
     rq->body = rq->reply = NULL;
-    free(rq->reply_text);
-    rq->reply_text = NULL;
+    req_set_reply_text(rq, NULL, 0, NULL);
     arena_free(&rq->arena);
 }
 
@@ -41,6 +40,22 @@ int req_fail(struct req *rq, int status, const char *code, const char *fmt, ...)
     va_end(ap);
     utf8_sanitize(rq->err.detail);
     return -1;
+}
+
+void req_set_reply_text(struct req *rq, char *text, size_t len,
+                        void (*free_text)(char *text, size_t len))
+{
+    if (rq->reply_text) {
+        if (rq->reply_text_free)
+            rq->reply_text_free(rq->reply_text, rq->reply_text_len);
+        else
+            free(rq->reply_text);
+    }
+    rq->reply_text = text;
+    rq->reply_text_len = len;
+    rq->reply_text_free = free_text;
+    if (text && !rq->status)
+        rq->status = 200;
 }
 
 const char *req_param(const struct req *rq, const char *name)

@@ -51,9 +51,10 @@ struct req {
     /* Out: set by the handler. */
     int status;    /* 200/201/204 ... */
     json_t *reply; /* OWNED by req; NULL means empty body */
-    char *reply_text; /* OWNED by req (malloc'd): a pre-serialised JSON body that
-                       * wins over reply, for very large answers */
+    char *reply_text; /* OWNED by req: a pre-serialised JSON body that wins over
+                       * reply, for very large answers; set with req_set_reply_text */
     size_t reply_text_len;
+    void (*reply_text_free)(char *text, size_t len); /* NULL: free() */
     struct kv headers[REQ_MAX_HEADERS];
     size_t n_headers;
     time_t last_modified; /* 0 = no Last-Modified/Cache-Control headers */
@@ -82,6 +83,12 @@ const char *req_query(const struct req *rq, const char *name);
 
 /* Number of times the query key occurs. */
 size_t req_query_count(const struct req *rq, const char *name);
+
+/* Hands a pre-serialised JSON body of len bytes to rq (status 200 unless
+ * set), releasing any previous one. rq owns text from now on and releases it
+ * with free_text, or free() when free_text is NULL. */
+void req_set_reply_text(struct req *rq, char *text, size_t len,
+                        void (*free_text)(char *text, size_t len));
 
 /* Adds a response header; name and value are copied into the arena. */
 void req_header_add(struct req *rq, const char *name, const char *value);
