@@ -660,8 +660,10 @@ struct dkey {
     long long *key;
 };
 
-/* Memory kept by each thread between requests, so that a small request
- * reuses warm pages instead of faulting in fresh ones. */
+/* Memory kept between requests, so that a request reuses warm pages instead
+ * of faulting in fresh ones (tens of microseconds each on a virtual
+ * machine). The kept sets are shared by all workers, last in first out, so a
+ * request finds a warm set whichever worker thread serves it. */
 struct scratch {
     struct pool req_pool;    /* lives for the request */
     struct pool anchor_pool; /* reset after every anchor */
@@ -670,13 +672,14 @@ struct scratch {
 };
 
 #define SCRATCH_KEEP_BYTES ((size_t)2 << 20)
+#define SCRATCH_KEPT       4
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct scratch *scratch_kept[SCRATCH_KEPT];
+static size_t scratch_n_kept;
 
-static void scratch_destroy(void *arg)
+static void scratch_destroy(struct scratch *sc)
 {
-    struct scratch *sc = arg;
     pool_free(&sc->req_pool);
     pool_free(&sc->anchor_pool);
     world_free(&sc->bw);
@@ -684,31 +687,33 @@ static void scratch_destroy(void *arg)
     free(sc);
 }
 
-static void scratch_key_init(void)
-{
-    (void)pthread_key_create(&scratch_key, scratch_destroy);
-}
-
 static struct scratch *scratch_take(void)
 {
-    (void)pthread_once(&scratch_once, scratch_key_init);
-    struct scratch *sc = pthread_getspecific(scratch_key);
-    if (!sc)
-        return xcalloc(1, sizeof(*sc));
-    (void)pthread_setspecific(scratch_key, NULL);
-    return sc;
+    struct scratch *sc = NULL;
+    pthread_mutex_lock(&scratch_lock);
+    if (scratch_n_kept)
+        sc = scratch_kept[--scratch_n_kept];
+    pthread_mutex_unlock(&scratch_lock);
+    return sc ? sc : xcalloc(1, sizeof(*sc));
 }
 
-/* Empties sc and keeps it for this thread's next request, unless it grew
- * big (a large answer): then the memory goes back to the system. */
+/* Empties sc and keeps it for a later request, unless it grew big (a large
+ * answer) or enough are kept: then the memory goes back to the system. */
 static void scratch_give_back(struct scratch *sc)
 {
     pool_reset(&sc->req_pool);
     pool_reset(&sc->anchor_pool);
     world_reset(&sc->bw);
     world_reset(&sc->spw);
-    if (world_bytes(&sc->bw) + world_bytes(&sc->spw) > SCRATCH_KEEP_BYTES ||
-        pthread_setspecific(scratch_key, sc) != 0)
+    if (world_bytes(&sc->bw) + world_bytes(&sc->spw) <= SCRATCH_KEEP_BYTES) {
+        pthread_mutex_lock(&scratch_lock);
+        if (scratch_n_kept < SCRATCH_KEPT) {
+            scratch_kept[scratch_n_kept++] = sc;
+            sc = NULL;
+        }
+        pthread_mutex_unlock(&scratch_lock);
+    }
+    if (sc)
         scratch_destroy(sc);
 }
 
