@@ -27,6 +27,7 @@ struct config {
     size_t max_body;
     char *admin_token; /* owned */
     bool randomize;
+    size_t tree_cache; /* bytes */
 };
 
 static void usage(FILE *out)
@@ -44,6 +45,8 @@ static void usage(FILE *out)
           "                           directly; default \"admin\")\n"
           "  --randomize-candidates   shuffle allocation candidates like Placement's\n"
           "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
+          "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
+          "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --help, --version\n",
           out);
@@ -137,6 +140,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
         cfg->randomize = strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
         return 0;
     case 'L': return parse_log_level(value);
+    case 'c':
+        if (parse_count(value, "--tree-cache-mb", 0, 1 << 20, &n))
+            return -1;
+        cfg->tree_cache = (size_t)n << 20;
+        return 0;
     default: return -1;
     }
 }
@@ -149,7 +157,7 @@ static int load_env(struct config *cfg)
     } vars[] = {{"PLACID_LISTEN", 'l'},           {"PLACID_DB", 'd'},
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
-                {"PLACID_LOG_LEVEL", 'L'}};
+                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -171,7 +179,8 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"threads", required_argument, NULL, 't'}, {"max-body", required_argument, NULL, 'b'},
         {"admin-token-file", required_argument, NULL, 'a'},
         {"randomize-candidates", no_argument, NULL, 'r'},
-        {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
 
@@ -223,6 +232,7 @@ static int run(struct config *cfg)
         http_stop(srv);
         return fail("%s", err);
     }
+    store_pool_set_tree_cache(pool, cfg->tree_cache);
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
         store_pool_close(pool);
@@ -263,7 +273,8 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
-                         .threads = default_threads(), .max_body = 1024 * 1024};
+                         .threads = default_threads(), .max_body = 1024 * 1024,
+                         .tree_cache = STORE_TREE_CACHE_DEFAULT};
     cfg.admin_token = xstrdup("admin");
 
     tune_malloc();

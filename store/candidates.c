@@ -3,18 +3,22 @@
  * How it works. Placement builds, per request group, every provider that
  * could serve it, then folds the groups together per "anchor" (the root of
  * the tree a candidate lives in) and finally cuts to `limit`. Here the
- * anchors drive: roots are visited by ascending id, in batches; for one
- * batch the data of its trees (providers, inventories with usage, traits,
- * aggregates) is read with five primary-key range scans over the batch's id
- * range (see world_load), and every anchor of the batch is then solved in
- * memory exactly as Placement would solve it. Sharing providers (trait
- * MISC_SHARES_VIA_AGGREGATE) and their trees are read once per request, since
- * they may serve any anchor that shares an aggregate with them.
+ * anchors drive: roots are visited by ascending id, a block of 64 root ids
+ * at a time (store/tree_cache.h). The trees of a block (providers,
+ * inventories with usage, traits, aggregates) are read with five
+ * primary-key range scans (see world_load), finished into an immutable
+ * in-memory "world", and kept in a cache shared by all connections under the
+ * block's version from tree_versions; the next request that sees the same
+ * version reuses it, so a repeated query costs what solving and writing
+ * its answer cost, and a write costs a re-read of only the blocks it
+ * touched. Every anchor of the block is then solved in memory exactly as
+ * Placement would solve it. Sharing providers (trait
+ * MISC_SHARES_VIA_AGGREGATE) and their trees are read once per request,
+ * since they may serve any anchor that shares an aggregate with them.
  *
- * Batches start small (about `limit` roots) and grow geometrically, so a
- * limited query reads only the trees it needs, and an unlimited one reads
- * everything in a few large range scans with bounded memory (a batch's data
- * is reused for the next batch once its summaries are written).
+ * A limited query stops after the block where it reached `limit`, so its
+ * cost does not depend on the size of the full answer; an unlimited one
+ * walks every block, emitting each block's summaries as soon as it is done.
  *
  * Semantics that are easy to miss, all from placement/objects/:
  *  - unsuffixed group: one provider per resource class, from the anchor tree
@@ -43,6 +47,7 @@
 
 #include "server/util.h"
 #include "store/internal.h"
+#include "store/tree_cache.h"
 
 /* ---- A resettable bump allocator for per-request and per-anchor scratch ---- */
 
@@ -200,13 +205,13 @@ struct cinv {
     long long used, capacity;
 };
 
-enum { MARK_TREE = 1, MARK_PROVIDER = 2 };
-
+/* A provider of a finished world. Worlds of blocks are shared by concurrent
+ * requests through the tree cache, so nothing here changes once
+ * world_finalize() is done: per-request state lives in the engine. */
 struct cprov {
     long long id, parent_id, root_id;
     char uuid[37];
     bool sharing;
-    unsigned char mark; /* MARK_*: what the summaries must show */
     struct cprov *parent, *root;
     struct cprov *next; /* next member of the same tree, by id */
     struct cprov *tail; /* roots only, while linking: last member */
@@ -253,6 +258,13 @@ static size_t world_bytes(const struct world *w)
     return w->cap * sizeof(*w->provs) + w->cap_inv * sizeof(*w->inv) +
            (w->cap_traits + w->cap_aggs) * sizeof(long long) + w->cap_slots * sizeof(size_t) +
            w->cap_roots * sizeof(*w->roots);
+}
+
+/* The tree cache's destructor for a heap-allocated world. */
+void candidates_trees_destroy(void *obj)
+{
+    world_free(obj);
+    free(obj);
 }
 
 static struct cprov *world_find(const struct world *w, long long id)
@@ -667,7 +679,6 @@ struct dkey {
 struct scratch {
     struct pool req_pool;    /* lives for the request */
     struct pool anchor_pool; /* reset after every anchor */
-    struct world bw;         /* the current batch of trees */
     struct world spw;        /* the trees of the sharing providers */
 };
 
@@ -682,7 +693,6 @@ static void scratch_destroy(struct scratch *sc)
 {
     pool_free(&sc->req_pool);
     pool_free(&sc->anchor_pool);
-    world_free(&sc->bw);
     world_free(&sc->spw);
     free(sc);
 }
@@ -703,9 +713,8 @@ static void scratch_give_back(struct scratch *sc)
 {
     pool_reset(&sc->req_pool);
     pool_reset(&sc->anchor_pool);
-    world_reset(&sc->bw);
     world_reset(&sc->spw);
-    if (world_bytes(&sc->bw) + world_bytes(&sc->spw) <= SCRATCH_KEEP_BYTES) {
+    if (world_bytes(&sc->spw) <= SCRATCH_KEEP_BYTES) {
         pthread_mutex_lock(&scratch_lock);
         if (scratch_n_kept < SCRATCH_KEPT) {
             scratch_kept[scratch_n_kept++] = sc;
@@ -715,6 +724,62 @@ static void scratch_give_back(struct scratch *sc)
     }
     if (sc)
         scratch_destroy(sc);
+}
+
+/* What the summaries must show, per provider used by this request: an
+ * open-addressing map keyed by provider address (the providers themselves
+ * may be shared with other requests). */
+enum { MARK_TREE = 1, MARK_PROVIDER = 2 };
+
+struct markset {
+    const struct cprov **keys;
+    unsigned char *vals;
+    size_t cap, n;
+};
+
+static size_t mark_hash(const struct cprov *p, size_t mask)
+{
+    return (size_t)hash_ll((long long)(uintptr_t)p) & mask;
+}
+
+static unsigned char mark_get(const struct markset *m, const struct cprov *p)
+{
+    if (!m->cap)
+        return 0;
+    for (size_t i = mark_hash(p, m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == p)
+            return m->vals[i];
+    return 0;
+}
+
+static void mark_set(struct markset *m, const struct cprov *p, unsigned char bits)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        struct markset old = *m;
+        m->cap = old.cap ? 2 * old.cap : 256;
+        m->keys = xcalloc(m->cap, sizeof(*m->keys));
+        m->vals = xcalloc(m->cap, sizeof(*m->vals));
+        m->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.keys[i])
+                mark_set(m, old.keys[i], old.vals[i]);
+        free(old.keys);
+        free(old.vals);
+    }
+    size_t i = mark_hash(p, m->cap - 1);
+    while (m->keys[i] && m->keys[i] != p)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        m->keys[i] = p;
+        m->n++;
+    }
+    m->vals[i] |= bits;
+}
+
+static void markset_free(struct markset *m)
+{
+    free(m->keys);
+    free(m->vals);
 }
 
 struct engine {
@@ -750,8 +815,9 @@ struct engine {
     enum store_rc name_rc;
     struct stored *stored;
     size_t n_stored, cap_stored;
-    struct world *kept;
-    size_t n_kept, cap_kept;
+    struct tree_entry **held; /* randomization: every block until the end */
+    size_t n_held, cap_held;
+    struct markset marks;
     /* Emission buffers, reused. */
     struct cand_item *items;
     size_t cap_items;
@@ -1117,8 +1183,8 @@ static void emit_request(struct engine *e, const struct pick *run, size_t n_run,
             e->uuids[u++] = maps[g][j]->uuid;
     }
     for (size_t i = 0; i < n_run; i++) {
-        run[i].p->mark |= MARK_PROVIDER;
-        run[i].p->root->mark |= MARK_TREE;
+        mark_set(&e->marks, run[i].p, MARK_PROVIDER);
+        mark_set(&e->marks, run[i].p->root, MARK_TREE);
     }
     struct cand_request r = {e->items, n, e->mappings, e->n_groups};
     if (e->on_request(e->arg, &r)) {
@@ -1149,8 +1215,8 @@ static void store_candidate(struct engine *e)
 static void mark_late(struct engine *e)
 {
     for (size_t i = 0; i < e->n_run; i++)
-        if (e->run[i].p->root->mark & MARK_TREE)
-            e->run[i].p->mark |= MARK_PROVIDER;
+        if (mark_get(&e->marks, e->run[i].p->root) & MARK_TREE)
+            mark_set(&e->marks, e->run[i].p, MARK_PROVIDER);
 }
 
 static void combination_done(struct engine *e)
@@ -1321,16 +1387,16 @@ static void emit_summary(struct engine *e, const struct cprov *p)
 /* Summaries of the trees of w that candidates used: every provider of such a
  * tree, or (before 1.29 in a nested deployment) only the providers used.
  * skip_sharing leaves out the trees held in the sharing world. */
-static void emit_world_summaries(struct engine *e, struct world *w, bool skip_sharing)
+static void emit_world_summaries(struct engine *e, const struct world *w, bool skip_sharing)
 {
     for (size_t r = 0; r < w->n_roots && !e->cb_failed; r++) {
-        struct cprov *root = w->roots[r];
-        if (!(root->mark & MARK_TREE))
+        const struct cprov *root = w->roots[r];
+        if (!(mark_get(&e->marks, root) & MARK_TREE))
             continue;
         if (skip_sharing && world_find(&e->sc->spw, root->id))
             continue;
-        for (struct cprov *p = root; p && !e->cb_failed; p = p->next)
-            if (!e->drop_nested || (p->mark & MARK_PROVIDER))
+        for (const struct cprov *p = root; p && !e->cb_failed; p = p->next)
+            if (!e->drop_nested || (mark_get(&e->marks, p) & MARK_PROVIDER))
                 emit_summary(e, p);
     }
 }
@@ -1352,8 +1418,8 @@ static const char SQL_AGG_HAS[] = "SELECT 1 FROM provider_aggregates WHERE provi
 static const char SQL_SHARING_ROOTS[] =
     "SELECT DISTINCT p.root_id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
     " WHERE t.trait_id = ?1 ORDER BY p.root_id";
-static const char SQL_NEXT_ROOTS[] =
-    "SELECT id FROM providers WHERE parent_id IS NULL AND id > ?1 ORDER BY id LIMIT ?2";
+static const char SQL_NEXT_BLOCKS[] =
+    "SELECT block, version FROM tree_versions WHERE block > ?1 ORDER BY block LIMIT ?2";
 
 static enum store_rc agg_id(struct store *st, const char *uuid, long long *id)
 {
@@ -1668,66 +1734,95 @@ static enum store_rc load_sharing(struct engine *e)
 
 /* ---- The walk over the anchors ---- */
 
-/* The id of the last of the next `want` roots after `after`, 0 when none. */
-static enum store_rc next_roots(struct store *st, long long after, size_t want, long long *lo,
-                                long long *hi)
+/* The next blocks after block `after` with their versions, at most `want`
+ * of them, in block order. */
+struct block_version {
+    long long block, version;
+};
+
+static enum store_rc next_blocks(struct store *st, long long after, size_t want,
+                                 struct block_version *out, size_t *n)
 {
-    sqlite3_stmt *s = stmt_get(st, SQL_NEXT_ROOTS);
+    sqlite3_stmt *s = stmt_get(st, SQL_NEXT_BLOCKS);
     if (!s)
         return STORE_ERROR;
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)want);
-    *lo = *hi = 0;
+    *n = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        *hi = sqlite3_column_int64(s, 0);
-        if (!*lo)
-            *lo = *hi;
+        out[*n].block = sqlite3_column_int64(s, 0);
+        out[(*n)++].version = sqlite3_column_int64(s, 1);
     }
     stmt_done(s);
-    return rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates roots");
+    return rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates blocks");
 }
 
-static void keep_world(struct engine *e, struct world *w)
+/* The finished trees of one block: the shared copy when the cache holds the
+ * block at the version this transaction sees, else read now and offered to
+ * the cache. The caller releases *out. */
+static enum store_rc block_world(struct engine *e, struct block_version bv,
+                                 struct tree_entry **out)
 {
-    grow((void **)&e->kept, &e->cap_kept, e->n_kept + 1, sizeof(*e->kept));
-    e->kept[e->n_kept++] = *w;
-    memset(w, 0, sizeof(*w));
+    struct tree_cache *cache = e->st->trees;
+    if ((*out = tree_cache_get(cache, bv.block, bv.version)))
+        return STORE_OK;
+    struct world *w = xcalloc(1, sizeof(*w));
+    long long lo = bv.block << TREE_BLOCK_SHIFT;
+    enum store_rc rc = world_load(e->st, w, lo, lo + (1 << TREE_BLOCK_SHIFT) - 1);
+    if (rc != STORE_OK) {
+        candidates_trees_destroy(w);
+        return rc;
+    }
+    world_finalize(w, e->shares_trait);
+    *out = tree_cache_adopt(cache, bv.block, bv.version, w, sizeof(*w) + world_bytes(w));
+    return STORE_OK;
 }
 
-#define BATCH_MAX 16384
+/* Solves every anchor of one block; its summaries follow at once unless
+ * randomization must see every candidate first. */
+static enum store_rc walk_block(struct engine *e, struct block_version bv)
+{
+    struct tree_entry *t;
+    enum store_rc rc = block_world(e, bv, &t);
+    if (rc != STORE_OK)
+        return rc;
+    const struct world *w = t->obj;
+    for (size_t r = 0; r < w->n_roots && !e->stop; r++) {
+        /* A sharing provider's tree is used through its one shared copy. */
+        struct cprov *root = world_find(&e->sc->spw, w->roots[r]->id);
+        solve_anchor(e, root ? root : w->roots[r]);
+    }
+    if (e->q->randomize) {
+        grow((void **)&e->held, &e->cap_held, e->n_held + 1, sizeof(*e->held));
+        e->held[e->n_held++] = t;
+        return STORE_OK;
+    }
+    emit_world_summaries(e, w, true);
+    tree_cache_release(e->st->trees, t);
+    return STORE_OK;
+}
 
+#define BLOCKS_FIRST 2
+#define BLOCKS_MAX   1024
+
+/* Blocks in order, fetched a few first (a limited query may need only one)
+ * and then in growing chunks. */
 static enum store_rc walk_anchors(struct engine *e)
 {
-    const struct cand_query *q = e->q;
-    size_t batch = q->limit && !q->randomize ? q->limit + 4 : 1024;
-    long long after = 0;
+    struct block_version *bv = pool_alloc(&e->sc->req_pool, BLOCKS_MAX * sizeof(*bv));
+    size_t want = BLOCKS_FIRST, n;
+    long long after = -1;
     while (!e->stop && !e->cb_failed) {
-        long long lo, hi;
-        enum store_rc rc = next_roots(e->st, after, batch, &lo, &hi);
+        enum store_rc rc = next_blocks(e->st, after, want, bv, &n);
+        for (size_t i = 0; i < n && rc == STORE_OK && !e->stop && !e->cb_failed; i++)
+            rc = walk_block(e, bv[i]);
         if (rc != STORE_OK)
             return rc;
-        if (!hi)
+        if (n < want)
             break;
-        /* Randomization keeps every batch until the end. */
-        struct world fresh = {0}, *bw = q->randomize ? &fresh : &e->sc->bw;
-        world_reset(bw);
-        if ((rc = world_load(e->st, bw, lo, hi)) != STORE_OK) {
-            world_free(&fresh);
-            return rc;
-        }
-        world_finalize(bw, e->shares_trait);
-        for (size_t r = 0; r < bw->n_roots && !e->stop; r++) {
-            /* A sharing provider's tree is used through its one shared copy. */
-            struct cprov *root = world_find(&e->sc->spw, bw->roots[r]->id);
-            solve_anchor(e, root ? root : bw->roots[r]);
-        }
-        if (q->randomize)
-            keep_world(e, &fresh);
-        else
-            emit_world_summaries(e, bw, true);
-        after = hi;
-        batch = batch * 4 > BATCH_MAX ? BATCH_MAX : batch * 4;
+        after = bv[n - 1].block;
+        want = want * 8 > BLOCKS_MAX ? BLOCKS_MAX : want * 8;
     }
     return STORE_OK;
 }
@@ -1766,20 +1861,21 @@ static void finish_random(struct engine *e)
     if (e->drop_nested)
         for (size_t i = k; i < n; i++)
             for (size_t j = 0; j < e->stored[idx[i]].n_items; j++) {
-                struct cprov *p = e->stored[idx[i]].items[j].p;
-                if (p->root->mark & MARK_TREE)
-                    p->mark |= MARK_PROVIDER;
+                const struct cprov *p = e->stored[idx[i]].items[j].p;
+                if (mark_get(&e->marks, p->root) & MARK_TREE)
+                    mark_set(&e->marks, p, MARK_PROVIDER);
             }
     free(idx);
-    for (size_t i = 0; i < e->n_kept && !e->cb_failed; i++)
-        emit_world_summaries(e, &e->kept[i], true);
+    for (size_t i = 0; i < e->n_held && !e->cb_failed; i++)
+        emit_world_summaries(e, e->held[i]->obj, true);
 }
 
 static void engine_free(struct engine *e)
 {
-    for (size_t i = 0; i < e->n_kept; i++)
-        world_free(&e->kept[i]);
-    array_free(e->kept, e->cap_kept, sizeof(*e->kept));
+    for (size_t i = 0; i < e->n_held; i++)
+        tree_cache_release(e->st->trees, e->held[i]);
+    array_free(e->held, e->cap_held, sizeof(*e->held));
+    markset_free(&e->marks);
     if (e->sols)
         for (size_t g = 0; g < e->n_groups; g++)
             array_free(e->sols[g].v, e->sols[g].cap, sizeof(*e->sols[g].v));

@@ -13,7 +13,9 @@
  * `limit` requests: its cost depends on the trees it had to look at, not on
  * the size of the full answer.
  *
- * Every read happens inside one read transaction. */
+ * Every read happens inside one read transaction; trees cached by an
+ * earlier request are used only when their block version is the one this
+ * transaction sees. */
 #ifndef PLACID_STORE_CANDIDATES_H
 #define PLACID_STORE_CANDIDATES_H
 

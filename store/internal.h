@@ -15,11 +15,18 @@ struct stmt_slot {
     sqlite3_stmt *stmt;
 };
 
+struct tree_cache;
+
 struct store {
     sqlite3 *db;
     struct stmt_slot cache[STMT_CACHE_SIZE];
-    int tx_depth; /* >0 inside a transaction started by tx_begin_* */
+    int tx_depth;             /* >0 inside a transaction started by tx_begin_* */
+    struct tree_cache *trees; /* shared by the connections of one database */
+    bool owns_trees;          /* this connection frees it */
 };
+
+/* Frees an object of the tree cache (store/candidates.c makes them). */
+void candidates_trees_destroy(void *obj);
 
 /* Returns the cached statement for sql, prepared on first use with
  * SQLITE_PREPARE_PERSISTENT. sql must be a string with static storage: the

@@ -8,6 +8,7 @@
 #include "server/log.h"
 #include "server/util.h"
 #include "store/internal.h"
+#include "store/tree_cache.h"
 
 long long store_now(void)
 {
@@ -271,6 +272,8 @@ struct store *store_open(const char *path, char *err, size_t errsz)
         store_close(st);
         return NULL;
     }
+    st->trees = tree_cache_new(STORE_TREE_CACHE_DEFAULT, candidates_trees_destroy);
+    st->owns_trees = true;
     return st;
 }
 
@@ -281,6 +284,8 @@ void store_close(struct store *st)
     for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
         sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
+    if (st->owns_trees)
+        tree_cache_free(st->trees);
     free(st);
 }
 
@@ -310,7 +315,8 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
             store_pool_close(pool);
             return NULL;
         }
-        pool->all[pool->n++] = store_wrap(db);
+        pool->all[pool->n] = store_wrap(db);
+        pool->all[pool->n++]->trees = first->trees;
     }
     for (unsigned i = 0; i < pool->n; i++)
         pool->free_list[i] = pool->all[i];
@@ -318,11 +324,17 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
     return pool;
 }
 
+void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)
+{
+    tree_cache_set_budget(pool->all[0]->trees, bytes);
+}
+
 void store_pool_close(struct store_pool *pool)
 {
     if (!pool)
         return;
-    for (unsigned i = 0; i < pool->n; i++)
+    /* The first connection owns the shared tree cache: close it last. */
+    for (unsigned i = pool->n; i-- > 0;)
         store_close(pool->all[i]);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->freed);

@@ -38,6 +38,12 @@ void store_pool_close(struct store_pool *pool);
 struct store *store_acquire(struct store_pool *pool);
 void store_release(struct store_pool *pool, struct store *st);
 
+/* Memory the allocation candidates engine may keep for provider trees it
+ * has read, shared by the pool's connections (0: keep none). Default
+ * STORE_TREE_CACHE_DEFAULT. */
+#define STORE_TREE_CACHE_DEFAULT ((size_t)64 << 20)
+void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes);
+
 /* Highest schema version this binary knows. */
 int store_schema_version(void);
 

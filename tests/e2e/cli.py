@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The placid command line: flags, environment, start-up errors, graceful
 stop and the schema-version guard. argv[1] is the placid binary."""
+import json
 import os
 import signal
 import socket
@@ -72,6 +73,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(one_line_error(run(["--bogus"])), "unknown flag: one-line error, non-zero exit")
     check(one_line_error(run(["--listen", "nonsense"])), "bad --listen: one-line error")
     check(one_line_error(run(["--threads", "0"])), "bad --threads: one-line error")
+    check(one_line_error(run(["--tree-cache-mb", "-1"])), "bad --tree-cache-mb: one-line error")
     check(one_line_error(run(["--db", "/nonexistent-dir/x/p.db", "--listen",
                               f"127.0.0.1:{free_port()}"])),
           "unwritable database path: one-line error")
@@ -136,6 +138,38 @@ with tempfile.TemporaryDirectory() as tmp:
     check(status("s3cret") == 200 and status("admin") == 403,
           "--admin-token-file replaces the admin token")
     stop(proc)
+
+    # Candidate queries keep the provider trees they read; a write made by
+    # another process (here Python's sqlite3) must still show in the next
+    # answer, with the cache on and with it off.
+    for cache_mb in ("64", "0"):
+        port = free_port()
+        db = os.path.join(tmp, f"cache{cache_mb}.db")
+        proc = start(["--listen", f"127.0.0.1:{port}", "--db", db,
+                      "--tree-cache-mb", cache_mb])
+        wait_ready(port, proc)
+        def call(method, path, body=None):
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", method=method,
+                data=None if body is None else json.dumps(body).encode(),
+                headers={"x-auth-token": "admin", "content-type": "application/json",
+                         "openstack-api-version": "placement 1.39"})
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return json.loads(r.read() or b"null")
+        rp = "4e8e5957-649f-477b-9e5b-f1f75b21c03c"
+        call("POST", "/resource_providers", {"uuid": rp, "name": "cn"})
+        call("PUT", f"/resource_providers/{rp}/inventories",
+             {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 4}}})
+        path = "/allocation_candidates?resources=VCPU:3"
+        before = len(call("GET", path)["allocation_requests"])
+        con = sqlite3.connect(db)
+        con.execute("UPDATE inventories SET total = 2, max_unit = 2")
+        con.commit()
+        con.close()
+        after = len(call("GET", path)["allocation_requests"])
+        check(before == 1 and after == 0,
+              f"tree cache {cache_mb} MB: another process's write shows in the next answer")
+        stop(proc)
 
 print(f"cli: {len(failures)} failed")
 sys.exit(1 if failures else 0)

@@ -6,6 +6,7 @@
 
 #include "store/candidates.h"
 #include "store/internal.h"
+#include "store/tree_cache.h"
 #include "support.h"
 
 /* ---- Fixture helpers: rows written directly, names for readable asserts ---- */
@@ -865,6 +866,116 @@ START_TEST(a_group_matching_nothing_hides_a_later_unknown_class)
 }
 END_TEST
 
+/* ---- The shared tree cache: never older than the reader's snapshot ---- */
+
+static struct answer *run_vcpu_memory(void)
+{
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    return run(b);
+}
+
+START_TEST(cached_trees_follow_every_kind_of_write)
+{
+    packed_layout();
+    ASSERT_CANDS(run_vcpu_memory(), "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1); "
+                                    "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    ck_assert_uint_gt(tree_cache_bytes(st->trees), 0);
+    alloc("cn1", "VCPU", 8);
+    ASSERT_CANDS(run_vcpu_memory(),
+                 "cn2(MEMORY_MB=512,VCPU=1); cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    test_sql(st, "UPDATE inventories SET total = 16, max_unit = 16 WHERE resource_class_id = "
+                 "(SELECT id FROM resource_classes WHERE name = 'VCPU') AND provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn1')");
+    ASSERT_CANDS(run_vcpu_memory(), "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1); "
+                                    "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    test_sql(st, "DELETE FROM inventories WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn2') AND resource_class_id = "
+                 "(SELECT id FROM resource_classes WHERE name = 'MEMORY_MB')");
+    ASSERT_CANDS(run_vcpu_memory(), "cn1(MEMORY_MB=512,VCPU=1); cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    /* numa3 moves to cn2's tree: cn3 loses its VCPU, cn2 still has no memory. */
+    test_sql(st, "UPDATE providers SET parent_id = (SELECT id FROM providers WHERE name = 'cn2'), "
+                 "root_id = (SELECT id FROM providers WHERE name = 'cn2') WHERE name = 'numa3'");
+    ASSERT_CANDS(run_vcpu_memory(), "cn1(MEMORY_MB=512,VCPU=1)");
+    test_sql(st, "DELETE FROM allocations");
+    test_sql(st, "DELETE FROM inventories WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn1')");
+    test_sql(st, "DELETE FROM providers WHERE name = 'cn1'");
+    ASSERT_CANDS(run_vcpu_memory(), "");
+}
+END_TEST
+
+START_TEST(cached_traits_and_aggregates_follow_writes)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    root_req(b, PACKED);
+    ASSERT_CANDS(run(b), "cn1(VCPU=1); numa3(VCPU=1)");
+    test_sql(st, "DELETE FROM provider_traits WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn3')");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    root_req(b, PACKED);
+    ASSERT_CANDS(run(b), "cn1(VCPU=1)");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, AGG_A);
+    ASSERT_CANDS(run(b), "cn1(VCPU=1); cn2(VCPU=1)");
+    test_sql(st, "DELETE FROM provider_aggregates WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn2')");
+    agg("cn3", AGG_A);
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, AGG_A);
+    ASSERT_CANDS(run(b), "cn1(VCPU=1); numa3(VCPU=1)");
+}
+END_TEST
+
+/* Roots in three blocks, one tree whose child was created in the last block,
+ * and writes through another connection (another process, for all the
+ * cache knows). */
+START_TEST(cached_blocks_see_writes_from_another_connection)
+{
+    char name[32];
+    for (int i = 0; i < 140; i++) {
+        snprintf(name, sizeof(name), "r%d", i);
+        rp(name, NULL);
+        inv(name, "VCPU", 1);
+    }
+    rp("late_child", "r3");
+    inv("late_child", "VCPU", 4);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:2");
+    ASSERT_CANDS(run(b), "late_child(VCPU=2)");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    ck_assert_uint_eq(run(b)->n_cands, 141);
+    test_sql_file(db_path, "UPDATE inventories SET total = 2, max_unit = 2 WHERE provider_id = "
+                           "(SELECT id FROM providers WHERE name = 'r130')");
+    test_sql_file(db_path, "UPDATE inventories SET total = 1, max_unit = 1 WHERE provider_id = "
+                           "(SELECT id FROM providers WHERE name = 'late_child')");
+    b = qb_new();
+    group(b, "", "VCPU:2");
+    ASSERT_CANDS(run(b), "r130(VCPU=2)");
+    test_sql_file(db_path, "DELETE FROM inventories WHERE provider_id IN "
+                           "(SELECT id FROM providers WHERE name IN ('r0', 'r70'))");
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    ck_assert_uint_eq(run(b)->n_cands, 139);
+}
+END_TEST
+
+START_TEST(without_a_cache_budget_nothing_is_kept)
+{
+    packed_layout();
+    tree_cache_set_budget(st->trees, 0);
+    ASSERT_CANDS(run_vcpu_memory(), "cn1(MEMORY_MB=512,VCPU=1); cn2(MEMORY_MB=512,VCPU=1); "
+                                    "cn3(MEMORY_MB=512)+numa3(VCPU=1)");
+    ck_assert_uint_eq(tree_cache_bytes(st->trees), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("candidates");
@@ -899,6 +1010,10 @@ static Suite *suite(void)
     tcase_add_test(tc, unknown_names_are_reported);
     tcase_add_test(tc, an_empty_earlier_group_hides_a_later_unknown_trait);
     tcase_add_test(tc, a_group_matching_nothing_hides_a_later_unknown_class);
+    tcase_add_test(tc, cached_trees_follow_every_kind_of_write);
+    tcase_add_test(tc, cached_traits_and_aggregates_follow_writes);
+    tcase_add_test(tc, cached_blocks_see_writes_from_another_connection);
+    tcase_add_test(tc, without_a_cache_budget_nothing_is_kept);
     suite_add_tcase(s, tc);
     return s;
 }
