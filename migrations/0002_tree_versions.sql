@@ -13,81 +13,60 @@ CREATE TABLE tree_versions (
 
 INSERT INTO tree_versions(block, version) SELECT DISTINCT root_id >> 6, 1 FROM providers WHERE true;
 
--- A new root is inserted with root_id 0 and then pointed at itself, so a
--- root id of 0 names no block.
-CREATE TRIGGER tree_versions_provider_insert AFTER INSERT ON providers
-WHEN NEW.root_id <> 0 BEGIN
+-- Inserting a root id here bumps the version of its block: the one place
+-- that knows the block size. A new root is inserted with root_id 0 and then
+-- pointed at itself, so root id 0 names no block.
+CREATE VIEW tree_touches(root_id) AS SELECT NULL WHERE false;
+CREATE TRIGGER tree_touches_bump INSTEAD OF INSERT ON tree_touches
+WHEN NEW.root_id IS NOT NULL AND NEW.root_id <> 0 BEGIN
     INSERT INTO tree_versions(block, version) VALUES (NEW.root_id >> 6, 1)
         ON CONFLICT(block) DO UPDATE SET version = version + 1;
 END;
 
+CREATE TRIGGER tree_versions_provider_insert AFTER INSERT ON providers BEGIN
+    INSERT INTO tree_touches VALUES (NEW.root_id);
+END;
 CREATE TRIGGER tree_versions_provider_update AFTER UPDATE OF parent_id, root_id, uuid ON providers
 BEGIN
-    INSERT INTO tree_versions(block, version) SELECT OLD.root_id >> 6, 1 WHERE OLD.root_id <> 0
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
-    INSERT INTO tree_versions(block, version) VALUES (NEW.root_id >> 6, 1)
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches VALUES (OLD.root_id), (NEW.root_id);
 END;
-
 CREATE TRIGGER tree_versions_provider_delete AFTER DELETE ON providers BEGIN
-    INSERT INTO tree_versions(block, version) VALUES (OLD.root_id >> 6, 1)
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches VALUES (OLD.root_id);
 END;
 
 -- The rows below name a provider; its root gives the block. (When the
 -- provider itself is being deleted its own trigger has bumped the block and
 -- the lookup finds nothing.)
 CREATE TRIGGER tree_versions_inventory_insert AFTER INSERT ON inventories BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = NEW.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = NEW.provider_id;
 END;
 CREATE TRIGGER tree_versions_inventory_update AFTER UPDATE ON inventories BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = NEW.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id IN (OLD.provider_id, NEW.provider_id);
 END;
 CREATE TRIGGER tree_versions_inventory_delete AFTER DELETE ON inventories BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = OLD.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = OLD.provider_id;
 END;
 
 CREATE TRIGGER tree_versions_allocation_insert AFTER INSERT ON allocations BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = NEW.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = NEW.provider_id;
 END;
-CREATE TRIGGER tree_versions_allocation_update AFTER UPDATE OF provider_id, used ON allocations
-BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id IN (OLD.provider_id, NEW.provider_id)
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+CREATE TRIGGER tree_versions_allocation_update AFTER UPDATE OF provider_id, used ON allocations BEGIN
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id IN (OLD.provider_id, NEW.provider_id);
 END;
 CREATE TRIGGER tree_versions_allocation_delete AFTER DELETE ON allocations BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = OLD.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = OLD.provider_id;
 END;
 
 CREATE TRIGGER tree_versions_trait_insert AFTER INSERT ON provider_traits BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = NEW.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = NEW.provider_id;
 END;
 CREATE TRIGGER tree_versions_trait_delete AFTER DELETE ON provider_traits BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = OLD.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = OLD.provider_id;
 END;
 
 CREATE TRIGGER tree_versions_aggregate_insert AFTER INSERT ON provider_aggregates BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = NEW.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = NEW.provider_id;
 END;
 CREATE TRIGGER tree_versions_aggregate_delete AFTER DELETE ON provider_aggregates BEGIN
-    INSERT INTO tree_versions(block, version)
-        SELECT root_id >> 6, 1 FROM providers WHERE id = OLD.provider_id
-        ON CONFLICT(block) DO UPDATE SET version = version + 1;
+    INSERT INTO tree_touches SELECT root_id FROM providers WHERE id = OLD.provider_id;
 END;
