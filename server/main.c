@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,6 +19,8 @@
 #include "store/store.h"
 
 #define PLACID_VERSION "0.1.0"
+/* noauth2's administrator token when none is configured (loopback only). */
+#define DEFAULT_ADMIN_TOKEN "admin"
 
 struct config {
     char host[64];
@@ -26,6 +29,7 @@ struct config {
     unsigned threads;
     size_t max_body;
     char *admin_token; /* owned */
+    char admin_source[576]; /* where admin_token came from, for the start-up log */
     bool randomize;
     size_t tree_cache; /* bytes */
 };
@@ -42,7 +46,7 @@ static void usage(FILE *out)
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
           "  --admin-token-file PATH  file whose first line is the admin token\n"
           "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
-          "                           directly; default \"admin\")\n"
+          "                           directly; default \"admin\", loopback addresses only)\n"
           "  --randomize-candidates   shuffle allocation candidates like Placement's\n"
           "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
@@ -102,6 +106,7 @@ static int read_token_file(struct config *cfg, const char *path)
         return fail("admin token file %s is empty", path);
     free(cfg->admin_token);
     cfg->admin_token = xstrdup(line);
+    snprintf(cfg->admin_source, sizeof(cfg->admin_source), "file %s", path);
     return 0;
 }
 
@@ -167,8 +172,28 @@ static int load_env(struct config *cfg)
     if (token && *token) {
         free(cfg->admin_token);
         cfg->admin_token = xstrdup(token);
+        snprintf(cfg->admin_source, sizeof(cfg->admin_source), "PLACID_ADMIN_TOKEN");
     }
     return 0;
+}
+
+/* True for a numeric IPv4 address in 127.0.0.0/8. Anything else (0.0.0.0,
+ * a real interface, or text http_listen will refuse) counts as reachable. */
+static bool is_loopback(const char *host)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* The built-in token is known to everyone: an administrator for anyone who
+ * can reach the port. It is only allowed where only this machine can. */
+static int check_admin_token(const struct config *cfg)
+{
+    if (is_loopback(cfg->host) || strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
+        return 0;
+    return fail("refusing to listen on %s with the well-known admin token \"%s\": set a secret "
+                "with --admin-token-file PATH or PLACID_ADMIN_TOKEN",
+                cfg->host, DEFAULT_ADMIN_TOKEN);
 }
 
 /* Returns 0 to run, 1 to exit successfully (help/version), -1 on error. */
@@ -203,7 +228,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
-    return 0;
+    return check_admin_token(cfg);
 }
 
 static int run(struct config *cfg)
@@ -240,6 +265,9 @@ static int run(struct config *cfg)
     }
     log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
             PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
+    /* Which credentials are in force, never the token itself. */
+    log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
+            cfg->admin_source);
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
     http_stop(srv);
@@ -275,7 +303,9 @@ int main(int argc, char **argv)
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
                          .threads = default_threads(), .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT};
-    cfg.admin_token = xstrdup("admin");
+    cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
+    snprintf(cfg.admin_source, sizeof(cfg.admin_source),
+             "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
 
     tune_malloc();
     json_set_alloc_funcs(xmalloc, free);
