@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/deadline.h"
 #include "server/log.h"
 #include "server/microversion.h"
 #include "server/util.h"
@@ -21,6 +22,7 @@ struct http_server {
     struct MHD_Daemon *daemon; /* NULL until http_serve */
     struct http_config cfg;
     int fd; /* the listening socket, ours to close */
+    struct deadline_reaper *reaper; /* whole-request deadlines; from http_serve */
 };
 
 /* The per-connection memory pool of MHD: it holds the request line, the
@@ -31,6 +33,8 @@ struct http_server {
  * free for the header lines and the reply. */
 #define HTTP_POOL_PER_PARAM   ((size_t)64)
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
+/* Connections held at once when the configuration leaves it at 0. */
+#define HTTP_DEFAULT_CONNECTIONS 1024u
 
 /* Per-request state, created when MHD has read the request line (on_uri)
  * and freed in the completion callback. */
@@ -312,6 +316,42 @@ static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
     return !call->discard_body;
 }
 
+/* The deadline record of a connection (its MHD socket context), or NULL. */
+static struct deadline_conn *conn_deadline(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The request is in whole (or answered before its body): the deadline no
+ * longer applies while it is handled and answered. */
+static void request_received(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct deadline_conn *dc = srv->reaper ? conn_deadline(conn) : NULL;
+    if (dc)
+        deadline_disarm(srv->reaper, dc);
+}
+
+/* MHD's connection notifier: a connection is tracked from its accept until
+ * just before MHD closes its socket (MHD 0.9.75 notifies CLOSED before
+ * close()), so the reaper only ever shuts down a live descriptor. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    if (!srv->reaper)
+        return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? deadline_track(srv->reaper, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        deadline_untrack(srv->reaper, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -321,8 +361,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_call *call = *con_cls;
     (void)version;
 
-    if (!call->started)
-        return start_request(srv, conn, call, url, method) ? MHD_YES : render(conn, call);
+    if (!call->started) {
+        if (start_request(srv, conn, call, url, method))
+            return MHD_YES;
+        request_received(srv, conn);
+        return render(conn, call);
+    }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -349,6 +393,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (call->discard_body && call->req.status)
         return MHD_YES; /* the early answer is queued already */
+    request_received(srv, conn);
     call->req.raw_body = call->body;
     call->req.body_len = call->body_len;
     if (!call->req.err.status)
@@ -360,8 +405,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_call *call = *con_cls;
-    (void)cls;
-    (void)conn;
+    struct deadline_reaper *reaper = ((struct http_server *)cls)->reaper;
+    struct deadline_conn *dc = reaper ? conn_deadline(conn) : NULL;
+    if (dc) /* a kept-alive connection owes its next request within the deadline */
+        deadline_rearm(reaper, dc);
     if (!call)
         return;
     struct req *rq = &call->req;
@@ -415,11 +462,22 @@ struct http_server *http_listen(const struct http_config *cfg, char *err, size_t
 
 bool http_serve(struct http_server *srv, char *err, size_t errsz)
 {
+    if (srv->cfg.request_timeout)
+        srv->reaper = deadline_reaper_start((uint64_t)srv->cfg.request_timeout * 1000u);
+    if (srv->cfg.request_timeout && !srv->reaper) {
+        snprintf(err, errsz, "cannot start the request deadline thread");
+        close(srv->fd);
+        free(srv);
+        return false;
+    }
     srv->daemon = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, on_request,
         srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, srv->fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        srv->cfg.max_connections ? srv->cfg.max_connections : HTTP_DEFAULT_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)srv->cfg.max_per_client, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);
@@ -427,6 +485,7 @@ bool http_serve(struct http_server *srv, char *err, size_t errsz)
         return true;
     snprintf(err, errsz, "cannot serve on %s:%u (see the log)", srv->cfg.host,
              (unsigned)srv->cfg.port);
+    deadline_reaper_stop(srv->reaper);
     free(srv); /* not the socket: a failing MHD_start_daemon closes it itself */
     return false;
 }
@@ -457,6 +516,7 @@ void http_stop(struct http_server *srv)
         MHD_quiesce_daemon(srv->daemon);
         MHD_stop_daemon(srv->daemon);
     }
+    deadline_reaper_stop(srv->reaper); /* every connection is closed: none tracked */
     close(srv->fd);
     free(srv);
 }

@@ -16,6 +16,9 @@ struct http_config {
     unsigned short port;   /* 0 = any free port */
     unsigned threads;      /* worker threads (MHD thread pool) */
     size_t max_body;       /* larger bodies get 413 */
+    unsigned request_timeout; /* seconds to receive a whole request; 0 = no deadline */
+    unsigned max_connections; /* open client connections at most; 0 = 1024 */
+    unsigned max_per_client;  /* per client IP address; 0 = no cap */
     http_dispatch_fn *dispatch;
     void *ctx;
 };
