@@ -35,6 +35,7 @@ struct config {
     size_t tree_cache; /* bytes */
     unsigned request_timeout; /* seconds */
     unsigned max_connections, max_per_client;
+    size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
 };
 
 static void usage(FILE *out)
@@ -62,6 +63,9 @@ static void usage(FILE *out)
           "                           4096)\n"
           "  --max-connections-per-client N  per client IP address, 0 for no cap (behind a\n"
           "                           proxy) (PLACID_MAX_CONNECTIONS_PER_CLIENT, 256)\n"
+          "  --max-body-memory BYTES  request bodies buffered at once, all connections together;\n"
+          "                           past it 503 with Retry-After (PLACID_MAX_BODY_MEMORY,\n"
+          "                           64 MiB or --max-body if larger)\n"
           "  --help, --version\n",
           out);
 }
@@ -175,6 +179,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->max_per_client = (unsigned)n;
         return 0;
+    case 'M':
+        if (parse_count(value, "--max-body-memory (1024-1099511627776)", 1024, 1LL << 40, &n))
+            return -1;
+        cfg->max_body_memory = (size_t)n;
+        return 0;
     default: return -1;
     }
 }
@@ -189,7 +198,7 @@ static int load_env(struct config *cfg)
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
-                {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}};
+                {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -236,6 +245,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"request-timeout", required_argument, NULL, 'T'},
         {"max-connections", required_argument, NULL, 'C'},
         {"max-connections-per-client", required_argument, NULL, 'P'},
+        {"max-body-memory", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
@@ -259,6 +269,11 @@ static int parse_args(struct config *cfg, int argc, char **argv)
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    if (!cfg->max_body_memory)
+        cfg->max_body_memory = cfg->max_body > ((size_t)64 << 20) ? cfg->max_body : (size_t)64 << 20;
+    if (cfg->max_body_memory < cfg->max_body)
+        return fail("--max-body-memory (%zu) must be at least --max-body (%zu)",
+                    cfg->max_body_memory, cfg->max_body);
     if (cfg->max_connections < cfg->threads)
         return fail("--max-connections (%u) must be at least --threads (%u)",
                     cfg->max_connections, cfg->threads);
@@ -313,8 +328,10 @@ static int run(struct config *cfg)
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
                              .max_connections = cfg->max_connections,
-                             .max_per_client = cfg->max_per_client, .dispatch = api_dispatch,
-                             .ctx = &ctx};
+                             .max_per_client = cfg->max_per_client,
+                             .max_body_memory = cfg->max_body_memory,
+                             .check_headers = api_dispatch_headers,
+                             .dispatch = api_dispatch_body, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
     if (!srv)
         return fail("%s", err);
