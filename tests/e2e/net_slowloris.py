@@ -204,6 +204,10 @@ with tempfile.TemporaryDirectory() as tmp:
         s.close()
     st = get(port, "/")
     check(st == 200, "answers after the attack")
+    err.seek(0)
+    reaped = sum(int(l.split("closed ")[1].split()[0]) for l in err.read().splitlines()
+                 if "that had not sent a whole request within" in l)
+    check(reaped >= STALLED, f"the log counts the connections closed by the deadline ({reaped})")
 
     # Per-client cap: a client's connection past the cap is refused at once,
     # the others stay open.
