@@ -713,7 +713,8 @@ static enum store_rc consumer_read(struct store *st, const char *uuid, long long
 {
     static const char sql[] =
         "SELECT c.id, c.uuid, c.generation, p.external_id, u.external_id,"
-        " COALESCE(ct.name, '') FROM consumers c JOIN projects p ON p.id = c.project_id"
+        " COALESCE(ct.name, '" STORE_CONSUMER_TYPE_UNKNOWN "')"
+        " FROM consumers c JOIN projects p ON p.id = c.project_id"
         " JOIN users u ON u.id = c.user_id"
         " LEFT JOIN consumer_types ct ON ct.id = c.consumer_type_id WHERE c.uuid = ?1";
     sqlite3_stmt *s = stmt_get(st, sql);

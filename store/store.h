@@ -447,6 +447,11 @@ struct allocation_row {
 };
 typedef int store_allocation_fn(void *arg, const struct allocation_row *row);
 
+/* The type Placement reports for a consumer written without one (before
+ * 1.38, or never given one): its DEFAULT_CONSUMER_TYPE. Real type names
+ * are upper case, so it cannot clash with one. */
+#define STORE_CONSUMER_TYPE_UNKNOWN "unknown"
+
 #define STORE_EXTERNAL_ID_MAX 255 /* characters of a project or user id (any UTF-8) */
 
 /* A consumer's own record; strings are fixed arrays. */
@@ -454,7 +459,7 @@ struct consumer_info {
     char uuid[STORE_NAME_MAX];
     char project_id[STORE_TEXT_SIZE(STORE_EXTERNAL_ID_MAX)];
     char user_id[STORE_TEXT_SIZE(STORE_EXTERNAL_ID_MAX)];
-    char consumer_type[STORE_NAME_MAX]; /* ASCII; "" when the consumer has no type */
+    char consumer_type[STORE_NAME_MAX]; /* ASCII; STORE_CONSUMER_TYPE_UNKNOWN without a type */
     long long generation;
 };
 
@@ -478,7 +483,7 @@ enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
  * /resource_providers/{u}: 409 while true). */
 enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out);
 
-/* One usage sum. group is the consumer type name, "unknown" (no type) or
+/* One usage sum. group is the consumer type name, STORE_CONSUMER_TYPE_UNKNOWN or
  * "all", and NULL for provider usages; consumer_count counts the distinct
  * consumers of the group. */
 struct usage_row {
