@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/query.h"
 #include "api/sched_translate.h"
 #include "support.h"
 
@@ -407,6 +408,67 @@ START_TEST(limit_and_encoding_of_special_characters)
 }
 END_TEST
 
+/* Flavor extra specs resources1..resourcesN:VCPU=1 in an arena. */
+static struct sched_request numbered_groups(struct arena *a, size_t n)
+{
+    struct sched_kv *specs = arena_alloc(a, (n + 1) * sizeof(*specs));
+    for (size_t i = 0; i < n; i++)
+        specs[i] = (struct sched_kv){arena_printf(a, "resources%zu:VCPU", i + 1), "1"};
+    struct sched_request in = flavor_2_2048_20(NULL, NULL);
+    in.extra_specs = specs;
+    in.n_extra_specs = n;
+    return in;
+}
+
+START_TEST(request_groups_up_to_the_cap_are_translated)
+{
+    struct arena a = {0};
+    struct sched_query q;
+    char err[700] = "";
+    /* 255 numbered groups plus the unsuffixed one (MEMORY_MB, DISK_GB). */
+    struct sched_request in = numbered_groups(&a, API_MAX_REQUEST_GROUPS - 1);
+    ck_assert_int_eq(sched_translate(&in, fake_exists, NULL, &a, &q, err, sizeof(err)), 0);
+    ck_assert_uint_eq(q.n, 1 + API_MAX_REQUEST_GROUPS); /* limit + one resources per group */
+    arena_free(&a);
+}
+END_TEST
+
+START_TEST(one_request_group_past_the_cap_is_an_error_naming_the_limit)
+{
+    struct arena a = {0};
+    struct sched_query q;
+    char err[700] = "";
+    struct sched_request in = numbered_groups(&a, API_MAX_REQUEST_GROUPS);
+    ck_assert_int_eq(sched_translate(&in, fake_exists, NULL, &a, &q, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "Invalid flavor extra spec 'resources256:VCPU': too many request "
+                          "groups; placid accepts at most 256 (the unsuffixed group counts as "
+                          "one).");
+    /* Repeating a suffix does not make a new group. */
+    struct sched_request again = numbered_groups(&a, 3 * API_MAX_REQUEST_GROUPS);
+    for (size_t i = 0; i < again.n_extra_specs; i++)
+        ((struct sched_kv *)again.extra_specs)[i].key =
+            arena_printf(&a, "resources%zu:CUSTOM_%c", i % 10, (char)('A' + i % 20));
+    ck_assert_int_eq(sched_translate(&again, fake_exists, NULL, &a, &q, err, sizeof(err)), 0);
+    arena_free(&a);
+}
+END_TEST
+
+START_TEST(a_group_with_many_classes_is_joined_in_sorted_order)
+{
+    struct sched_kv specs[] = {{"resources1:CUSTOM_C", "3"},
+                               {"resources1:CUSTOM_A", "1"},
+                               {"resources1:CUSTOM_B", "2"},
+                               {"trait1:CUSTOM_Z", "forbidden"},
+                               {"trait1:CUSTOM_Y", "required"},
+                               {"trait1:CUSTOM_X", "forbidden"},
+                               END_KV};
+    ck_assert_str_eq(specs_query(specs, NULL),
+                     "limit=1000&required1=CUSTOM_Y,!CUSTOM_X,!CUSTOM_Z&"
+                     "resources=DISK_GB:20,MEMORY_MB:2048,VCPU:2&"
+                     "resources1=CUSTOM_A:1,CUSTOM_B:2,CUSTOM_C:3");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sched_translate");
@@ -435,6 +497,9 @@ int main(void)
     tcase_add_test(tc, unknown_classes_and_traits_are_rejected);
     tcase_add_test(tc, conflict_and_bad_boolean_fail_the_translation);
     tcase_add_test(tc, limit_and_encoding_of_special_characters);
+    tcase_add_test(tc, request_groups_up_to_the_cap_are_translated);
+    tcase_add_test(tc, one_request_group_past_the_cap_is_an_error_naming_the_limit);
+    tcase_add_test(tc, a_group_with_many_classes_is_joined_in_sorted_order);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
