@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "api/query.h"
+#include "api/sched_cpu.h"
 #include "api/strmap.h"
 #include "server/log.h"
 
@@ -455,12 +456,17 @@ static int cpu_thread_policy(struct tx *t, const char **policy)
     return 0;
 }
 
-/* ResourceRequest._translate_pinning_policies (dedicated and shared only). */
+/* ResourceRequest._translate_pinning_policies, after nova's API-side checks
+ * (hardware.numa_get_constraints, in sched_cpu.c): dedicated asks for PCPU
+ * for every vCPU; mixed for PCPU for the dedicated vCPUs (the dedicated or
+ * realtime mask) and VCPU for the rest; isolated emulator threads add one
+ * PCPU to either. */
 static int translate_pinning(struct tx *t)
 {
     const char *policy = NULL, *thread = NULL;
     const char *emul =
         find_kv(t->in->extra_specs, t->in->n_extra_specs, "hw:emulator_threads_policy");
+    long long mixed_pcpus;
 
     if (cpu_policy(t, &policy) < 0 || cpu_thread_policy(t, &thread) < 0)
         return -1;
@@ -469,12 +475,14 @@ static int translate_pinning(struct tx *t)
                     "CPU emulator threads option requested is invalid, given: '%s', available: "
                     "'('share', 'isolate')'.",
                     emul);
-    if (policy && strcmp(policy, "mixed") == 0)
-        return fail(t, "hw:cpu_policy=mixed is not supported by this endpoint: it needs "
-                       "hw:cpu_dedicated_mask handling that placid does not implement.");
-    if (policy && strcmp(policy, "dedicated") == 0) {
-        long long pcpus = t->in->vcpus + (emul && strcmp(emul, "isolate") == 0);
-        group_set_resource(t, group_get(t, "", NULL), "PCPU", pcpus);
+    if (sched_cpu_check(t->in, policy, thread, emul, t->a, &mixed_pcpus, t->err, t->errsz) < 0)
+        return -1;
+    bool isolate = emul && strcmp(emul, "isolate") == 0;
+    if (policy && strcmp(policy, "dedicated") == 0)
+        group_set_resource(t, group_get(t, "", NULL), "PCPU", t->in->vcpus + isolate);
+    if (policy && strcmp(policy, "mixed") == 0) {
+        group_set_resource(t, group_get(t, "", NULL), "VCPU", t->in->vcpus - mixed_pcpus);
+        group_set_resource(t, group_get(t, "", NULL), "PCPU", mixed_pcpus + isolate);
     }
     if (thread && (strcmp(thread, "isolate") == 0 || strcmp(thread, "require") == 0)) {
         size_t g0 = group_get(t, "", NULL);
