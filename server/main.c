@@ -28,6 +28,7 @@ struct config {
     char *admin_token; /* owned */
     bool randomize;
     size_t tree_cache; /* bytes */
+    unsigned long long work_limit; /* candidates engine steps per query */
 };
 
 static void usage(FILE *out)
@@ -47,6 +48,9 @@ static void usage(FILE *out)
           "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
+          "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
+          "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
+          "                           default 20000000; 0: no limit)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --help, --version\n",
           out);
@@ -145,6 +149,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
+    case 'W':
+        if (parse_count(value, "--candidates-work-limit", 0, 1000000000000000LL, &n))
+            return -1;
+        cfg->work_limit = (unsigned long long)n;
+        return 0;
     default: return -1;
     }
 }
@@ -157,7 +166,8 @@ static int load_env(struct config *cfg)
     } vars[] = {{"PLACID_LISTEN", 'l'},           {"PLACID_DB", 'd'},
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
-                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'}};
+                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -180,7 +190,9 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"admin-token-file", required_argument, NULL, 'a'},
         {"randomize-candidates", no_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'L'},
-        {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {"tree-cache-mb", required_argument, NULL, 'c'},
+        {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
 
@@ -221,7 +233,8 @@ static int run(struct config *cfg)
 
     /* Bind first: a busy port is a one-line error before the database is
      * touched; serve only once the database is ready. */
-    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize};
+    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
+                          .candidates_work_limit = cfg->work_limit};
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
@@ -242,6 +255,7 @@ static int run(struct config *cfg)
             PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
+    req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
     store_pool_close(pool);
     log_msg(LOG_INFO, "stopped");
@@ -274,7 +288,8 @@ int main(int argc, char **argv)
 {
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
                          .threads = default_threads(), .max_body = 1024 * 1024,
-                         .tree_cache = STORE_TREE_CACHE_DEFAULT};
+                         .tree_cache = STORE_TREE_CACHE_DEFAULT,
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
     cfg.admin_token = xstrdup("admin");
 
     tune_malloc();
