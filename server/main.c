@@ -29,6 +29,7 @@ struct config {
     bool randomize;
     size_t tree_cache; /* bytes */
     unsigned long long work_limit; /* candidates engine steps per query */
+    size_t near_misses;            /* near misses per explanation */
 };
 
 static void usage(FILE *out)
@@ -51,6 +52,8 @@ static void usage(FILE *out)
           "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
           "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
           "                           default 20000000; 0: no limit)\n"
+          "  --explain-near-misses K  near misses an allocation-candidates explanation lists\n"
+          "                           (PLACID_EXPLAIN_NEAR_MISSES, default 5, at most 100)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --help, --version\n",
           out);
@@ -149,6 +152,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
+    case 'K':
+        if (parse_count(value, "--explain-near-misses", 0, 100, &n))
+            return -1;
+        cfg->near_misses = (size_t)n;
+        return 0;
     case 'W':
         if (parse_count(value, "--candidates-work-limit", 0, 1000000000000000LL, &n))
             return -1;
@@ -167,7 +175,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
-                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
+                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -192,6 +201,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"log-level", required_argument, NULL, 'L'},
         {"tree-cache-mb", required_argument, NULL, 'c'},
         {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"explain-near-misses", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
@@ -234,7 +244,8 @@ static int run(struct config *cfg)
     /* Bind first: a busy port is a one-line error before the database is
      * touched; serve only once the database is ready. */
     struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
-                          .candidates_work_limit = cfg->work_limit};
+                          .candidates_work_limit = cfg->work_limit,
+                          .explain_near_misses = cfg->near_misses};
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
@@ -289,7 +300,8 @@ int main(int argc, char **argv)
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
                          .threads = default_threads(), .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT,
-                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT,
+                         .near_misses = 5};
     cfg.admin_token = xstrdup("admin");
 
     tune_malloc();
