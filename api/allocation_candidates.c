@@ -16,6 +16,7 @@
 #include "api/handlers.h"
 #include "api/json_text.h"
 #include "api/query.h"
+#include "api/strmap.h"
 #include "server/microversion.h"
 #include "server/util.h"
 #include "store/candidates.h"
@@ -336,14 +337,27 @@ static int parse_wide(struct req *rq, struct ac_params *p)
 
 /* ---- Request groups (lib.py RequestGroup.dict_from_request) ---- */
 
-static struct ac_group *group_for(struct req *rq, struct ac_params *p, const char *suffix)
+/* The group of suffix, created at the end when new; NULL (after failing
+ * rq) when that would pass API_MAX_REQUEST_GROUPS. by_suffix maps each
+ * suffix to its index, so thousands of groups cost linear time. */
+static struct ac_group *group_for(struct req *rq, struct ac_params *p, struct strmap *by_suffix,
+                                  const char *suffix)
 {
-    for (size_t i = 0; i < p->n_groups; i++)
-        if (strcmp(p->groups[i].suffix, suffix) == 0)
-            return &p->groups[i];
-    struct ac_group *g = &p->groups[p->n_groups++];
+    size_t i;
+    if (strmap_get(by_suffix, suffix, &i))
+        return &p->groups[i];
+    if (p->n_groups == API_MAX_REQUEST_GROUPS) {
+        req_fail(rq, 400, ERR_DEFAULT,
+                 QS_PREFIX "Too many request groups: placid accepts at most %d distinct "
+                           "suffixes of resources, required, member_of and in_tree (the "
+                           "unsuffixed group counts as one).",
+                 API_MAX_REQUEST_GROUPS);
+        return NULL;
+    }
+    struct ac_group *g = &p->groups[p->n_groups];
     memset(g, 0, sizeof(*g));
     g->suffix = arena_strdup(&rq->arena, suffix);
+    strmap_put(by_suffix, g->suffix, p->n_groups++);
     return g;
 }
 
@@ -363,14 +377,19 @@ static int parse_in_tree(struct req *rq, struct ac_group *g, const char *value)
  * appears, so group order is query order, as upstream's dict. */
 static int parse_groups(struct req *rq, struct ac_params *p)
 {
-    p->groups = arena_alloc(&rq->arena, (rq->n_query + 1) * sizeof(*p->groups));
+    struct strmap by_suffix;
+    strmap_init(&by_suffix, &rq->arena);
+    size_t cap = rq->n_query < API_MAX_REQUEST_GROUPS ? rq->n_query : API_MAX_REQUEST_GROUPS;
+    p->groups = arena_alloc(&rq->arena, (cap + 1) * sizeof(*p->groups));
     for (size_t i = 0; i < rq->n_query; i++) {
         const char *key = rq->query[i].key, *value = rq->query[i].value ? rq->query[i].value : "";
         size_t base;
         const char *suffix;
         if (!group_key(rq, key, &base, &suffix))
             continue;
-        struct ac_group *g = group_for(rq, p, suffix);
+        struct ac_group *g = group_for(rq, p, &by_suffix, suffix);
+        if (!g)
+            return -1;
         int rc = 0;
         if (base == 0 && !g->parsed_res) {
             g->parsed_res = true;

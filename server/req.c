@@ -208,6 +208,28 @@ json_t *req_error_to_json(const struct req *rq, const char *method)
     return json_pack("{s:o}", "errors", errors);
 }
 
+/* Copies s with the five characters HTML gives meaning to replaced by
+ * entities, as webob's html_escape does (everything echoed from the request,
+ * such as a version header, reaches the page through the detail). Returns a
+ * malloc'd string the caller frees. */
+static char *html_escape(const char *s)
+{
+    char *out = xmalloc(strlen(s) * 6 + 1), *o = out; /* "&quot;" is the longest */
+    for (; *s; s++) {
+        const char *ent = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
+                        : *s == '"' ? "&quot;" : *s == '\'' ? "&#x27;" : NULL;
+        if (ent) {
+            size_t n = strlen(ent);
+            memcpy(o, ent, n);
+            o += n;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 char *req_error_to_text(const struct req *rq, const char *method, bool html)
 {
     char detail[2048];
@@ -217,15 +239,20 @@ char *req_error_to_text(const struct req *rq, const char *method, bool html)
     char *out;
 
     error_detail(rq, method, detail, sizeof(detail));
-    n = strlen(detail) + 2 * strlen(title) + 160;
-    out = xmalloc(n);
-    if (html)
-        snprintf(out, n,
-                 "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
-                 "  <h1>%d %s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
-                 status, title, status, title, detail);
-    else
+    if (!html) {
+        n = strlen(detail) + strlen(title) + 32;
+        out = xmalloc(n);
         snprintf(out, n, "%d %s\n\n%s", status, title, detail);
+        return out;
+    }
+    char *body = html_escape(detail);
+    n = strlen(body) + 2 * strlen(title) + 160;
+    out = xmalloc(n);
+    snprintf(out, n,
+             "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
+             "  <h1>%d %s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
+             status, title, status, title, body);
+    free(body);
     return out;
 }
 

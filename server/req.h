@@ -25,6 +25,7 @@ struct req_error {
 };
 
 struct store;
+struct route;
 
 struct req {
     /* In: set by server/ before the handler runs; handlers only read. */
@@ -45,6 +46,7 @@ struct req {
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
     bool is_admin;       /* set by the API layer from the token */
+    const struct route *route; /* matched by the API's header phase, or NULL */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
     int client_fd;       /* the client's socket (-1: none), for req_client_gone */
