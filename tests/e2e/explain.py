@@ -49,13 +49,14 @@ def free_port():
 
 
 class Placid:
-    def __init__(self, tmp):
+    def __init__(self, tmp, args=()):
         self.port = free_port()
         self.base = f'http://127.0.0.1:{self.port}'
         self.errpath = os.path.join(tmp, 'placid.err')
         self.err = open(self.errpath, 'w')
         self.proc = subprocess.Popen([PLACID, '--listen', f'127.0.0.1:{self.port}', '--db',
-                                      os.path.join(tmp, 'p.db')], stdout=subprocess.DEVNULL,
+                                      os.path.join(tmp, 'p.db')] + list(args),
+                                     stdout=subprocess.DEVNULL,
                                      stderr=self.err)
         for _ in range(200):
             try:
@@ -134,8 +135,31 @@ def main():
             check(rc == 0, 'placid exits 0 on SIGTERM')
             check(not any(m in log for m in ('AddressSanitizer', 'LeakSanitizer',
                                              'runtime error:')), 'no sanitizer report')
+        flags(tmp)
     print(f'{"FAIL" if failures else "ok"}: explain, {len(failures)} failure(s)')
     return 1 if failures else 0
+
+
+def flags(tmp):
+    for args, env in ((['--explain-near-misses', '101'], None),
+                      (['--explain-near-misses', 'some'], None),
+                      ([], dict(os.environ, PLACID_EXPLAIN_NEAR_MISSES='-1'))):
+        res = subprocess.run([PLACID, '--listen', f'127.0.0.1:{free_port()}', '--db',
+                              os.path.join(tmp, 'never.db')] + args, env=env,
+                             capture_output=True, text=True, timeout=20)
+        lines = [line for line in res.stderr.splitlines() if line.strip()]
+        check(res.returncode != 0 and len(lines) == 1 and 'explain-near-misses' in lines[0],
+              f'bad near-miss count {args or env["PLACID_EXPLAIN_NEAR_MISSES"]}: one-line error')
+    os.remove(os.path.join(tmp, 'p.db'))
+    p = Placid(tmp, ['--explain-near-misses', '1'])
+    try:
+        host(p, 'a', [], [AGG], used_vcpu=8)
+        host(p, 'b', [], [AGG], used_vcpu=8)
+        doc = p.ok('GET', '/placid/allocation_candidates/explain?resources=VCPU:1')
+        check(len(doc['near_misses']) == 1 and doc['eliminated'][0]['trees'] == 2,
+              '--explain-near-misses 1: one near miss of two')
+    finally:
+        p.stop()
 
 
 def run(p):
