@@ -737,6 +737,7 @@ struct rgroup {
     size_t n_mof;
     struct idset forb_aggs;
     long long tree_root; /* in_tree: the tree's root id; 0 when not given */
+    const char **req_label; /* explain: "A or B" per required set, made on demand */
 };
 
 /* One choice a group can make under an anchor: the amounts it takes and the
@@ -927,6 +928,7 @@ struct engine {
      * per combine() depth the twins whose subtree found nothing. */
     long long *dem_rc, *dem_amount;
     size_t n_dem;
+    bool room_check; /* some class is asked by several groups: tree_has_room can prune */
     size_t found; /* combinations that passed every check */
     /* Explain: what the current anchor's combinations ran into. */
     size_t leaves, subtree_rejects, isolate_clashes;
@@ -974,13 +976,11 @@ static const char *cached_name(struct engine *e, struct namecache *c, const char
 
 /* ---- Bounded work ---- */
 
-/* Counts n steps; false (and the run stopped) once the budget is spent or
- * the caller cancelled. */
-static bool spend(struct engine *e, unsigned long long n)
+/* The slow path of spend(): a poll point, or a run given up. */
+static bool spend_poll(struct engine *e)
 {
-    e->work += n;
-    if (e->work < e->next_poll)
-        return !e->gave_up;
+    if (e->gave_up)
+        return false;
     e->next_poll = e->work + CAND_POLL_STEPS;
     if (e->q->work_limit && e->next_poll > e->q->work_limit)
         e->next_poll = e->q->work_limit + 1;
@@ -988,9 +988,19 @@ static bool spend(struct engine *e, unsigned long long n)
         e->gave_up = CAND_WORK_LIMIT;
     else if (e->q->cancelled && e->q->cancelled(e->q->cancel_arg))
         e->gave_up = CAND_CANCELLED;
-    if (e->gave_up)
+    if (e->gave_up) {
         e->stop = true;
+        e->next_poll = 0; /* every later step takes the slow path and fails */
+    }
     return !e->gave_up;
+}
+
+/* Counts n steps; false (and the run stopped) once the budget is spent or
+ * the caller cancelled. */
+static inline bool spend(struct engine *e, unsigned long long n)
+{
+    e->work += n;
+    return e->work < e->next_poll || spend_poll(e);
 }
 
 /* ---- Filters on one provider ---- */
@@ -1413,8 +1423,12 @@ static bool run_add(struct engine *e, const struct sol *s)
         size_t j = 0;
         while (j < e->n_run && e->run[j].inv != it->inv)
             j++;
-        long long sum = it->amount;
-        bool over = j < e->n_run && __builtin_add_overflow(e->run[j].amount, it->amount, &sum);
+        if (j == e->n_run) { /* a new amount: fits() has checked it alone */
+            e->run[e->n_run++] = *it;
+            continue;
+        }
+        long long sum;
+        bool over = __builtin_add_overflow(e->run[j].amount, it->amount, &sum);
         if (over || sum > it->inv->max_unit || sum > sat_sub(it->inv->capacity, it->inv->used)) {
             for (size_t k = 0; k < i; k++) {
                 size_t x = 0;
@@ -1426,10 +1440,7 @@ static bool run_add(struct engine *e, const struct sol *s)
             e->n_run = mark;
             return false;
         }
-        if (j == e->n_run)
-            e->run[e->n_run++] = *it;
-        else
-            e->run[j].amount = sum;
+        e->run[j].amount = sum;
     }
     return true;
 }
@@ -1491,7 +1502,7 @@ static void combine(struct engine *e, size_t g)
     e->n_failed[g] = 0;
     for (size_t i = 0; i < l->n && !e->stop; i++) {
         const struct sol *s = &l->v[i];
-        const struct cprov *twin = s->n_maps == 1 ? twin_of(e, g, s) : NULL;
+        const struct cprov *twin = s->n_maps == 1 && s->maps[0]->twin ? twin_of(e, g, s) : NULL;
         if (twin && twin_failed(e, g, twin))
             continue;
         if (isolate) {
@@ -1509,8 +1520,11 @@ static void combine(struct engine *e, size_t g)
         e->chosen[g] = s;
         combine(e, g + 1);
         run_remove(e, s, mark);
-        if (twin && e->found == found && !e->stop)
+        if (twin && e->found == found && !e->stop) {
+            if (!e->failed[g])
+                e->failed[g] = pool_alloc(&e->sc->anchor_pool, l->n * sizeof(**e->failed));
             e->failed[g][e->n_failed[g]++] = twin;
+        }
     }
 }
 
@@ -1595,7 +1609,25 @@ static bool enough_to_isolate(struct engine *e)
 
 #define LV_OK ((int)CX_COUNT)
 
-static void tally_add(struct cand_tallies *t, const struct cand_reason *r)
+/* A reason while diagnosing: names point into the request's pools and are
+ * copied (struct cand_reason) only when a tally or near miss keeps them. */
+struct why {
+    enum cand_constraint what;
+    size_t group;
+    const char *name; /* never NULL */
+    bool forbidden;
+    long long asked, have, extra;
+};
+
+static struct cand_reason reason_of(const struct why *w)
+{
+    struct cand_reason r = {.what = w->what, .group = w->group, .forbidden = w->forbidden,
+                            .asked = w->asked, .have = w->have, .extra = w->extra};
+    (void)snprintf(r.name, sizeof(r.name), "%s", w->name);
+    return r;
+}
+
+static void tally_add(struct cand_tallies *t, const struct why *r)
 {
     for (size_t i = 0; i < t->n; i++) {
         struct cand_tally *x = &t->v[i];
@@ -1617,7 +1649,7 @@ static void tally_add(struct cand_tallies *t, const struct cand_reason *r)
     while (pos > 0 && t->v[pos - 1].r.what > r->what)
         pos--;
     memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
-    t->v[pos] = (struct cand_tally){*r, 1};
+    t->v[pos] = (struct cand_tally){reason_of(r), 1};
     t->n++;
 }
 
@@ -1639,7 +1671,7 @@ void cand_explain_free(struct cand_explain *x)
 struct pcheck {
     int level;
     int n_failed;
-    struct cand_reason r;
+    struct why r;
     const struct cinv *v; /* the inventory behind an amount failure */
 };
 
@@ -1651,22 +1683,30 @@ static void note_fail(struct pcheck *c, size_t g, enum cand_constraint what, con
     if ((int)what >= c->level)
         return;
     c->level = (int)what;
-    c->r = (struct cand_reason){.what = what, .group = g, .forbidden = forbidden,
-                                .asked = asked, .have = have, .extra = extra};
-    (void)snprintf(c->r.name, sizeof(c->r.name), "%s", name ? name : "");
+    c->r = (struct why){.what = what, .group = g, .name = name ? name : "",
+                        .forbidden = forbidden, .asked = asked, .have = have, .extra = extra};
     c->v = v;
 }
 
-/* The names of an any-of set of traits, "A or B". */
-static void set_names(struct engine *e, const struct idset *set, char *out, size_t size)
+/* The names of required any-of set i of rg, "A or B", made once per request. */
+static const char *set_names(struct engine *e, const struct rgroup *rg, size_t i)
 {
+    struct rgroup *w = (struct rgroup *)rg; /* a cache: the group itself does not change */
+    if (!w->req_label) {
+        w->req_label = pool_alloc(&e->sc->req_pool, rg->n_req * sizeof(*w->req_label));
+        memset(w->req_label, 0, rg->n_req * sizeof(*w->req_label));
+    }
+    if (w->req_label[i])
+        return w->req_label[i];
+    char out[256];
     size_t len = 0;
     out[0] = '\0';
-    for (size_t i = 0; i < set->n && len + 1 < size; i++) {
-        int n = snprintf(out + len, size - len, "%s%s", i ? " or " : "",
-                         cached_name(e, &e->trait_names, SQL_TRAIT_NAME, set->ids[i]));
-        len = n > 0 && len + (size_t)n < size ? len + (size_t)n : size - 1;
+    for (size_t k = 0; k < rg->req[i].n && len + 1 < sizeof(out); k++) {
+        int n = snprintf(out + len, sizeof(out) - len, "%s%s", k ? " or " : "",
+                         cached_name(e, &e->trait_names, SQL_TRAIT_NAME, rg->req[i].ids[k]));
+        len = n > 0 && len + (size_t)n < sizeof(out) ? len + (size_t)n : sizeof(out) - 1;
     }
+    return w->req_label[i] = pool_strdup(&e->sc->req_pool, out);
 }
 
 /* The amount checks of class k of group g on p. */
@@ -1693,12 +1733,9 @@ static void check_amount(struct pcheck *c, size_t g, const struct rgroup *rg, si
 static void check_traits(struct engine *e, struct pcheck *c, size_t g, const struct rgroup *rg,
                          const struct cprov *p, bool required)
 {
-    char names[256];
     for (size_t i = 0; required && i < rg->n_req; i++)
-        if (!intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n)) {
-            set_names(e, &rg->req[i], names, sizeof(names));
-            note_fail(c, g, CX_TRAITS, names, false, 0, 0, 0, NULL);
-        }
+        if (!intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n))
+            note_fail(c, g, CX_TRAITS, set_names(e, rg, i), false, 0, 0, 0, NULL);
     for (size_t i = 0; i < rg->forb.n; i++)
         if (has_id(p->traits, p->n_traits, rg->forb.ids[i]))
             note_fail(c, g, CX_TRAITS,
@@ -1802,10 +1839,8 @@ static struct pcheck diag_group(struct engine *e, size_t g, struct cprov *root, 
                     met = true;
         });
         if (!met) {
-            char names[256];
-            set_names(e, &rg->req[i], names, sizeof(names));
             out = (struct pcheck){.level = LV_OK};
-            note_fail(&out, g, CX_TRAITS, names, false, 0, 0, 0, NULL);
+            note_fail(&out, g, CX_TRAITS, set_names(e, rg, i), false, 0, 0, 0, NULL);
             return out;
         }
     }
@@ -1815,7 +1850,7 @@ static struct pcheck diag_group(struct engine *e, size_t g, struct cprov *root, 
 /* Documented measure: the shortfall as a fraction of the amount asked for
  * capacity and max_unit, half for min_unit/step_size, 1 for everything else
  * (traits, aggregates, no inventory, in_tree, root_required). */
-static double near_distance(const struct cand_reason *r)
+static double near_distance(const struct why *r)
 {
     if ((r->what == CX_CAPACITY || r->what == CX_MAX_UNIT) && r->asked > 0) {
         double d = ((double)r->asked - (double)(r->have > 0 ? r->have : 0)) / (double)r->asked;
@@ -1826,9 +1861,11 @@ static double near_distance(const struct cand_reason *r)
 
 static void near_add(struct cand_explain *x, const struct cprov *p, const struct pcheck *c)
 {
-    if (!x->near_max)
-        return;
-    struct cand_near_miss n = {.r = c->r, .distance = near_distance(&c->r)};
+    double distance = near_distance(&c->r);
+    if (!x->near_max ||
+        (x->n_near == x->near_max && x->near[x->n_near - 1].distance <= distance))
+        return; /* no nearer than what is kept */
+    struct cand_near_miss n = {.r = reason_of(&c->r), .distance = distance};
     memcpy(n.uuid, p->uuid, sizeof(n.uuid));
     memcpy(n.root_uuid, p->root ? p->root->uuid : p->uuid, sizeof(n.root_uuid));
     if (c->v) {
@@ -1866,19 +1903,17 @@ static void near_group(struct engine *e, size_t g, struct cprov *root, size_t kl
     });
 }
 
-static struct cand_reason root_reason(struct engine *e, const struct cprov *root)
+static struct why root_reason(struct engine *e, const struct cprov *root)
 {
-    struct cand_reason r = {.what = CX_ROOT_REQUIRED, .group = SIZE_MAX};
+    struct why r = {.what = CX_ROOT_REQUIRED, .group = SIZE_MAX, .name = ""};
     for (size_t i = 0; i < e->root_req.n; i++)
         if (!has_id(root->traits, root->n_traits, e->root_req.ids[i])) {
-            (void)snprintf(r.name, sizeof(r.name), "%s",
-                           cached_name(e, &e->trait_names, SQL_TRAIT_NAME, e->root_req.ids[i]));
+            r.name = cached_name(e, &e->trait_names, SQL_TRAIT_NAME, e->root_req.ids[i]);
             return r;
         }
     for (size_t i = 0; i < e->root_forb.n; i++)
         if (has_id(root->traits, root->n_traits, e->root_forb.ids[i])) {
-            (void)snprintf(r.name, sizeof(r.name), "%s",
-                           cached_name(e, &e->trait_names, SQL_TRAIT_NAME, e->root_forb.ids[i]));
+            r.name = cached_name(e, &e->trait_names, SQL_TRAIT_NAME, e->root_forb.ids[i]);
             r.forbidden = true;
             return r;
         }
@@ -1886,9 +1921,9 @@ static struct cand_reason root_reason(struct engine *e, const struct cprov *root
 }
 
 /* The first class whose summed amount the tree cannot hold (CX_COMBINED). */
-static struct cand_reason room_reason(struct engine *e, struct cprov *root)
+static struct why room_reason(struct engine *e, struct cprov *root)
 {
-    struct cand_reason r = {.what = CX_COMBINED, .group = SIZE_MAX};
+    struct why r = {.what = CX_COMBINED, .group = SIZE_MAX, .name = ""};
     for (size_t c = 0; c < e->n_dem; c++) {
         long long have = 0;
         for (struct cprov *p = root; p; p = p->next)
@@ -1896,8 +1931,7 @@ static struct cand_reason room_reason(struct engine *e, struct cprov *root)
         for (size_t i = 0; i < e->n_ext; i++)
             have = sat_add(have, can_give(e->ext[i], e->dem_rc[c]));
         if (have < e->dem_amount[c]) {
-            (void)snprintf(r.name, sizeof(r.name), "%s",
-                           cached_name(e, &e->rc_names, SQL_RC_NAME, e->dem_rc[c]));
+            r.name = cached_name(e, &e->rc_names, SQL_RC_NAME, e->dem_rc[c]);
             r.asked = e->dem_amount[c];
             r.have = have;
             return r;
@@ -1942,8 +1976,8 @@ static void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     if (first.level == LV_OK) {
         /* Every group fits alone: what solve_anchor ran into together. */
         first.r = e->anchor_fail == CX_COMBINED ? room_reason(e, root)
-                                                : (struct cand_reason){.what = e->anchor_fail,
-                                                                       .group = SIZE_MAX};
+                                                : (struct why){.what = e->anchor_fail,
+                                                               .group = SIZE_MAX, .name = ""};
         /* A group each of whose traits some usable provider has, but no
          * combination of them has them all. */
         if (e->anchor_fail == CX_TRAITS)
@@ -1968,7 +2002,7 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
     if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root))
         return;
     find_ext(e, root);
-    if (!tree_has_room(e, root))
+    if (e->room_check && !tree_has_room(e, root))
         return;
     for (size_t g = 0; g < e->n_groups; g++) {
         const struct rgroup *rg = &e->groups[g];
@@ -1989,8 +2023,7 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
         pool_reset(&e->sc->anchor_pool);
         return;
     }
-    for (size_t g = 0; g < e->n_groups; g++)
-        e->failed[g] = pool_alloc(&e->sc->anchor_pool, e->sols[g].n * sizeof(**e->failed));
+    memset(e->failed, 0, e->n_groups * sizeof(*e->failed)); /* made when a twin fails */
     e->n_run = 0;
     combine(e, 0);
     if (e->subtree_rejects)
@@ -2568,6 +2601,8 @@ static void sum_demand(struct engine *e)
             if (c == e->n_dem) {
                 e->dem_rc[e->n_dem++] = rg->rc[k];
                 e->dem_amount[c] = 0;
+            } else {
+                e->room_check = true; /* one group alone is checked by its own solve */
             }
             e->dem_amount[c] = sat_add(e->dem_amount[c], rg->amount[k]);
         }
