@@ -211,8 +211,9 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
         add_header(resp, "Content-Type",
                    html ? "text/html; charset=UTF-8" : "text/plain; charset=UTF-8");
     } else if (!doc && rq->reply_text && !rq->err.status) {
+        const char *type = rq->reply_type ? rq->reply_type : "application/json";
         resp = reply_text_response(rq);
-        add_header(resp, "Content-Type", "application/json");
+        add_header(resp, "Content-Type", type);
     } else if (doc) {
         char *text = json_dumps(doc, JSON_ENSURE_ASCII);
         json_decref(doc);
