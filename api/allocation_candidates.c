@@ -17,8 +17,8 @@
 #include "api/json_text.h"
 #include "api/query.h"
 #include "api/strmap.h"
+#include "core/util.h"
 #include "server/microversion.h"
-#include "server/util.h"
 #include "store/candidates.h"
 
 #define QS_PREFIX "Invalid query string parameters: "

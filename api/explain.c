@@ -12,8 +12,8 @@
 #include "api/common.h"
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "core/util.h"
 #include "server/microversion.h"
-#include "server/util.h"
 #include "store/store.h"
 
 /* The documented order (enum cand_constraint), as the JSON names it. */

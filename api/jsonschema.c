@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 /* ---- Python repr() ---- */
 

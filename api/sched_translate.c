@@ -17,7 +17,7 @@
 #include "api/query.h"
 #include "api/sched_cpu.h"
 #include "api/strmap.h"
-#include "server/log.h"
+#include "core/log.h"
 
 #define PACKED_TRAIT   "COMPUTE_NET_VIRTIO_PACKED"
 #define DISABLED_TRAIT "COMPUTE_STATUS_DISABLED"

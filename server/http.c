@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/util.h"
 #include "server/deadline.h"
-#include "server/log.h"
 #include "server/microversion.h"
-#include "server/util.h"
 
 struct http_server {
     struct MHD_Daemon *daemon; /* NULL until http_serve */

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 #define REQ_MAX_PARAMS  4
 #define REQ_MAX_HEADERS 8

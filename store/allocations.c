@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "store/accounting.h"
 
 /* ---- Small lookups ---- */

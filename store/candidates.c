@@ -47,7 +47,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
 

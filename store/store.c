@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
 

@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "support.h"
 
 START_TEST(uuid_forms_accepted_by_oslo_normalise)

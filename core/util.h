@@ -1,6 +1,6 @@
 /* Small allocation, string, uuid and time helpers shared by every layer. */
-#ifndef PLACID_SERVER_UTIL_H
-#define PLACID_SERVER_UTIL_H
+#ifndef PLACID_CORE_UTIL_H
+#define PLACID_CORE_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-#include "server/util.h"
+#include "core/util.h"
 
 #include <ctype.h>
 #include <errno.h>
