@@ -745,7 +745,7 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
             .in_tree = g->in_tree,
         };
     }
-    const struct api_ctx *ctx = api_current_ctx();
+    const struct api_ctx *ctx = rq->api;
     *q = (struct cand_query){
         .groups = groups,
         .n_groups = p->n_groups,

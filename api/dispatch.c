@@ -13,13 +13,6 @@
 #include "api/errors.h"
 #include "store/store.h"
 
-static _Thread_local const struct api_ctx *current_ctx;
-
-const struct api_ctx *api_current_ctx(void)
-{
-    return current_ctx;
-}
-
 static bool is_root_path(const char *path)
 {
     return path[0] == '\0' || strcmp(path, "/") == 0;
@@ -118,10 +111,9 @@ bool api_dispatch_headers(struct req *rq, void *ctxp)
     const struct api_ctx *ctx = ctxp;
     const struct route *r = NULL;
 
-    current_ctx = ctx;
+    rq->api = ctx;
     bool ok = authenticate(rq, ctx) && check_framing(rq) &&
               (r = router_find(api_routes, rq)) && check_content(rq, r) && authorize(rq, r);
-    current_ctx = NULL;
     rq->route = ok ? r : NULL;
     return ok;
 }
@@ -133,14 +125,12 @@ void api_dispatch_body(struct req *rq, void *ctxp)
     if (!rq->route && !api_dispatch_headers(rq, ctxp))
         return;
     const struct route *r = rq->route;
-    current_ctx = ctx;
     if (!r->json_body || parse_body(rq)) {
         rq->store = store_acquire(ctx->pool);
         r->handler(rq);
         store_release(ctx->pool, rq->store);
         rq->store = NULL;
     }
-    current_ctx = NULL;
 }
 
 void api_dispatch(struct req *rq, void *ctx)

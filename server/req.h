@@ -26,6 +26,7 @@ struct req_error {
 
 struct store;
 struct route;
+struct api_ctx;
 
 struct req {
     /* In: set by server/ before the handler runs; handlers only read. */
@@ -47,6 +48,7 @@ struct req {
     json_t *body;        /* parsed body or NULL; OWNED by req */
     bool is_admin;       /* set by the API layer from the token */
     const struct route *route; /* matched by the API's header phase, or NULL */
+    const struct api_ctx *api; /* BORROWED: the API's configuration, set by its header phase */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
     int client_fd;       /* the client's socket (-1: none), for req_client_gone */

@@ -1,0 +1,90 @@
+/* Handlers read the API's configuration from their request (rq->api), set
+ * by the header phase, not from a thread-local: the header and body phases
+ * may run at different times, and a handler called on its own still sees
+ * the configuration it was given. */
+#include <check.h>
+#include <string.h>
+
+#include "api/errors.h"
+#include "server/microversion.h"
+#include "support.h"
+
+static struct test_env env;
+
+static void setup(void)
+{
+    test_env_open(&env);
+    struct store *st = store_acquire(env.pool);
+    test_provider_with_inventory(st, "11111111-1111-1111-1111-111111111111", "cn1", NULL,
+                                 "VCPU=8,MEMORY_MB=4096");
+    test_provider_with_inventory(st, "22222222-2222-2222-2222-222222222222", "cn2", NULL,
+                                 "VCPU=8,MEMORY_MB=4096");
+    store_release(env.pool, st);
+}
+
+static void teardown(void)
+{
+    test_env_close(&env);
+}
+
+/* Runs the header phase of GET /allocation_candidates with ctx, then the
+ * matched handler by itself, as a front end that reads the body later
+ * would. Returns the status. */
+static int candidates_in_two_steps(struct req *rq, const struct api_ctx *ctx)
+{
+    req_init(rq);
+    rq->method = "GET";
+    rq->path = "/allocation_candidates";
+    rq->mv = MV(1, 39);
+    rq->token = "admin";
+    rq->accept = "application/json";
+    rq->query = arena_alloc(&rq->arena, sizeof(*rq->query));
+    rq->query[0] = (struct kv){"resources", "VCPU:1"};
+    rq->n_query = 1;
+    ck_assert(api_dispatch_headers(rq, (void *)ctx));
+    ck_assert_ptr_eq(rq->api, ctx);
+    rq->store = store_acquire(env.pool);
+    rq->route->handler(rq);
+    store_release(env.pool, rq->store);
+    rq->store = NULL;
+    return rq->err.status ? rq->err.status : rq->status;
+}
+
+START_TEST(the_header_phase_hands_its_configuration_to_the_request)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/traits";
+    rq.mv = MV(1, 6);
+    rq.token = "admin";
+    ck_assert(api_dispatch_headers(&rq, &env.ctx));
+    ck_assert_ptr_eq(rq.api, &env.ctx);
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(a_handler_uses_the_work_limit_of_its_request)
+{
+    struct api_ctx limited = env.ctx;
+    limited.candidates_work_limit = 1;
+    struct req rq;
+    ck_assert_int_eq(candidates_in_two_steps(&rq, &limited), 400);
+    ck_assert_str_eq(rq.err.code, ERR_CANDIDATES_WORK_LIMIT);
+    req_release(&rq);
+
+    ck_assert_int_eq(candidates_in_two_steps(&rq, &env.ctx), 200);
+    req_release(&rq);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("request_config");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, the_header_phase_hands_its_configuration_to_the_request);
+    tcase_add_test(tc, a_handler_uses_the_work_limit_of_its_request);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
