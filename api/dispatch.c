@@ -36,7 +36,7 @@ static bool authenticate(struct req *rq, const struct api_ctx *ctx)
 
 static bool check_framing(struct req *rq)
 {
-    if (rq->content_length == -2) {
+    if (rq->content_length == REQ_LENGTH_INVALID) {
         req_fail(rq, 400, NULL, "content-length header must be an integer");
         return false;
     }

@@ -245,7 +245,7 @@ static void js_error(struct js_ctx *ctx, enum js_keyword kw, const json_t *insta
     ctx->failed = true;
     ctx->best_depth = ctx->idepth;
     struct sbuf sb = {ctx->msg, ctx->size, 0};
-    char text[900];
+    char text[JS_MSG_SIZE];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
@@ -375,11 +375,6 @@ static bool is_declared(const struct js_schema *s, const char *key)
     return false;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void check_additional(struct js_ctx *ctx, const struct js_schema *s, const json_t *v)
 {
     if (!json_is_object(v))
@@ -397,7 +392,7 @@ static void check_additional(struct js_ctx *ctx, const struct js_schema *s, cons
         struct sbuf sb = {list, sizeof(list), 0};
         bool patterns = s->pattern_properties && s->pattern_properties[0].pattern.regex;
         if (patterns)
-            qsort(extras, n, sizeof(*extras), cmp_str);
+            qsort(extras, n, sizeof(*extras), strptr_cmp);
         for (size_t i = 0; i < n; i++) {
             sb_puts(&sb, i ? ", " : "");
             repr_string(&sb, extras[i]);

@@ -68,6 +68,10 @@ struct js_schema {
     const struct js_schema *items;
 };
 
+/* Room for any message js_validate writes (jsonschema's text, quoting the
+ * instance, truncated to fit). */
+#define JS_MSG_SIZE 900
+
 /* Validates instance against schema. Returns true when it is valid;
  * otherwise false with jsonschema's text for the best error in msg
  * (always NUL-terminated, truncated to size). */

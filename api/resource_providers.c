@@ -70,11 +70,6 @@ static json_t *provider_to_json(struct req *rq, const struct provider *p)
     return o;
 }
 
-static time_t provider_modified(const struct provider *p)
-{
-    return (time_t)(p->updated_at ? p->updated_at : p->created_at);
-}
-
 /* ---- Body validation (JSON-schema messages, as jsonschema words them) ---- */
 
 /* A Python-repr-like rendering of a JSON value for messages (arena). */
@@ -264,7 +259,7 @@ int providers_create(struct req *rq)
         rq->status = 201;
         return 0;
     }
-    req_set_last_modified(rq, provider_modified(&p));
+    req_set_last_modified(rq, api_modified(p.created_at, p.updated_at));
     return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
@@ -278,7 +273,7 @@ int providers_get(struct req *rq)
         return fail_not_found(rq, uuid);
     if (rc != STORE_OK)
         return api_fail_store(rq, rc);
-    req_set_last_modified(rq, provider_modified(&p));
+    req_set_last_modified(rq, api_modified(p.created_at, p.updated_at));
     return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
@@ -341,7 +336,7 @@ int providers_update(struct req *rq)
     rc = store_provider_update(rq->store, p.uuid, &upd, &p, &why);
     if (rc != STORE_OK)
         return update_failed(rq, uuid, b.name, rc, why);
-    req_set_last_modified(rq, provider_modified(&p));
+    req_set_last_modified(rq, api_modified(p.created_at, p.updated_at));
     return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
@@ -490,7 +485,7 @@ struct list_acc {
 static int list_row(void *arg, const struct provider *p)
 {
     struct list_acc *acc = arg;
-    time_t t = provider_modified(p);
+    time_t t = api_modified(p->created_at, p->updated_at);
     if (t > acc->modified)
         acc->modified = t;
     if (acc->count++)

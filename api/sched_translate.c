@@ -530,11 +530,6 @@ static void strip_zeros(struct tx *t)
 
 /* ---- Rendering (to_querystring) ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_param(const void *a, const void *b)
 {
     const struct sched_param *x = a, *y = b;
@@ -550,7 +545,7 @@ static char *join_sorted(struct arena *a, char *buf, const struct strset *s, con
     size_t len = strlen(buf), plen = strlen(prefix), size = len + 1;
     if (s->n)
         memcpy(v, s->v, s->n * sizeof(*v));
-    qsort(v, s->n, sizeof(*v), cmp_str);
+    qsort(v, s->n, sizeof(*v), strptr_cmp);
     for (size_t i = 0; i < s->n; i++)
         size += 1 + plen + strlen(v[i]);
     char *out = arena_alloc(a, size);

@@ -37,6 +37,9 @@ bool uuid_normalize(const char *s, char out[37]);
  * Placement uses for uuid keys in allocation bodies. */
 bool uuid_key_like(const char *s);
 
+/* A qsort() comparator for an array of const char *: strcmp() order. */
+int strptr_cmp(const void *a, const void *b);
+
 /* Formats t as an RFC 1123 date ("Sun, 29 Nov 2026 03:30:05 GMT") into out[30]. */
 void http_date(time_t t, char out[30]);
 

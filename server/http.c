@@ -37,6 +37,8 @@ struct http_server {
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
 /* Connections held at once when the configuration leaves it at 0. */
 #define HTTP_DEFAULT_CONNECTIONS 1024u
+/* Seconds a keep-alive connection may sit idle before MHD closes it. */
+#define HTTP_IDLE_TIMEOUT_S 60u
 /* A refused request whose declared body is at most this large has it read
  * and dropped, so the answer can keep the connection (MHD closes one
  * answered before its body); a larger or chunked one is answered at once. */
@@ -110,7 +112,7 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long len;
     if (cl)
-        rq->content_length = parse_ll(cl, &len) ? len : -2;
+        rq->content_length = parse_ll(cl, &len) ? len : REQ_LENGTH_INVALID;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -564,7 +566,7 @@ bool http_serve(struct http_server *srv, char *err, size_t errsz)
         srv->cfg.max_connections ? srv->cfg.max_connections : HTTP_DEFAULT_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned int)srv->cfg.max_per_client, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);

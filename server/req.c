@@ -16,7 +16,7 @@ void req_init(struct req *rq)
     char uuid[37];
 
     memset(rq, 0, sizeof(*rq));
-    rq->content_length = -1;
+    rq->content_length = REQ_LENGTH_ABSENT;
     rq->mv = MV_MIN;
     rq->mv_known = true;
     rq->client_fd = -1;

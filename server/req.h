@@ -9,6 +9,10 @@
 
 #include "core/util.h"
 
+/* struct req's content_length when it holds no length. */
+#define REQ_LENGTH_ABSENT  (-1LL) /* no Content-Length header */
+#define REQ_LENGTH_INVALID (-2LL) /* a Content-Length that is not an integer */
+
 #define REQ_MAX_PARAMS  4
 #define REQ_MAX_HEADERS 8
 
@@ -42,7 +46,7 @@ struct req {
     const char *accept;       /* Accept or NULL */
     const char *content_type; /* Content-Type or NULL */
     const char *host;         /* Host or NULL, for absolute Location URLs */
-    long long content_length; /* -1 when absent */
+    long long content_length; /* or REQ_LENGTH_ABSENT / REQ_LENGTH_INVALID */
     const char *raw_body;     /* BORROWED request bytes (not NUL-terminated) */
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
@@ -69,7 +73,8 @@ struct req {
 
 typedef int handler_fn(struct req *rq);
 
-/* Initialises rq for one request (zeroes it, content_length = -1, new request id). */
+/* Initialises rq for one request (zeroes it, content_length = REQ_LENGTH_ABSENT,
+ * new request id). */
 void req_init(struct req *rq);
 
 /* Frees everything the request owns: body, reply, arena. */

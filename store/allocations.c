@@ -835,8 +835,3 @@ fail:
     return rc;
 }
 
-enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out)
-{
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM allocations WHERE provider_id = ?1)";
-    return stmt_flag_id(st, sql, provider_id, out, "provider allocations check");
-}

@@ -1,5 +1,6 @@
 /* uuid normalisation, integer parsing, dates, the arena. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -50,6 +51,17 @@ START_TEST(http_date_is_rfc1123)
 }
 END_TEST
 
+START_TEST(strptr_cmp_sorts_strings)
+{
+    const char *v[] = {"b", "a", "ab", ""};
+    qsort(v, 4, sizeof(*v), strptr_cmp);
+    ck_assert_str_eq(v[0], "");
+    ck_assert_str_eq(v[1], "a");
+    ck_assert_str_eq(v[2], "ab");
+    ck_assert_str_eq(v[3], "b");
+}
+END_TEST
+
 START_TEST(arena_survives_many_and_large_allocations)
 {
     struct arena a = {0};
@@ -72,6 +84,7 @@ int main(void)
     tcase_add_test(tc, parse_ll_rejects_junk);
     tcase_add_test(tc, http_date_is_rfc1123);
     tcase_add_test(tc, arena_survives_many_and_large_allocations);
+    tcase_add_test(tc, strptr_cmp_sorts_strings);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

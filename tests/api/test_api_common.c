@@ -1,10 +1,12 @@
-/* Handlers read the API's configuration from their request (rq->api), set
- * by the header phase, not from a thread-local: the header and body phases
- * may run at different times, and a handler called on its own still sees
- * the configuration it was given. */
+/* What api/common.c gives every handler, and what a handler reads from its
+ * request: the API's configuration (rq->api), set by the header phase, not a
+ * thread-local, since the header and body phases may run at different
+ * times and a handler called on its own still sees the configuration it was
+ * given. */
 #include <check.h>
 #include <string.h>
 
+#include "api/common.h"
 #include "api/errors.h"
 #include "server/microversion.h"
 #include "support.h"
@@ -78,13 +80,59 @@ START_TEST(a_handler_uses_the_work_limit_of_its_request)
 }
 END_TEST
 
+START_TEST(last_modified_is_updated_at_or_else_created_at)
+{
+    ck_assert_int_eq(api_modified(100, 0), 100);
+    ck_assert_int_eq(api_modified(100, 250), 250);
+}
+END_TEST
+
+START_TEST(api_validate_fails_with_the_schema_message)
+{
+    static const struct js_schema schema = {.order = {JS_TYPE}, .types = {"object"}};
+    struct req rq;
+    req_init(&rq);
+    json_t *ok = json_object(), *bad = json_true();
+    ck_assert_int_eq(api_validate(&rq, &schema, ok), 0);
+    ck_assert_int_eq(rq.err.status, 0);
+    ck_assert_int_eq(api_validate(&rq, &schema, bad), -1);
+    ck_assert_int_eq(rq.err.status, 400);
+    ck_assert_msg(strncmp(rq.err.detail, "JSON does not validate: True is not of type 'object'",
+                          strlen("JSON does not validate: True is not of type 'object'")) == 0,
+                  "%s", rq.err.detail);
+    json_decref(ok);
+    json_decref(bad);
+    req_release(&rq);
+}
+END_TEST
+
+START_TEST(a_content_length_that_is_no_integer_is_400)
+{
+    struct req rq;
+    req_init(&rq);
+    ck_assert(rq.content_length == REQ_LENGTH_ABSENT);
+    rq.method = "POST";
+    rq.path = "/resource_providers";
+    rq.token = "admin";
+    rq.content_type = "application/json";
+    rq.content_length = REQ_LENGTH_INVALID;
+    ck_assert(!api_dispatch_headers(&rq, &env.ctx));
+    ck_assert_int_eq(rq.err.status, 400);
+    ck_assert_str_eq(rq.err.detail, "content-length header must be an integer");
+    req_release(&rq);
+}
+END_TEST
+
 int main(void)
 {
-    Suite *s = suite_create("request_config");
+    Suite *s = suite_create("api_common");
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, the_header_phase_hands_its_configuration_to_the_request);
     tcase_add_test(tc, a_handler_uses_the_work_limit_of_its_request);
+    tcase_add_test(tc, last_modified_is_updated_at_or_else_created_at);
+    tcase_add_test(tc, api_validate_fails_with_the_schema_message);
+    tcase_add_test(tc, a_content_length_that_is_no_integer_is_400);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
