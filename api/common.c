@@ -49,6 +49,13 @@ int api_validate(struct req *rq, const struct js_schema *schema, const json_t *d
     return api_fail_schema(rq, "%s", msg);
 }
 
+const char *api_repr(struct req *rq, const json_t *v)
+{
+    char text[JS_MSG_SIZE];
+    js_repr(v, text, sizeof(text));
+    return arena_strdup(&rq->arena, text);
+}
+
 int api_reply(struct req *rq, int status, json_t *reply)
 {
     rq->status = status;

@@ -26,6 +26,10 @@ int api_fail_schema(struct req *rq, const char *fmt, ...) PRINTF_LIKE(2, 3);
  * fails as api_fail_schema with jsonschema's message and returns -1. */
 int api_validate(struct req *rq, const struct js_schema *schema, const json_t *doc);
 
+/* Python's repr() of v (as js_repr: 'a', True, None, {'k': 1.0}) for a
+ * message, copied into the request arena. */
+const char *api_repr(struct req *rq, const json_t *v);
+
 /* Sets the reply: status and body (steals reply; NULL for none). Returns 0. */
 int api_reply(struct req *rq, int status, json_t *reply);
 

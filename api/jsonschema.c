@@ -84,12 +84,14 @@ static void repr_float(struct sbuf *sb, double d)
     }
 }
 
-static void repr_string(struct sbuf *sb, const char *s)
+/* repr(str) of the n bytes at s: single quotes unless the text holds a
+ * single quote and no double quote. */
+static void repr_stringn(struct sbuf *sb, const char *s, size_t n)
 {
-    char quote = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    char quote = memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
     char q[2] = {quote, '\0'};
     sb_puts(sb, q);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
         if (*p == '\\' || *p == (unsigned char)quote)
             sb_printf(sb, "\\%c", *p);
         else if (*p == '\n')
@@ -106,6 +108,11 @@ static void repr_string(struct sbuf *sb, const char *s)
         }
     }
     sb_puts(sb, q);
+}
+
+static void repr_string(struct sbuf *sb, const char *s)
+{
+    repr_stringn(sb, s, strlen(s));
 }
 
 static void repr_value(struct sbuf *sb, const json_t *v)
@@ -161,6 +168,14 @@ void js_repr(const json_t *value, char *out, size_t size)
     if (size)
         out[0] = '\0';
     repr_value(&sb, value);
+}
+
+void js_repr_string(const char *s, size_t n, char *out, size_t size)
+{
+    struct sbuf sb = {out, size, 0};
+    if (size)
+        out[0] = '\0';
+    repr_stringn(&sb, s, n);
 }
 
 /* ---- Patterns ---- */

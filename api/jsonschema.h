@@ -81,6 +81,10 @@ bool js_validate(const struct js_schema *schema, const json_t *instance, char *m
  * into out (truncated to size). */
 void js_repr(const json_t *value, char *out, size_t size);
 
+/* Writes Python's repr() of the str made of the n bytes at s ('a', "it's",
+ * 'tab\\t') into out (truncated to size). */
+void js_repr_string(const char *s, size_t n, char *out, size_t size);
+
 /* The patterns of placement/schemas/common.py, as initializers of a
  * struct js_pattern, and their predicates. */
 bool js_match_rc(const char *s);            /* ^[A-Z0-9_]+$ */

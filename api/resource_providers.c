@@ -72,21 +72,6 @@ static json_t *provider_to_json(struct req *rq, const struct provider *p)
 
 /* ---- Body validation (JSON-schema messages, as jsonschema words them) ---- */
 
-/* A Python-repr-like rendering of a JSON value for messages (arena). */
-static const char *repr(struct req *rq, const json_t *v)
-{
-    if (json_is_string(v))
-        return arena_printf(&rq->arena, "'%s'", json_string_value(v));
-    if (json_is_null(v))
-        return "None";
-    if (json_is_boolean(v))
-        return json_is_true(v) ? "True" : "False";
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *out = arena_strdup(&rq->arena, text ? text : "?");
-    free(text);
-    return out;
-}
-
 /* Number of UTF-8 characters (jsonschema's maxLength counts code points). */
 static size_t utf8_length(const char *s)
 {
@@ -102,13 +87,13 @@ static int check_name(struct req *rq, const json_t *name)
         return api_fail_schema(rq,
                                "%s is not of type 'string'  Failed validating 'type' in "
                                "schema['properties']['name']",
-                               repr(rq, name));
+                               api_repr(rq, name));
     if (utf8_length(json_string_value(name)) > PROVIDER_NAME_MAX)
         return api_fail_schema(rq,
                                "%s is too long  Failed validating 'maxLength' in "
                                "schema['properties']['name']:     {'maxLength': 200, 'type': "
                                "'string'}",
-                               repr(rq, name));
+                               api_repr(rq, name));
     return 0;
 }
 
@@ -119,13 +104,13 @@ static int check_uuid(struct req *rq, const char *field, const json_t *v, char o
         return api_fail_schema(rq,
                                "%s is not of type 'string'  Failed validating 'type' in "
                                "schema['properties']['%s']",
-                               repr(rq, v), field);
+                               api_repr(rq, v), field);
     if (!uuid_normalize(json_string_value(v), out))
         return api_fail_schema(rq,
                                "%s is not a 'uuid'  Failed validating 'format' in "
                                "schema['properties']['%s']:     {'format': 'uuid', 'type': "
                                "'string'}  On instance['%s']:     %s",
-                               repr(rq, v), field, field, repr(rq, v));
+                               api_repr(rq, v), field, field, api_repr(rq, v));
     return 0;
 }
 
@@ -139,7 +124,7 @@ static int check_parent(struct req *rq, const json_t *v, bool *has_parent, char 
         return api_fail_schema(rq,
                                "%s is not valid under any of the given schemas  Failed "
                                "validating 'anyOf' in schema['properties']['parent_provider_uuid']",
-                               repr(rq, v));
+                               api_repr(rq, v));
     return 0;
 }
 
@@ -165,7 +150,7 @@ static int parse_provider_body(struct req *rq, bool is_post, struct provider_bod
         return api_fail_schema(rq,
                                "%s is not of type 'object'  Failed validating 'type' in "
                                "schema",
-                               repr(rq, body));
+                               api_repr(rq, body));
     json_object_foreach(body, key, v)
     {
         bool known = strcmp(key, "name") == 0 || (is_post && strcmp(key, "uuid") == 0) ||

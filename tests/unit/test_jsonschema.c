@@ -82,6 +82,20 @@ START_TEST(shallowest_error_wins_then_keyword_order)
 }
 END_TEST
 
+START_TEST(repr_of_a_byte_range_follows_python)
+{
+    char out[64];
+    js_repr_string("1-xyz", 3, out, sizeof(out));
+    ck_assert_str_eq(out, "'1-x'");
+    js_repr_string("it's\t", 5, out, sizeof(out));
+    ck_assert_str_eq(out, "\"it's\\t\"");
+    js_repr_string("a\\b\x01", 4, out, sizeof(out));
+    ck_assert_str_eq(out, "'a\\\\b\\x01'");
+    js_repr_string("abcdef", 6, out, 4);
+    ck_assert_str_eq(out, "'ab");
+}
+END_TEST
+
 START_TEST(integral_reals_are_integers)
 {
     json_t *v = json_real(5.0);
@@ -106,6 +120,7 @@ static Suite *suite(void)
     tcase_add_test(tc, repr_follows_python);
     tcase_add_test(tc, shallowest_error_wins_then_keyword_order);
     tcase_add_test(tc, integral_reals_are_integers);
+    tcase_add_test(tc, repr_of_a_byte_range_follows_python);
     suite_add_tcase(s, tc);
     return s;
 }
