@@ -244,6 +244,7 @@ static const char *keyword_name(enum js_keyword kw)
         [JS_MAX_LENGTH] = "maxLength",
         [JS_PATTERN] = "pattern",
         [JS_FORMAT_UUID] = "format",
+        [JS_ANY_OF] = "anyOf",
     };
     return names[kw] ? names[kw] : "?";
 }
@@ -535,6 +536,19 @@ static void check_string(struct js_ctx *ctx, const struct js_schema *s, const js
     js_error(ctx, kw, v, "%s %s%s", r, what, p);
 }
 
+/* anyOf: the error is on anyOf itself, as best_match reports it when the
+ * alternatives fail equally deep (as they do for Placement's schemas). */
+static void check_any_of(struct js_ctx *ctx, const struct js_schema *s, const json_t *v)
+{
+    char scratch[8];
+    for (const struct js_schema *const *alt = s->any_of; alt && *alt; alt++)
+        if (js_validate(*alt, v, scratch, sizeof(scratch)))
+            return;
+    char r[600];
+    js_repr(v, r, sizeof(r));
+    js_error(ctx, JS_ANY_OF, v, "%s is not valid under any of the given schemas", r);
+}
+
 static void validate_node(struct js_ctx *ctx, const struct js_schema *s, const json_t *v)
 {
     char r[600];
@@ -579,6 +593,9 @@ static void validate_node(struct js_ctx *ctx, const struct js_schema *s, const j
         case JS_PATTERN:
         case JS_FORMAT_UUID:
             check_string(ctx, s, v, s->order[k]);
+            break;
+        case JS_ANY_OF:
+            check_any_of(ctx, s, v);
             break;
         case JS_END:
             return;

@@ -34,6 +34,7 @@ enum js_keyword {
     JS_MAX_LENGTH,
     JS_PATTERN,
     JS_FORMAT_UUID, /* format: uuid, as oslo's is_uuid_like */
+    JS_ANY_OF,      /* valid under one of any_of (reported as anyOf itself) */
 };
 
 struct js_schema;
@@ -66,6 +67,7 @@ struct js_schema {
     bool float_bounds; /* print minimum/maximum as Python floats */
     struct js_pattern pattern;
     const struct js_schema *items;
+    const struct js_schema *const *any_of; /* NULL-terminated */
 };
 
 /* Room for any message js_validate writes (jsonschema's text, quoting the
