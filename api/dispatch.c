@@ -47,15 +47,6 @@ static bool check_framing(struct req *rq)
     return true;
 }
 
-/* True when an Accept header value admits application/json. */
-static bool accepts_json(const char *accept)
-{
-    if (!accept || !accept[0])
-        return true;
-    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
-           strstr(accept, "application/*");
-}
-
 static bool is_json_type(const char *ct)
 {
     if (!ct)
@@ -68,8 +59,8 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept) &&
-        !(r->text_plain && strstr(rq->accept, "text/plain"))) {
+    if (strcmp(r->method, "GET") == 0 && !req_accepts(rq->accept, "application/json") &&
+        !(r->text_plain && req_accepts(rq->accept, "text/plain"))) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
     }

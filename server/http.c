@@ -141,12 +141,6 @@ static void add_header(struct MHD_Response *resp, const char *name, const char *
     MHD_add_response_header(resp, name, value);
 }
 
-/* True when an Accept header (NULL = absent) admits a JSON error body. */
-static bool accepts_json(const char *accept)
-{
-    return !accept || !accept[0] || strstr(accept, "json") || strstr(accept, "*/*");
-}
-
 /* What MHD needs to release a reply_text with its own free function. */
 struct owned_text {
     char *text;
@@ -204,7 +198,7 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
     }
 
     struct MHD_Response *resp;
-    if (rq->err.status && status != 401 && !accepts_json(rq->accept)) {
+    if (rq->err.status && status != 401 && !req_accepts(rq->accept, "application/json")) {
         bool html = strstr(rq->accept, "html") != NULL;
         char *text = req_error_to_text(rq, rq->method, html);
         json_decref(doc);

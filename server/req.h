@@ -128,6 +128,14 @@ bool req_client_gone(const struct req *rq);
 void req_shutdown_begin(void);
 bool req_shutting_down(void);
 
+/* True when an Accept header value (NULL or "": absent) admits the media
+ * type type ("application/json"): an absent header admits everything;
+ * otherwise the most specific matching media range (type itself, then
+ * its major type with a wildcard subtype, then the full wildcard; compared
+ * without case) decides, and admits it unless its q is 0, as webob's acceptable_offers. The one rule for both
+ * the 406 check and the choice of a JSON error body. */
+bool req_accepts(const char *accept, const char *type);
+
 /* The HTTP reason phrase Placement (webob) uses for status. */
 const char *req_status_title(int status);
 

@@ -123,6 +123,28 @@ START_TEST(a_content_length_that_is_no_integer_is_400)
 }
 END_TEST
 
+/* The 406 check and the error body follow one Accept rule (req_accepts). */
+START_TEST(an_accept_that_refuses_json_by_q_is_406)
+{
+    struct req rq;
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/resource_providers";
+    rq.token = "admin";
+    rq.accept = "*/*, application/json;q=0";
+    ck_assert(!api_dispatch_headers(&rq, &env.ctx));
+    ck_assert_int_eq(rq.err.status, 406);
+    req_release(&rq);
+    req_init(&rq);
+    rq.method = "GET";
+    rq.path = "/resource_providers";
+    rq.token = "admin";
+    rq.accept = "application/*";
+    ck_assert(api_dispatch_headers(&rq, &env.ctx));
+    req_release(&rq);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("api_common");
@@ -133,6 +155,7 @@ int main(void)
     tcase_add_test(tc, last_modified_is_updated_at_or_else_created_at);
     tcase_add_test(tc, api_validate_fails_with_the_schema_message);
     tcase_add_test(tc, a_content_length_that_is_no_integer_is_400);
+    tcase_add_test(tc, an_accept_that_refuses_json_by_q_is_406);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
