@@ -2,7 +2,8 @@
 """The layers of docs/architecture.md, checked on the tree and the binaries:
 core/ includes no other layer, store/ sees neither HTTP nor api/, api/ never
 names sqlite3 or libmicrohttpd, only server/ includes microhttpd.h, and
-placid-agent does not link libmicrohttpd. argv[2] is the placid-agent binary."""
+placid-agent does not link libmicrohttpd, and every file docs/architecture.md
+names exists. argv[2] is the placid-agent binary."""
 import os
 import re
 import subprocess
@@ -38,6 +39,13 @@ for layer, (dirs, system) in RULES.items():
                 if inc.startswith(dirs) or inc in system:
                     bad.append(f"{layer}/{name}: {inc}")
     check(not bad, f"{layer}/ includes only what its layer may ({', '.join(bad) or 'none bad'})")
+
+with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as f:
+    named = set(re.findall(r"`((?:core|server|store|api|agent|tests|migrations|cmake|docs)/"
+                           r"[a-z0-9_./]+\.(?:c|h|py|sql|cmake|txt|md))`", f.read()))
+missing = sorted(p for p in named if not os.path.exists(os.path.join(ROOT, p)))
+check(len(named) >= 15 and not missing,
+      f"docs/architecture.md names {len(named)} files, all present (missing: {missing})")
 
 if AGENT and os.path.exists(AGENT):
     out = subprocess.run(["ldd", AGENT], capture_output=True, text=True).stdout
