@@ -53,14 +53,7 @@ struct ranges {
 
 static void ranges_add(struct arena *a, struct ranges *r, long long lo, long long hi)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 8;
-        struct sched_cpu_range *v = arena_alloc(a, cap * sizeof(*v));
-        if (r->n)
-            memcpy(v, r->v, r->n * sizeof(*v));
-        r->v = v;
-        r->cap = cap;
-    }
+    r->v = arena_grow(a, r->v, r->n, &r->cap, sizeof(*r->v));
     r->v[r->n++] = (struct sched_cpu_range){lo, hi};
 }
 

@@ -102,6 +102,18 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     return p;
 }
 
+void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return v;
+    size_t ncap = *cap ? 2 * *cap : 8;
+    void *nv = arena_alloc(a, ncap * elem);
+    if (n)
+        memcpy(nv, v, n * elem);
+    *cap = ncap;
+    return nv;
+}
+
 void arena_free(struct arena *a)
 {
     struct arena_chunk *c = a->head;

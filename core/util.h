@@ -25,6 +25,12 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void arena_free(struct arena *a);
 
+/* Makes room for one more element in the arena array v of n elements of
+ * elem bytes each, whose capacity is *cap: returns v while n < *cap, else a
+ * copy with twice the capacity (8 at first), updating *cap. The old copy
+ * stays in the arena until arena_free(). */
+void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
+
 /* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
 void uuid4_generate(char out[37]);
 

@@ -62,6 +62,25 @@ START_TEST(strptr_cmp_sorts_strings)
 }
 END_TEST
 
+START_TEST(arena_grow_keeps_elements_and_doubles)
+{
+    struct arena a = {0};
+    long long *v = NULL;
+    size_t n = 0, cap = 0;
+    for (long long i = 0; i < 100; i++) {
+        long long *before = v;
+        v = arena_grow(&a, v, n, &cap, sizeof(*v));
+        ck_assert(n < cap);
+        ck_assert(n == 0 || n == cap / 2 || v == before);
+        v[n++] = i;
+    }
+    ck_assert_uint_eq(cap, 128);
+    for (long long i = 0; i < 100; i++)
+        ck_assert_int_eq(v[i], i);
+    arena_free(&a);
+}
+END_TEST
+
 START_TEST(arena_survives_many_and_large_allocations)
 {
     struct arena a = {0};
@@ -85,6 +104,7 @@ int main(void)
     tcase_add_test(tc, http_date_is_rfc1123);
     tcase_add_test(tc, arena_survives_many_and_large_allocations);
     tcase_add_test(tc, strptr_cmp_sorts_strings);
+    tcase_add_test(tc, arena_grow_keeps_elements_and_doubles);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
