@@ -14,6 +14,7 @@ struct api_ctx {
     const char *admin_token; /* the token that grants admin ("admin" by default) */
     bool randomize_candidates; /* shuffle allocation candidates like Placement's option */
     unsigned long long candidates_work_limit; /* engine steps per query; 0: unlimited */
+    size_t explain_near_misses; /* near misses an explanation lists */
 };
 
 /* The default of --candidates-work-limit: some 30 times what the full

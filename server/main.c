@@ -37,6 +37,7 @@ struct config {
     unsigned max_connections, max_per_client;
     size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
     unsigned long long work_limit; /* candidates engine steps per query */
+    size_t near_misses;            /* near misses per explanation */
 };
 
 static void usage(FILE *out)
@@ -59,6 +60,8 @@ static void usage(FILE *out)
           "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
           "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
           "                           default 20000000; 0: no limit)\n"
+          "  --explain-near-misses K  near misses an allocation-candidates explanation lists\n"
+          "                           (PLACID_EXPLAIN_NEAR_MISSES, default 5, at most 100)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --request-timeout SECONDS  a client has this long to send each whole request\n"
           "                           (headers and body) from connecting or from its previous\n"
@@ -168,6 +171,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
+    case 'K':
+        if (parse_count(value, "--explain-near-misses", 0, 100, &n))
+            return -1;
+        cfg->near_misses = (size_t)n;
+        return 0;
     case 'T':
         if (parse_count(value, "--request-timeout (seconds, 1-3600)", 1, 3600, &n))
             return -1;
@@ -208,7 +216,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
                 {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
-                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
+                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -257,6 +266,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"max-connections-per-client", required_argument, NULL, 'P'},
         {"max-body-memory", required_argument, NULL, 'M'},
         {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"explain-near-misses", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
@@ -336,7 +346,8 @@ static int run(struct config *cfg)
     if (fit_fd_limit(cfg))
         return -1;
     struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
-                          .candidates_work_limit = cfg->work_limit};
+                          .candidates_work_limit = cfg->work_limit,
+                          .explain_near_misses = cfg->near_misses};
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
                              .max_connections = cfg->max_connections,
@@ -402,7 +413,7 @@ int main(int argc, char **argv)
                          .threads = default_threads(), .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
                          .max_connections = 4096, .max_per_client = 256,
-                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT, .near_misses = 5};
     cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
     snprintf(cfg.admin_source, sizeof(cfg.admin_source),
              "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
