@@ -75,6 +75,23 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct req *rq = cls;
+    (void)kind;
+    if (rq->n_in_headers % 16 == 0) {
+        struct kv *grown = arena_alloc(&rq->arena, (rq->n_in_headers + 16) * sizeof(*grown));
+        if (rq->n_in_headers)
+            memcpy(grown, rq->in_headers, rq->n_in_headers * sizeof(*grown));
+        rq->in_headers = grown;
+    }
+    rq->in_headers[rq->n_in_headers].key = arena_strdup(&rq->arena, key);
+    rq->in_headers[rq->n_in_headers].value = arena_strdup(&rq->arena, value ? value : "");
+    rq->n_in_headers++;
+    return MHD_YES;
+}
+
 static const char *header(struct MHD_Connection *conn, struct req *rq, const char *name)
 {
     const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
@@ -99,6 +116,7 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     if (cl)
         rq->content_length = parse_ll(cl, &len) ? len : -2;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
 
     const char *version = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "OpenStack-API-Version");
     switch (mv_parse(version, &rq->mv, err, sizeof(err))) {

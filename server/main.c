@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/identity.h"
 #include "server/http.h"
 #include "server/log.h"
 #include "server/util.h"
@@ -28,6 +29,7 @@ struct config {
     char *admin_token; /* owned */
     bool randomize;
     size_t tree_cache; /* bytes */
+    struct identity_config id; /* policy, CORS (api/identity.h) */
 };
 
 static void usage(FILE *out)
@@ -48,6 +50,7 @@ static void usage(FILE *out)
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
+          IDENTITY_USAGE
           "  --help, --version\n",
           out);
 }
@@ -145,7 +148,12 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
-    default: return -1;
+    default: {
+        char err[512];
+        if (opt >= ID_OPT_POLICY_FILE && identity_apply(&cfg->id, opt, value, err, sizeof(err)))
+            return fail("%s", err);
+        return opt >= ID_OPT_POLICY_FILE ? 0 : -1;
+    }
     }
 }
 
@@ -163,6 +171,9 @@ static int load_env(struct config *cfg)
         if (v && *v && apply_option(cfg, vars[i].opt, v))
             return -1;
     }
+    char err[512];
+    if (identity_load_env(&cfg->id, err, sizeof(err)))
+        return fail("%s", err);
     const char *token = getenv("PLACID_ADMIN_TOKEN");
     if (token && *token) {
         free(cfg->admin_token);
@@ -181,7 +192,8 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"randomize-candidates", no_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'L'},
         {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,
+        {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -198,11 +210,15 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         }
         if (opt == '?')
             return fail("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
-        if (apply_option(cfg, opt, opt == 'r' ? "1" : optarg))
+        if (apply_option(cfg, opt, optarg ? optarg : "1"))
             return -1;
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    if (cfg->id.policy_dump) {
+        char err[512];
+        return identity_dump(&cfg->id, err, sizeof(err)) ? fail("%s", err) : 1;
+    }
     return 0;
 }
 
@@ -215,35 +231,47 @@ static int run(struct config *cfg)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     /* Block before any thread starts, so only sigwait() below sees them. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     /* Bind first: a busy port is a one-line error before the database is
      * touched; serve only once the database is ready. */
-    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize};
+    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
+                          /* A configured admin secret would be pointless if any
+                           * caller could claim X-Roles: admin. */
+                          .noauth_headers = strcmp(cfg->admin_token, "admin") == 0};
+    if (identity_start(&cfg->id, &ctx, err, sizeof(err)))
+        return fail("%s", err);
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
-    if (!srv)
+    if (!srv) {
+        identity_stop(&ctx);
         return fail("%s", err);
+    }
     struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
     if (!pool) {
         http_stop(srv);
+        identity_stop(&ctx);
         return fail("%s", err);
     }
     store_pool_set_tree_cache(pool, cfg->tree_cache);
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
         store_pool_close(pool);
+        identity_stop(&ctx);
         return fail("%s", err);
     }
     log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
             PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+        identity_reload(&ctx);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
     http_stop(srv);
     store_pool_close(pool);
+    identity_stop(&ctx);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
@@ -276,6 +304,7 @@ int main(int argc, char **argv)
                          .threads = default_threads(), .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT};
     cfg.admin_token = xstrdup("admin");
+    identity_defaults(&cfg.id);
 
     tune_malloc();
     json_set_alloc_funcs(xmalloc, free);
