@@ -10,6 +10,7 @@
 struct store_pool;
 struct policy_holder;
 struct cors_config;
+struct keystone;
 
 struct api_ctx {
     struct store_pool *pool; /* BORROWED: connections for the handlers */
@@ -19,6 +20,7 @@ struct api_ctx {
                                 * OpenStack-System-Scope describe the caller */
     struct policy_holder *policy;   /* BORROWED rules in force; NULL: the defaults */
     const struct cors_config *cors; /* BORROWED; NULL: CORS off */
+    struct keystone *keystone;      /* BORROWED; NULL: noauth2 */
 };
 
 /* The route table, terminated by a row with method == NULL. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/keystone.h"
 #include "server/log.h"
 
 bool auth_admin_token_matches(const char *token, const char *secret)
@@ -83,8 +84,46 @@ static void noauth2_caller(struct req *rq, const struct api_ctx *ctx, struct aut
         c->creds.project_id = v;
 }
 
+/* keystonemiddleware's answer to a missing or invalid token. */
+static bool keystone_refuse(struct req *rq, const struct api_ctx *ctx)
+{
+    char uri[600];
+    snprintf(uri, sizeof(uri), "Keystone uri=\"%s\"", keystone_url(ctx->keystone));
+    req_header_add(rq, "WWW-Authenticate", uri);
+    rq->status = 401;
+    json_decref(rq->reply);
+    rq->reply = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", 401, "title", "Unauthorized",
+                          "message", "The request you have made requires authentication.");
+    return false;
+}
+
+/* Keystone mode: the root document is public; any other path needs a token
+ * Keystone vouches for. */
+static bool keystone_authenticate(struct req *rq, const struct api_ctx *ctx)
+{
+    char why[256];
+    if (is_root_path(rq->path))
+        return true;
+    if (!rq->token || !rq->token[0])
+        return keystone_refuse(rq, ctx);
+    struct auth_caller *c = arena_alloc(&rq->arena, sizeof(*c));
+    memset(c, 0, sizeof(*c));
+    switch (keystone_validate(ctx->keystone, rq->token, &rq->arena, &c->creds, why,
+                              sizeof(why))) {
+    case KEYSTONE_OK: rq->caller = c; return true;
+    case KEYSTONE_INVALID: return keystone_refuse(rq, ctx);
+    default:
+        log_msg(LOG_WARN, "keystone: %s", why);
+        req_fail(rq, 503, NULL,
+                 "The identity service cannot validate the token now: %s. Retry later.", why);
+        return false;
+    }
+}
+
 bool auth_authenticate(struct req *rq, const struct api_ctx *ctx)
 {
+    if (ctx->keystone)
+        return keystone_authenticate(rq, ctx);
     if (rq->token && rq->token[0]) {
         struct auth_caller *c = arena_alloc(&rq->arena, sizeof(*c));
         memset(c, 0, sizeof(*c));

@@ -61,6 +61,33 @@ int identity_apply(struct identity_config *c, int opt, const char *value, char *
     case ID_OPT_CORS_CREDENTIALS:
         return parse_bool(value, &c->cors.allow_credentials)
                    ? bad(err, errsz, "--cors-allow-credentials (true/false)", value) : 0;
+    case ID_OPT_AUTH:
+        if (strcmp(value, "noauth2") != 0 && strcmp(value, "keystone") != 0)
+            return bad(err, errsz, "--auth (noauth2 or keystone)", value);
+        c->keystone_mode = strcmp(value, "keystone") == 0;
+        return 0;
+    case ID_OPT_KS_URL:
+        if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+            return bad(err, errsz, "--keystone-url (http(s)://HOST[:PORT]/v3)", value);
+        c->keystone.url = value;
+        return 0;
+    case ID_OPT_KS_CREDENTIALS: c->keystone.credentials = value; return 0;
+    case ID_OPT_KS_CAFILE: c->keystone.cafile = value; return 0;
+    case ID_OPT_KS_CACHE_SECONDS:
+        if (!parse_ll(value, &n) || n < 1 || n > 86400)
+            return bad(err, errsz, "--keystone-cache-seconds (1-86400)", value);
+        c->keystone.cache_seconds = (long)n;
+        return 0;
+    case ID_OPT_KS_CACHE_SIZE:
+        if (!parse_ll(value, &n) || n < 1 || n > 10000000)
+            return bad(err, errsz, "--keystone-cache-size (1-10000000)", value);
+        c->keystone.cache_entries = (size_t)n;
+        return 0;
+    case ID_OPT_KS_TIMEOUT:
+        if (!parse_ll(value, &n) || n < 1 || n > 300)
+            return bad(err, errsz, "--keystone-timeout (1-300 seconds)", value);
+        c->keystone.timeout_ms = (long)n * 1000;
+        return 0;
     default: snprintf(err, errsz, "unknown identity option %d", opt); return -1;
     }
 }
@@ -80,6 +107,13 @@ int identity_load_env(struct identity_config *c, char *err, size_t errsz)
         {"PLACID_CORS_EXPOSE_HEADERS", ID_OPT_CORS_EXPOSE},
         {"PLACID_CORS_MAX_AGE", ID_OPT_CORS_MAX_AGE},
         {"PLACID_CORS_ALLOW_CREDENTIALS", ID_OPT_CORS_CREDENTIALS},
+        {"PLACID_AUTH", ID_OPT_AUTH},
+        {"PLACID_KEYSTONE_URL", ID_OPT_KS_URL},
+        {"PLACID_KEYSTONE_CREDENTIALS", ID_OPT_KS_CREDENTIALS},
+        {"PLACID_KEYSTONE_CAFILE", ID_OPT_KS_CAFILE},
+        {"PLACID_KEYSTONE_CACHE_SECONDS", ID_OPT_KS_CACHE_SECONDS},
+        {"PLACID_KEYSTONE_CACHE_SIZE", ID_OPT_KS_CACHE_SIZE},
+        {"PLACID_KEYSTONE_TIMEOUT", ID_OPT_KS_TIMEOUT},
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
@@ -94,9 +128,23 @@ int identity_load_env(struct identity_config *c, char *err, size_t errsz)
 
 int identity_start(struct identity_config *c, struct api_ctx *ctx, char *err, size_t errsz)
 {
+    if (c->keystone_mode) {
+        ctx->keystone = keystone_new(&c->keystone, err, errsz);
+        if (!ctx->keystone)
+            return -1;
+        /* Keystone may come up after placid: only a warning, and every
+         * request tries again. */
+        char why[256];
+        if (keystone_login(ctx->keystone, why, sizeof(why)))
+            log_msg(LOG_INFO, "keystone: service token obtained from %s", c->keystone.url);
+        else
+            log_msg(LOG_WARN, "keystone: %s (will retry on each request)", why);
+    }
     ctx->policy = policy_holder_new(&c->policy, err, errsz);
-    if (!ctx->policy)
+    if (!ctx->policy) {
+        identity_stop(ctx);
         return -1;
+    }
     ctx->cors = cors_enabled(&c->cors) ? &c->cors : NULL;
     return 0;
 }
@@ -116,6 +164,8 @@ void identity_stop(struct api_ctx *ctx)
 {
     policy_holder_free(ctx->policy);
     ctx->policy = NULL;
+    keystone_free(ctx->keystone);
+    ctx->keystone = NULL;
 }
 
 int identity_dump(const struct identity_config *c, char *err, size_t errsz)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "api/cors.h"
+#include "api/keystone.h"
 #include "api/policy.h"
 
 struct api_ctx;
@@ -24,6 +25,13 @@ enum identity_opt {
     ID_OPT_CORS_EXPOSE,
     ID_OPT_CORS_MAX_AGE,
     ID_OPT_CORS_CREDENTIALS,
+    ID_OPT_AUTH,
+    ID_OPT_KS_URL,
+    ID_OPT_KS_CREDENTIALS,
+    ID_OPT_KS_CAFILE,
+    ID_OPT_KS_CACHE_SECONDS,
+    ID_OPT_KS_CACHE_SIZE,
+    ID_OPT_KS_TIMEOUT,
 };
 
 /* The rows for main.c's getopt_long table (flags without an argument take
@@ -38,9 +46,25 @@ enum identity_opt {
         {"cors-allow-headers", required_argument, NULL, ID_OPT_CORS_HEADERS},              \
         {"cors-expose-headers", required_argument, NULL, ID_OPT_CORS_EXPOSE},              \
         {"cors-max-age", required_argument, NULL, ID_OPT_CORS_MAX_AGE},                    \
-        {"cors-allow-credentials", required_argument, NULL, ID_OPT_CORS_CREDENTIALS}
+        {"cors-allow-credentials", required_argument, NULL, ID_OPT_CORS_CREDENTIALS},      \
+        {"auth", required_argument, NULL, ID_OPT_AUTH},                                    \
+        {"keystone-url", required_argument, NULL, ID_OPT_KS_URL},                          \
+        {"keystone-credentials", required_argument, NULL, ID_OPT_KS_CREDENTIALS},          \
+        {"keystone-cafile", required_argument, NULL, ID_OPT_KS_CAFILE},                    \
+        {"keystone-cache-seconds", required_argument, NULL, ID_OPT_KS_CACHE_SECONDS},      \
+        {"keystone-cache-size", required_argument, NULL, ID_OPT_KS_CACHE_SIZE},            \
+        {"keystone-timeout", required_argument, NULL, ID_OPT_KS_TIMEOUT}
 
 #define IDENTITY_USAGE                                                                      \
+    "  --auth noauth2|keystone  how callers are identified (PLACID_AUTH, default noauth2)\n"  \
+    "  --keystone-url URL       Keystone's identity endpoint, e.g. http://ks:5000/v3\n"       \
+    "                           (PLACID_KEYSTONE_URL)\n"                                       \
+    "  --keystone-credentials FILE  placid's service user: key = value lines with\n"          \
+    "                           keystone_authtoken's names (PLACID_KEYSTONE_CREDENTIALS)\n"    \
+    "  --keystone-cafile FILE   CA bundle for an https Keystone (PLACID_KEYSTONE_CAFILE)\n"    \
+    "  --keystone-cache-seconds N  longest a validated token is trusted (default 300)\n"      \
+    "  --keystone-cache-size N  validated tokens kept (default 10000)\n"                      \
+    "  --keystone-timeout SECONDS  per request to Keystone (default 5)\n"                     \
     "  --policy-file PATH       oslo.policy rules (YAML or JSON) over Placement's defaults;\n" \
     "                           reloaded on SIGHUP (PLACID_POLICY_FILE)\n"                    \
     "  --enforce-scope          refuse tokens of the wrong scope (PLACID_ENFORCE_SCOPE=1)\n"  \
@@ -56,6 +80,8 @@ struct identity_config {
     struct policy_config policy;
     bool policy_dump;
     struct cors_config cors;
+    bool keystone_mode;
+    struct keystone_config keystone;
 };
 
 /* oslo's defaults: no policy file, neither enforcement, CORS off. */

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""Keystone mode's cache against a scripted fake Keystone (exact counts, no
+real Keystone needed): concurrent requests with one new token cause one
+validation, a valid token is not validated again, a rejected one is
+remembered briefly, an expired token is refused although cached, the
+service token is renewed when Keystone refuses it, and a slow Keystone is
+bounded by --keystone-timeout. argv[1] is placid."""
+import datetime
+import http.server
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+PLACID = sys.argv[1]
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def iso(t):
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.000000Z")
+
+
+class Fake:
+    """What the fake Keystone knows: token -> (roles, expires_at)."""
+    lock = threading.Lock()
+    tokens = {}
+    validations = {}
+    logins = 0
+    service_tokens = set()
+    delay = 0.0
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def reply(self, status, doc=None, headers=()):
+        body = json.dumps(doc).encode() if doc is not None else b""
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with Fake.lock:
+            Fake.logins += 1
+            tok = f"svc-{Fake.logins}"
+            Fake.service_tokens.add(tok)
+        self.reply(201, {"token": {"expires_at": iso(time.time() + 3600)}},
+                   [("X-Subject-Token", tok)])
+
+    def do_GET(self):
+        if self.headers.get("X-Auth-Token") not in Fake.service_tokens:
+            return self.reply(401, {"error": {"code": 401}})
+        subject = self.headers.get("X-Subject-Token")
+        with Fake.lock:
+            Fake.validations[subject] = Fake.validations.get(subject, 0) + 1
+            known = Fake.tokens.get(subject)
+        time.sleep(Fake.delay)
+        if not known:
+            return self.reply(404, {"error": {"code": 404}})
+        roles, expires = known
+        self.reply(200, {"token": {
+            "user": {"id": "u-" + subject, "name": subject},
+            "project": {"id": "p1", "name": "p1"}, "expires_at": iso(expires),
+            "roles": [{"name": r} for r in roles]}})
+
+
+def get(port, path, token):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                 headers={"X-Auth-Token": token,
+                                          "OpenStack-API-Version": "placement 1.6"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def main(tmp):
+    ks = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=ks.serve_forever, daemon=True).start()
+    creds = os.path.join(tmp, "creds")
+    with open(creds, "w") as f:
+        f.write("username = placement\npassword = x\nproject_name = service\n")
+    port = free_port()
+    log = open(os.path.join(tmp, "placid.log"), "w+")
+    proc = subprocess.Popen(
+        [PLACID, "--listen", f"127.0.0.1:{port}", "--db", os.path.join(tmp, "p.db"),
+         "--auth", "keystone", "--keystone-url", f"http://127.0.0.1:{ks.server_port}/v3",
+         "--keystone-credentials", creds, "--keystone-timeout", "2", "--threads", "8"],
+        stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.05)
+        now = time.time()
+        Fake.tokens.update({"adm": (["admin"], now + 3600), "svc": (["service"], now + 3600),
+                            "short": (["admin"], now + 2)})
+
+        # Single flight: 16 concurrent requests, one slow validation.
+        Fake.delay = 0.5
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(get(port, "/traits", "adm")))
+                   for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        Fake.delay = 0.0
+        check(results == [200] * 16, f"16 concurrent requests with a new token: {set(results)}")
+        check(Fake.validations.get("adm") == 1,
+              f"they caused one validation ({Fake.validations.get('adm')})")
+        for _ in range(20):
+            get(port, "/traits", "adm")
+        check(Fake.validations.get("adm") == 1, "a cached token is not validated again")
+
+        check(get(port, "/traits", "nope") == 401 and get(port, "/traits", "nope") == 401,
+              "unknown token 401")
+        check(Fake.validations.get("nope") == 1, "a rejection is remembered (negative cache)")
+
+        check(get(port, "/traits", "short") == 200, "a token about to expire is valid")
+        time.sleep(2.5)
+        check(get(port, "/traits", "short") == 401, "once expired it is refused, cached or not")
+
+        # Keystone forgets placid's service token: placid logs in again.
+        logins = Fake.logins
+        Fake.service_tokens.clear()
+        check(get(port, "/traits", "svc") == 200, "service token refused: renewed, then valid")
+        check(Fake.logins == logins + 1, "one new login")
+
+        # A Keystone slower than --keystone-timeout: 503 within the bound.
+        Fake.tokens["slow"] = (["admin"], time.time() + 3600)
+        Fake.delay = 4.0
+        t = time.time()
+        st = get(port, "/traits", "slow")
+        took = time.time() - t
+        Fake.delay = 0.0
+        check(st == 503 and took < 4.0, f"slow Keystone: 503 after {took:.1f} s (timeout 2 s)")
+        check(get(port, "/traits", "adm") == 200, "cached tokens unaffected")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+        ks.shutdown()
+        log.seek(0)
+        text = log.read()
+        check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+              f"placid stops cleanly (rc {rc})")
+
+
+with tempfile.TemporaryDirectory() as d:
+    main(d)
+if failures:
+    print(f"{len(failures)} failed")
+    sys.exit(1)
+print("all passed")
