@@ -106,6 +106,56 @@ def one_line_error(args):
     return res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
 
 
+def catalog_clients(tmp, v, p):
+    """placid registered as the placement service in Keystone's catalog; the
+    openstack CLI (osc-placement) and a keystoneauth1 adapter (what nova's
+    report client is built on) find and use it with password auth."""
+    adm = {"X-Auth-Token": v["ROOT_SYSTEM_TOKEN"]}
+    st, _, body = http(f"{v['KS_URL']}/services", "POST", adm,
+                       {"service": {"type": "placement", "name": "placement"}})
+    sid = json.loads(body)["service"]["id"] if st == 201 else None
+    st2, _, _ = http(f"{v['KS_URL']}/endpoints", "POST", adm,
+                     {"endpoint": {"service_id": sid, "interface": "public",
+                                   "region_id": "RegionOne",
+                                   "url": f"http://127.0.0.1:{p.port}"}})
+    check(st == 201 and st2 == 201, "placid registered as the placement endpoint")
+    st, _, _ = http(f"http://127.0.0.1:{p.port}/resource_providers", "POST",
+                    {"X-Auth-Token": v["NOVA_TOKEN"],
+                     "OpenStack-API-Version": "placement 1.20"},
+                    {"name": "cn-catalog", "uuid": "5c5e0b6e-52a4-4b39-a2c0-3f2f1e0e0c01"})
+    check(st == 200, f"nova (service role) creates a provider ({st})")
+    env = {k: v2 for k, v2 in os.environ.items() if not k.startswith("OS_")}
+    env.update(OS_AUTH_URL=v["KS_URL"], OS_USERNAME="admin", OS_PASSWORD="adminpass",
+               OS_PROJECT_NAME="admin", OS_USER_DOMAIN_NAME="Default",
+               OS_PROJECT_DOMAIN_NAME="Default", OS_IDENTITY_API_VERSION="3",
+               OS_REGION_NAME="RegionOne", HOME=tmp)
+    res = subprocess.run(["openstack", "resource", "provider", "list", "-f", "json"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    names = [r.get("name") for r in json.loads(res.stdout)] if res.returncode == 0 else []
+    check("cn-catalog" in names,
+          f"openstack resource provider list through the catalog: {names or res.stderr[-300:]}")
+    env.update(OS_USERNAME="alice", OS_PASSWORD="alicepass", OS_PROJECT_NAME="demo")
+    res = subprocess.run(["openstack", "resource", "provider", "list"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    check(res.returncode != 0 and "403" in res.stderr + res.stdout,
+          "the same CLI as alice (member): 403")
+    script = (
+        "import sys\n"
+        "from keystoneauth1 import adapter, session\n"
+        "from keystoneauth1.identity import v3\n"
+        "auth = v3.Password(auth_url=sys.argv[1], username='nova', password='novapass',"
+        " project_name='service', user_domain_name='Default', project_domain_name='Default')\n"
+        "a = adapter.Adapter(session.Session(auth=auth), service_type='placement',"
+        " interface='public', region_name='RegionOne', default_microversion='1.39')\n"
+        "r = a.get('/resource_providers?name=cn-catalog', raise_exc=False)\n"
+        "print(r.status_code, r.json()['resource_providers'][0]['name'])\n")
+    res = subprocess.run(["/usr/bin/python3", "-c", script, v["KS_URL"]], capture_output=True,
+                         text=True, timeout=120)
+    check(res.stdout.strip() == "200 cn-catalog",
+          f"keystoneauth1 adapter (nova's report client's transport) as nova: "
+          f"{res.stdout.strip() or res.stderr[-300:]}")
+
+
 def main(tmp):
     creds = os.path.join(tmp, "placement.conf")
     with open(creds, "w") as f:
@@ -157,9 +207,12 @@ def run_with_keystone(tmp, ks, v, creds):
               and json.loads(body)["error"]["code"] == 401,
               f"{name}: 401 with WWW-Authenticate and Keystone's body")
     check(p.status("/", None) == 200, "the root document needs no token")
+    catalog_clients(tmp, v, p)
 
     # Revocation: removing bob's role revokes his tokens; placid notices once
     # its cache entry (3 s here) expires.
+    time.sleep(3.1)
+    check(p.status(usages, v["BOB_TOKEN"]) == 200, "bob validated afresh")
     st = http(f"{v['KS_URL']}/projects/{demo}/users/{v['BOB_USER_ID']}/roles/"
               f"{v['READER_ROLE_ID']}", method="DELETE",
               headers={"X-Auth-Token": v["ROOT_SYSTEM_TOKEN"]})[0]

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -177,8 +178,64 @@ def main(tmp):
               f"placid stops cleanly (rc {rc})")
 
 
+def start_placid(tmp, name, ks_url, extra=()):
+    creds = os.path.join(tmp, "creds")
+    port = free_port()
+    log = open(os.path.join(tmp, name + ".log"), "w+")
+    proc = subprocess.Popen(
+        [PLACID, "--listen", f"127.0.0.1:{port}", "--db", os.path.join(tmp, name + ".db"),
+         "--auth", "keystone", "--keystone-url", ks_url, "--keystone-credentials", creds,
+         "--keystone-timeout", "2"] + list(extra),
+        stdout=subprocess.DEVNULL, stderr=log)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, port, log
+
+
+def stop_placid(proc, log, name):
+    proc.send_signal(signal.SIGTERM)
+    rc = proc.wait(timeout=30)
+    log.seek(0)
+    text = log.read()
+    check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+          f"{name}: placid stops cleanly (rc {rc})")
+
+
+def https_checks(tmp):
+    """An https Keystone: verified against --keystone-cafile, refused without it."""
+    cert, key = os.path.join(tmp, "ks.pem"), os.path.join(tmp, "ks.key")
+    res = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                          "1", "-subj", "/CN=127.0.0.1", "-addext",
+                          "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                         capture_output=True, timeout=60)
+    if res.returncode != 0:
+        check(False, "openssl made a test certificate")
+        return
+    ks = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ks.socket = ctx.wrap_socket(ks.socket, server_side=True)
+    threading.Thread(target=ks.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{ks.server_port}/v3"
+    try:
+        proc, port, log = start_placid(tmp, "tls-verified", url, ["--keystone-cafile", cert])
+        check(get(port, "/traits", "adm") == 200, "https Keystone verified with --keystone-cafile")
+        stop_placid(proc, log, "tls-verified")
+        proc, port, log = start_placid(tmp, "tls-unknown", url)
+        check(get(port, "/traits", "adm") == 503,
+              "https Keystone with an unknown CA: 503, certificate refused")
+        stop_placid(proc, log, "tls-unknown")
+    finally:
+        ks.shutdown()
+
+
 with tempfile.TemporaryDirectory() as d:
     main(d)
+    https_checks(d)
 if failures:
     print(f"{len(failures)} failed")
     sys.exit(1)
