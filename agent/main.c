@@ -14,6 +14,7 @@
 
 #include "agent/client.h"
 #include "agent/host.h"
+#include "agent/keystone.h"
 #include "agent/report.h"
 #include "server/log.h"
 
@@ -38,6 +39,12 @@ static void usage(FILE *out)
           "  --url URL                   placid endpoint (default $PLACID_URL or\n"
           "                              http://127.0.0.1:8778)\n"
           "  --token TOKEN               X-Auth-Token (default $OS_TOKEN or admin)\n"
+          "  --keystone-credentials FILE authenticate with Keystone instead: key = value\n"
+          "                              lines (username, password, project_name,\n"
+          "                              user_domain_name, project_domain_name, region_name,\n"
+          "                              interface); placid's URL comes from the catalog\n"
+          "                              unless --url or $PLACID_URL is given\n"
+          "  --keystone-url URL          Keystone's identity endpoint (default $OS_AUTH_URL)\n"
           "  --name NAME                 provider name (default: the host name)\n"
           "  --state-file PATH           keeps the provider uuids across restarts\n"
           "                              (default " DEFAULT_STATE_FILE ")\n"
@@ -106,6 +113,8 @@ static int parse_version(const char *flag, const char *s, struct agent_version *
 struct options {
     struct agent_config cfg;
     bool once, debug;
+    bool url_given;             /* --url or PLACID_URL: not from the catalog */
+    const char *ks_url, *ks_credentials; /* Keystone password auth when set */
     long long interval, retry_timeout;
     char host[256];
 };
@@ -132,7 +141,9 @@ enum {
     OPT_RES_DISK,
     OPT_NUMA,
     OPT_DEBUG,
-    OPT_HELP
+    OPT_HELP,
+    OPT_KS_URL,
+    OPT_KS_CREDENTIALS,
 };
 
 static int parse_option(struct options *o, int opt, const char *arg)
@@ -141,6 +152,13 @@ static int parse_option(struct options *o, int opt, const char *arg)
     switch (opt) {
     case OPT_URL:
         c->url = arg;
+        o->url_given = true;
+        return 0;
+    case OPT_KS_URL:
+        o->ks_url = arg;
+        return 0;
+    case OPT_KS_CREDENTIALS:
+        o->ks_credentials = arg;
         return 0;
     case OPT_TOKEN:
         c->token = arg;
@@ -199,6 +217,8 @@ static void set_defaults(struct options *o)
     struct agent_config *c = &o->cfg;
     memset(o, 0, sizeof(*o));
     c->url = getenv("PLACID_URL") ? getenv("PLACID_URL") : "http://127.0.0.1:8778";
+    o->url_given = getenv("PLACID_URL") != NULL;
+    o->ks_url = getenv("OS_AUTH_URL");
     c->token = getenv("OS_TOKEN") ? getenv("OS_TOKEN") : "admin";
     c->state_file = DEFAULT_STATE_FILE;
     c->cpu_ratio = 4.0;
@@ -236,6 +256,8 @@ static int parse_args(int argc, char **argv, struct options *o, bool *help)
         {"numa-child", no_argument, NULL, OPT_NUMA},
         {"debug", no_argument, NULL, OPT_DEBUG},
         {"help", no_argument, NULL, OPT_HELP},
+        {"keystone-url", required_argument, NULL, OPT_KS_URL},
+        {"keystone-credentials", required_argument, NULL, OPT_KS_CREDENTIALS},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -283,13 +305,23 @@ static void nap(long long seconds)
         ;
 }
 
-static int run(struct agent_reporter *r, const struct options *o)
+static int run(struct agent_reporter *r, struct options *o, struct agent_keystone *ks)
 {
     long long backoff = 1, waited = 0;
     const long long max_backoff = o->interval < 60 ? o->interval : 60;
+    bool relogin = false;
 
     while (!stopping) {
-        enum report_rc rc = agent_report(r);
+        /* Keystone mode: a fresh token first; a token placid refuses is
+         * replaced once before the refusal counts. */
+        enum report_rc rc = ks ? agent_keystone_ready(ks, r, &o->cfg, relogin) : REPORT_OK;
+        if (rc == REPORT_OK)
+            rc = agent_report(r);
+        if (rc == REPORT_AUTH && ks && !relogin) {
+            relogin = true;
+            continue;
+        }
+        relogin = false;
         if (rc == REPORT_AUTH)
             return EXIT_AUTH;
         if (rc == REPORT_RETRY) {
@@ -339,8 +371,15 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR, "%s", err);
         return EXIT_FAILURE;
     }
-    r.client = pl_client_new(o.cfg.url, o.cfg.token);
-    if (!r.client) {
+    struct agent_keystone ks;
+    if (o.ks_credentials && agent_keystone_init(&ks, o.ks_url, o.ks_credentials,
+                                                o.url_given ? o.cfg.url : NULL, err,
+                                                sizeof(err))) {
+        fprintf(stderr, "placid-agent: %s\n", err);
+        return EXIT_USAGE;
+    }
+    r.client = o.ks_credentials ? NULL : pl_client_new(o.cfg.url, o.cfg.token);
+    if (!r.client && !o.ks_credentials) {
         log_msg(LOG_ERROR, "cannot initialise libcurl");
         return EXIT_FAILURE;
     }
@@ -350,7 +389,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     log_msg(LOG_INFO, "reporting host %s to %s%s", o.cfg.name, o.cfg.url, o.once ? " once" : "");
-    status = run(&r, &o);
+    status = run(&r, &o, o.ks_credentials ? &ks : NULL);
     pl_client_free(r.client);
     return status;
 }

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.request
 
 PLACID = sys.argv[1]
+AGENT = sys.argv[2] if len(sys.argv) > 2 else None
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = pathlib.Path(os.environ.get("PLACID_SHARED", ROOT.parent / "shared"))
 failures = []
@@ -154,6 +155,31 @@ def catalog_clients(tmp, v, p):
     check(res.stdout.strip() == "200 cn-catalog",
           f"keystoneauth1 adapter (nova's report client's transport) as nova: "
           f"{res.stdout.strip() or res.stderr[-300:]}")
+    if AGENT and os.path.exists(AGENT):
+        agent_checks(tmp, v, p)
+
+
+def agent_checks(tmp, v, p):
+    """placid-agent with Keystone password auth finds placid in the catalog."""
+    conf = os.path.join(tmp, "nova-agent.conf")
+    with open(conf, "w") as f:
+        f.write("[placement]\nusername = nova\npassword = novapass\nproject_name = service\n"
+                "region_name = RegionOne\ninterface = public\n")
+    env = {k: x for k, x in os.environ.items() if k not in ("PLACID_URL", "OS_TOKEN")}
+    args = [AGENT, "--once", "--retry-timeout", "5", "--keystone-url", v["KS_URL"],
+            "--keystone-credentials", conf, "--name", "cn-agent", "--state-file",
+            os.path.join(tmp, "agent.state"), "--vcpus", "4", "--memory-mb", "2048",
+            "--disk-gb", "10", "--libvirt-version", "8.0.0", "--qemu-version", "6.2.0"]
+    res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    st, _, body = p.get("/resource_providers?name=cn-agent", v["ADMIN_TOKEN"])
+    found = st == 200 and len(json.loads(body)["resource_providers"]) == 1
+    check(res.returncode == 0 and found,
+          f"placid-agent with Keystone password auth, placid from the catalog "
+          f"(rc {res.returncode}{'' if found else ': ' + res.stderr[-400:]})")
+    with open(conf, "w") as f:
+        f.write("username = nova\npassword = wrong\nproject_name = service\n")
+    res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    check(res.returncode == 3, f"placid-agent with a wrong password exits 3 ({res.returncode})")
 
 
 def main(tmp):
