@@ -705,6 +705,13 @@ static struct cand_names *sets_to_names(struct req *rq, const struct name_set *s
     return out;
 }
 
+/* Polled by the engine during a long search: nobody is waiting any more,
+ * or the server is stopping. */
+static bool search_cancelled(void *arg)
+{
+    return req_shutting_down() || req_client_gone(arg);
+}
+
 static void build_query(struct req *rq, const struct ac_params *p, struct cand_query *q,
                         struct ac_writer *w)
 {
@@ -749,6 +756,9 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
         .limit = p->limit,
         .nested_aware = rq->mv >= MV(1, 29),
         .randomize = ctx && ctx->randomize_candidates,
+        .work_limit = ctx ? ctx->candidates_work_limit : 0,
+        .cancelled = search_cancelled,
+        .cancel_arg = rq,
     };
 }
 
@@ -775,6 +785,19 @@ static void drop_empty_pieces(struct req *rq)
     rq->n_query = n;
 }
 
+/* A search past --candidates-work-limit. 400, not 503: the query is valid
+ * but this server will not spend more on it, so retrying it unchanged (as
+ * clients do after a 503) cannot help; the client has to narrow it. Not 413
+ * either: the request is small, its search is what is large. */
+static int fail_work_limit(struct req *rq, unsigned long long limit)
+{
+    return req_fail(rq, 400, ERR_CANDIDATES_WORK_LIMIT,
+                    "The allocation candidates search exceeded its work limit of %llu steps "
+                    "(--candidates-work-limit) and was stopped. Narrow the query: add limit, "
+                    "in_tree, member_of or required traits, or ask for fewer request groups.",
+                    limit);
+}
+
 int allocation_candidates_get(struct req *rq)
 {
     struct ac_params p = {0};
@@ -798,6 +821,16 @@ int allocation_candidates_get(struct req *rq)
                             fail.name);
         if (rc == STORE_INVALID && fail.kind == CAND_BAD_TRAIT)
             return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail.name);
+        if (rc == STORE_INVALID && fail.kind == CAND_WORK_LIMIT)
+            return fail_work_limit(rq, q.work_limit);
+        if (rc == STORE_INVALID && fail.kind == CAND_CANCELLED) {
+            /* The server is stopping (or the client left and reads nothing):
+             * the same query may succeed elsewhere or later. */
+            req_header_add(rq, "Retry-After", "1");
+            return req_fail(rq, 503, ERR_DEFAULT,
+                            "The allocation candidates search was stopped: the service is "
+                            "shutting down or the client disconnected.");
+        }
         return api_fail_store(rq, rc);
     }
     finish_reply(rq, &w);

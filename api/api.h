@@ -13,7 +13,13 @@ struct api_ctx {
     struct store_pool *pool; /* BORROWED: connections for the handlers */
     const char *admin_token; /* the token that grants admin ("admin" by default) */
     bool randomize_candidates; /* shuffle allocation candidates like Placement's option */
+    unsigned long long candidates_work_limit; /* engine steps per query; 0: unlimited */
 };
+
+/* The default of --candidates-work-limit: some 30 times what the full
+ * answer of a 100,000-host cloud costs (about 600,000 steps), a couple of
+ * seconds of one core in a Release build. */
+#define API_CANDIDATES_WORK_DEFAULT 20000000ULL
 
 /* The route table, terminated by a row with method == NULL. */
 extern const struct route api_routes[];

@@ -108,6 +108,9 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     if (cl)
         rq->content_length = parse_ll(cl, &len) ? len : -2;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    rq->client_fd = ci ? ci->connect_fd : -1;
 
     const char *version = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "OpenStack-API-Version");
     switch (mv_parse(version, &rq->mv, err, sizeof(err))) {

@@ -36,6 +36,7 @@ struct config {
     unsigned request_timeout; /* seconds */
     unsigned max_connections, max_per_client;
     size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
+    unsigned long long work_limit; /* candidates engine steps per query */
 };
 
 static void usage(FILE *out)
@@ -55,6 +56,9 @@ static void usage(FILE *out)
           "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
+          "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
+          "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
+          "                           default 20000000; 0: no limit)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --request-timeout SECONDS  a client has this long to send each whole request\n"
           "                           (headers and body) from connecting or from its previous\n"
@@ -184,6 +188,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->max_body_memory = (size_t)n;
         return 0;
+    case 'W':
+        if (parse_count(value, "--candidates-work-limit", 0, 1000000000000000LL, &n))
+            return -1;
+        cfg->work_limit = (unsigned long long)n;
+        return 0;
     default: return -1;
     }
 }
@@ -198,7 +207,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
-                {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'}};
+                {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -246,6 +256,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"max-connections", required_argument, NULL, 'C'},
         {"max-connections-per-client", required_argument, NULL, 'P'},
         {"max-body-memory", required_argument, NULL, 'M'},
+        {"candidates-work-limit", required_argument, NULL, 'W'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
@@ -322,9 +333,10 @@ static int run(struct config *cfg)
 
     /* Bind first: a busy port is a one-line error before the database is
      * touched; serve only once the database is ready. */
-    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize};
     if (fit_fd_limit(cfg))
         return -1;
+    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
+                          .candidates_work_limit = cfg->work_limit};
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
                              .max_connections = cfg->max_connections,
@@ -355,6 +367,7 @@ static int run(struct config *cfg)
             cfg->admin_source);
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
+    req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
     store_pool_close(pool);
     log_msg(LOG_INFO, "stopped");
@@ -392,6 +405,9 @@ int main(int argc, char **argv)
     cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
     snprintf(cfg.admin_source, sizeof(cfg.admin_source),
              "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
+                         .tree_cache = STORE_TREE_CACHE_DEFAULT,
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+    cfg.admin_token = xstrdup("admin");
 
     tune_malloc();
     json_set_alloc_funcs(xmalloc, free);

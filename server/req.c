@@ -1,9 +1,13 @@
 #include "server/req.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server/microversion.h"
 
@@ -15,6 +19,7 @@ void req_init(struct req *rq)
     rq->content_length = -1;
     rq->mv = MV_MIN;
     rq->mv_known = true;
+    rq->client_fd = -1;
     uuid4_generate(uuid);
     snprintf(rq->request_id, sizeof(rq->request_id), "req-%s", uuid);
 }
@@ -249,4 +254,33 @@ char *req_error_to_text(const struct req *rq, const char *method, bool html)
              status, title, status, title, body);
     free(body);
     return out;
+}
+
+bool req_client_gone(const struct req *rq)
+{
+    if (rq->client_fd < 0)
+        return false;
+    struct pollfd pfd = {.fd = rq->client_fd, .events = POLLIN};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+        return true;
+    if (!(pfd.revents & POLLIN))
+        return false;
+    /* Readable: either a pipelined request (still there) or end of file. */
+    char c;
+    ssize_t n = recv(rq->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static atomic_bool shutting_down;
+
+void req_shutdown_begin(void)
+{
+    atomic_store(&shutting_down, true);
+}
+
+bool req_shutting_down(void)
+{
+    return atomic_load(&shutting_down);
 }
