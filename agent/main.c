@@ -2,7 +2,8 @@
  * resource tracker does (root provider, VCPU/MEMORY_MB/DISK_GB inventory,
  * COMPUTE_NODE and, when libvirt and QEMU are new enough,
  * COMPUTE_NET_VIRTIO_PACKED). Exit status: 0 done, 1 a report failed or
- * placid stayed unreachable, 2 bad usage, 3 token rejected. */
+ * placid stayed unreachable, 2 bad usage, 3 token rejected (with --once;
+ * the periodic loop logs a rejection loudly and retries with backoff). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "agent/host.h"
 #include "agent/keystone.h"
 #include "agent/report.h"
+#include "agent/token.h"
 #include "server/log.h"
 
 #define EXIT_USAGE 2
@@ -38,13 +40,19 @@ static void usage(FILE *out)
           "Reports this host to placid as nova-compute would.\n\n"
           "  --url URL                   placid endpoint (default $PLACID_URL or\n"
           "                              http://127.0.0.1:8778)\n"
-          "  --token TOKEN               X-Auth-Token (default $OS_TOKEN or admin)\n"
-          "  --keystone-credentials FILE authenticate with Keystone instead: key = value\n"
-          "                              lines (username, password, project_name,\n"
-          "                              user_domain_name, project_domain_name, region_name,\n"
-          "                              interface); placid's URL comes from the catalog\n"
+          "  --token TOKEN               X-Auth-Token (default $OS_TOKEN; visible in\n"
+          "                              ps: prefer --token-file)\n"
+          "  --keystone-credentials FILE authenticate with Keystone instead of a token:\n"
+          "                              key = value lines (username, password,\n"
+          "                              project_name, user_domain_name,\n"
+          "                              project_domain_name, region_name, interface);\n"
+          "                              placid's URL comes from the service catalog\n"
           "                              unless --url or $PLACID_URL is given\n"
           "  --keystone-url URL          Keystone's identity endpoint (default $OS_AUTH_URL)\n"
+          "  --token-file PATH           read the token from the first line of PATH\n"
+          "                              (re-read after a rejection). Without a token\n"
+          "                              the agent uses 'admin' for a loopback --url\n"
+          "                              only, and refuses to start otherwise\n"
           "  --name NAME                 provider name (default: the host name)\n"
           "  --state-file PATH           keeps the provider uuids across restarts\n"
           "                              (default " DEFAULT_STATE_FILE ")\n"
@@ -72,7 +80,7 @@ static void usage(FILE *out)
           "  --help\n\n"
           "COMPUTE_NET_VIRTIO_PACKED is reported only with libvirt >= 6.3.0 and\n"
           "QEMU >= 4.2.0. Exit status: 0 ok, 1 report failed or placid unreachable,\n"
-          "2 bad usage, 3 token rejected.\n",
+          "2 bad usage, 3 token rejected (with --once; otherwise retried).\n",
           out);
 }
 
@@ -113,10 +121,12 @@ static int parse_version(const char *flag, const char *s, struct agent_version *
 struct options {
     struct agent_config cfg;
     bool once, debug;
-    bool url_given;             /* --url or PLACID_URL: not from the catalog */
+    bool url_given;                      /* --url or PLACID_URL: not from the catalog */
     const char *ks_url, *ks_credentials; /* Keystone password auth when set */
     long long interval, retry_timeout;
     char host[256];
+    const char *token_file; /* --token-file */
+    char *file_token;       /* its token, malloc'd (cfg.token points here) */
 };
 
 enum {
@@ -142,6 +152,7 @@ enum {
     OPT_NUMA,
     OPT_DEBUG,
     OPT_HELP,
+    OPT_TOKEN_FILE,
     OPT_KS_URL,
     OPT_KS_CREDENTIALS,
 };
@@ -207,6 +218,9 @@ static int parse_option(struct options *o, int opt, const char *arg)
     case OPT_DEBUG:
         o->debug = true;
         return 0;
+    case OPT_TOKEN_FILE:
+        o->token_file = arg;
+        return arg[0] ? 0 : bad_flag("--token-file", arg, "empty");
     default:
         return -1;
     }
@@ -219,7 +233,7 @@ static void set_defaults(struct options *o)
     c->url = getenv("PLACID_URL") ? getenv("PLACID_URL") : "http://127.0.0.1:8778";
     o->url_given = getenv("PLACID_URL") != NULL;
     o->ks_url = getenv("OS_AUTH_URL");
-    c->token = getenv("OS_TOKEN") ? getenv("OS_TOKEN") : "admin";
+    c->token = NULL; /* --token, --token-file, $OS_TOKEN or loopback "admin": resolve_token() */
     c->state_file = DEFAULT_STATE_FILE;
     c->cpu_ratio = 4.0;
     c->ram_ratio = 1.0;
@@ -256,6 +270,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool *help)
         {"numa-child", no_argument, NULL, OPT_NUMA},
         {"debug", no_argument, NULL, OPT_DEBUG},
         {"help", no_argument, NULL, OPT_HELP},
+        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
         {"keystone-url", required_argument, NULL, OPT_KS_URL},
         {"keystone-credentials", required_argument, NULL, OPT_KS_CREDENTIALS},
         {NULL, 0, NULL, 0},
@@ -297,6 +312,72 @@ static int resolve_defaults(struct options *o)
     return 0;
 }
 
+/* Picks the token: --token or --token-file (not both), else $OS_TOKEN, else
+ * the built-in "admin", but only when --url is a loopback address: a
+ * well-known secret must not travel over a network. Checks that the token
+ * can be sent whole. Returns 0 or EXIT_USAGE after a one-line error. */
+static int resolve_token(struct options *o)
+{
+    struct agent_config *c = &o->cfg;
+    char err[512];
+    if (o->ks_credentials) { /* the token comes from Keystone */
+        if (!o->token_file && !c->token)
+            return 0;
+        fprintf(stderr, "placid-agent: give either --keystone-credentials or a token\n");
+        return EXIT_USAGE;
+    }
+    if (o->token_file && c->token) {
+        fprintf(stderr, "placid-agent: give either --token or --token-file, not both\n");
+        return EXIT_USAGE;
+    }
+    if (o->token_file) {
+        if (!(o->file_token = agent_token_read_file(o->token_file, err, sizeof(err)))) {
+            fprintf(stderr, "placid-agent: invalid --token-file: %s\n", err);
+            return EXIT_USAGE;
+        }
+        c->token = o->file_token;
+    }
+    if (!c->token)
+        c->token = getenv("OS_TOKEN");
+    if (!c->token) {
+        if (!agent_url_is_loopback(c->url)) {
+            fprintf(stderr,
+                    "placid-agent: no token for %s: give --token-file (or --token, $OS_TOKEN); "
+                    "the default token 'admin' is only used for a loopback --url\n",
+                    c->url);
+            return EXIT_USAGE;
+        }
+        c->token = "admin";
+    }
+    if (agent_token_check(c->token, err, sizeof(err)) < 0) {
+        fprintf(stderr, "placid-agent: invalid token: %s\n", err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* After a rejection: takes up a changed --token-file (a rotated secret). */
+static void reload_token(struct options *o, struct agent_reporter *r)
+{
+    char err[512];
+    if (!o->token_file)
+        return;
+    char *fresh = agent_token_read_file(o->token_file, err, sizeof(err));
+    if (!fresh) {
+        log_msg(LOG_ERROR, "%s; keeping the previous token", err);
+        return;
+    }
+    if (strcmp(fresh, o->file_token) == 0) {
+        free(fresh);
+        return;
+    }
+    log_msg(LOG_INFO, "token file %s changed: using the new token", o->token_file);
+    pl_client_set_token(r->client, fresh);
+    free(o->file_token);
+    o->file_token = fresh;
+    o->cfg.token = fresh;
+}
+
 /* Sleeps, waking early for SIGTERM/SIGINT. */
 static void nap(long long seconds)
 {
@@ -313,7 +394,7 @@ static int run(struct agent_reporter *r, struct options *o, struct agent_keyston
 
     while (!stopping) {
         /* Keystone mode: a fresh token first; a token placid refuses is
-         * replaced once before the refusal counts. */
+         * replaced by a new login once before the refusal counts. */
         enum report_rc rc = ks ? agent_keystone_ready(ks, r, &o->cfg, relogin) : REPORT_OK;
         if (rc == REPORT_OK)
             rc = agent_report(r);
@@ -322,8 +403,20 @@ static int run(struct agent_reporter *r, struct options *o, struct agent_keyston
             continue;
         }
         relogin = false;
-        if (rc == REPORT_AUTH)
+        if (rc == REPORT_AUTH && o->once)
             return EXIT_AUTH;
+        if (rc == REPORT_AUTH) {
+            /* A daemon outlives a token mix-up (a rotated secret, a Keystone
+             * outage): shout, then keep trying with backoff. */
+            log_msg(LOG_ERROR,
+                    "placid at %s REJECTED THE TOKEN: this host is not being reported; fix "
+                    "--token-file (re-read before each retry); retrying in %lld s",
+                    r->cfg->url, backoff);
+            nap(backoff);
+            backoff = backoff * 2 > max_backoff ? max_backoff : backoff * 2;
+            reload_token(o, r);
+            continue;
+        }
         if (rc == REPORT_RETRY) {
             if (o->once && waited >= o->retry_timeout) {
                 log_msg(LOG_ERROR,
@@ -359,7 +452,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_SUCCESS;
     }
-    if (status || (status = resolve_defaults(&o)) != 0) {
+    if (status || (status = resolve_defaults(&o)) != 0 || (status = resolve_token(&o)) != 0) {
         fputs("Try 'placid-agent --help'.\n", stderr);
         return status;
     }
@@ -378,6 +471,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "placid-agent: %s\n", err);
         return EXIT_USAGE;
     }
+    /* Keystone mode makes its client once it has a token and an endpoint. */
     r.client = o.ks_credentials ? NULL : pl_client_new(o.cfg.url, o.cfg.token);
     if (!r.client && !o.ks_credentials) {
         log_msg(LOG_ERROR, "cannot initialise libcurl");
@@ -391,5 +485,6 @@ int main(int argc, char **argv)
     log_msg(LOG_INFO, "reporting host %s to %s%s", o.cfg.name, o.cfg.url, o.once ? " once" : "");
     status = run(&r, &o, o.ks_credentials ? &ks : NULL);
     pl_client_free(r.client);
+    free(o.file_token);
     return status;
 }

@@ -90,8 +90,8 @@ static bool keystone_refuse(struct req *rq, const struct api_ctx *ctx)
     char uri[600];
     snprintf(uri, sizeof(uri), "Keystone uri=\"%s\"", keystone_url(ctx->keystone));
     req_header_add(rq, "WWW-Authenticate", uri);
-    rq->status = 401;
-    json_decref(rq->reply);
+    req_fail(rq, 401, NULL, "The request you have made requires authentication.");
+    json_decref(rq->reply); /* rendered instead of noauth2's webob page */
     rq->reply = json_pack("{s:{s:i,s:s,s:s}}", "error", "code", 401, "title", "Unauthorized",
                           "message", "The request you have made requires authentication.");
     return false;

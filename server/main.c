@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -19,6 +21,8 @@
 #include "store/store.h"
 
 #define PLACID_VERSION "0.1.0"
+/* noauth2's administrator token when none is configured (loopback only). */
+#define DEFAULT_ADMIN_TOKEN "admin"
 
 struct config {
     char host[64];
@@ -27,9 +31,14 @@ struct config {
     unsigned threads;
     size_t max_body;
     char *admin_token; /* owned */
+    char admin_source[576]; /* where admin_token came from, for the start-up log */
     bool randomize;
     size_t tree_cache; /* bytes */
-    struct identity_config id; /* policy, CORS (api/identity.h) */
+    unsigned request_timeout; /* seconds */
+    unsigned max_connections, max_per_client;
+    size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
+    unsigned long long work_limit; /* candidates engine steps per query */
+    struct identity_config id; /* auth mode, policy, CORS (api/identity.h) */
 };
 
 static void usage(FILE *out)
@@ -44,12 +53,25 @@ static void usage(FILE *out)
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
           "  --admin-token-file PATH  file whose first line is the admin token\n"
           "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
-          "                           directly; default \"admin\")\n"
+          "                           directly; default \"admin\", loopback addresses only)\n"
           "  --randomize-candidates   shuffle allocation candidates like Placement's\n"
           "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
+          "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
+          "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
+          "                           default 20000000; 0: no limit)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
+          "  --request-timeout SECONDS  a client has this long to send each whole request\n"
+          "                           (headers and body) from connecting or from its previous\n"
+          "                           answer, else it is disconnected (PLACID_REQUEST_TIMEOUT, 30)\n"
+          "  --max-connections N      open client connections at most (PLACID_MAX_CONNECTIONS,\n"
+          "                           4096)\n"
+          "  --max-connections-per-client N  per client IP address, 0 for no cap (behind a\n"
+          "                           proxy) (PLACID_MAX_CONNECTIONS_PER_CLIENT, 256)\n"
+          "  --max-body-memory BYTES  request bodies buffered at once, all connections together;\n"
+          "                           past it 503 with Retry-After (PLACID_MAX_BODY_MEMORY,\n"
+          "                           64 MiB or --max-body if larger)\n"
           IDENTITY_USAGE
           "  --help, --version\n",
           out);
@@ -105,6 +127,7 @@ static int read_token_file(struct config *cfg, const char *path)
         return fail("admin token file %s is empty", path);
     free(cfg->admin_token);
     cfg->admin_token = xstrdup(line);
+    snprintf(cfg->admin_source, sizeof(cfg->admin_source), "file %s", path);
     return 0;
 }
 
@@ -148,6 +171,31 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
+    case 'T':
+        if (parse_count(value, "--request-timeout (seconds, 1-3600)", 1, 3600, &n))
+            return -1;
+        cfg->request_timeout = (unsigned)n;
+        return 0;
+    case 'C':
+        if (parse_count(value, "--max-connections (1-1000000)", 1, 1000000, &n))
+            return -1;
+        cfg->max_connections = (unsigned)n;
+        return 0;
+    case 'P':
+        if (parse_count(value, "--max-connections-per-client (0-1000000)", 0, 1000000, &n))
+            return -1;
+        cfg->max_per_client = (unsigned)n;
+        return 0;
+    case 'M':
+        if (parse_count(value, "--max-body-memory (1024-1099511627776)", 1024, 1LL << 40, &n))
+            return -1;
+        cfg->max_body_memory = (size_t)n;
+        return 0;
+    case 'W':
+        if (parse_count(value, "--candidates-work-limit", 0, 1000000000000000LL, &n))
+            return -1;
+        cfg->work_limit = (unsigned long long)n;
+        return 0;
     default: {
         char err[512];
         if (opt >= ID_OPT_POLICY_FILE && identity_apply(&cfg->id, opt, value, err, sizeof(err)))
@@ -165,7 +213,10 @@ static int load_env(struct config *cfg)
     } vars[] = {{"PLACID_LISTEN", 'l'},           {"PLACID_DB", 'd'},
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
-                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'}};
+                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
+                {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
+                {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -178,8 +229,30 @@ static int load_env(struct config *cfg)
     if (token && *token) {
         free(cfg->admin_token);
         cfg->admin_token = xstrdup(token);
+        snprintf(cfg->admin_source, sizeof(cfg->admin_source), "PLACID_ADMIN_TOKEN");
     }
     return 0;
+}
+
+/* True for a numeric IPv4 address in 127.0.0.0/8. Anything else (0.0.0.0,
+ * a real interface, or text http_listen will refuse) counts as reachable. */
+static bool is_loopback(const char *host)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* The built-in token is known to everyone: an administrator for anyone who
+ * can reach the port. It is only allowed where only this machine can. */
+static int check_admin_token(const struct config *cfg)
+{
+    /* Keystone mode has no admin token. */
+    if (cfg->id.keystone_mode || is_loopback(cfg->host) ||
+        strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
+        return 0;
+    return fail("refusing to listen on %s with the well-known admin token \"%s\": set a secret "
+                "with --admin-token-file PATH or PLACID_ADMIN_TOKEN",
+                cfg->host, DEFAULT_ADMIN_TOKEN);
 }
 
 /* Returns 0 to run, 1 to exit successfully (help/version), -1 on error. */
@@ -191,7 +264,13 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"admin-token-file", required_argument, NULL, 'a'},
         {"randomize-candidates", no_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'L'},
-        {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {"tree-cache-mb", required_argument, NULL, 'c'},
+        {"request-timeout", required_argument, NULL, 'T'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"max-connections-per-client", required_argument, NULL, 'P'},
+        {"max-body-memory", required_argument, NULL, 'M'},
+        {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,
         {NULL, 0, NULL, 0}};
     int opt;
@@ -219,6 +298,41 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         char err[512];
         return identity_dump(&cfg->id, err, sizeof(err)) ? fail("%s", err) : 1;
     }
+    if (!cfg->max_body_memory)
+        cfg->max_body_memory = cfg->max_body > ((size_t)64 << 20) ? cfg->max_body : (size_t)64 << 20;
+    if (cfg->max_body_memory < cfg->max_body)
+        return fail("--max-body-memory (%zu) must be at least --max-body (%zu)",
+                    cfg->max_body_memory, cfg->max_body);
+    if (cfg->max_connections < cfg->threads)
+        return fail("--max-connections (%u) must be at least --threads (%u)",
+                    cfg->max_connections, cfg->threads);
+    return check_admin_token(cfg);
+}
+
+/* Each connection is a descriptor: raises the soft RLIMIT_NOFILE as far as
+ * --max-connections needs (plus the listener, the workers' event and wake-up
+ * descriptors and the database files), and lowers the connection cap, with a
+ * warning, when the hard limit does not allow that many. */
+static int fit_fd_limit(struct config *cfg)
+{
+    struct rlimit rl;
+    rlim_t reserve = 64 + (rlim_t)cfg->threads * 8;
+    rlim_t want = (rlim_t)cfg->max_connections + reserve;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_cur < reserve + cfg->threads)
+        return fail("RLIMIT_NOFILE (%llu) is too low to serve with %u threads",
+                    (unsigned long long)rl.rlim_cur, cfg->threads);
+    cfg->max_connections = (unsigned)(rl.rlim_cur - reserve);
+    log_msg(LOG_WARN, "RLIMIT_NOFILE is %llu: serving at most %u connections",
+            (unsigned long long)rl.rlim_cur, cfg->max_connections);
     return 0;
 }
 
@@ -238,14 +352,22 @@ static int run(struct config *cfg)
 
     /* Bind first: a busy port is a one-line error before the database is
      * touched; serve only once the database is ready. */
+    if (fit_fd_limit(cfg))
+        return -1;
     struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
+                          .candidates_work_limit = cfg->work_limit,
                           /* A configured admin secret would be pointless if any
                            * caller could claim X-Roles: admin. */
-                          .noauth_headers = strcmp(cfg->admin_token, "admin") == 0};
+                          .noauth_headers = strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) == 0};
     if (identity_start(&cfg->id, &ctx, err, sizeof(err)))
         return fail("%s", err);
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
-                             .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
+                             .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
+                             .max_connections = cfg->max_connections,
+                             .max_per_client = cfg->max_per_client,
+                             .max_body_memory = cfg->max_body_memory,
+                             .check_headers = api_dispatch_headers,
+                             .dispatch = api_dispatch_body, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
     if (!srv) {
         identity_stop(&ctx);
@@ -266,9 +388,18 @@ static int run(struct config *cfg)
     }
     log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
             PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
+    log_msg(LOG_INFO, "connections: at most %u, %u per client (0: no cap), %us per request",
+            cfg->max_connections, cfg->max_per_client, cfg->request_timeout);
+    /* Which credentials are in force, never the token itself. */
+    if (cfg->id.keystone_mode)
+        log_msg(LOG_INFO, "authentication: keystone (%s)", cfg->id.keystone.url);
+    else
+        log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
+                cfg->admin_source);
     while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
         identity_reload(&ctx);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
+    req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
     store_pool_close(pool);
     identity_stop(&ctx);
@@ -302,8 +433,12 @@ int main(int argc, char **argv)
 {
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
                          .threads = default_threads(), .max_body = 1024 * 1024,
-                         .tree_cache = STORE_TREE_CACHE_DEFAULT};
-    cfg.admin_token = xstrdup("admin");
+                         .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
+                         .max_connections = 4096, .max_per_client = 256,
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+    cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
+    snprintf(cfg.admin_source, sizeof(cfg.admin_source),
+             "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
     identity_defaults(&cfg.id);
 
     tune_malloc();

@@ -26,6 +26,7 @@ struct req_error {
 
 struct store;
 struct auth_caller;
+struct route;
 
 struct req {
     /* In: set by server/ before the handler runs; handlers only read. */
@@ -50,8 +51,10 @@ struct req {
                             * auth, policy and CORS; see req_header() */
     size_t n_in_headers;
     const struct auth_caller *caller; /* who is calling: set by api/ (arena) */
+    const struct route *route; /* matched by the API's header phase, or NULL */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
+    int client_fd;       /* the client's socket (-1: none), for req_client_gone */
 
     /* Out: set by the handler. */
     int status;    /* 200/201/204 ... */
@@ -116,6 +119,15 @@ json_t *req_error_to_json(const struct req *rq, const char *method);
  * webob does: an HTML page when html is true, else plain text. Returns a
  * malloc'd string the caller frees. */
 char *req_error_to_text(const struct req *rq, const char *method, bool html);
+
+/* True when the client of rq has closed its connection (or reset it), so
+ * that nobody will read the answer. Cheap: one poll() without waiting; data
+ * the client already sent (a pipelined request) is left unread. */
+bool req_client_gone(const struct req *rq);
+
+/* The process is stopping (SIGTERM/SIGINT): long handlers give up. */
+void req_shutdown_begin(void);
+bool req_shutting_down(void);
 
 /* The HTTP reason phrase Placement (webob) uses for status. */
 const char *req_status_title(int status);

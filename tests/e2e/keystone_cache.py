@@ -59,13 +59,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def reply(self, status, doc=None, headers=()):
         body = json.dumps(doc).encode() if doc is not None else b""
-        self.send_response(status)
+        try:
+            self.send_response(status)
+        except (BrokenPipeError, ConnectionResetError):
+            return
         for k, v in headers:
             self.send_header(k, v)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # placid gave up waiting (the timeout case)
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
