@@ -139,6 +139,27 @@ with tempfile.TemporaryDirectory() as tmp:
     while time.time() < deadline and s.get("/traits")[0] != 403:
         time.sleep(0.1)
     check(s.get("/traits")[0] == 403, "a good file (JSON) on SIGHUP replaces the rules")
+    # Reloads while requests are in flight: every answer is one of the two
+    # rule sets' answers, never an error (and no race under TSan).
+    import threading
+    seen, stop_load = set(), threading.Event()
+
+    def load():
+        while not stop_load.is_set():
+            seen.add(s.get("/traits", token="bob:demo", **reader)[0])
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for i in range(10):
+        write(pol, '"placement:traits:list": "%s"\n' % ("role:reader" if i % 2 else "!"))
+        s.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.1)
+    stop_load.set()
+    for w in workers:
+        w.join()
+    check(seen <= {200, 403} and s.proc.poll() is None,
+          f"SIGHUP reloads under load: answers {sorted(seen)}")
     log = s.stop()
     check("policy reload failed, keeping the rules in force" in log,
           "the failed reload is logged")
