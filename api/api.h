@@ -22,6 +22,7 @@ struct api_ctx {
     const struct cors_config *cors; /* BORROWED; NULL: CORS off */
     struct keystone *keystone;      /* BORROWED; NULL: noauth2 */
     unsigned long long candidates_work_limit; /* engine steps per query; 0: unlimited */
+    size_t explain_near_misses; /* near misses an explanation lists */
 };
 
 /* The default of --candidates-work-limit: some 30 times what the full

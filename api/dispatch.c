@@ -62,7 +62,8 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept)) {
+    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept) &&
+        !(r->text_plain && strstr(rq->accept, "text/plain"))) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
     }

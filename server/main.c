@@ -39,6 +39,7 @@ struct config {
     size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
     unsigned long long work_limit; /* candidates engine steps per query */
     struct identity_config id; /* auth mode, policy, CORS (api/identity.h) */
+    size_t near_misses;            /* near misses per explanation */
 };
 
 static void usage(FILE *out)
@@ -61,6 +62,8 @@ static void usage(FILE *out)
           "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
           "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
           "                           default 20000000; 0: no limit)\n"
+          "  --explain-near-misses K  near misses an allocation-candidates explanation lists\n"
+          "                           (PLACID_EXPLAIN_NEAR_MISSES, default 5, at most 100)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --request-timeout SECONDS  a client has this long to send each whole request\n"
           "                           (headers and body) from connecting or from its previous\n"
@@ -171,6 +174,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
+    case 'K':
+        if (parse_count(value, "--explain-near-misses", 0, 100, &n))
+            return -1;
+        cfg->near_misses = (size_t)n;
+        return 0;
     case 'T':
         if (parse_count(value, "--request-timeout (seconds, 1-3600)", 1, 3600, &n))
             return -1;
@@ -216,7 +224,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
                 {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
-                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
+                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -270,9 +279,9 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"max-connections-per-client", required_argument, NULL, 'P'},
         {"max-body-memory", required_argument, NULL, 'M'},
         {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"explain-near-misses", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,
-        {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,       {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -358,7 +367,8 @@ static int run(struct config *cfg)
                           .candidates_work_limit = cfg->work_limit,
                           /* A configured admin secret would be pointless if any
                            * caller could claim X-Roles: admin. */
-                          .noauth_headers = strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) == 0};
+                          .noauth_headers = strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) == 0,
+                          .explain_near_misses = cfg->near_misses};
     if (identity_start(&cfg->id, &ctx, err, sizeof(err)))
         return fail("%s", err);
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
@@ -435,7 +445,7 @@ int main(int argc, char **argv)
                          .threads = default_threads(), .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
                          .max_connections = 4096, .max_per_client = 256,
-                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT, .near_misses = 5};
     cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
     snprintf(cfg.admin_source, sizeof(cfg.admin_source),
              "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);

@@ -63,6 +63,7 @@ struct req {
                        * reply, for very large answers; set with req_set_reply_text */
     size_t reply_text_len;
     void (*reply_text_free)(char *text, size_t len); /* NULL: free() */
+    const char *reply_type; /* Content-Type of reply_text; NULL: application/json */
     struct kv headers[REQ_MAX_HEADERS];
     size_t n_headers;
     time_t last_modified; /* 0 = no Last-Modified/Cache-Control headers */
