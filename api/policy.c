@@ -129,7 +129,11 @@ struct parser {
     char *err;
     size_t errsz;
     bool failed;
+    int depth; /* nesting of parentheses and "not" */
 };
+
+/* Deeper nesting is refused rather than risking the stack. */
+#define MAX_NESTING 64
 
 static void perr(struct parser *ps, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
@@ -144,8 +148,16 @@ static void perr(struct parser *ps, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A longer check string is refused: its and/or chain would make a tree
+ * deep enough to strain the recursive evaluator. */
+#define MAX_TOKENS 2048
+
 static void push(struct parser *ps, enum ttype t, const char *text, size_t len)
 {
+    if (ps->n >= MAX_TOKENS) {
+        perr(ps, "more than %d words", MAX_TOKENS);
+        return;
+    }
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 16;
         ps->toks = xrealloc(ps->toks, ps->cap * sizeof(*ps->toks));
@@ -246,13 +258,19 @@ static struct pnode *parse_unary(struct parser *ps)
         return NULL;
     }
     struct token *t = &ps->toks[ps->pos++];
+    if ((t->type == T_NOT || t->type == T_LP) && ++ps->depth > MAX_NESTING) {
+        perr(ps, "nested more than %d levels deep", MAX_NESTING);
+        return NULL;
+    }
     switch (t->type) {
     case T_NOT: {
         struct pnode *inner = parse_unary(ps);
+        ps->depth--;
         return inner ? node(PK_NOT, inner, NULL) : NULL;
     }
     case T_LP: {
         struct pnode *inner = parse_or(ps);
+        ps->depth--;
         if (inner && (ps->pos >= ps->n || ps->toks[ps->pos].type != T_RP)) {
             perr(ps, "unbalanced parentheses");
             pnode_free(inner);

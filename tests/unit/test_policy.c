@@ -90,6 +90,24 @@ START_TEST(unparsable_check_strings_are_errors)
     ck_assert(!parses("admin"));
     ck_assert(!parses("role:a 'quoted'"));
     ck_assert(parses("rule:x or (role:a and not role:b)"));
+    /* Deep nesting is refused, not recursed into. */
+    char deep[4096];
+    size_t n = 0;
+    for (int i = 0; i < 1000; i++)
+        deep[n++] = '(';
+    strcpy(deep + n, "@");
+    n += 1;
+    for (int i = 0; i < 1000; i++)
+        deep[n++] = ')';
+    deep[n] = '\0';
+    ck_assert(!parses(deep));
+    ck_assert(parses("((((not not @))))"));
+    char *chain = malloc(3000 * 12 + 1);
+    chain[0] = '\0';
+    for (int i = 0; i < 3000; i++)
+        strcat(chain, i ? " or role:a" : "role:a");
+    ck_assert(!parses(chain));
+    free(chain);
 }
 END_TEST
 
