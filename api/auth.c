@@ -114,6 +114,7 @@ static bool keystone_authenticate(struct req *rq, const struct api_ctx *ctx)
     case KEYSTONE_INVALID: return keystone_refuse(rq, ctx);
     default:
         log_msg(LOG_WARN, "keystone: %s", why);
+        req_header_add(rq, "Retry-After", "1");
         req_fail(rq, 503, NULL,
                  "The identity service cannot validate the token now: %s. Retry later.", why);
         return false;

@@ -39,6 +39,7 @@ struct keystone {
     struct keystone_credentials cred;
     long cache_seconds, negative_seconds, timeout_ms;
     size_t max_entries;
+    unsigned max_inflight, inflight; /* remote validations allowed / under way */
 
     pthread_mutex_t svc_lock; /* the service token; held while logging in */
     char svc_token[TOKEN_MAX];
@@ -138,6 +139,7 @@ struct keystone *keystone_new(const struct keystone_config *cfg, char *err, size
     ks->negative_seconds = cfg->negative_seconds > 0 ? cfg->negative_seconds : 5;
     ks->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 5000;
     ks->max_entries = cfg->cache_entries ? cfg->cache_entries : 10000;
+    ks->max_inflight = cfg->max_inflight ? cfg->max_inflight : 1;
     ks->n_buckets = 64;
     while (ks->n_buckets < ks->max_entries)
         ks->n_buckets *= 2;
@@ -569,6 +571,14 @@ enum keystone_result keystone_validate(struct keystone *ks, const char *token,
         }
         break;
     }
+    if (ks->inflight >= ks->max_inflight) {
+        ks->stats.busy++;
+        pthread_mutex_unlock(&ks->lock);
+        snprintf(why, whysz, "%u validations are already waiting for Keystone",
+                 ks->max_inflight);
+        return KEYSTONE_UNAVAILABLE;
+    }
+    ks->inflight++;
     struct entry *e = insert_locked(ks, token, h);
     pthread_mutex_unlock(&ks->lock);
 
@@ -578,6 +588,7 @@ enum keystone_result keystone_validate(struct keystone *ks, const char *token,
     validate_remote(ks, token, &got);
 
     pthread_mutex_lock(&ks->lock);
+    ks->inflight--;
     e->user_id = got.user_id;
     e->project_id = got.project_id;
     e->domain_id = got.domain_id;

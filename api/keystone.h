@@ -23,6 +23,9 @@ struct keystone_config {
     long negative_seconds;   /* how long a rejection is remembered (default 5) */
     size_t cache_entries;    /* bound of the cache (default 10000) */
     long timeout_ms;         /* per Keystone request (default 5000) */
+    unsigned max_inflight;   /* validations waiting on Keystone at once; past it
+                              * 503 at once, so that a slow Keystone cannot hold
+                              * every worker (default 1; main: workers - 1) */
 };
 
 /* The service's credentials, read from a credentials file. */
@@ -67,6 +70,7 @@ struct keystone_stats {
     unsigned long validations; /* GET /v3/auth/tokens made */
     unsigned long logins;      /* service tokens fetched */
     unsigned long hits;        /* answered from the cache */
+    unsigned long busy;        /* refused: max_inflight validations under way */
 };
 void keystone_stats(struct keystone *ks, struct keystone_stats *out);
 

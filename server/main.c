@@ -369,6 +369,8 @@ static int run(struct config *cfg)
                            * caller could claim X-Roles: admin. */
                           .noauth_headers = strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) == 0,
                           .explain_near_misses = cfg->near_misses};
+    /* Keystone validations may hold all workers but one (api/keystone.h). */
+    cfg->id.keystone.max_inflight = cfg->threads > 1 ? cfg->threads - 1 : 1;
     if (identity_start(&cfg->id, &ctx, err, sizeof(err)))
         return fail("%s", err);
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,

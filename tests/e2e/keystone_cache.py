@@ -174,6 +174,36 @@ def main(tmp):
         Fake.delay = 0.0
         check(st == 503 and took < 4.0, f"slow Keystone: 503 after {took:.1f} s (timeout 2 s)")
         check(get(port, "/traits", "adm") == 200, "cached tokens unaffected")
+
+        # More new tokens than workers-1 while Keystone is slow: at most
+        # workers-1 validations wait on Keystone (which ones, and so how many
+        # 503s, depends on how MHD spreads the connections over its workers).
+        now = time.time()
+        for i in range(12):
+            Fake.tokens[f"new{i}"] = (["admin"], now + 3600)
+        Fake.delay = 1.5
+        got = {}
+
+        def ask(tok):
+            t0 = time.time()
+            got[tok] = (get(port, "/traits", tok), time.time() - t0)
+
+        slow = [threading.Thread(target=ask, args=(f"new{i}",)) for i in range(12)]
+        for t in slow:
+            t.start()
+        time.sleep(0.3)
+        t0 = time.time()
+        cached = get(port, "/traits", "adm")
+        cached_took = time.time() - t0
+        for t in slow:
+            t.join()
+        Fake.delay = 0.0
+        statuses = sorted(st for st, _ in got.values())
+        check(cached == 200,
+              f"cached token served during a burst of slow validations ({cached_took:.2f} s)")
+        check(set(statuses) <= {200, 503} and statuses.count(200) >= 7,
+              f"a burst of 12 new tokens, Keystone slow: at most threads-1 wait on it, a "
+              f"surplus is 503 at once: {statuses}")
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
