@@ -8,11 +8,19 @@
 #include "server/router.h"
 
 struct store_pool;
+struct policy_holder;
+struct cors_config;
+struct keystone;
 
 struct api_ctx {
     struct store_pool *pool; /* BORROWED: connections for the handlers */
     const char *admin_token; /* the token that grants admin ("admin" by default) */
     bool randomize_candidates; /* shuffle allocation candidates like Placement's option */
+    bool noauth_headers;       /* noauth2: X-Roles, X-Project-Id, X-User-Id and
+                                * OpenStack-System-Scope describe the caller */
+    struct policy_holder *policy;   /* BORROWED rules in force; NULL: the defaults */
+    const struct cors_config *cors; /* BORROWED; NULL: CORS off */
+    struct keystone *keystone;      /* BORROWED; NULL: noauth2 */
     unsigned long long candidates_work_limit; /* engine steps per query; 0: unlimited */
     size_t explain_near_misses; /* near misses an explanation lists */
 };
