@@ -37,6 +37,10 @@ struct http_server {
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
 /* Connections held at once when the configuration leaves it at 0. */
 #define HTTP_DEFAULT_CONNECTIONS 1024u
+/* A refused request whose declared body is at most this large has it read
+ * and dropped, so the answer can keep the connection (MHD closes one
+ * answered before its body); a larger or chunked one is answered at once. */
+#define HTTP_SMALL_BODY ((long long)64 * 1024)
 /* A body without a Content-Length (chunked) grows by this much at a time. */
 #define HTTP_BODY_STEP ((size_t)64 * 1024)
 
@@ -349,8 +353,9 @@ static void fail_busy(struct req *rq)
  * checks (auth, routing, method, policy) and reserves the body's memory, so
  * nothing is buffered for a request that will be refused. Returns false
  * when the request is to be answered at once, without reading its body. A
- * request refused here that has no body is answered in the final call
- * instead, so its connection can stay open. */
+ * request refused here with no body or a small one is answered in the final
+ * call instead (the body dropped as it arrives), so its connection can stay
+ * open. */
 static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
                           struct http_call *call, const char *url, const char *method)
 {
@@ -373,7 +378,7 @@ static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
     if (!rq->err.status)
         return true;
     call->discard_body = true;
-    return rq->content_length <= 0 &&
+    return rq->content_length <= HTTP_SMALL_BODY &&
            !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 }
 
