@@ -90,6 +90,23 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct req *rq = cls;
+    (void)kind;
+    if (rq->n_in_headers % 16 == 0) {
+        struct kv *grown = arena_alloc(&rq->arena, (rq->n_in_headers + 16) * sizeof(*grown));
+        if (rq->n_in_headers)
+            memcpy(grown, rq->in_headers, rq->n_in_headers * sizeof(*grown));
+        rq->in_headers = grown;
+    }
+    rq->in_headers[rq->n_in_headers].key = arena_strdup(&rq->arena, key);
+    rq->in_headers[rq->n_in_headers].value = arena_strdup(&rq->arena, value ? value : "");
+    rq->n_in_headers++;
+    return MHD_YES;
+}
+
 static const char *header(struct MHD_Connection *conn, struct req *rq, const char *name)
 {
     const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
@@ -114,6 +131,7 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     if (cl)
         rq->content_length = parse_ll(cl, &len) ? len : REQ_LENGTH_INVALID;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     rq->client_fd = ci ? ci->connect_fd : -1;
@@ -183,7 +201,9 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
 
     if (rq->err.status) {
         status = rq->err.status;
-        if (status == 401) {
+        if (status == 401 && rq->reply) {
+            doc = json_incref(rq->reply); /* the API's own 401 body (Keystone mode) */
+        } else if (status == 401) {
             doc = json_pack("{s:s,s:s,s:s}", "message",
                             "This server could not verify that you are authorized to access the "
                             "document you requested. Either you supplied the wrong credentials "

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/identity.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "server/http.h"
@@ -37,6 +38,7 @@ struct config {
     unsigned max_connections, max_per_client;
     size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
     unsigned long long work_limit; /* candidates engine steps per query */
+    struct identity_config id; /* auth mode, policy, CORS (api/identity.h) */
     size_t near_misses;            /* near misses per explanation */
 };
 
@@ -73,6 +75,7 @@ static void usage(FILE *out)
           "  --max-body-memory BYTES  request bodies buffered at once, all connections together;\n"
           "                           past it 503 with Retry-After (PLACID_MAX_BODY_MEMORY,\n"
           "                           64 MiB or --max-body if larger)\n"
+          IDENTITY_USAGE
           "  --help, --version\n",
           out);
 }
@@ -201,7 +204,12 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->work_limit = (unsigned long long)n;
         return 0;
-    default: return -1;
+    default: {
+        char err[512];
+        if (opt >= ID_OPT_POLICY_FILE && identity_apply(&cfg->id, opt, value, err, sizeof(err)))
+            return fail("%s", err);
+        return opt >= ID_OPT_POLICY_FILE ? 0 : -1;
+    }
     }
 }
 
@@ -223,6 +231,9 @@ static int load_env(struct config *cfg)
         if (v && *v && apply_option(cfg, vars[i].opt, v))
             return -1;
     }
+    char err[512];
+    if (identity_load_env(&cfg->id, err, sizeof(err)))
+        return fail("%s", err);
     const char *token = getenv("PLACID_ADMIN_TOKEN");
     if (token && *token) {
         free(cfg->admin_token);
@@ -244,7 +255,9 @@ static bool is_loopback(const char *host)
  * can reach the port. It is only allowed where only this machine can. */
 static int check_admin_token(const struct config *cfg)
 {
-    if (is_loopback(cfg->host) || strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
+    /* Keystone mode has no admin token. */
+    if (cfg->id.keystone_mode || is_loopback(cfg->host) ||
+        strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
         return 0;
     return fail("refusing to listen on %s with the well-known admin token \"%s\": set a secret "
                 "with --admin-token-file PATH or PLACID_ADMIN_TOKEN",
@@ -268,7 +281,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"candidates-work-limit", required_argument, NULL, 'W'},
         {"explain-near-misses", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,       {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -285,11 +298,15 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         }
         if (opt == '?')
             return fail("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
-        if (apply_option(cfg, opt, opt == 'r' ? "1" : optarg))
+        if (apply_option(cfg, opt, optarg ? optarg : "1"))
             return -1;
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    if (cfg->id.policy_dump) {
+        char err[512];
+        return identity_dump(&cfg->id, err, sizeof(err)) ? fail("%s", err) : 1;
+    }
     if (!cfg->max_body_memory)
         cfg->max_body_memory = cfg->max_body > ((size_t)64 << 20) ? cfg->max_body : (size_t)64 << 20;
     if (cfg->max_body_memory < cfg->max_body)
@@ -337,6 +354,7 @@ static int run(struct config *cfg)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     /* Block before any thread starts, so only sigwait() below sees them. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -347,7 +365,14 @@ static int run(struct config *cfg)
         return -1;
     struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
                           .candidates_work_limit = cfg->work_limit,
+                          /* A configured admin secret would be pointless if any
+                           * caller could claim X-Roles: admin. */
+                          .noauth_headers = strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) == 0,
                           .explain_near_misses = cfg->near_misses};
+    /* Keystone validations may hold all workers but one (api/keystone.h). */
+    cfg->id.keystone.max_inflight = cfg->threads > 1 ? cfg->threads - 1 : 1;
+    if (identity_start(&cfg->id, &ctx, err, sizeof(err)))
+        return fail("%s", err);
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
                              .max_connections = cfg->max_connections,
@@ -356,17 +381,21 @@ static int run(struct config *cfg)
                              .check_headers = api_dispatch_headers,
                              .dispatch = api_dispatch_body, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
-    if (!srv)
+    if (!srv) {
+        identity_stop(&ctx);
         return fail("%s", err);
+    }
     struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
     if (!pool) {
         http_stop(srv);
+        identity_stop(&ctx);
         return fail("%s", err);
     }
     store_pool_set_tree_cache(pool, cfg->tree_cache);
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
         store_pool_close(pool);
+        identity_stop(&ctx);
         return fail("%s", err);
     }
     log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
@@ -374,13 +403,18 @@ static int run(struct config *cfg)
     log_msg(LOG_INFO, "connections: at most %u, %u per client (0: no cap), %us per request",
             cfg->max_connections, cfg->max_per_client, cfg->request_timeout);
     /* Which credentials are in force, never the token itself. */
-    log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
-            cfg->admin_source);
-    sigwait(&stop_signals, &sig);
+    if (cfg->id.keystone_mode)
+        log_msg(LOG_INFO, "authentication: keystone (%s)", cfg->id.keystone.url);
+    else
+        log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
+                cfg->admin_source);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+        identity_reload(&ctx);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
     req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
     store_pool_close(pool);
+    identity_stop(&ctx);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
@@ -417,6 +451,7 @@ int main(int argc, char **argv)
     cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
     snprintf(cfg.admin_source, sizeof(cfg.admin_source),
              "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
+    identity_defaults(&cfg.id);
 
     tune_malloc();
     json_set_alloc_funcs(xmalloc, free);

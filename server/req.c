@@ -81,6 +81,14 @@ const char *req_query(const struct req *rq, const char *name)
     return found;
 }
 
+const char *req_header(const struct req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_in_headers; i++)
+        if (strcasecmp(rq->in_headers[i].key, name) == 0)
+            return rq->in_headers[i].value;
+    return NULL;
+}
+
 size_t req_query_count(const struct req *rq, const char *name)
 {
     size_t n = 0;

@@ -29,6 +29,7 @@ struct req_error {
 };
 
 struct store;
+struct auth_caller;
 struct route;
 struct api_ctx;
 
@@ -51,6 +52,10 @@ struct req {
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
     bool is_admin;       /* set by the API layer from the token */
+    struct kv *in_headers; /* every request header (arena copies), for api/'s
+                            * auth, policy and CORS; see req_header() */
+    size_t n_in_headers;
+    const struct auth_caller *caller; /* who is calling: set by api/ (arena) */
     const struct route *route; /* matched by the API's header phase, or NULL */
     const struct api_ctx *api; /* BORROWED: the API's configuration, set by its header phase */
     struct store *store; /* BORROWED from the pool for this call */
@@ -91,6 +96,10 @@ const char *req_param(const struct req *rq, const char *name);
 /* Last value of a query key, or NULL when absent. A key given without '='
  * yields "". Borrowed from the arena. */
 const char *req_query(const struct req *rq, const char *name);
+
+/* Value of request header name (compared case-insensitively), or NULL.
+ * Borrowed from the arena. */
+const char *req_header(const struct req *rq, const char *name);
 
 /* Number of times the query key occurs. */
 size_t req_query_count(const struct req *rq, const char *name);

@@ -47,6 +47,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
@@ -1491,7 +1492,9 @@ static bool twin_failed(const struct engine *e, size_t g, const struct cprov *tw
  * distinct answers). */
 static void combine(struct engine *e, size_t g)
 {
-    if (!spend(e, 1))
+    /* A step costs more the more amounts the run holds (run_add scans them),
+     * and a leaf checks same_subtree over every group. */
+    if (!spend(e, 1 + e->n_run + (g == e->n_groups && e->q->n_same_subtree ? g : 0)))
         return;
     if (g == e->n_groups) {
         combination_done(e);
@@ -2697,6 +2700,10 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
     if (rc != STORE_OK)
         return rc;
     rc = run(&e, fail);
+    log_msg(LOG_DEBUG, "candidates: %llu steps%s", e.work,
+            e.gave_up == CAND_WORK_LIMIT  ? " (work limit)"
+            : e.gave_up == CAND_CANCELLED ? " (cancelled)"
+                                          : "");
     size_t failed_group = e.gave_up ? SIZE_MAX : e.resolving;
     engine_free(&e);
     if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX &&

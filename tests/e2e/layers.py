@@ -20,6 +20,10 @@ RULES = {
     "api": (("agent/",), ("microhttpd.h", "sqlite3.h")),
     "agent": (("server/", "store/", "api/"), ("microhttpd.h", "sqlite3.h")),
 }
+# The agent shares the Keystone v3 client with the server (api/keystone.c,
+# compiled into placid-agent by agent/CMakeLists.txt): the one api/ header
+# it may include.
+ALLOWED = {("agent", "api/keystone.h")}
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
 
 
@@ -36,7 +40,7 @@ for layer, (dirs, system) in RULES.items():
             continue
         with open(os.path.join(ROOT, layer, name), encoding="utf-8") as f:
             for inc in INCLUDE.findall(f.read()):
-                if inc.startswith(dirs) or inc in system:
+                if (inc.startswith(dirs) or inc in system) and (layer, inc) not in ALLOWED:
                     bad.append(f"{layer}/{name}: {inc}")
     check(not bad, f"{layer}/ includes only what its layer may ({', '.join(bad) or 'none bad'})")
 

@@ -1296,6 +1296,13 @@ START_TEST(explain_traits_aggregates_and_in_tree_in_order)
     /* cn3: wrong aggregate; cn1 and cn4: forbidden trait (first failing in
      * the order: forbidden CUSTOM_BAD is checked on each provider); */
     ck_assert_str_eq(a->why, "aggregates/0=1 traits/0:CUSTOM_BAD!=2");
+    /* A forbidden aggregate: on the provider, or (unsuffixed) on its root. */
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, "!" AGG_B);
+    a = explain(b);
+    ck_assert_uint_eq(a->x.candidates, 3);
+    ck_assert_str_eq(a->why, "aggregates/0!=1");
     b = qb_new();
     group(b, "1", "VCPU:1");
     req(b, 0, "CUSTOM_GOLD");
