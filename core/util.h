@@ -31,6 +31,13 @@ void arena_free(struct arena *a);
  * stays in the arena until arena_free(). */
 void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
 
+/* Hashing constants, named once. FNV-1a, 64 bits: h = FNV64_OFFSET_BASIS,
+ * then h = (h ^ byte) * FNV64_PRIME for each byte. Fibonacci hashing:
+ * multiplying by 2^64 / golden ratio spreads keys over the high bits. */
+#define FNV64_OFFSET_BASIS  14695981039346656037ull
+#define FNV64_PRIME         1099511628211ull
+#define FIBONACCI_HASH_MULT 0x9e3779b97f4a7c15ull
+
 /* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
 void uuid4_generate(char out[37]);
 

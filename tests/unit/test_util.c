@@ -1,5 +1,6 @@
 /* uuid normalisation, integer parsing, dates, the arena. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,6 +82,17 @@ START_TEST(arena_grow_keeps_elements_and_doubles)
 }
 END_TEST
 
+/* The published FNV-1a 64 test vectors: "" and "a". */
+START_TEST(fnv_constants_give_the_reference_hashes)
+{
+    uint64_t h = FNV64_OFFSET_BASIS;
+    ck_assert(h == 0xcbf29ce484222325ull);
+    h = (h ^ (unsigned char)'a') * FNV64_PRIME;
+    ck_assert(h == 0xaf63dc4c8601ec8cull);
+    ck_assert(FIBONACCI_HASH_MULT == 0x9e3779b97f4a7c15ull); /* 2^64 / 1.6180339887... */
+}
+END_TEST
+
 START_TEST(arena_survives_many_and_large_allocations)
 {
     struct arena a = {0};
@@ -104,6 +116,7 @@ int main(void)
     tcase_add_test(tc, http_date_is_rfc1123);
     tcase_add_test(tc, arena_survives_many_and_large_allocations);
     tcase_add_test(tc, strptr_cmp_sorts_strings);
+    tcase_add_test(tc, fnv_constants_give_the_reference_hashes);
     tcase_add_test(tc, arena_grow_keeps_elements_and_doubles);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
