@@ -24,11 +24,18 @@
 /* noauth2's administrator token when none is configured (loopback only). */
 #define DEFAULT_ADMIN_TOKEN "admin"
 
+/* A write waits in its worker until its group commit is on disk, without a
+ * database connection (store_grouped_write), so a worker costs little (an
+ * idle one some 14 KB) and there should be one per concurrent writer: each
+ * keep-alive connection stays with the worker that accepted it. */
+#define DEFAULT_THREADS 64
+
 struct config {
     char host[64];
     unsigned short port;
     const char *db;
     unsigned threads;
+    unsigned db_connections; /* 0 until set: then the default, at most threads */
     size_t max_body;
     char *admin_token; /* owned */
     char admin_source[576]; /* where admin_token came from, for the start-up log */
@@ -49,8 +56,10 @@ static void usage(FILE *out)
           "  --listen HOST:PORT       address to serve on (PLACID_LISTEN, default 127.0.0.1:8778)\n"
           "  --db PATH                database file, created or migrated at start\n"
           "                           (PLACID_DB, default placid.db)\n"
-          "  --threads N              worker threads (PLACID_THREADS, default 2 per CPU, at\n"
-          "                           least 4)\n"
+          "  --threads N              HTTP worker threads (PLACID_THREADS, default 64)\n"
+          "  --db-connections N       SQLite connections at most, opened as needed\n"
+          "                           (PLACID_DB_CONNECTIONS, default 2 per CPU, at least 4;\n"
+          "                           at most --threads)\n"
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
           "  --admin-token-file PATH  file whose first line is the admin token\n"
           "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
@@ -109,6 +118,15 @@ static int parse_listen(struct config *cfg, const char *value)
     return 0;
 }
 
+/* Reads are short and CPU-bound, so a couple of connections per CPU keep the
+ * cores busy; each costs its page cache and scratch memory. */
+static unsigned default_db_connections(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned n = cpus > 0 ? (unsigned)cpus * 2 : 4;
+    return n < 4 ? 4 : n > 32 ? 32 : n;
+}
+
 static int parse_count(const char *value, const char *flag, long long lo, long long hi,
                        long long *out)
 {
@@ -158,6 +176,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
         if (parse_count(value, "--threads", 1, 256, &n))
             return -1;
         cfg->threads = (unsigned)n;
+        return 0;
+    case 'D':
+        if (parse_count(value, "--db-connections", 1, 256, &n))
+            return -1;
+        cfg->db_connections = (unsigned)n;
         return 0;
     case 'b':
         if (parse_count(value, "--max-body", 1024, 1LL << 30, &n))
@@ -225,7 +248,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
                 {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
                 {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
-                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}};
+                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'},
+                {"PLACID_DB_CONNECTIONS", 'D'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -280,6 +304,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"max-body-memory", required_argument, NULL, 'M'},
         {"candidates-work-limit", required_argument, NULL, 'W'},
         {"explain-near-misses", required_argument, NULL, 'K'},
+        {"db-connections", required_argument, NULL, 'D'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,       {NULL, 0, NULL, 0}};
     int opt;
@@ -312,6 +337,12 @@ static int parse_args(struct config *cfg, int argc, char **argv)
     if (cfg->max_body_memory < cfg->max_body)
         return fail("--max-body-memory (%zu) must be at least --max-body (%zu)",
                     cfg->max_body_memory, cfg->max_body);
+    if (!cfg->db_connections)
+        cfg->db_connections = default_db_connections() < cfg->threads ? default_db_connections()
+                                                                      : cfg->threads;
+    if (cfg->db_connections > cfg->threads)
+        return fail("--db-connections (%u) must be at most --threads (%u)", cfg->db_connections,
+                    cfg->threads);
     if (cfg->max_connections < cfg->threads)
         return fail("--max-connections (%u) must be at least --threads (%u)",
                     cfg->max_connections, cfg->threads);
@@ -325,7 +356,7 @@ static int parse_args(struct config *cfg, int argc, char **argv)
 static int fit_fd_limit(struct config *cfg)
 {
     struct rlimit rl;
-    rlim_t reserve = 64 + (rlim_t)cfg->threads * 8;
+    rlim_t reserve = 64 + (rlim_t)cfg->threads * 4 + (rlim_t)cfg->db_connections * 4;
     rlim_t want = (rlim_t)cfg->max_connections + reserve;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return 0;
@@ -385,7 +416,7 @@ static int run(struct config *cfg)
         identity_stop(&ctx);
         return fail("%s", err);
     }
-    struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
+    struct store_pool *pool = store_pool_open(cfg->db, cfg->db_connections, err, sizeof(err));
     if (!pool) {
         http_stop(srv);
         identity_stop(&ctx);
@@ -398,8 +429,10 @@ static int run(struct config *cfg)
         identity_stop(&ctx);
         return fail("%s", err);
     }
-    log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
-            PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
+    log_msg(LOG_INFO,
+            "placid %s listening on http://%s:%u/ (database %s, %u threads, %u connections)",
+            PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads,
+            cfg->db_connections);
     log_msg(LOG_INFO, "connections: at most %u, %u per client (0: no cap), %us per request",
             cfg->max_connections, cfg->max_per_client, cfg->request_timeout);
     /* Which credentials are in force, never the token itself. */
@@ -419,14 +452,6 @@ static int run(struct config *cfg)
     return 0;
 }
 
-/* Requests are short and CPU-bound, so a couple of workers per CPU keep the
- * cores busy; each worker costs a SQLite connection and scratch memory. */
-static unsigned default_threads(void)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned n = cpus > 0 ? (unsigned)cpus * 2 : 4;
-    return n < 4 ? 4 : n > 32 ? 32 : n;
-}
 
 /* glibc's defaults suit short programs, not a server that now and then
  * builds a large answer: the mmap threshold would adapt upwards after the
@@ -444,7 +469,7 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
-                         .threads = default_threads(), .max_body = 1024 * 1024,
+                         .threads = DEFAULT_THREADS, .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
                          .max_connections = 4096, .max_per_client = 256,
                          .work_limit = API_CANDIDATES_WORK_DEFAULT, .near_misses = 5};

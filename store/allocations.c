@@ -633,7 +633,7 @@ enum store_rc store_allocations_replace(struct store *st, const struct consumer_
     if (!st->gc || st->tx_depth > 0)
         return allocations_replace(st, c, n, fail);
     struct replace_job j = {.c = c, .n = n, .fail = fail};
-    return gc_run(st->gc, replace_job, &j);
+    return store_grouped_write(st, replace_job, &j);
 }
 
 /* ---- The reshaper ---- */
@@ -728,7 +728,7 @@ enum store_rc store_reshape(struct store *st, const struct reshape_inventory *in
     if (!st->gc || st->tx_depth > 0)
         return reshape(st, inv, n_inv, c, n_c, fail);
     struct replace_job j = {.inv = inv, .n_inv = n_inv, .c = c, .n = n_c, .fail = fail};
-    return gc_run(st->gc, reshape_job, &j);
+    return store_grouped_write(st, reshape_job, &j);
 }
 
 /* ---- Reads and DELETE ---- */
@@ -890,5 +890,5 @@ enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
     if (!st->gc || st->tx_depth > 0)
         return consumer_delete(st, consumer_uuid);
     struct delete_job j = {consumer_uuid};
-    return gc_run(st->gc, consumer_delete_job, &j);
+    return store_grouped_write(st, consumer_delete_job, &j);
 }

@@ -29,6 +29,8 @@ struct store {
                                * the committer's own connection): borrowed */
     struct tree_cache *trees; /* shared by the connections of one database */
     bool owns_trees;          /* this connection frees it */
+    struct store_pool *pool;  /* the pool it belongs to (NULL for a lone store): borrowed */
+    unsigned slot;            /* its index in the pool */
 };
 
 /* Frees an object of the tree cache (store/candidates.c makes them). */
@@ -152,6 +154,14 @@ void gc_stop(struct committer *gc);
 /* Runs fn(committer's store, arg) in the next batch and returns its result
  * once the batch is committed (durable) or failed. Blocks the caller. */
 enum store_rc gc_run(struct committer *gc, gc_job_fn *fn, void *arg);
+
+/* gc_run(st->gc, fn, arg) for a request holding st, a pool connection: the
+ * request does not need its connection while it waits for the batch (the
+ * job runs on the committer's), so st goes back to the pool for the wait
+ * and st is given a connection again (perhaps another one) before this
+ * returns. st must be outside any transaction. A lone store (no committer)
+ * runs fn(st, arg) directly. */
+enum store_rc store_grouped_write(struct store *st, gc_job_fn *fn, void *arg);
 
 /* Batches committed and jobs run so far. */
 void gc_stats(struct committer *gc, unsigned long long *batches, unsigned long long *jobs);

@@ -315,15 +315,31 @@ void store_close(struct store *st)
     free(st);
 }
 
+/* Connections are opened as concurrency demands, up to cap: an idle worker
+ * thread costs no connection, and the free list is a stack, so a light load
+ * keeps reusing the same warm few. */
 struct store_pool {
     pthread_mutex_t lock;
     pthread_cond_t freed;
-    unsigned n, n_free;
-    struct store **all;
+    unsigned cap, n, n_free; /* n: opened or being opened */
+    char *path;
+    struct tree_cache *trees; /* the first connection's, shared */
+    struct store **all;      /* all[0 .. n-1]; NULL while being opened */
     struct store **free_list;
     struct checkpointer *ck;
     struct committer *gc;
 };
+
+/* A pool connection: shares the first one's tree cache and the pool's
+ * checkpointer and committer. */
+static void pool_adopt(struct store_pool *pool, struct store *st)
+{
+    st->trees = pool->trees;
+    st->pool = pool;
+    st->ck = pool->ck;
+    st->gc = pool->gc;
+    sqlite3_wal_hook(st->db, ckpt_on_wal_commit, pool->ck);
+}
 
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz)
 {
@@ -333,19 +349,13 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
     struct store_pool *pool = xcalloc(1, sizeof(*pool));
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->freed, NULL);
-    pool->all = xcalloc(n, sizeof(*pool->all));
-    pool->free_list = xcalloc(n, sizeof(*pool->free_list));
+    pool->cap = n ? n : 1;
+    pool->path = xstrdup(path);
+    pool->all = xcalloc(pool->cap, sizeof(*pool->all));
+    pool->free_list = xcalloc(pool->cap, sizeof(*pool->free_list));
     pool->all[0] = first;
     pool->n = 1;
-    for (unsigned i = 1; i < n; i++) {
-        sqlite3 *db = open_connection(path, err, errsz);
-        if (!db) {
-            store_pool_close(pool);
-            return NULL;
-        }
-        pool->all[pool->n] = store_wrap(db);
-        pool->all[pool->n++]->trees = first->trees;
-    }
+    pool->trees = first->trees;
     sqlite3 *ck_db = open_connection(path, err, errsz);
     if (!ck_db) {
         store_pool_close(pool);
@@ -361,13 +371,8 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
     gc_st->trees = first->trees;
     sqlite3_wal_hook(gc_db, ckpt_on_wal_commit, pool->ck);
     pool->gc = gc_start(gc_st);
-    for (unsigned i = 0; i < pool->n; i++) {
-        pool->free_list[i] = pool->all[i];
-        pool->all[i]->ck = pool->ck;
-        pool->all[i]->gc = pool->gc;
-        sqlite3_wal_hook(pool->all[i]->db, ckpt_on_wal_commit, pool->ck);
-    }
-    pool->n_free = pool->n;
+    pool_adopt(pool, first);
+    pool->free_list[pool->n_free++] = first;
     return pool;
 }
 
@@ -379,7 +384,7 @@ void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *o
 
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)
 {
-    tree_cache_set_budget(pool->all[0]->trees, bytes);
+    tree_cache_set_budget(pool->trees, bytes);
 }
 
 void store_pool_close(struct store_pool *pool)
@@ -397,6 +402,7 @@ void store_pool_close(struct store_pool *pool)
     /* The first connection owns the shared tree cache: close it last. */
     for (unsigned i = pool->n; i-- > 0;)
         store_close(pool->all[i]);
+    free(pool->path);
     pthread_mutex_destroy(&pool->lock);
     pthread_cond_destroy(&pool->freed);
     free(pool->all);
@@ -404,12 +410,50 @@ void store_pool_close(struct store_pool *pool)
     free(pool);
 }
 
+/* Opens connection number i of the pool (outside its lock: opening reads
+ * the file). NULL, logged, when the database cannot be opened now. */
+static struct store *pool_open_one(struct store_pool *pool, unsigned i)
+{
+    char err[256];
+    sqlite3 *db = open_connection(pool->path, err, sizeof(err));
+    if (!db) {
+        log_msg(LOG_ERROR, "store: connection %u: %s", i + 1, err);
+        return NULL;
+    }
+    struct store *st = store_wrap(db);
+    st->slot = i;
+    pool_adopt(pool, st);
+    return st;
+}
+
 struct store *store_acquire(struct store_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
-    while (pool->n_free == 0)
+    for (;;) {
+        if (pool->n_free > 0) {
+            struct store *st = pool->free_list[--pool->n_free];
+            pthread_mutex_unlock(&pool->lock);
+            return st;
+        }
+        if (pool->n < pool->cap)
+            break;
         pthread_cond_wait(&pool->freed, &pool->lock);
-    struct store *st = pool->free_list[--pool->n_free];
+    }
+    unsigned i = pool->n++;
+    pthread_mutex_unlock(&pool->lock);
+    struct store *st = pool_open_one(pool, i);
+    pthread_mutex_lock(&pool->lock);
+    if (st) {
+        pool->all[i] = st;
+    } else {
+        /* Give the slot back (only the last one can be; else keep it empty
+         * and wait for a connection that exists). */
+        if (i + 1 == pool->n)
+            pool->n--;
+        while (pool->n_free == 0)
+            pthread_cond_wait(&pool->freed, &pool->lock);
+        st = pool->free_list[--pool->n_free];
+    }
     pthread_mutex_unlock(&pool->lock);
     return st;
 }
@@ -435,4 +479,47 @@ void store_release(struct store_pool *pool, struct store *st)
     pool->free_list[pool->n_free++] = st;
     pthread_cond_signal(&pool->freed);
     pthread_mutex_unlock(&pool->lock);
+}
+
+/* While a request waits for its group commit, its connection (the content
+ * of *st) moves to a new handle on the free list, so other requests can use
+ * it; st keeps only its pool. Returns the pool's committer. */
+static struct committer *pool_park(struct store *st)
+{
+    struct store_pool *pool = st->pool;
+    struct committer *gc = st->gc;
+    struct store *held = xmalloc(sizeof(*held));
+    *held = *st;
+    pthread_mutex_lock(&pool->lock);
+    pool->all[held->slot] = held;
+    pool->free_list[pool->n_free++] = held;
+    pthread_cond_signal(&pool->freed);
+    pthread_mutex_unlock(&pool->lock);
+    memset(st, 0, sizeof(*st));
+    st->pool = pool;
+    return gc;
+}
+
+/* Gives st a connection of its pool again (blocking as store_acquire()). */
+static void pool_unpark(struct store *st)
+{
+    struct store_pool *pool = st->pool;
+    struct store *got = store_acquire(pool);
+    pthread_mutex_lock(&pool->lock);
+    *st = *got;
+    pool->all[st->slot] = st;
+    pthread_mutex_unlock(&pool->lock);
+    free(got);
+}
+
+enum store_rc store_grouped_write(struct store *st, gc_job_fn *fn, void *arg)
+{
+    if (!st->gc)
+        return fn(st, arg);
+    if (!st->pool)
+        return gc_run(st->gc, fn, arg);
+    struct committer *gc = pool_park(st);
+    enum store_rc rc = gc_run(gc, fn, arg);
+    pool_unpark(st);
+    return rc;
 }

@@ -28,12 +28,15 @@ struct store_pool;
 struct store *store_open(const char *path, char *err, size_t errsz);
 void store_close(struct store *st);
 
-/* A fixed set of n connections for n worker threads. The pool runs the
- * migrations once. Returns NULL with a reason in err. */
+/* At most n connections for any number of worker threads: the first is
+ * opened here (it runs the migrations), the others when concurrency needs
+ * them. A request waiting for its group commit lends its connection to
+ * others meanwhile. Returns NULL with a reason in err. */
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz);
 void store_pool_close(struct store_pool *pool);
 
-/* Borrows a connection (blocks only if all n are in use); give it back with
+/* Borrows a connection (opening one if none is free and fewer than n are
+ * open; blocks only if all n are in use); give it back with
  * store_release(). */
 struct store *store_acquire(struct store_pool *pool);
 void store_release(struct store_pool *pool, struct store *st);

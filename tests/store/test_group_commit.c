@@ -3,6 +3,8 @@
  * writes that succeeded, and is durable once acknowledged. */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -132,6 +134,66 @@ START_TEST(concurrent_writes_are_grouped_yet_each_all_or_nothing)
 }
 END_TEST
 
+/* ---- A waiting write lends its connection ---- */
+
+struct parked {
+    struct store_pool *pool;
+    atomic_int acquired, done;
+    enum store_rc rc;
+};
+
+static void *parked_writer(void *arg)
+{
+    struct parked *p = arg;
+    struct alloc_item item = {RP, "VCPU", 1};
+    struct consumer_allocs c = {.uuid = "dddddddd-0000-0000-0000-000000000001",
+                                .project_id = "p", .user_id = "u", .items = &item, .n_items = 1};
+    struct acct_failure fail;
+    struct store *st = store_acquire(p->pool);
+    atomic_store(&p->acquired, 1);
+    p->rc = store_allocations_replace(st, &c, 1, &fail);
+    store_release(p->pool, st);
+    atomic_store(&p->done, 1);
+    return NULL;
+}
+
+/* A pool of one connection: while a write waits for its batch (held back
+ * here by another connection's write lock), its connection serves another
+ * request; the write then completes on a connection it gets back. */
+START_TEST(a_write_waiting_for_its_batch_lends_its_connection)
+{
+    char err[256];
+    store_pool_close(pool);
+    pool = store_pool_open(path, 1, err, sizeof(err));
+    ck_assert_msg(pool != NULL, "%s", err);
+    struct store *locker = store_open(path, err, sizeof(err));
+    ck_assert_ptr_nonnull(locker);
+    ck_assert_int_eq(store_begin_write(locker), STORE_OK);
+
+    struct parked p = {.pool = pool};
+    pthread_t t;
+    pthread_create(&t, NULL, parked_writer, &p);
+    while (!atomic_load(&p.acquired))
+        sched_yield();
+    struct store *st = store_acquire(pool); /* before: waited for the batch */
+    ck_assert_msg(!atomic_load(&p.done), "the connection came back only after the write");
+    struct consumer_info info;
+    ck_assert_int_eq(store_consumer_allocations(st, "dddddddd-0000-0000-0000-000000000001",
+                                                &info, NULL, NULL),
+                     STORE_NOT_FOUND);
+    store_release(pool, st);
+    store_rollback(locker);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(p.rc, STORE_OK);
+    st = store_acquire(pool);
+    ck_assert_int_eq(store_consumer_allocations(st, "dddddddd-0000-0000-0000-000000000001",
+                                                &info, NULL, NULL),
+                     STORE_OK);
+    store_release(pool, st);
+    store_close(locker);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store_group_commit");
@@ -139,6 +201,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, concurrent_writes_are_grouped_yet_each_all_or_nothing);
+    tcase_add_test(tc, a_write_waiting_for_its_batch_lends_its_connection);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
