@@ -15,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/json_text.h"
 #include "api/query.h"
+#include "server/metrics.h"
 #include "server/microversion.h"
 #include "server/util.h"
 #include "store/candidates.h"
@@ -781,6 +782,7 @@ int allocation_candidates_get(struct req *rq)
             return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail.name);
         return api_fail_store(rq, rc);
     }
+    metrics_observe_candidates(w.n_reqs);
     finish_reply(rq, &w);
     return 0;
 }

@@ -21,6 +21,13 @@ static bool is_root_path(const char *path)
     return path[0] == '\0' || strcmp(path, "/") == 0;
 }
 
+/* Paths served without a token: the version document and the plain
+ * health check (GET /healthcheck, as oslo.middleware's). */
+static bool is_public_path(const char *path)
+{
+    return is_root_path(path) || strcmp(path, "/healthcheck") == 0;
+}
+
 /* noauth2: a token is required except for the root document; the admin
  * token, alone or as "TOKEN:project", grants the admin role. */
 static bool authenticate(struct req *rq, const struct api_ctx *ctx)
@@ -31,7 +38,7 @@ static bool authenticate(struct req *rq, const struct api_ctx *ctx)
                        (rq->token[n] == '\0' || rq->token[n] == ':');
         return true;
     }
-    if (is_root_path(rq->path))
+    if (is_public_path(rq->path))
         return true;
     req_fail(rq, 401, NULL, "Unauthorized");
     return false;
@@ -71,7 +78,7 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept)) {
+    if (strcmp(r->method, "GET") == 0 && !r->any_accept && !accepts_json(rq->accept)) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
     }
@@ -115,7 +122,8 @@ void api_dispatch(struct req *rq, void *ctxp)
 
     current_ctx = ctx;
     if (authenticate(rq, ctx) && check_framing(rq) && (r = router_find(api_routes, rq)) &&
-        check_content(rq, r) && authorize(rq, r) && (!r->json_body || parse_body(rq))) {
+        (rq->route = r->pattern) && check_content(rq, r) && authorize(rq, r) &&
+        (!r->json_body || parse_body(rq))) {
         rq->store = store_acquire(ctx->pool);
         r->handler(rq);
         store_release(ctx->pool, rq->store);

@@ -48,6 +48,9 @@ const struct route api_routes[] = {
   { "POST",   "/reshaper",                      MV(1, 30), MV_LATEST, reshaper_post,              "reshaper:reshape", .json_body = true },
   /* placid's own scheduling endpoint: flavor + image to allocation candidates. */
   { "POST",   "/placid/allocation_candidates",  ALL,                  scheduling_candidates_post, "placid:scheduling", .json_body = true },
+  /* oslo.middleware's healthcheck: plain "OK" without a token, details for an admin. */
+  { "GET",    "/healthcheck",                   ALL,                  healthcheck_get,            NULL, .any_accept = true },
+  { "HEAD",   "/healthcheck",                   ALL,                  healthcheck_get,            NULL, .any_accept = true },
   { NULL },
 };
 /* clang-format on */

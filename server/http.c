@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/microversion.h"
 #include "server/util.h"
 
@@ -195,8 +196,9 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
         add_header(resp, "Content-Type",
                    html ? "text/html; charset=UTF-8" : "text/plain; charset=UTF-8");
     } else if (!doc && rq->reply_text && !rq->err.status) {
+        const char *type = rq->reply_type ? rq->reply_type : "application/json";
         resp = reply_text_response(rq);
-        add_header(resp, "Content-Type", "application/json");
+        add_header(resp, "Content-Type", type);
     } else if (doc) {
         char *text = json_dumps(doc, JSON_ENSURE_ASCII);
         json_decref(doc);
@@ -256,6 +258,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
     req_init(&call->req);
     clock_gettime(CLOCK_MONOTONIC, &call->started_at);
+    metrics_request_begin();
     if (query && !query_fits(uri, query + 1)) {
         query[1] = '\0';
         call->query_too_large = true;
@@ -365,6 +368,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!call)
         return;
     struct req *rq = &call->req;
+    metrics_request_end(rq->route, rq->method, rq->status, elapsed_ms(&call->started_at) / 1e3);
     log_msg(LOG_INFO, "%s %s %d %.2fms %s%s%s", rq->method ? rq->method : "-",
             rq->path ? rq->path : "-", rq->status, elapsed_ms(&call->started_at), rq->request_id,
             call->global_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");

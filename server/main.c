@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
 #include "server/http.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/probe.h"
 #include "server/util.h"
 #include "store/store.h"
 
@@ -28,6 +31,9 @@ struct config {
     char *admin_token; /* owned */
     bool randomize;
     size_t tree_cache; /* bytes */
+    bool check_health; /* --check-health: probe the listen address, then exit */
+    char metrics_host[64]; /* --metrics-listen; "" = no metrics listener */
+    unsigned short metrics_port;
 };
 
 static void usage(FILE *out)
@@ -48,6 +54,10 @@ static void usage(FILE *out)
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
+          "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there\n"
+          "                           (PLACID_METRICS_LISTEN, default off)\n"
+          "  --check-health           ask the placid on --listen for GET /healthcheck and exit\n"
+          "                           0 when it answers 200 (a container HEALTHCHECK)\n"
           "  --help, --version\n",
           out);
 }
@@ -66,19 +76,26 @@ static int fail(const char *fmt, ...)
     return -1;
 }
 
-static int parse_listen(struct config *cfg, const char *value)
+/* Splits HOST:PORT for flag into host[64] and *port. */
+static int parse_host_port(const char *flag, const char *value, char host[64],
+                           unsigned short *port)
 {
     const char *colon = strrchr(value, ':');
-    long long port;
-    if (!colon || (size_t)(colon - value) >= sizeof(cfg->host) || colon == value ||
-        !parse_ll(colon + 1, &port) || port < 0 || port > 65535)
-        return fail("invalid --listen '%s' (expected HOST:PORT)", value);
-    memcpy(cfg->host, value, (size_t)(colon - value));
-    cfg->host[colon - value] = '\0';
-    if (strcmp(cfg->host, "localhost") == 0)
-        strcpy(cfg->host, "127.0.0.1");
-    cfg->port = (unsigned short)port;
+    long long n;
+    if (!colon || (size_t)(colon - value) >= 64 || colon == value ||
+        !parse_ll(colon + 1, &n) || n < 0 || n > 65535)
+        return fail("invalid %s '%s' (expected HOST:PORT)", flag, value);
+    memcpy(host, value, (size_t)(colon - value));
+    host[colon - value] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    *port = (unsigned short)n;
     return 0;
+}
+
+static int parse_listen(struct config *cfg, const char *value)
+{
+    return parse_host_port("--listen", value, cfg->host, &cfg->port);
 }
 
 static int parse_count(const char *value, const char *flag, long long lo, long long hi,
@@ -140,6 +157,7 @@ static int apply_option(struct config *cfg, int opt, const char *value)
         cfg->randomize = strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
         return 0;
     case 'L': return parse_log_level(value);
+    case 'M': return parse_host_port("--metrics-listen", value, cfg->metrics_host, &cfg->metrics_port);
     case 'c':
         if (parse_count(value, "--tree-cache-mb", 0, 1 << 20, &n))
             return -1;
@@ -157,7 +175,8 @@ static int load_env(struct config *cfg)
     } vars[] = {{"PLACID_LISTEN", 'l'},           {"PLACID_DB", 'd'},
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
-                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'}};
+                {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
+                {"PLACID_METRICS_LISTEN", 'M'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -181,7 +200,9 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"randomize-candidates", no_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'L'},
         {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},
+        {"check-health", no_argument, NULL, 'H'},
+        {"metrics-listen", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -196,6 +217,10 @@ static int parse_args(struct config *cfg, int argc, char **argv)
             printf("placid %s (Placement API 1.0-1.39)\n", PLACID_VERSION);
             return 1;
         }
+        if (opt == 'H') {
+            cfg->check_health = true;
+            continue;
+        }
         if (opt == '?')
             return fail("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
         if (apply_option(cfg, opt, opt == 'r' ? "1" : optarg))
@@ -203,6 +228,53 @@ static int parse_args(struct config *cfg, int argc, char **argv)
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    return 0;
+}
+
+/* --check-health: GET /healthcheck on the configured listen address (0.0.0.0
+ * is asked on 127.0.0.1). 0 when it answers 200, else -1 with one line. */
+static int check_health(const struct config *cfg)
+{
+    char err[256];
+    int status = probe_get(cfg->host, cfg->port, "/healthcheck", 2000, err, sizeof(err));
+    if (status == 200) {
+        puts("OK");
+        return 0;
+    }
+    if (status > 0)
+        return fail("health check failed: GET /healthcheck answered %d", status);
+    return fail("health check failed: %s", err);
+}
+
+/* The database's figures for GET /metrics (arg: the database path). */
+static void metrics_db(struct metrics_db *out, void *arg)
+{
+    struct store_stats s;
+    char wal[4096];
+    struct stat sb;
+    store_stats_get(&s);
+    *out = (struct metrics_db){.busy = s.busy, .pool_waits = s.pool_waits,
+                               .tree_hits = s.tree_hits, .tree_misses = s.tree_misses,
+                               .tree_bytes = s.tree_bytes, .wal_bytes = 0};
+    if (snprintf(wal, sizeof(wal), "%s-wal", (const char *)arg) < (int)sizeof(wal) &&
+        stat(wal, &sb) == 0)
+        out->wal_bytes = (long long)sb.st_size;
+}
+
+/* Starts the metrics listener when configured. Returns -1 after a one-line
+ * error when its address cannot be bound. */
+static int start_metrics(const struct config *cfg, struct metrics_server **out)
+{
+    char err[512];
+    *out = NULL;
+    metrics_init(metrics_db, (void *)cfg->db);
+    if (!cfg->metrics_host[0])
+        return 0;
+    *out = metrics_listen(cfg->metrics_host, cfg->metrics_port, err, sizeof(err));
+    if (!*out)
+        return fail("metrics: %s", err);
+    log_msg(LOG_INFO, "metrics on http://%s:%u/metrics", cfg->metrics_host,
+            (unsigned)metrics_port(*out));
     return 0;
 }
 
@@ -227,14 +299,21 @@ static int run(struct config *cfg)
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
     if (!srv)
         return fail("%s", err);
+    struct metrics_server *metrics;
+    if (start_metrics(cfg, &metrics)) {
+        http_stop(srv);
+        return -1;
+    }
     struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
     if (!pool) {
+        metrics_stop(metrics);
         http_stop(srv);
         return fail("%s", err);
     }
     store_pool_set_tree_cache(pool, cfg->tree_cache);
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
+        metrics_stop(metrics);
         store_pool_close(pool);
         return fail("%s", err);
     }
@@ -243,6 +322,7 @@ static int run(struct config *cfg)
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
     http_stop(srv);
+    metrics_stop(metrics);
     store_pool_close(pool);
     log_msg(LOG_INFO, "stopped");
     return 0;
@@ -282,7 +362,7 @@ int main(int argc, char **argv)
     json_object_seed(0);
     int rc = parse_args(&cfg, argc, argv);
     if (rc == 0)
-        rc = run(&cfg);
+        rc = cfg.check_health ? check_health(&cfg) : run(&cfg);
     free(cfg.admin_token);
     return rc < 0 ? 1 : 0;
 }

@@ -45,6 +45,7 @@ struct req {
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
     bool is_admin;       /* set by the API layer from the token */
+    const char *route;   /* pattern of the matched route (static), NULL: none; for metrics */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
 
@@ -55,6 +56,7 @@ struct req {
                        * reply, for very large answers; set with req_set_reply_text */
     size_t reply_text_len;
     void (*reply_text_free)(char *text, size_t len); /* NULL: free() */
+    const char *reply_type; /* static Content-Type of reply_text; NULL: application/json */
     struct kv headers[REQ_MAX_HEADERS];
     size_t n_headers;
     time_t last_modified; /* 0 = no Last-Modified/Cache-Control headers */

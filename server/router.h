@@ -14,6 +14,7 @@ struct route {
     const char *policy; /* Placement policy name for the 403 message; NULL = no token needed */
     bool json_body; /* parse body first; 415 unless application/json */
     int too_old;    /* status when only the version misses; 0 means 404 */
+    bool any_accept; /* answers plain text too: no 406 for a non-JSON Accept */
 };
 
 /* Finds the row of routes (terminated by a row with method == NULL) for
