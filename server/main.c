@@ -54,6 +54,8 @@ static void usage(FILE *out)
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
+          "  --log-format FORMAT      text or json: one JSON object per line\n"
+          "                           (PLACID_LOG_FORMAT, default text)\n"
           "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there\n"
           "                           (PLACID_METRICS_LISTEN, default off)\n"
           "  --check-health           ask the placid on --listen for GET /healthcheck and exit\n"
@@ -133,6 +135,15 @@ static int parse_log_level(const char *value)
     return fail("invalid log level '%s'", value);
 }
 
+static int parse_log_format(const char *value)
+{
+    if (strcmp(value, "text") == 0 || strcmp(value, "json") == 0) {
+        log_set_format(value[0] == 'j' ? LOG_JSON : LOG_TEXT);
+        return 0;
+    }
+    return fail("invalid log format '%s' (text or json)", value);
+}
+
 /* Applies one option (from a flag or its environment variable). */
 static int apply_option(struct config *cfg, int opt, const char *value)
 {
@@ -157,6 +168,7 @@ static int apply_option(struct config *cfg, int opt, const char *value)
         cfg->randomize = strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
         return 0;
     case 'L': return parse_log_level(value);
+    case 'F': return parse_log_format(value);
     case 'M': return parse_host_port("--metrics-listen", value, cfg->metrics_host, &cfg->metrics_port);
     case 'c':
         if (parse_count(value, "--tree-cache-mb", 0, 1 << 20, &n))
@@ -176,7 +188,7 @@ static int load_env(struct config *cfg)
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
-                {"PLACID_METRICS_LISTEN", 'M'}};
+                {"PLACID_METRICS_LISTEN", 'M'},   {"PLACID_LOG_FORMAT", 'F'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -202,7 +214,8 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {"check-health", no_argument, NULL, 'H'},
-        {"metrics-listen", required_argument, NULL, 'M'}, {NULL, 0, NULL, 0}};
+        {"metrics-listen", required_argument, NULL, 'M'},
+        {"log-format", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))

@@ -80,6 +80,11 @@ class Server:
             return f.read().decode("utf-8", "replace")
 
 
+def safe_args(tmp):
+    """A free port and a scratch database, for runs expected to fail at start."""
+    return ["--listen", f"127.0.0.1:{free_port()}", "--db", os.path.join(tmp, "never.db")]
+
+
 def sanitizer_clean(text):
     return "ERROR: AddressSanitizer" not in text and "runtime error:" not in text and \
         "LeakSanitizer" not in text
@@ -157,12 +162,13 @@ def scrape(port):
 
 
 def test_metrics(tmp):
-    res = subprocess.run([PLACID, "--metrics-listen", "nowhere"], capture_output=True, text=True,
-                         timeout=20)
+    res = subprocess.run([PLACID, "--metrics-listen", "nowhere", *safe_args(tmp)],
+                         capture_output=True, text=True, timeout=20)
     check(res.returncode != 0 and res.stderr.strip().count("\n") == 0
           and "--metrics-listen" in res.stderr, "bad --metrics-listen: one-line error")
     env = dict(os.environ, PLACID_METRICS_LISTEN="1.2.3")
-    res = subprocess.run([PLACID], capture_output=True, text=True, timeout=20, env=env)
+    res = subprocess.run([PLACID, *safe_args(tmp)], capture_output=True, text=True, timeout=20,
+                         env=env)
     check(res.returncode != 0 and "--metrics-listen" in res.stderr,
           "bad PLACID_METRICS_LISTEN: one-line error")
     off = Server(tmp, "plain")
@@ -241,9 +247,109 @@ def test_metrics(tmp):
     check(sanitizer_clean(srv.log_text()), "metrics: no sanitizer report")
 
 
+def send_raw(port, data):
+    """Sends raw request bytes and returns the raw answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return out
+            out += chunk
+
+
+# Request lines with bytes meant to forge or corrupt log lines (issue 14
+# item 10): a path with an encoded newline and a whole fake line after it,
+# CR, ESC, C1 NEL, U+2028, invalid UTF-8, quotes and backslashes, and a
+# global request id header with control bytes.
+FAKE = b"2026-01-01T00:00:00.000Z INFO GET / 200 0.01ms req-forged"
+HOSTILE = [
+    b"GET /x%0a" + FAKE.replace(b" ", b"%20") + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    b"GET /y%0d%1b[31m%c2%85%e2%80%a8%c3%28%ff%22%5c HTTP/1.1\r\nHost: x\r\n"
+    b"X-Openstack-Request-Id: req-g\x01\x7f\"\\\xff\r\nConnection: close\r\n\r\n",
+    b"GET /z?q=%0a" + FAKE.replace(b" ", b"+") + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+]
+
+
+def bad_bytes(line):
+    """Control characters or invalid UTF-8 in one line (without its newline)."""
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f or c in "\u2028\u2029" for c in text)
+
+
+def test_logs(tmp):
+    res = subprocess.run([PLACID, "--log-format", "xml", *safe_args(tmp)], capture_output=True,
+                         text=True, timeout=20)
+    check(res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1
+          and "log format" in res.stderr, "bad --log-format: one-line error")
+    env = dict(os.environ, PLACID_LOG_FORMAT="yaml")
+    res = subprocess.run([PLACID, *safe_args(tmp)], capture_output=True, text=True, timeout=20,
+                         env=env)
+    check(res.returncode != 0 and "log format" in res.stderr, "bad PLACID_LOG_FORMAT: one-line error")
+    for fmt in ("text", "json"):
+        srv = Server(tmp, "log-" + fmt, ["--log-format", fmt])
+        check(srv.ready, f"{fmt} log: server started")
+        for raw in HOSTILE:
+            send_raw(srv.port, raw)
+        srv.request("GET", "/resource_providers", {"X-Auth-Token": "admin",
+                                                   "X-Openstack-Request-Id": "req-global-1"})
+        check(srv.stop() == 0, f"{fmt} log: clean stop")
+        with open(srv.log_path, "rb") as f:
+            raw_lines = f.read().split(b"\n")
+        lines = [l for l in raw_lines if l]
+        check(not any(b"req-forged" in l and (l.startswith(b"2026-01-01") or
+                                              l.startswith(b'{"time": "2026-01-01'))
+                      for l in lines), f"{fmt} log: no forged line")
+        check(not any(bad_bytes(l) for l in lines),
+              f"{fmt} log: no control character or invalid UTF-8 in any line")
+        if fmt == "text":
+            x = [l for l in lines if b" GET /x" in l]
+            check(len(x) == 1 and b"/x\\n2026-01-01T00:00:00.000Z INFO GET / 200" in x[0],
+                  f"text log: the newline is shown as \\n on the request's own line ({x})")
+            y = [l for l in lines if b" GET /y" in l]
+            check(len(y) == 1 and b"\\r\\x1b[31m\\u0085\\u2028\\xc3(\\xff\"\\\\" in y[0]
+                  and b"global=req-g\\x01\\x7f" in y[0], f"text log: each bad byte escaped ({y})")
+            ok = [l for l in lines if b"GET /resource_providers 200" in l]
+            check(len(ok) == 1 and b" req-" in ok[0] and ok[0].endswith(b" global=req-global-1"),
+                  "text log: the request line keeps its format")
+            continue
+        docs = []
+        for l in lines:
+            try:
+                docs.append(json.loads(l))
+            except ValueError:
+                docs.append(None)
+        check(all(isinstance(d, dict) for d in docs), "json log: every line is one JSON object")
+        docs = [d for d in docs if isinstance(d, dict)]
+        check(all({"time", "level", "caller", "message"} <= set(d) for d in docs),
+              "json log: time, level, caller and message on every line")
+        reqs = [d for d in docs if "method" in d]
+        x = [d for d in reqs if d["path"].startswith("/x")]
+        check(len(x) == 1 and x[0]["path"] == "/x\n" + FAKE.decode(),
+              "json log: the path is one field, decoded exactly")
+        y = [d for d in reqs if d["path"].startswith("/y")]
+        check(len(y) == 1 and y[0]["path"] == "/y\r\x1b[31m\u0085\u2028\\xc3(\\xff\"\\"
+              and y[0]["global_request_id"] == "req-g\x01\x7f\"\\\\xff",
+              f"json log: controls as JSON escapes, invalid bytes as \\xNN ({y})")
+        ok = [d for d in reqs if d["path"] == "/resource_providers"]
+        want = {"method": "GET", "status": 200, "global_request_id": "req-global-1",
+                "client": "127.0.0.1", "level": "INFO"}
+        check(len(ok) == 1 and all(ok[0].get(k) == v for k, v in want.items())
+              and ok[0]["request_id"].startswith("req-")
+              and isinstance(ok[0]["duration_ms"], (int, float))
+              and ok[0]["caller"].startswith("server/http.c:"),
+              f"json log: request fields ({ok})")
+        check(sanitizer_clean(srv.log_text()), f"{fmt} log: no sanitizer report")
+
+
 with tempfile.TemporaryDirectory() as tmp:
     test_healthcheck(tmp)
     test_metrics(tmp)
+    test_logs(tmp)
 
 print(f"operations: {len(failures)} failed")
 sys.exit(1 if failures else 0)
