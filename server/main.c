@@ -32,6 +32,7 @@ struct config {
     bool randomize;
     size_t tree_cache; /* bytes */
     bool check_health; /* --check-health: probe the listen address, then exit */
+    const char *backup_to; /* --backup DEST: copy the database there, then exit */
     char metrics_host[64]; /* --metrics-listen; "" = no metrics listener */
     unsigned short metrics_port;
 };
@@ -58,6 +59,8 @@ static void usage(FILE *out)
           "                           (PLACID_LOG_FORMAT, default text)\n"
           "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there\n"
           "                           (PLACID_METRICS_LISTEN, default off)\n"
+          "  --backup DEST            write a consistent copy of --db to the new file DEST\n"
+          "                           and exit; safe while placid serves that database\n"
           "  --check-health           ask the placid on --listen for GET /healthcheck and exit\n"
           "                           0 when it answers 200 (a container HEALTHCHECK)\n"
           "  --help, --version\n",
@@ -215,7 +218,8 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {"check-health", no_argument, NULL, 'H'},
         {"metrics-listen", required_argument, NULL, 'M'},
-        {"log-format", required_argument, NULL, 'F'}, {NULL, 0, NULL, 0}};
+        {"log-format", required_argument, NULL, 'F'},
+        {"backup", required_argument, NULL, 'B'},  {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -232,6 +236,10 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         }
         if (opt == 'H') {
             cfg->check_health = true;
+            continue;
+        }
+        if (opt == 'B') {
+            cfg->backup_to = optarg;
             continue;
         }
         if (opt == '?')
@@ -288,6 +296,20 @@ static int start_metrics(const struct config *cfg, struct metrics_server **out)
         return fail("metrics: %s", err);
     log_msg(LOG_INFO, "metrics on http://%s:%u/metrics", cfg->metrics_host,
             (unsigned)metrics_port(*out));
+    return 0;
+}
+
+/* --backup DEST: an online copy of the database, then exit. */
+static int backup(const struct config *cfg)
+{
+    char err[512];
+    struct stat sb;
+    if (!cfg->backup_to[0])
+        return fail("invalid --backup '' (expected a file name)");
+    if (store_backup(cfg->db, cfg->backup_to, err, sizeof(err)) != STORE_OK)
+        return fail("backup failed: %s", err);
+    printf("placid: backup of %s written to %s (%lld bytes)\n", cfg->db, cfg->backup_to,
+           stat(cfg->backup_to, &sb) == 0 ? (long long)sb.st_size : -1LL);
     return 0;
 }
 
@@ -375,7 +397,7 @@ int main(int argc, char **argv)
     json_object_seed(0);
     int rc = parse_args(&cfg, argc, argv);
     if (rc == 0)
-        rc = cfg.check_health ? check_health(&cfg) : run(&cfg);
+        rc = cfg.check_health ? check_health(&cfg) : cfg.backup_to ? backup(&cfg) : run(&cfg);
     free(cfg.admin_token);
     return rc < 0 ? 1 : 0;
 }

@@ -60,6 +60,16 @@ struct store_stats {
 
 void store_stats_get(struct store_stats *out);
 
+/* ---- Online backup (store/backup.c) ---- */
+
+/* Writes a consistent copy of the database at path (which may be in use by
+ * a running placid: the copy is one read transaction, VACUUM INTO) to the
+ * new file dest, syncs it and checks it (PRAGMA quick_check). Neither
+ * creates nor migrates path. STORE_OK; STORE_NOT_FOUND (no database at
+ * path), STORE_DUPLICATE (dest exists), STORE_BUSY or STORE_ERROR, each
+ * with a one-line reason in err. */
+enum store_rc store_backup(const char *path, const char *dest, char *err, size_t errsz);
+
 /* ---- Health (store/health.c) ---- */
 
 struct store_health {

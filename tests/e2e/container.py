@@ -31,7 +31,7 @@ VOLUME = f"{TAG}-data"
 SECRET = f"{TAG}-token"
 TOKEN = secrets.token_hex(24)
 failures = []
-made = {"containers": [], "image": False, "volume": False, "secret": False}
+made = {"containers": [], "image": False, "volume": False, "secret": False, "compose": None}
 
 
 def check(cond, what):
@@ -216,6 +216,51 @@ def stop_timed(name):
           "its last log line says it stopped")
 
 
+def compose_example():
+    """docker/compose.yaml with podman-compose on the image just built: placid
+    healthy with the secret and volume, the example agent registers, metrics
+    served. Unique project, ports and secret file; taken down with its volumes."""
+    if shutil.which("podman-compose") is None:
+        check(False, "podman-compose is installed (tests/run installs it)")
+        return
+    project = f"{TAG}-compose"
+    made["compose"] = project
+    secret_file = os.path.join("/tmp", f"{TAG}-compose-token")
+    token = secrets.token_hex(24)
+    with open(secret_file, "w") as f:
+        f.write(token + "\n")
+    os.chmod(secret_file, 0o444)  # read by uid 10001 in the containers
+    port, mport = free_port(), free_port()
+    env = dict(os.environ, PLACID_IMAGE=IMAGE, PLACID_PORT=str(port),
+               PLACID_METRICS_PORT=str(mport), PLACID_ADMIN_TOKEN_SECRET=secret_file)
+    compose = ["podman-compose", "-p", project, "-f", os.path.join(ROOT, "docker", "compose.yaml")]
+    try:
+        res = subprocess.run(compose + ["up", "-d", "--no-build"], capture_output=True, text=True,
+                             timeout=300, env=env)
+        check(res.returncode == 0, "compose.yaml: podman-compose up"
+              + ("" if res.returncode == 0 else f" ({res.stderr.strip()[-400:]})"))
+        ready, _ = wait_ready(port)
+        check(ready is not None, "compose.yaml: placid answers on its published port")
+        rps = []
+        end = time.time() + 60
+        while ready is not None and time.time() < end and not rps:
+            status, doc = request(port, "GET", "/resource_providers?name=compute-example", token)
+            rps = (doc or {}).get("resource_providers", [])
+            if not rps:
+                time.sleep(0.5)
+        check(len(rps) == 1, "compose.yaml: the example agent registers with the secret token")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10) as r:
+                text = r.read().decode()
+        except OSError:
+            text = ""
+        check("placid_http_requests_total" in text, "compose.yaml: metrics served")
+    finally:
+        subprocess.run(compose + ["down", "-v"], capture_output=True, text=True, timeout=300,
+                       env=env)
+        os.unlink(secret_file)
+
+
 def cleanup():
     for name in made["containers"]:
         podman("rm", "-f", "-t", "5", name)
@@ -223,6 +268,13 @@ def cleanup():
         podman("volume", "rm", "-f", VOLUME)
     if made["secret"]:
         podman("secret", "rm", SECRET)
+    if made["compose"]:  # whatever `down -v` left
+        project = made["compose"]
+        for kind in ("ps -a", "volume ls"):
+            names = podman(*kind.split(), "--filter", f"label=io.podman.compose.project={project}",
+                           "--format", "{{.Names}}" if kind == "ps -a" else "{{.Name}}").stdout.split()
+            for name in names:
+                podman(*(("rm", "-f", "-t", "5") if kind == "ps -a" else ("volume", "rm", "-f")), name)
     if made["image"]:
         podman("rmi", "-f", IMAGE)
 
@@ -254,6 +306,7 @@ def main():
             if run_container(second, port2):
                 data_kept(port2, "in a new container on the same volume")
                 podman("stop", "-t", "20", second, timeout=60)
+        compose_example()
     finally:
         cleanup()
         left = podman("ps", "-a", "--filter", f"name={TAG}", "--format", "{{.Names}}").stdout.strip()
