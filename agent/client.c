@@ -16,12 +16,19 @@ struct pl_client {
 struct buf {
     char *data;
     size_t len, cap;
+    bool too_large;
 };
 
+/* Keeps at most PL_MAX_RESPONSE bytes; returning less than it was given
+ * makes libcurl abort the transfer (CURLE_WRITE_ERROR). */
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
     struct buf *b = arg;
     size_t n = size * nmemb;
+    if (n > PL_MAX_RESPONSE - b->len) {
+        b->too_large = true;
+        return 0;
+    }
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
         b->data = xrealloc(b->data, b->cap);
@@ -52,6 +59,12 @@ struct pl_client *pl_client_new(const char *base_url, const char *token)
         c->base[--n] = '\0';
     c->token = xstrdup(token);
     return c;
+}
+
+void pl_client_set_token(struct pl_client *c, const char *token)
+{
+    free(c->token);
+    c->token = xstrdup(token);
 }
 
 void pl_client_free(struct pl_client *c)
@@ -95,7 +108,7 @@ static void take_error(struct pl_response *r)
 bool pl_call(struct pl_client *c, const char *method, const char *path, const char *mv,
              json_t *body, struct pl_response *out)
 {
-    char line[600], *text = NULL;
+    char line[64], *text = NULL, *auth;
     struct curl_slist *headers = NULL;
     struct buf got = {0};
     CURL *h = c->curl;
@@ -114,8 +127,12 @@ bool pl_call(struct pl_client *c, const char *method, const char *path, const ch
     headers = curl_slist_append(headers, "Accept: application/json");
     snprintf(line, sizeof(line), "OpenStack-API-Version: placement %s", mv);
     headers = curl_slist_append(headers, line);
-    snprintf(line, sizeof(line), "X-Auth-Token: %s", c->token);
-    headers = curl_slist_append(headers, line);
+    /* The whole token, however long (agent_token_check() bounded it). */
+    auth = xmalloc(strlen("X-Auth-Token: ") + strlen(c->token) + 1);
+    strcpy(auth, "X-Auth-Token: ");
+    strcat(auth, c->token);
+    headers = curl_slist_append(headers, auth);
+    free(auth);
     if (body) {
         text = json_dumps(body, JSON_COMPACT);
         headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -138,6 +155,9 @@ bool pl_call(struct pl_client *c, const char *method, const char *path, const ch
             take_error(out);
         if (out->status >= 400 && !out->detail[0])
             snprintf(out->detail, sizeof(out->detail), "HTTP %ld", out->status);
+    } else if (got.too_large) {
+        snprintf(out->detail, sizeof(out->detail), "%s %s: response larger than %d MiB; dropped",
+                 method, url, PL_MAX_RESPONSE >> 20);
     } else {
         snprintf(out->detail, sizeof(out->detail), "%s %s: %s", method, url,
                  curl_easy_strerror(rc));

@@ -12,6 +12,14 @@ struct pl_client;
  * fine) sending X-Auth-Token: token. Strings are copied. Free with
  * pl_client_free(). Returns NULL if libcurl cannot be initialised. */
 struct pl_client *pl_client_new(const char *base_url, const char *token);
+
+/* Replaces the token (copied), e.g. after the token file changed. */
+void pl_client_set_token(struct pl_client *c, const char *token);
+
+/* The largest answer body read (8 MiB; the agent's biggest answer, a trait
+ * list, is a few KiB). A larger one is dropped: pl_call() returns false, as
+ * for an unreachable server (retried with backoff), with a detail saying so. */
+#define PL_MAX_RESPONSE (8 << 20)
 void pl_client_free(struct pl_client *c);
 
 struct pl_response {

@@ -83,8 +83,57 @@ static bool find_binary(const char *name, char *out, size_t n)
     return found;
 }
 
+/* Waits for pid to end, up to deadline; a child still running then is
+ * killed. True when it exited with status 0. A child may close its stdout
+ * well before it exits (a slow libvirtd tearing down), so this blocks
+ * (polling every 10 ms) instead of asking once with WNOHANG. */
+static bool reap(pid_t pid, time_t deadline)
+{
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (r < 0 && errno != EINTR)
+            return false;
+        if (time(NULL) >= deadline) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            return false;
+        }
+        struct timespec ten_ms = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+        nanosleep(&ten_ms, NULL);
+    }
+}
+
+/* Reads fd until EOF or deadline, keeping the first n - 1 bytes in buf
+ * (NUL-terminated) and discarding the rest, so a chatty child never blocks
+ * on a full pipe. Returns the length kept. */
+static size_t read_until_eof(int fd, char *buf, size_t n, time_t deadline)
+{
+    size_t len = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(deadline - time(NULL));
+        if (left <= 0 || poll(&p, 1, left * 1000) <= 0)
+            break;
+        char scratch[512];
+        bool keep = len < n - 1;
+        ssize_t got = read(fd, keep ? buf + len : scratch, keep ? n - 1 - len : sizeof(scratch));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        if (keep)
+            len += (size_t)got;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
 /* Runs `path --version` and returns the start of its stdout in buf (stderr
- * discarded). Gives the program 5 seconds; a hung one is killed. */
+ * discarded). Gives the program 5 seconds in all; a hung one is killed. */
 static bool run_version(const char *path, char *buf, size_t n)
 {
     int fds[2];
@@ -109,29 +158,10 @@ static bool run_version(const char *path, char *buf, size_t n)
         _exit(127);
     }
     close(fds[1]);
-    size_t len = 0;
     time_t deadline = time(NULL) + 5;
-    for (;;) {
-        struct pollfd p = {.fd = fds[0], .events = POLLIN};
-        int left = (int)(deadline - time(NULL));
-        if (left <= 0 || poll(&p, 1, left * 1000) <= 0)
-            break;
-        ssize_t got = read(fds[0], buf + len, n - 1 - len);
-        if (got <= 0)
-            break;
-        len += (size_t)got;
-        if (len == n - 1)
-            break;
-    }
-    buf[len] = '\0';
+    size_t len = read_until_eof(fds[0], buf, n, deadline);
     close(fds[0]);
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        return false;
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0 && len > 0;
+    return reap(pid, deadline) && len > 0;
 }
 
 static bool detect(const char *what, const char *const names[], struct agent_version *out,

@@ -2,7 +2,8 @@
  * resource tracker does (root provider, VCPU/MEMORY_MB/DISK_GB inventory,
  * COMPUTE_NODE and, when libvirt and QEMU are new enough,
  * COMPUTE_NET_VIRTIO_PACKED). Exit status: 0 done, 1 a report failed or
- * placid stayed unreachable, 2 bad usage, 3 token rejected. */
+ * placid stayed unreachable, 2 bad usage, 3 token rejected (with --once;
+ * the periodic loop logs a rejection loudly and retries with backoff). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "agent/client.h"
 #include "agent/host.h"
 #include "agent/report.h"
+#include "agent/token.h"
 #include "server/log.h"
 
 #define EXIT_USAGE 2
@@ -37,7 +39,12 @@ static void usage(FILE *out)
           "Reports this host to placid as nova-compute would.\n\n"
           "  --url URL                   placid endpoint (default $PLACID_URL or\n"
           "                              http://127.0.0.1:8778)\n"
-          "  --token TOKEN               X-Auth-Token (default $OS_TOKEN or admin)\n"
+          "  --token TOKEN               X-Auth-Token (default $OS_TOKEN; visible in\n"
+          "                              ps: prefer --token-file)\n"
+          "  --token-file PATH           read the token from the first line of PATH\n"
+          "                              (re-read after a rejection). Without a token\n"
+          "                              the agent uses 'admin' for a loopback --url\n"
+          "                              only, and refuses to start otherwise\n"
           "  --name NAME                 provider name (default: the host name)\n"
           "  --state-file PATH           keeps the provider uuids across restarts\n"
           "                              (default " DEFAULT_STATE_FILE ")\n"
@@ -65,7 +72,7 @@ static void usage(FILE *out)
           "  --help\n\n"
           "COMPUTE_NET_VIRTIO_PACKED is reported only with libvirt >= 6.3.0 and\n"
           "QEMU >= 4.2.0. Exit status: 0 ok, 1 report failed or placid unreachable,\n"
-          "2 bad usage, 3 token rejected.\n",
+          "2 bad usage, 3 token rejected (with --once; otherwise retried).\n",
           out);
 }
 
@@ -108,6 +115,8 @@ struct options {
     bool once, debug;
     long long interval, retry_timeout;
     char host[256];
+    const char *token_file; /* --token-file */
+    char *file_token;       /* its token, malloc'd (cfg.token points here) */
 };
 
 enum {
@@ -132,7 +141,8 @@ enum {
     OPT_RES_DISK,
     OPT_NUMA,
     OPT_DEBUG,
-    OPT_HELP
+    OPT_HELP,
+    OPT_TOKEN_FILE,
 };
 
 static int parse_option(struct options *o, int opt, const char *arg)
@@ -189,6 +199,9 @@ static int parse_option(struct options *o, int opt, const char *arg)
     case OPT_DEBUG:
         o->debug = true;
         return 0;
+    case OPT_TOKEN_FILE:
+        o->token_file = arg;
+        return arg[0] ? 0 : bad_flag("--token-file", arg, "empty");
     default:
         return -1;
     }
@@ -199,7 +212,7 @@ static void set_defaults(struct options *o)
     struct agent_config *c = &o->cfg;
     memset(o, 0, sizeof(*o));
     c->url = getenv("PLACID_URL") ? getenv("PLACID_URL") : "http://127.0.0.1:8778";
-    c->token = getenv("OS_TOKEN") ? getenv("OS_TOKEN") : "admin";
+    c->token = NULL; /* --token, --token-file, $OS_TOKEN or loopback "admin": resolve_token() */
     c->state_file = DEFAULT_STATE_FILE;
     c->cpu_ratio = 4.0;
     c->ram_ratio = 1.0;
@@ -236,6 +249,7 @@ static int parse_args(int argc, char **argv, struct options *o, bool *help)
         {"numa-child", no_argument, NULL, OPT_NUMA},
         {"debug", no_argument, NULL, OPT_DEBUG},
         {"help", no_argument, NULL, OPT_HELP},
+        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -275,6 +289,66 @@ static int resolve_defaults(struct options *o)
     return 0;
 }
 
+/* Picks the token: --token or --token-file (not both), else $OS_TOKEN, else
+ * the built-in "admin", but only when --url is a loopback address: a
+ * well-known secret must not travel over a network. Checks that the token
+ * can be sent whole. Returns 0 or EXIT_USAGE after a one-line error. */
+static int resolve_token(struct options *o)
+{
+    struct agent_config *c = &o->cfg;
+    char err[512];
+    if (o->token_file && c->token) {
+        fprintf(stderr, "placid-agent: give either --token or --token-file, not both\n");
+        return EXIT_USAGE;
+    }
+    if (o->token_file) {
+        if (!(o->file_token = agent_token_read_file(o->token_file, err, sizeof(err)))) {
+            fprintf(stderr, "placid-agent: invalid --token-file: %s\n", err);
+            return EXIT_USAGE;
+        }
+        c->token = o->file_token;
+    }
+    if (!c->token)
+        c->token = getenv("OS_TOKEN");
+    if (!c->token) {
+        if (!agent_url_is_loopback(c->url)) {
+            fprintf(stderr,
+                    "placid-agent: no token for %s: give --token-file (or --token, $OS_TOKEN); "
+                    "the default token 'admin' is only used for a loopback --url\n",
+                    c->url);
+            return EXIT_USAGE;
+        }
+        c->token = "admin";
+    }
+    if (agent_token_check(c->token, err, sizeof(err)) < 0) {
+        fprintf(stderr, "placid-agent: invalid token: %s\n", err);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* After a rejection: takes up a changed --token-file (a rotated secret). */
+static void reload_token(struct options *o, struct agent_reporter *r)
+{
+    char err[512];
+    if (!o->token_file)
+        return;
+    char *fresh = agent_token_read_file(o->token_file, err, sizeof(err));
+    if (!fresh) {
+        log_msg(LOG_ERROR, "%s; keeping the previous token", err);
+        return;
+    }
+    if (strcmp(fresh, o->file_token) == 0) {
+        free(fresh);
+        return;
+    }
+    log_msg(LOG_INFO, "token file %s changed: using the new token", o->token_file);
+    pl_client_set_token(r->client, fresh);
+    free(o->file_token);
+    o->file_token = fresh;
+    o->cfg.token = fresh;
+}
+
 /* Sleeps, waking early for SIGTERM/SIGINT. */
 static void nap(long long seconds)
 {
@@ -283,15 +357,27 @@ static void nap(long long seconds)
         ;
 }
 
-static int run(struct agent_reporter *r, const struct options *o)
+static int run(struct agent_reporter *r, struct options *o)
 {
     long long backoff = 1, waited = 0;
     const long long max_backoff = o->interval < 60 ? o->interval : 60;
 
     while (!stopping) {
         enum report_rc rc = agent_report(r);
-        if (rc == REPORT_AUTH)
+        if (rc == REPORT_AUTH && o->once)
             return EXIT_AUTH;
+        if (rc == REPORT_AUTH) {
+            /* A daemon outlives a token mix-up (a rotated secret, a Keystone
+             * outage): shout, then keep trying with backoff. */
+            log_msg(LOG_ERROR,
+                    "placid at %s REJECTED THE TOKEN: this host is not being reported; fix "
+                    "--token-file (re-read before each retry); retrying in %lld s",
+                    r->cfg->url, backoff);
+            nap(backoff);
+            backoff = backoff * 2 > max_backoff ? max_backoff : backoff * 2;
+            reload_token(o, r);
+            continue;
+        }
         if (rc == REPORT_RETRY) {
             if (o->once && waited >= o->retry_timeout) {
                 log_msg(LOG_ERROR,
@@ -327,7 +413,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_SUCCESS;
     }
-    if (status || (status = resolve_defaults(&o)) != 0) {
+    if (status || (status = resolve_defaults(&o)) != 0 || (status = resolve_token(&o)) != 0) {
         fputs("Try 'placid-agent --help'.\n", stderr);
         return status;
     }
@@ -352,5 +438,6 @@ int main(int argc, char **argv)
     log_msg(LOG_INFO, "reporting host %s to %s%s", o.cfg.name, o.cfg.url, o.once ? " once" : "");
     status = run(&r, &o);
     pl_client_free(r.client);
+    free(o.file_token);
     return status;
 }

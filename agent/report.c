@@ -1,6 +1,7 @@
 #include "agent/report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,28 @@ int agent_state_load(const char *path, struct agent_state *st, char *err, size_t
     return 0;
 }
 
+/* fsync()s the directory that holds path. 0, or -1 with errno set. */
+static int fsync_parent_dir(const char *path)
+{
+    char dir[4200];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
 int agent_state_save(const char *path, const struct agent_state *st, char *err, size_t errsz)
 {
     char tmp[4200];
@@ -89,6 +112,12 @@ int agent_state_save(const char *path, const struct agent_state *st, char *err, 
     if (!ok || rename(tmp, path) != 0) {
         snprintf(err, errsz, "cannot write state file %s: %s", path, strerror(errno));
         unlink(tmp);
+        return -1;
+    }
+    /* The rename is durable only once the directory entry is on disk. */
+    if (fsync_parent_dir(path) != 0) {
+        snprintf(err, errsz, "cannot sync the directory of state file %s: %s", path,
+                 strerror(errno));
         return -1;
     }
     return 0;

@@ -15,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/json_text.h"
 #include "api/query.h"
+#include "api/strmap.h"
 #include "server/metrics.h"
 #include "server/microversion.h"
 #include "server/util.h"
@@ -336,14 +337,27 @@ static int parse_wide(struct req *rq, struct ac_params *p)
 
 /* ---- Request groups (lib.py RequestGroup.dict_from_request) ---- */
 
-static struct ac_group *group_for(struct req *rq, struct ac_params *p, const char *suffix)
+/* The group of suffix, created at the end when new; NULL (after failing
+ * rq) when that would pass API_MAX_REQUEST_GROUPS. by_suffix maps each
+ * suffix to its index, so thousands of groups cost linear time. */
+static struct ac_group *group_for(struct req *rq, struct ac_params *p, struct strmap *by_suffix,
+                                  const char *suffix)
 {
-    for (size_t i = 0; i < p->n_groups; i++)
-        if (strcmp(p->groups[i].suffix, suffix) == 0)
-            return &p->groups[i];
-    struct ac_group *g = &p->groups[p->n_groups++];
+    size_t i;
+    if (strmap_get(by_suffix, suffix, &i))
+        return &p->groups[i];
+    if (p->n_groups == API_MAX_REQUEST_GROUPS) {
+        req_fail(rq, 400, ERR_DEFAULT,
+                 QS_PREFIX "Too many request groups: placid accepts at most %d distinct "
+                           "suffixes of resources, required, member_of and in_tree (the "
+                           "unsuffixed group counts as one).",
+                 API_MAX_REQUEST_GROUPS);
+        return NULL;
+    }
+    struct ac_group *g = &p->groups[p->n_groups];
     memset(g, 0, sizeof(*g));
     g->suffix = arena_strdup(&rq->arena, suffix);
+    strmap_put(by_suffix, g->suffix, p->n_groups++);
     return g;
 }
 
@@ -363,14 +377,19 @@ static int parse_in_tree(struct req *rq, struct ac_group *g, const char *value)
  * appears, so group order is query order, as upstream's dict. */
 static int parse_groups(struct req *rq, struct ac_params *p)
 {
-    p->groups = arena_alloc(&rq->arena, (rq->n_query + 1) * sizeof(*p->groups));
+    struct strmap by_suffix;
+    strmap_init(&by_suffix, &rq->arena);
+    size_t cap = rq->n_query < API_MAX_REQUEST_GROUPS ? rq->n_query : API_MAX_REQUEST_GROUPS;
+    p->groups = arena_alloc(&rq->arena, (cap + 1) * sizeof(*p->groups));
     for (size_t i = 0; i < rq->n_query; i++) {
         const char *key = rq->query[i].key, *value = rq->query[i].value ? rq->query[i].value : "";
         size_t base;
         const char *suffix;
         if (!group_key(rq, key, &base, &suffix))
             continue;
-        struct ac_group *g = group_for(rq, p, suffix);
+        struct ac_group *g = group_for(rq, p, &by_suffix, suffix);
+        if (!g)
+            return -1;
         int rc = 0;
         if (base == 0 && !g->parsed_res) {
             g->parsed_res = true;
@@ -687,6 +706,13 @@ static struct cand_names *sets_to_names(struct req *rq, const struct name_set *s
     return out;
 }
 
+/* Polled by the engine during a long search: nobody is waiting any more,
+ * or the server is stopping. */
+static bool search_cancelled(void *arg)
+{
+    return req_shutting_down() || req_client_gone(arg);
+}
+
 static void build_query(struct req *rq, const struct ac_params *p, struct cand_query *q,
                         struct ac_writer *w)
 {
@@ -731,6 +757,9 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
         .limit = p->limit,
         .nested_aware = rq->mv >= MV(1, 29),
         .randomize = ctx && ctx->randomize_candidates,
+        .work_limit = ctx ? ctx->candidates_work_limit : 0,
+        .cancelled = search_cancelled,
+        .cancel_arg = rq,
     };
 }
 
@@ -757,6 +786,19 @@ static void drop_empty_pieces(struct req *rq)
     rq->n_query = n;
 }
 
+/* A search past --candidates-work-limit. 400, not 503: the query is valid
+ * but this server will not spend more on it, so retrying it unchanged (as
+ * clients do after a 503) cannot help; the client has to narrow it. Not 413
+ * either: the request is small, its search is what is large. */
+static int fail_work_limit(struct req *rq, unsigned long long limit)
+{
+    return req_fail(rq, 400, ERR_CANDIDATES_WORK_LIMIT,
+                    "The allocation candidates search exceeded its work limit of %llu steps "
+                    "(--candidates-work-limit) and was stopped. Narrow the query: add limit, "
+                    "in_tree, member_of or required traits, or ask for fewer request groups.",
+                    limit);
+}
+
 int allocation_candidates_get(struct req *rq)
 {
     struct ac_params p = {0};
@@ -780,6 +822,16 @@ int allocation_candidates_get(struct req *rq)
                             fail.name);
         if (rc == STORE_INVALID && fail.kind == CAND_BAD_TRAIT)
             return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail.name);
+        if (rc == STORE_INVALID && fail.kind == CAND_WORK_LIMIT)
+            return fail_work_limit(rq, q.work_limit);
+        if (rc == STORE_INVALID && fail.kind == CAND_CANCELLED) {
+            /* The server is stopping (or the client left and reads nothing):
+             * the same query may succeed elsewhere or later. */
+            req_header_add(rq, "Retry-After", "1");
+            return req_fail(rq, 503, ERR_DEFAULT,
+                            "The allocation candidates search was stopped: the service is "
+                            "shutting down or the client disconnected.");
+        }
         return api_fail_store(rq, rc);
     }
     metrics_observe_candidates(w.n_reqs);

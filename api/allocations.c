@@ -449,9 +449,7 @@ int allocations_get(struct req *rq)
         if (rq->mv >= MV(1, 28))
             json_object_set_new(o, "consumer_generation", json_integer(info.generation));
         if (rq->mv >= MV(1, 38))
-            json_object_set_new(o, "consumer_type", info.consumer_type[0]
-                                                        ? json_string(info.consumer_type)
-                                                        : json_null());
+            json_object_set_new(o, "consumer_type", json_string(info.consumer_type));
     }
     req_set_last_modified(rq, b.modified);
     return api_reply(rq, 200, o);

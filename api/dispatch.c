@@ -1,6 +1,10 @@
 /* api_dispatch: the order of checks follows Placement's middleware stack:
  * auth (401), request framing (400), routing (404/405), Accept (406),
- * content type (415), policy (403), JSON body (400), then the handler. */
+ * content type (415), policy (403), JSON body (400), then the handler.
+ * Everything up to policy needs only the headers, so the HTTP front end
+ * runs it (api_dispatch_headers) as soon as they arrive, before it reads or
+ * buffers a body; the body phase (api_dispatch_body) parses the body and
+ * runs the handler. The order is the same either way. */
 #include <string.h>
 #include <strings.h>
 
@@ -115,19 +119,39 @@ static bool parse_body(struct req *rq)
     return false;
 }
 
-void api_dispatch(struct req *rq, void *ctxp)
+bool api_dispatch_headers(struct req *rq, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
-    const struct route *r;
+    const struct route *r = NULL;
 
     current_ctx = ctx;
-    if (authenticate(rq, ctx) && check_framing(rq) && (r = router_find(api_routes, rq)) &&
-        (rq->route = r->pattern) && check_content(rq, r) && authorize(rq, r) &&
-        (!r->json_body || parse_body(rq))) {
+    bool ok = authenticate(rq, ctx) && check_framing(rq) &&
+              (r = router_find(api_routes, rq)) && (rq->route_pattern = r->pattern) &&
+              check_content(rq, r) && authorize(rq, r);
+    current_ctx = NULL;
+    rq->route = ok ? r : NULL;
+    return ok;
+}
+
+void api_dispatch_body(struct req *rq, void *ctxp)
+{
+    const struct api_ctx *ctx = ctxp;
+
+    if (!rq->route && !api_dispatch_headers(rq, ctxp))
+        return;
+    const struct route *r = rq->route;
+    current_ctx = ctx;
+    if (!r->json_body || parse_body(rq)) {
         rq->store = store_acquire(ctx->pool);
         r->handler(rq);
         store_release(ctx->pool, rq->store);
         rq->store = NULL;
     }
     current_ctx = NULL;
+}
+
+void api_dispatch(struct req *rq, void *ctx)
+{
+    if (api_dispatch_headers(rq, ctx))
+        api_dispatch_body(rq, ctx);
 }

@@ -12,5 +12,7 @@
 #define ERR_QUERY_DUPLICATE_KEY           "placement.query.duplicate_key"
 #define ERR_QUERY_BAD_VALUE               "placement.query.bad_value"
 #define ERR_QUERY_MISSING_VALUE           "placement.query.missing_value"
+/* placid's own: an allocation-candidates search stopped at its work limit. */
+#define ERR_CANDIDATES_WORK_LIMIT "placid.allocation_candidates.work_limit"
 
 #endif

@@ -150,15 +150,18 @@ static int validate_body(struct req *rq, const struct js_schema *schema)
 }
 
 /* _validate_inventory_capacity(): capacity = int((total - reserved) * ratio)
- * must be > 0 before 1.26 and >= 0 from 1.26. what is "create"/"update". */
+ * must be > 0 before 1.26 and >= 0 from 1.26. what is "create"/"update".
+ * The capacity stays a double: a ratio up to the schema's 3.40282e+38 makes
+ * it far larger than any integer type (Python's int has no limit), and
+ * int() truncates toward zero, so int(c) >= 0 is c > -1 and int(c) > 0 is
+ * c >= 1. */
 static int check_capacity(struct req *rq, const char *rp_uuid, const struct inventory *inv,
                           size_t n, const char *what)
 {
     bool zero_ok = rq->mv >= MV(1, 26);
     for (size_t i = 0; i < n; i++) {
         double capacity = (double)(inv[i].total - inv[i].reserved) * inv[i].allocation_ratio;
-        long long cap = (long long)capacity; /* Python's int() truncates toward zero */
-        if (zero_ok ? cap >= 0 : cap > 0)
+        if (zero_ok ? capacity > -1.0 : capacity >= 1.0)
             continue;
         return req_fail(rq, 400, ERR_DEFAULT,
                         "Unable to %s inventory for resource provider %s: Invalid inventory for "

@@ -1,5 +1,6 @@
 #include "api/jsonschema.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -276,11 +277,14 @@ bool js_integer(const json_t *value, long long *out)
         return true;
     }
     if (json_is_real(value)) {
+        /* Any integral real is an integer to jsonschema (1e20 too: it then
+         * fails "maximum", not "type"). Past the range of long long it
+         * saturates, so no bound can be passed by a wrap-around. */
         double d = json_real_value(value);
-        if (d == floor(d) && fabs(d) < 9.2e18) {
-            *out = (long long)d;
-            return true;
-        }
+        if (d != floor(d))
+            return false;
+        *out = d >= 0x1p63 ? LLONG_MAX : d < -0x1p63 ? LLONG_MIN : (long long)d;
+        return true;
     }
     return false;
 }

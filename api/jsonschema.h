@@ -89,7 +89,8 @@ bool js_match_consumer_type_get(const char *s); /* ^[A-Z0-9_]+$|^all|^unknown$ *
 #define JS_CONSUMER_TYPE_GET_PATTERN {"^[A-Z0-9_]+$|^all|^unknown$", js_match_consumer_type_get}
 
 /* jsonschema's idea of an integer: a JSON integer, or a real with no
- * fraction (5.0). *out receives the value. */
+ * fraction (5.0, 1e20). *out receives the value, saturated to the range of
+ * long long. */
 bool js_integer(const json_t *value, long long *out);
 
 #endif

@@ -21,6 +21,16 @@
 
 #include "server/req.h"
 
+/* The most request groups one query may name (distinct suffixes, the
+ * unsuffixed group included), in GET /allocation_candidates and in the
+ * scheduling translator; past it the request is a 400. Upstream has no
+ * limit. nova builds one group per flavor group (resourcesN), per port with
+ * a QoS minimum (two with packet rate) and per PCI device or vGPU request,
+ * and a guest has at most a few dozen of those (libvirt's num_pcie_ports
+ * tops out at 28), so 256 is far beyond any real request while keeping the
+ * candidate search, whose work grows with the number of groups, bounded. */
+#define API_MAX_REQUEST_GROUPS 256
+
 /* A set of distinct names (deduplicated, in order of first appearance). */
 struct name_set {
     const char **names;

@@ -8,11 +8,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "api/query.h"
+#include "api/sched_cpu.h"
+#include "api/strmap.h"
 #include "server/log.h"
 
 #define PACKED_TRAIT   "COMPUTE_NET_VIRTIO_PACKED"
@@ -49,6 +53,7 @@ struct tx {
     size_t errsz;
     struct group *groups;
     size_t n_groups, cap_groups;
+    struct strmap group_by_suffix; /* suffix -> index into groups */
     const char *group_policy;
     struct strset root_required, root_forbidden;
 };
@@ -93,15 +98,27 @@ static void strset_add(struct arena *a, struct strset *s, const char *x)
     s->v[s->n++] = arena_strdup(a, x);
 }
 
-static size_t group_get(struct tx *t, const char *suffix)
+/* The index of the group of suffix, created when new. The unsuffixed group
+ * is made first (sched_translate), so group_get(t, "", ...) never fails;
+ * otherwise SIZE_MAX (after fail()) when a new group would pass
+ * API_MAX_REQUEST_GROUPS. key names the extra spec, for the message. */
+static size_t group_get(struct tx *t, const char *suffix, const char *key)
 {
-    for (size_t i = 0; i < t->n_groups; i++)
-        if (strcmp(t->groups[i].suffix, suffix) == 0)
-            return i;
+    size_t i;
+    if (strmap_get(&t->group_by_suffix, suffix, &i))
+        return i;
+    if (t->n_groups == API_MAX_REQUEST_GROUPS) {
+        fail(t,
+             "Invalid flavor extra spec '%s': too many request groups; placid accepts at most "
+             "%d (the unsuffixed group counts as one).",
+             key, API_MAX_REQUEST_GROUPS);
+        return SIZE_MAX;
+    }
     t->groups = grow(t->a, t->groups, t->n_groups, &t->cap_groups, sizeof(*t->groups));
     struct group *g = &t->groups[t->n_groups];
     memset(g, 0, sizeof(*g));
     g->suffix = arena_strdup(t->a, suffix);
+    strmap_put(&t->group_by_suffix, g->suffix, t->n_groups);
     return t->n_groups++;
 }
 
@@ -295,7 +312,10 @@ static int add_extra_spec_resource(struct tx *t, const struct sched_kv *kv, cons
                     "Invalid flavor extra spec '%s': Resource amounts must be nonnegative "
                     "integers. Received '%s'.",
                     kv->key, kv->value);
-    group_set_resource(t, group_get(t, suffix), rc, amount);
+    size_t gi = group_get(t, suffix, kv->key);
+    if (gi == SIZE_MAX)
+        return -1;
+    group_set_resource(t, gi, rc, amount);
     return 0;
 }
 
@@ -313,7 +333,9 @@ static int add_extra_spec_trait(struct tx *t, const struct sched_kv *kv, const c
     }
     if (check_name(t, SCHED_TRAIT, trait, "flavor extra spec", kv->key) < 0)
         return -1;
-    size_t gi = group_get(t, suffix); /* first: it may move t->groups */
+    size_t gi = group_get(t, suffix, kv->key); /* first: it may move t->groups */
+    if (gi == SIZE_MAX)
+        return -1;
     struct group *g = &t->groups[gi];
     strset_add(t->a, required ? &g->required : &g->forbidden, trait);
     return 0;
@@ -359,7 +381,7 @@ static int process_image_traits(struct tx *t)
             continue;
         if (check_name(t, SCHED_TRAIT, kv->key + 6, "image property", kv->key) < 0)
             return -1;
-        size_t g0 = group_get(t, "");
+        size_t g0 = group_get(t, "", NULL);
         strset_add(t->a, &t->groups[g0].required, kv->key + 6);
     }
     return 0;
@@ -434,12 +456,17 @@ static int cpu_thread_policy(struct tx *t, const char **policy)
     return 0;
 }
 
-/* ResourceRequest._translate_pinning_policies (dedicated and shared only). */
+/* ResourceRequest._translate_pinning_policies, after nova's API-side checks
+ * (hardware.numa_get_constraints, in sched_cpu.c): dedicated asks for PCPU
+ * for every vCPU; mixed for PCPU for the dedicated vCPUs (the dedicated or
+ * realtime mask) and VCPU for the rest; isolated emulator threads add one
+ * PCPU to either. */
 static int translate_pinning(struct tx *t)
 {
     const char *policy = NULL, *thread = NULL;
     const char *emul =
         find_kv(t->in->extra_specs, t->in->n_extra_specs, "hw:emulator_threads_policy");
+    long long mixed_pcpus;
 
     if (cpu_policy(t, &policy) < 0 || cpu_thread_policy(t, &thread) < 0)
         return -1;
@@ -448,15 +475,17 @@ static int translate_pinning(struct tx *t)
                     "CPU emulator threads option requested is invalid, given: '%s', available: "
                     "'('share', 'isolate')'.",
                     emul);
-    if (policy && strcmp(policy, "mixed") == 0)
-        return fail(t, "hw:cpu_policy=mixed is not supported by this endpoint: it needs "
-                       "hw:cpu_dedicated_mask handling that placid does not implement.");
-    if (policy && strcmp(policy, "dedicated") == 0) {
-        long long pcpus = t->in->vcpus + (emul && strcmp(emul, "isolate") == 0);
-        group_set_resource(t, group_get(t, ""), "PCPU", pcpus);
+    if (sched_cpu_check(t->in, policy, thread, emul, t->a, &mixed_pcpus, t->err, t->errsz) < 0)
+        return -1;
+    bool isolate = emul && strcmp(emul, "isolate") == 0;
+    if (policy && strcmp(policy, "dedicated") == 0)
+        group_set_resource(t, group_get(t, "", NULL), "PCPU", t->in->vcpus + isolate);
+    if (policy && strcmp(policy, "mixed") == 0) {
+        group_set_resource(t, group_get(t, "", NULL), "VCPU", t->in->vcpus - mixed_pcpus);
+        group_set_resource(t, group_get(t, "", NULL), "PCPU", mixed_pcpus + isolate);
     }
     if (thread && (strcmp(thread, "isolate") == 0 || strcmp(thread, "require") == 0)) {
-        size_t g0 = group_get(t, "");
+        size_t g0 = group_get(t, "", NULL);
         struct group *g = &t->groups[g0];
         strset_add(t->a, strcmp(thread, "isolate") == 0 ? &g->forbidden : &g->required, HT_TRAIT);
     }
@@ -468,7 +497,7 @@ static int translate_pinning(struct tx *t)
 static void add_flavor_base(struct tx *t)
 {
     const struct sched_request *in = t->in;
-    size_t g0 = group_get(t, "");
+    size_t g0 = group_get(t, "", NULL);
 
     if (!any_group_has(t, "VCPU") && !any_group_has(t, "PCPU"))
         group_set_resource(t, g0, "VCPU", in->vcpus);
@@ -513,16 +542,29 @@ static int cmp_param(const void *a, const void *b)
     return c ? c : strcmp(x->value, y->value);
 }
 
-/* Joins the sorted strings of s (each prefixed with prefix) onto buf. */
+/* Joins the sorted strings of s (each prefixed with prefix) onto buf, in
+ * one new arena string (linear in the total length). */
 static char *join_sorted(struct arena *a, char *buf, const struct strset *s, const char *prefix)
 {
     const char **v = arena_alloc(a, (s->n + 1) * sizeof(*v));
+    size_t len = strlen(buf), plen = strlen(prefix), size = len + 1;
     if (s->n)
         memcpy(v, s->v, s->n * sizeof(*v));
     qsort(v, s->n, sizeof(*v), cmp_str);
     for (size_t i = 0; i < s->n; i++)
-        buf = arena_printf(a, "%s%s%s%s", buf, *buf ? "," : "", prefix, v[i]);
-    return buf;
+        size += 1 + plen + strlen(v[i]);
+    char *out = arena_alloc(a, size);
+    memcpy(out, buf, len + 1);
+    for (size_t i = 0; i < s->n; i++) {
+        if (len)
+            out[len++] = ',';
+        memcpy(out + len, prefix, plen);
+        len += plen;
+        size_t n = strlen(v[i]);
+        memcpy(out + len, v[i], n + 1);
+        len += n;
+    }
+    return out;
 }
 
 static void add_param(struct tx *t, struct sched_query *q, size_t *cap, const char *key,
@@ -570,6 +612,8 @@ int sched_translate(const struct sched_request *in, sched_name_exists_fn *exists
     struct tx t = {.in = in, .exists = exists, .arg = arg, .a = a, .err = err, .errsz = errsz};
     bool packed;
 
+    strmap_init(&t.group_by_suffix, a);
+    group_get(&t, "", NULL); /* index 0: see group_get */
     /* API-level validation first, as nova validates before scheduling. */
     if (sched_packed_ring(find_kv(in->extra_specs, in->n_extra_specs, "hw:virtio_packed_ring"),
                           find_kv(in->image_props, in->n_image_props, "hw_virtio_packed_ring"),

@@ -64,9 +64,10 @@ struct sched_query {
  * (meant for a 400) in err:
  *   - hw:virtio_packed_ring not a strict boolean string (nova's validator text),
  *   - flavor and image disagreeing on packed ring (nova's FlavorImageConflict text),
- *   - CPU policy errors (nova's texts; hw:cpu_policy=mixed is not supported),
+ *   - CPU policy, mask and realtime errors (nova's texts, see sched_cpu.h),
  *   - resources[S]:RC with an amount that is not an integer >= 0,
- *   - an unknown resource class or trait (only with exists).
+ *   - an unknown resource class or trait (only with exists),
+ *   - more than API_MAX_REQUEST_GROUPS request groups (api/query.h).
  * Like nova, trait[S]:T values other than required/forbidden and unknown
  * group_policy values are ignored (with a warning in the log). */
 int sched_translate(const struct sched_request *in, sched_name_exists_fn *exists, void *arg,

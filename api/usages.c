@@ -118,7 +118,7 @@ static enum usage_grouping grouping_of(const char *consumer_type)
         return USAGE_BY_TYPE;
     if (strcmp(consumer_type, "all") == 0)
         return USAGE_ALL;
-    if (strcmp(consumer_type, "unknown") == 0)
+    if (strcmp(consumer_type, STORE_CONSUMER_TYPE_UNKNOWN) == 0)
         return USAGE_UNKNOWN;
     return USAGE_ONE_TYPE;
 }

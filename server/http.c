@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/deadline.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/microversion.h"
@@ -22,6 +24,8 @@ struct http_server {
     struct MHD_Daemon *daemon; /* NULL until http_serve */
     struct http_config cfg;
     int fd; /* the listening socket, ours to close */
+    struct deadline_reaper *reaper; /* whole-request deadlines; from http_serve */
+    atomic_size_t body_bytes;       /* body buffer bytes reserved by all requests */
 };
 
 /* The per-connection memory pool of MHD: it holds the request line, the
@@ -32,6 +36,10 @@ struct http_server {
  * free for the header lines and the reply. */
 #define HTTP_POOL_PER_PARAM   ((size_t)64)
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
+/* Connections held at once when the configuration leaves it at 0. */
+#define HTTP_DEFAULT_CONNECTIONS 1024u
+/* A body without a Content-Length (chunked) grows by this much at a time. */
+#define HTTP_BODY_STEP ((size_t)64 * 1024)
 
 /* Per-request state, created when MHD has read the request line (on_uri)
  * and freed in the completion callback. */
@@ -39,6 +47,7 @@ struct http_call {
     struct req req;
     char *body;
     size_t body_len, body_cap;
+    size_t reserved; /* of srv->body_bytes, given back at completion */
     bool started;         /* the access handler has seen the request */
     bool discard_body;    /* answered early or body over max_body: drop it */
     bool query_too_large; /* query cut off in on_uri: answered 414 */
@@ -101,6 +110,9 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     if (cl)
         rq->content_length = parse_ll(cl, &len) ? len : -2;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    rq->client_fd = ci ? ci->connect_fd : -1;
 
     const char *version = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "OpenStack-API-Version");
     switch (mv_parse(version, &rq->mv, err, sizeof(err))) {
@@ -313,19 +325,144 @@ static bool acceptable(struct http_server *srv, struct MHD_Connection *conn, str
     return true;
 }
 
-/* The first access-handler call: the headers are in. Returns false when the
- * request is to be answered at once (its body, if any, is then dropped). */
+/* Reserves n more body bytes for call under the server-wide cap. */
+static bool reserve_body(struct http_server *srv, struct http_call *call, size_t n)
+{
+    size_t cap = srv->cfg.max_body_memory;
+    size_t cur = atomic_load(&srv->body_bytes);
+    do {
+        if (cap && (cur > cap || n > cap - cur))
+            return false;
+    } while (!atomic_compare_exchange_weak(&srv->body_bytes, &cur, cur + n));
+    call->reserved += n;
+    return true;
+}
+
+static void release_body(struct http_server *srv, struct http_call *call)
+{
+    atomic_fetch_sub(&srv->body_bytes, call->reserved);
+    call->reserved = 0;
+}
+
+/* Drops what was buffered of the body, and reading the rest. */
+static void drop_body(struct http_server *srv, struct http_call *call)
+{
+    call->discard_body = true;
+    free(call->body);
+    call->body = NULL;
+    call->body_len = call->body_cap = 0;
+    release_body(srv, call);
+}
+
+static void fail_busy(struct req *rq)
+{
+    req_fail(rq, 503, NULL, "Too many request bodies are being received at once; retry later.");
+    req_header_add(rq, "Retry-After", "1");
+}
+
+/* The first access-handler call: the headers are in. Runs the API's header
+ * checks (auth, routing, method, policy) and reserves the body's memory, so
+ * nothing is buffered for a request that will be refused. Returns false
+ * when the request is to be answered at once, without reading its body. A
+ * request refused here that has no body is answered in the final call
+ * instead, so its connection can stay open. */
 static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
                           struct http_call *call, const char *url, const char *method)
 {
+    struct req *rq = &call->req;
     call->started = true;
     fill_request(conn, call, url, method);
     const char *global = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      "X-Openstack-Request-Id");
     if (global)
         snprintf(call->global_id, sizeof(call->global_id), "%s", global);
-    call->discard_body = !acceptable(srv, conn, call);
-    return !call->discard_body;
+    if (!acceptable(srv, conn, call)) {
+        call->discard_body = true;
+        return false;
+    }
+    if (!rq->err.status && srv->cfg.check_headers)
+        srv->cfg.check_headers(rq, srv->cfg.ctx);
+    if (!rq->err.status && rq->content_length > 0 &&
+        !reserve_body(srv, call, (size_t)rq->content_length))
+        fail_busy(rq);
+    if (!rq->err.status)
+        return true;
+    call->discard_body = true;
+    return rq->content_length <= 0 &&
+           !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
+}
+
+/* Appends a piece of the body. With a Content-Length the buffer is
+ * allocated once, at that size (reserved with the headers); a chunked body
+ * grows in HTTP_BODY_STEP steps, each reserved first. Returns false after
+ * req_fail (413 past --max-body, 503 past the server-wide cap); the rest of
+ * the body is then dropped. */
+static bool append_body(struct http_server *srv, struct http_call *call, const char *data,
+                        size_t n)
+{
+    size_t need = call->body_len + n;
+    if (need > srv->cfg.max_body) {
+        /* A chunked body outgrew the limit: read and drop the rest, then
+         * answer 413 like for a declared size. */
+        drop_body(srv, call);
+        req_fail(&call->req, 413, NULL, "Request body larger than %zu bytes.", srv->cfg.max_body);
+        return false;
+    }
+    if (need > call->body_cap) {
+        size_t cap = call->req.content_length > 0 ? (size_t)call->req.content_length
+                                                  : (need + HTTP_BODY_STEP - 1) / HTTP_BODY_STEP *
+                                                        HTTP_BODY_STEP;
+        if (cap > srv->cfg.max_body)
+            cap = srv->cfg.max_body;
+        if (cap < need)
+            cap = need;
+        if (cap > call->reserved && !reserve_body(srv, call, cap - call->reserved)) {
+            drop_body(srv, call);
+            fail_busy(&call->req);
+            return false;
+        }
+        call->body = xrealloc(call->body, cap);
+        call->body_cap = cap;
+    }
+    memcpy(call->body + call->body_len, data, n);
+    call->body_len = need;
+    return true;
+}
+
+/* The deadline record of a connection (its MHD socket context), or NULL. */
+static struct deadline_conn *conn_deadline(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The request is in whole (or answered before its body): the deadline no
+ * longer applies while it is handled and answered. */
+static void request_received(struct http_server *srv, struct MHD_Connection *conn)
+{
+    struct deadline_conn *dc = srv->reaper ? conn_deadline(conn) : NULL;
+    if (dc)
+        deadline_disarm(srv->reaper, dc);
+}
+
+/* MHD's connection notifier: a connection is tracked from its accept until
+ * just before MHD closes its socket (MHD 0.9.75 notifies CLOSED before
+ * close()), so the reaper only ever shuts down a live descriptor. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *srv = cls;
+    if (!srv->reaper)
+        return;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? deadline_track(srv->reaper, ci->connect_fd) : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        deadline_untrack(srv->reaper, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -337,34 +474,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_call *call = *con_cls;
     (void)version;
 
-    if (!call->started)
-        return start_request(srv, conn, call, url, method) ? MHD_YES : render(conn, call);
+    if (!call->started) {
+        if (start_request(srv, conn, call, url, method))
+            return MHD_YES;
+        request_received(srv, conn);
+        return render(conn, call);
+    }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (call->discard_body)
-            return MHD_YES; /* answered already, or will be: discard */
-        if (call->body_len + n > srv->cfg.max_body) {
-            /* A chunked body (no Content-Length) outgrew the limit: read
-             * and drop the rest, then answer 413 like for a declared size. */
-            call->discard_body = true;
-            free(call->body);
-            call->body = NULL;
-            call->body_len = call->body_cap = 0;
-            req_fail(&call->req, 413, NULL, "Request body larger than %zu bytes.",
-                     srv->cfg.max_body);
-            return MHD_YES;
-        }
-        if (call->body_len + n > call->body_cap) {
-            call->body_cap = (call->body_len + n) * 2;
-            call->body = xrealloc(call->body, call->body_cap);
-        }
-        memcpy(call->body + call->body_len, upload_data, n);
-        call->body_len += n;
+        if (!call->discard_body) /* else answered already, or will be: discard */
+            append_body(srv, call, upload_data, n);
         return MHD_YES;
     }
     if (call->discard_body && call->req.status)
         return MHD_YES; /* the early answer is queued already */
+    request_received(srv, conn);
     call->req.raw_body = call->body;
     call->req.body_len = call->body_len;
     if (!call->req.err.status)
@@ -376,13 +501,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     struct http_call *call = *con_cls;
-    (void)cls;
-    (void)conn;
+    struct deadline_reaper *reaper = ((struct http_server *)cls)->reaper;
+    struct deadline_conn *dc = reaper ? conn_deadline(conn) : NULL;
+    if (dc) /* a kept-alive connection owes its next request within the deadline */
+        deadline_rearm(reaper, dc);
     if (!call)
         return;
     struct req *rq = &call->req;
+    release_body(cls, call);
     double ms = elapsed_ms(&call->started_at);
-    metrics_request_end(rq->route, rq->method, rq->status, ms / 1e3);
+    metrics_request_end(rq->route_pattern, rq->method, rq->status, ms / 1e3);
     struct log_request line = {.method = rq->method, .path = rq->path, .status = rq->status,
                                .duration_ms = ms, .request_id = rq->request_id,
                                .global_request_id = call->global_id[0] ? call->global_id : NULL,
@@ -436,11 +564,22 @@ struct http_server *http_listen(const struct http_config *cfg, char *err, size_t
 
 bool http_serve(struct http_server *srv, char *err, size_t errsz)
 {
+    if (srv->cfg.request_timeout)
+        srv->reaper = deadline_reaper_start((uint64_t)srv->cfg.request_timeout * 1000u);
+    if (srv->cfg.request_timeout && !srv->reaper) {
+        snprintf(err, errsz, "cannot start the request deadline thread");
+        close(srv->fd);
+        free(srv);
+        return false;
+    }
     srv->daemon = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC, 0, NULL, NULL, on_request,
         srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, srv->fd,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)srv->cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)1024, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        srv->cfg.max_connections ? srv->cfg.max_connections : HTTP_DEFAULT_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)srv->cfg.max_per_client, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);
@@ -448,6 +587,7 @@ bool http_serve(struct http_server *srv, char *err, size_t errsz)
         return true;
     snprintf(err, errsz, "cannot serve on %s:%u (see the log)", srv->cfg.host,
              (unsigned)srv->cfg.port);
+    deadline_reaper_stop(srv->reaper);
     free(srv); /* not the socket: a failing MHD_start_daemon closes it itself */
     return false;
 }
@@ -478,6 +618,7 @@ void http_stop(struct http_server *srv)
         MHD_quiesce_daemon(srv->daemon);
         MHD_stop_daemon(srv->daemon);
     }
+    deadline_reaper_stop(srv->reaper); /* every connection is closed: none tracked */
     close(srv->fd);
     free(srv);
 }

@@ -11,11 +11,21 @@
  * rq->status (and optionally rq->reply/headers) or rq->err via req_fail(). */
 typedef void http_dispatch_fn(struct req *rq, void *ctx);
 
+/* Called once per request on a worker thread as soon as its headers are in,
+ * before any body is read. Returns false after req_fail() to answer at once
+ * without reading the body. */
+typedef bool http_check_fn(struct req *rq, void *ctx);
+
 struct http_config {
     const char *host;      /* numeric IPv4 address to bind */
     unsigned short port;   /* 0 = any free port */
     unsigned threads;      /* worker threads (MHD thread pool) */
     size_t max_body;       /* larger bodies get 413 */
+    unsigned request_timeout; /* seconds to receive a whole request; 0 = no deadline */
+    unsigned max_connections; /* open client connections at most; 0 = 1024 */
+    unsigned max_per_client;  /* per client IP address; 0 = no cap */
+    size_t max_body_memory;   /* body bytes buffered across connections; 0 = no cap */
+    http_check_fn *check_headers; /* optional, see above */
     http_dispatch_fn *dispatch;
     void *ctx;
 };

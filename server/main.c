@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +23,8 @@
 #include "store/store.h"
 
 #define PLACID_VERSION "0.1.0"
+/* noauth2's administrator token when none is configured (loopback only). */
+#define DEFAULT_ADMIN_TOKEN "admin"
 
 struct config {
     char host[64];
@@ -29,8 +33,13 @@ struct config {
     unsigned threads;
     size_t max_body;
     char *admin_token; /* owned */
+    char admin_source[576]; /* where admin_token came from, for the start-up log */
     bool randomize;
     size_t tree_cache; /* bytes */
+    unsigned request_timeout; /* seconds */
+    unsigned max_connections, max_per_client;
+    size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
+    unsigned long long work_limit; /* candidates engine steps per query */
     bool check_health; /* --check-health: probe the listen address, then exit */
     const char *backup_to; /* --backup DEST: copy the database there, then exit */
     char metrics_host[64]; /* --metrics-listen; "" = no metrics listener */
@@ -49,12 +58,25 @@ static void usage(FILE *out)
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
           "  --admin-token-file PATH  file whose first line is the admin token\n"
           "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
-          "                           directly; default \"admin\")\n"
+          "                           directly; default \"admin\", loopback addresses only)\n"
           "  --randomize-candidates   shuffle allocation candidates like Placement's\n"
           "                           randomize_allocation_candidates (PLACID_RANDOMIZE_CANDIDATES=1)\n"
           "  --tree-cache-mb N        memory for provider trees kept between candidate queries\n"
           "                           (PLACID_TREE_CACHE_MB, default 64; 0 keeps none)\n"
+          "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
+          "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
+          "                           default 20000000; 0: no limit)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
+          "  --request-timeout SECONDS  a client has this long to send each whole request\n"
+          "                           (headers and body) from connecting or from its previous\n"
+          "                           answer, else it is disconnected (PLACID_REQUEST_TIMEOUT, 30)\n"
+          "  --max-connections N      open client connections at most (PLACID_MAX_CONNECTIONS,\n"
+          "                           4096)\n"
+          "  --max-connections-per-client N  per client IP address, 0 for no cap (behind a\n"
+          "                           proxy) (PLACID_MAX_CONNECTIONS_PER_CLIENT, 256)\n"
+          "  --max-body-memory BYTES  request bodies buffered at once, all connections together;\n"
+          "                           past it 503 with Retry-After (PLACID_MAX_BODY_MEMORY,\n"
+          "                           64 MiB or --max-body if larger)\n"
           "  --log-format FORMAT      text or json: one JSON object per line\n"
           "                           (PLACID_LOG_FORMAT, default text)\n"
           "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there\n"
@@ -124,6 +146,7 @@ static int read_token_file(struct config *cfg, const char *path)
         return fail("admin token file %s is empty", path);
     free(cfg->admin_token);
     cfg->admin_token = xstrdup(line);
+    snprintf(cfg->admin_source, sizeof(cfg->admin_source), "file %s", path);
     return 0;
 }
 
@@ -172,11 +195,37 @@ static int apply_option(struct config *cfg, int opt, const char *value)
         return 0;
     case 'L': return parse_log_level(value);
     case 'F': return parse_log_format(value);
-    case 'M': return parse_host_port("--metrics-listen", value, cfg->metrics_host, &cfg->metrics_port);
+    case 'm':
+        return parse_host_port("--metrics-listen", value, cfg->metrics_host, &cfg->metrics_port);
     case 'c':
         if (parse_count(value, "--tree-cache-mb", 0, 1 << 20, &n))
             return -1;
         cfg->tree_cache = (size_t)n << 20;
+        return 0;
+    case 'T':
+        if (parse_count(value, "--request-timeout (seconds, 1-3600)", 1, 3600, &n))
+            return -1;
+        cfg->request_timeout = (unsigned)n;
+        return 0;
+    case 'C':
+        if (parse_count(value, "--max-connections (1-1000000)", 1, 1000000, &n))
+            return -1;
+        cfg->max_connections = (unsigned)n;
+        return 0;
+    case 'P':
+        if (parse_count(value, "--max-connections-per-client (0-1000000)", 0, 1000000, &n))
+            return -1;
+        cfg->max_per_client = (unsigned)n;
+        return 0;
+    case 'M':
+        if (parse_count(value, "--max-body-memory (1024-1099511627776)", 1024, 1LL << 40, &n))
+            return -1;
+        cfg->max_body_memory = (size_t)n;
+        return 0;
+    case 'W':
+        if (parse_count(value, "--candidates-work-limit", 0, 1000000000000000LL, &n))
+            return -1;
+        cfg->work_limit = (unsigned long long)n;
         return 0;
     default: return -1;
     }
@@ -191,7 +240,10 @@ static int load_env(struct config *cfg)
                 {"PLACID_THREADS", 't'},          {"PLACID_MAX_BODY", 'b'},
                 {"PLACID_ADMIN_TOKEN_FILE", 'a'}, {"PLACID_RANDOMIZE_CANDIDATES", 'r'},
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
-                {"PLACID_METRICS_LISTEN", 'M'},   {"PLACID_LOG_FORMAT", 'F'}};
+                {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
+                {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}, {"PLACID_METRICS_LISTEN", 'm'},
+                {"PLACID_LOG_FORMAT", 'F'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -201,8 +253,28 @@ static int load_env(struct config *cfg)
     if (token && *token) {
         free(cfg->admin_token);
         cfg->admin_token = xstrdup(token);
+        snprintf(cfg->admin_source, sizeof(cfg->admin_source), "PLACID_ADMIN_TOKEN");
     }
     return 0;
+}
+
+/* True for a numeric IPv4 address in 127.0.0.0/8. Anything else (0.0.0.0,
+ * a real interface, or text http_listen will refuse) counts as reachable. */
+static bool is_loopback(const char *host)
+{
+    struct in_addr a;
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* The built-in token is known to everyone: an administrator for anyone who
+ * can reach the port. It is only allowed where only this machine can. */
+static int check_admin_token(const struct config *cfg)
+{
+    if (is_loopback(cfg->host) || strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
+        return 0;
+    return fail("refusing to listen on %s with the well-known admin token \"%s\": set a secret "
+                "with --admin-token-file PATH or PLACID_ADMIN_TOKEN",
+                cfg->host, DEFAULT_ADMIN_TOKEN);
 }
 
 /* Returns 0 to run, 1 to exit successfully (help/version), -1 on error. */
@@ -214,12 +286,18 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"admin-token-file", required_argument, NULL, 'a'},
         {"randomize-candidates", no_argument, NULL, 'r'},
         {"log-level", required_argument, NULL, 'L'},
-        {"tree-cache-mb", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"check-health", no_argument, NULL, 'H'},
-        {"metrics-listen", required_argument, NULL, 'M'},
+        {"tree-cache-mb", required_argument, NULL, 'c'},
+        {"request-timeout", required_argument, NULL, 'T'},
+        {"max-connections", required_argument, NULL, 'C'},
+        {"max-connections-per-client", required_argument, NULL, 'P'},
+        {"max-body-memory", required_argument, NULL, 'M'},
+        {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"metrics-listen", required_argument, NULL, 'm'},
         {"log-format", required_argument, NULL, 'F'},
-        {"backup", required_argument, NULL, 'B'},  {NULL, 0, NULL, 0}};
+        {"check-health", no_argument, NULL, 'H'},
+        {"backup", required_argument, NULL, 'B'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -249,6 +327,42 @@ static int parse_args(struct config *cfg, int argc, char **argv)
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    if (!cfg->max_body_memory)
+        cfg->max_body_memory = cfg->max_body > ((size_t)64 << 20) ? cfg->max_body : (size_t)64 << 20;
+    if (cfg->max_body_memory < cfg->max_body)
+        return fail("--max-body-memory (%zu) must be at least --max-body (%zu)",
+                    cfg->max_body_memory, cfg->max_body);
+    if (cfg->max_connections < cfg->threads)
+        return fail("--max-connections (%u) must be at least --threads (%u)",
+                    cfg->max_connections, cfg->threads);
+    /* --check-health and --backup serve nothing: no token to guard. */
+    return cfg->check_health || cfg->backup_to ? 0 : check_admin_token(cfg);
+}
+
+/* Each connection is a descriptor: raises the soft RLIMIT_NOFILE as far as
+ * --max-connections needs (plus the listener, the workers' event and wake-up
+ * descriptors and the database files), and lowers the connection cap, with a
+ * warning, when the hard limit does not allow that many. */
+static int fit_fd_limit(struct config *cfg)
+{
+    struct rlimit rl;
+    rlim_t reserve = 64 + (rlim_t)cfg->threads * 8;
+    rlim_t want = (rlim_t)cfg->max_connections + reserve;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want)
+        return 0;
+    if (rl.rlim_cur < reserve + cfg->threads)
+        return fail("RLIMIT_NOFILE (%llu) is too low to serve with %u threads",
+                    (unsigned long long)rl.rlim_cur, cfg->threads);
+    cfg->max_connections = (unsigned)(rl.rlim_cur - reserve);
+    log_msg(LOG_WARN, "RLIMIT_NOFILE is %llu: serving at most %u connections",
+            (unsigned long long)rl.rlim_cur, cfg->max_connections);
     return 0;
 }
 
@@ -328,9 +442,17 @@ static int run(struct config *cfg)
 
     /* Bind first: a busy port is a one-line error before the database is
      * touched; serve only once the database is ready. */
-    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize};
+    if (fit_fd_limit(cfg))
+        return -1;
+    struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
+                          .candidates_work_limit = cfg->work_limit};
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
-                             .max_body = cfg->max_body, .dispatch = api_dispatch, .ctx = &ctx};
+                             .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
+                             .max_connections = cfg->max_connections,
+                             .max_per_client = cfg->max_per_client,
+                             .max_body_memory = cfg->max_body_memory,
+                             .check_headers = api_dispatch_headers,
+                             .dispatch = api_dispatch_body, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
     if (!srv)
         return fail("%s", err);
@@ -354,8 +476,14 @@ static int run(struct config *cfg)
     }
     log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
             PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads);
+    log_msg(LOG_INFO, "connections: at most %u, %u per client (0: no cap), %us per request",
+            cfg->max_connections, cfg->max_per_client, cfg->request_timeout);
+    /* Which credentials are in force, never the token itself. */
+    log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
+            cfg->admin_source);
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
+    req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
     metrics_stop(metrics);
     store_pool_close(pool);
@@ -389,8 +517,12 @@ int main(int argc, char **argv)
 {
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
                          .threads = default_threads(), .max_body = 1024 * 1024,
-                         .tree_cache = STORE_TREE_CACHE_DEFAULT};
-    cfg.admin_token = xstrdup("admin");
+                         .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
+                         .max_connections = 4096, .max_per_client = 256,
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+    cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
+    snprintf(cfg.admin_source, sizeof(cfg.admin_source),
+             "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
 
     tune_malloc();
     json_set_alloc_funcs(xmalloc, free);

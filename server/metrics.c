@@ -364,7 +364,7 @@ static void metrics_dispatch(struct req *rq, void *ctx)
         req_fail(rq, 405, NULL, "The method specified is not allowed for this resource.");
         return;
     }
-    rq->route = METRICS_ROUTE;
+    rq->route_pattern = METRICS_ROUTE;
     size_t len = 0;
     char *text = metrics_render(&len);
     req_set_reply_text(rq, text, len, NULL);
@@ -375,7 +375,9 @@ static void metrics_dispatch(struct req *rq, void *ctx)
 struct metrics_server *metrics_listen(const char *host, unsigned short port, char *err,
                                       size_t errsz)
 {
+    /* One worker; a scraper needs few connections, and a stalled one is cut. */
     struct http_config hc = {.host = host, .port = port, .threads = 1, .max_body = 1024,
+                             .request_timeout = 10, .max_connections = 16,
                              .dispatch = metrics_dispatch};
     struct http_server *http = http_listen(&hc, err, errsz);
     if (!http || !http_serve(http, err, errsz))

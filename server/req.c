@@ -1,9 +1,13 @@
 #include "server/req.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "server/microversion.h"
 
@@ -15,6 +19,7 @@ void req_init(struct req *rq)
     rq->content_length = -1;
     rq->mv = MV_MIN;
     rq->mv_known = true;
+    rq->client_fd = -1;
     uuid4_generate(uuid);
     snprintf(rq->request_id, sizeof(rq->request_id), "req-%s", uuid);
 }
@@ -203,6 +208,28 @@ json_t *req_error_to_json(const struct req *rq, const char *method)
     return json_pack("{s:o}", "errors", errors);
 }
 
+/* Copies s with the five characters HTML gives meaning to replaced by
+ * entities, as webob's html_escape does (everything echoed from the request,
+ * such as a version header, reaches the page through the detail). Returns a
+ * malloc'd string the caller frees. */
+static char *html_escape(const char *s)
+{
+    char *out = xmalloc(strlen(s) * 6 + 1), *o = out; /* "&quot;" is the longest */
+    for (; *s; s++) {
+        const char *ent = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;"
+                        : *s == '"' ? "&quot;" : *s == '\'' ? "&#x27;" : NULL;
+        if (ent) {
+            size_t n = strlen(ent);
+            memcpy(o, ent, n);
+            o += n;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 char *req_error_to_text(const struct req *rq, const char *method, bool html)
 {
     char detail[2048];
@@ -212,14 +239,48 @@ char *req_error_to_text(const struct req *rq, const char *method, bool html)
     char *out;
 
     error_detail(rq, method, detail, sizeof(detail));
-    n = strlen(detail) + 2 * strlen(title) + 160;
-    out = xmalloc(n);
-    if (html)
-        snprintf(out, n,
-                 "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
-                 "  <h1>%d %s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
-                 status, title, status, title, detail);
-    else
+    if (!html) {
+        n = strlen(detail) + strlen(title) + 32;
+        out = xmalloc(n);
         snprintf(out, n, "%d %s\n\n%s", status, title, detail);
+        return out;
+    }
+    char *body = html_escape(detail);
+    n = strlen(body) + 2 * strlen(title) + 160;
+    out = xmalloc(n);
+    snprintf(out, n,
+             "<html>\n <head>\n  <title>%d %s</title>\n </head>\n <body>\n"
+             "  <h1>%d %s</h1>\n  %s<br /><br />\n\n\n\n </body>\n</html>",
+             status, title, status, title, body);
+    free(body);
     return out;
+}
+
+bool req_client_gone(const struct req *rq)
+{
+    if (rq->client_fd < 0)
+        return false;
+    struct pollfd pfd = {.fd = rq->client_fd, .events = POLLIN};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+        return true;
+    if (!(pfd.revents & POLLIN))
+        return false;
+    /* Readable: either a pipelined request (still there) or end of file. */
+    char c;
+    ssize_t n = recv(rq->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static atomic_bool shutting_down;
+
+void req_shutdown_begin(void)
+{
+    atomic_store(&shutting_down, true);
+}
+
+bool req_shutting_down(void)
+{
+    return atomic_load(&shutting_down);
 }

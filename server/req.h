@@ -25,6 +25,7 @@ struct req_error {
 };
 
 struct store;
+struct route;
 
 struct req {
     /* In: set by server/ before the handler runs; handlers only read. */
@@ -45,9 +46,12 @@ struct req {
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
     bool is_admin;       /* set by the API layer from the token */
-    const char *route;   /* pattern of the matched route (static), NULL: none; for metrics */
+    const struct route *route; /* matched by the API's header phase, or NULL */
+    const char *route_pattern; /* pattern of the route the path matched (static), or NULL:
+                                * labels the request's metrics */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
+    int client_fd;       /* the client's socket (-1: none), for req_client_gone */
 
     /* Out: set by the handler. */
     int status;    /* 200/201/204 ... */
@@ -109,6 +113,15 @@ json_t *req_error_to_json(const struct req *rq, const char *method);
  * webob does: an HTML page when html is true, else plain text. Returns a
  * malloc'd string the caller frees. */
 char *req_error_to_text(const struct req *rq, const char *method, bool html);
+
+/* True when the client of rq has closed its connection (or reset it), so
+ * that nobody will read the answer. Cheap: one poll() without waiting; data
+ * the client already sent (a pipelined request) is left unread. */
+bool req_client_gone(const struct req *rq);
+
+/* The process is stopping (SIGTERM/SIGINT): long handlers give up. */
+void req_shutdown_begin(void);
+bool req_shutting_down(void);
 
 /* The HTTP reason phrase Placement (webob) uses for status. */
 const char *req_status_title(int status);

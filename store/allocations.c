@@ -693,12 +693,28 @@ fail:
 
 /* ---- Reads and DELETE ---- */
 
+/* Columns 1-5 of consumer_read(). SQLITE_OK, or SQLITE_TOOBIG when a text
+ * does not fit (never cut). */
+static int consumer_info_from_row(sqlite3_stmt *s, struct consumer_info *info)
+{
+    info->generation = sqlite3_column_int64(s, 2);
+    int rc = column_text_copy(s, 1, info->uuid, sizeof(info->uuid));
+    if (rc == SQLITE_OK)
+        rc = column_text_copy(s, 3, info->project_id, sizeof(info->project_id));
+    if (rc == SQLITE_OK)
+        rc = column_text_copy(s, 4, info->user_id, sizeof(info->user_id));
+    if (rc == SQLITE_OK)
+        rc = column_text_copy(s, 5, info->consumer_type, sizeof(info->consumer_type));
+    return rc;
+}
+
 static enum store_rc consumer_read(struct store *st, const char *uuid, long long *id,
                                    struct consumer_info *info)
 {
     static const char sql[] =
         "SELECT c.id, c.uuid, c.generation, p.external_id, u.external_id,"
-        " COALESCE(ct.name, '') FROM consumers c JOIN projects p ON p.id = c.project_id"
+        " COALESCE(ct.name, '" STORE_CONSUMER_TYPE_UNKNOWN "')"
+        " FROM consumers c JOIN projects p ON p.id = c.project_id"
         " JOIN users u ON u.id = c.user_id"
         " LEFT JOIN consumer_types ct ON ct.id = c.consumer_type_id WHERE c.uuid = ?1";
     sqlite3_stmt *s = stmt_get(st, sql);
@@ -708,16 +724,8 @@ static enum store_rc consumer_read(struct store *st, const char *uuid, long long
     enum store_rc rc = stmt_row(st, s, "consumer read");
     if (rc == STORE_OK) {
         *id = sqlite3_column_int64(s, 0);
-        if (info) {
-            snprintf(info->uuid, sizeof(info->uuid), "%s", (const char *)sqlite3_column_text(s, 1));
-            info->generation = sqlite3_column_int64(s, 2);
-            snprintf(info->project_id, sizeof(info->project_id), "%s",
-                     (const char *)sqlite3_column_text(s, 3));
-            snprintf(info->user_id, sizeof(info->user_id), "%s",
-                     (const char *)sqlite3_column_text(s, 4));
-            snprintf(info->consumer_type, sizeof(info->consumer_type), "%s",
-                     (const char *)sqlite3_column_text(s, 5));
-        }
+        if (info)
+            rc = store_rc_from_sqlite(st, consumer_info_from_row(s, info), "consumer read");
     }
     stmt_done(s);
     return rc;

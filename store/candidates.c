@@ -37,6 +37,8 @@
 #define _GNU_SOURCE /* mremap */
 #include "store/candidates.h"
 
+#include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -192,6 +194,38 @@ static bool intersects(const long long *a, size_t na, const long long *b, size_t
     return false;
 }
 
+/* Saturating arithmetic for amounts, capacities and usage: every operand
+ * is an int64 the API or the database accepted, and a result past the range
+ * only has to compare correctly ("more than anything can hold"). */
+static long long sat_add(long long a, long long b)
+{
+    long long r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? LLONG_MAX : LLONG_MIN;
+    return r;
+}
+
+static long long sat_sub(long long a, long long b)
+{
+    long long r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? LLONG_MAX : LLONG_MIN;
+    return r;
+}
+
+/* int(x) for Placement's float capacity, clamped to the int64 range (a cast
+ * of an out-of-range double is undefined behaviour). */
+static long long clamp_ll(double x)
+{
+    if (isnan(x))
+        return 0;
+    if (x >= 9223372036854775807.0)
+        return LLONG_MAX;
+    if (x <= -9223372036854775808.0)
+        return LLONG_MIN;
+    return (long long)x;
+}
+
 static uint64_t hash_ll(long long v)
 {
     uint64_t h = (uint64_t)v * 0x9e3779b97f4a7c15ull;
@@ -215,6 +249,13 @@ struct cprov {
     struct cprov *parent, *root;
     struct cprov *next; /* next member of the same tree, by id */
     struct cprov *tail; /* roots only, while linking: last member */
+    /* The first of this provider's interchangeable siblings: leaves under the
+     * same parent, not sharing, with identical inventories, usage, traits and
+     * aggregates. NULL when it has none. Swapping two of them maps every
+     * candidate to another one, so a search that found nothing with one need
+     * not try the others (see combine). */
+    const struct cprov *twin;
+    bool has_children;
     struct cinv *inv;
     const long long *traits, *aggs; /* sorted ids */
     size_t n_inv, n_traits, n_aggs;
@@ -360,7 +401,7 @@ static void row_inventory(struct world *w, size_t first, size_t *cur, sqlite3_st
     v->max_unit = sqlite3_column_int64(s, 5);
     v->step_size = sqlite3_column_int64(s, 6);
     /* Placement's capacity: int((total - reserved) * allocation_ratio). */
-    v->capacity = (long long)((double)(v->total - v->reserved) * sqlite3_column_double(s, 7));
+    v->capacity = clamp_ll((double)sat_sub(v->total, v->reserved) * sqlite3_column_double(s, 7));
     v->used = 0;
 }
 
@@ -498,6 +539,62 @@ static void sort_members(struct cprov *root)
     free(v);
 }
 
+static bool same_ids(const long long *a, size_t na, const long long *b, size_t nb)
+{
+    return na == nb && (!na || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
+/* Are a and b interchangeable siblings (see cprov.twin)? */
+static bool interchangeable(const struct cprov *a, const struct cprov *b)
+{
+    if (a->parent != b->parent || a->n_inv != b->n_inv)
+        return false;
+    for (size_t i = 0; i < a->n_inv; i++) {
+        const struct cinv *x = &a->inv[i], *y = &b->inv[i];
+        if (x->rc != y->rc || x->total != y->total || x->reserved != y->reserved ||
+            x->min_unit != y->min_unit || x->max_unit != y->max_unit ||
+            x->step_size != y->step_size || x->used != y->used || x->capacity != y->capacity)
+            return false;
+    }
+    return same_ids(a->traits, a->n_traits, b->traits, b->n_traits) &&
+           same_ids(a->aggs, a->n_aggs, b->aggs, b->n_aggs);
+}
+
+static bool twin_candidate(const struct cprov *p)
+{
+    return p->parent && !p->has_children && !p->sharing && p->root && p->root->root == p->root;
+}
+
+/* Sets cprov.twin for every tree. Siblings are compared with the first
+ * sibling of each kind seen so far; a tree with many distinct leaves under
+ * one parent stops looking after TWIN_KINDS kinds (no twins is always a
+ * safe answer). */
+#define TWIN_KINDS 16
+
+static void find_twins(struct world *w)
+{
+    for (size_t k = 0; k < w->n; k++)
+        if (w->provs[k].parent)
+            w->provs[k].parent->has_children = true;
+    for (size_t r = 0; r < w->n_roots; r++) {
+        const struct cprov *kinds[TWIN_KINDS];
+        size_t n_kinds = 0;
+        for (struct cprov *p = w->roots[r]->next; p; p = p->next) {
+            if (!twin_candidate(p))
+                continue;
+            size_t i = 0;
+            while (i < n_kinds && !interchangeable(kinds[i], p))
+                i++;
+            if (i < n_kinds) {
+                ((struct cprov *)kinds[i])->twin = kinds[i];
+                p->twin = kinds[i];
+            } else if (n_kinds < TWIN_KINDS) {
+                kinds[n_kinds++] = p;
+            }
+        }
+    }
+}
+
 /* Sets the pointers once the arrays stop moving: arrays, id index, tree
  * links (parent, root, member list: root first, then by id) and the roots in
  * id order. A provider whose root was not loaded belongs to another batch:
@@ -552,6 +649,7 @@ static void world_finalize(struct world *w, long long shares_trait)
         for (size_t r = 0; r < w->n_roots; r++)
             if (w->roots[r]->next)
                 sort_members(w->roots[r]);
+    find_twins(w);
 }
 
 static struct cinv *find_inv(const struct cprov *p, long long rc)
@@ -566,7 +664,8 @@ static struct cinv *find_inv(const struct cprov *p, long long rc)
  * _capacity_check_clause). */
 static bool fits(const struct cinv *v, long long amount)
 {
-    return v && v->used + amount <= v->capacity && v->min_unit <= amount && v->max_unit >= amount &&
+    return v && amount <= sat_sub(v->capacity, v->used) && v->min_unit <= amount &&
+           v->max_unit >= amount &&
            v->step_size > 0 && amount % v->step_size == 0;
 }
 
@@ -818,6 +917,16 @@ struct engine {
     struct tree_entry **held; /* randomization: every block until the end */
     size_t n_held, cap_held;
     struct markset marks;
+    /* Bounded work (cand_query.work_limit, cancelled). */
+    unsigned long long work, next_poll;
+    enum cand_bad_kind gave_up; /* CAND_WORK_LIMIT or CAND_CANCELLED once stopped */
+    /* Pruning: the classes the groups ask for with their summed amounts, and
+     * per combine() depth the twins whose subtree found nothing. */
+    long long *dem_rc, *dem_amount;
+    size_t n_dem;
+    size_t found; /* combinations that passed every check */
+    const struct cprov ***failed;
+    size_t *n_failed;
     /* Emission buffers, reused. */
     struct cand_item *items;
     size_t cap_items;
@@ -853,6 +962,27 @@ static const char *cached_name(struct engine *e, struct namecache *c, const char
     stmt_done(s);
     namecache_put(c, id, name);
     return name;
+}
+
+/* ---- Bounded work ---- */
+
+/* Counts n steps; false (and the run stopped) once the budget is spent or
+ * the caller cancelled. */
+static bool spend(struct engine *e, unsigned long long n)
+{
+    e->work += n;
+    if (e->work < e->next_poll)
+        return !e->gave_up;
+    e->next_poll = e->work + CAND_POLL_STEPS;
+    if (e->q->work_limit && e->next_poll > e->q->work_limit)
+        e->next_poll = e->q->work_limit + 1;
+    if (e->q->work_limit && e->work > e->q->work_limit)
+        e->gave_up = CAND_WORK_LIMIT;
+    else if (e->q->cancelled && e->q->cancelled(e->q->cancel_arg))
+        e->gave_up = CAND_CANCELLED;
+    if (e->gave_up)
+        e->stop = true;
+    return !e->gave_up;
 }
 
 /* ---- Filters on one provider ---- */
@@ -934,11 +1064,13 @@ static void multi_leaf(struct multi *m)
 
 static void multi_walk(struct multi *m, size_t k)
 {
+    if (!spend(m->e, 1))
+        return;
     if (k == m->rg->n_res) {
         multi_leaf(m);
         return;
     }
-    for (size_t i = 0; i < m->n_lists[k]; i++) {
+    for (size_t i = 0; i < m->n_lists[k] && !m->e->stop; i++) {
         m->cur[k] = m->lists[k][i];
         multi_walk(m, k + 1);
     }
@@ -975,6 +1107,8 @@ static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct c
     size_t members = 0;
     for (struct cprov *p = root; p; p = p->next)
         members++;
+    if (!spend(e, (members + n_ext) * rg->n_res))
+        return;
     for (size_t k = 0; k < rg->n_res; k++) {
         struct pick *list = pool_alloc(pool, (members + n_ext) * sizeof(*list));
         size_t n = 0;
@@ -1031,7 +1165,10 @@ static void single_add(struct engine *e, const struct rgroup *rg, struct cprov *
 static void solve_suffixed(struct engine *e, const struct rgroup *rg, struct cprov *root)
 {
     for (struct cprov *p = root; p; p = p->next)
-        single_add(e, rg, p);
+        if (spend(e, 1))
+            single_add(e, rg, p);
+    if (!spend(e, e->n_ext))
+        return;
     for (size_t i = 0; i < e->n_ext; i++)
         single_add(e, rg, e->ext[i]);
 }
@@ -1225,6 +1362,7 @@ static void combination_done(struct engine *e)
         return;
     if (e->drop_nested && !uses_one_provider_per_tree(e))
         return;
+    e->found++;
     if (e->mark_only) {
         mark_late(e);
         return;
@@ -1260,13 +1398,10 @@ static bool run_add(struct engine *e, const struct sol *s)
         size_t j = 0;
         while (j < e->n_run && e->run[j].inv != it->inv)
             j++;
-        if (j == e->n_run)
-            e->run[e->n_run++] = *it;
-        else
-            e->run[j].amount += it->amount;
-        const struct pick *r = &e->run[j];
-        if (r->amount > r->inv->max_unit || r->inv->used + r->amount > r->inv->capacity) {
-            for (size_t k = 0; k <= i; k++) {
+        long long sum = it->amount;
+        bool over = j < e->n_run && __builtin_add_overflow(e->run[j].amount, it->amount, &sum);
+        if (over || sum > it->inv->max_unit || sum > sat_sub(it->inv->capacity, it->inv->used)) {
+            for (size_t k = 0; k < i; k++) {
                 size_t x = 0;
                 while (x < mark && e->run[x].inv != s->items[k].inv)
                     x++;
@@ -1276,6 +1411,10 @@ static bool run_add(struct engine *e, const struct sol *s)
             e->n_run = mark;
             return false;
         }
+        if (j == e->n_run)
+            e->run[e->n_run++] = *it;
+        else
+            e->run[j].amount = sum;
     }
     return true;
 }
@@ -1289,18 +1428,57 @@ static void run_remove(struct engine *e, const struct sol *s, size_t mark)
     e->n_run = mark;
 }
 
+/* Is p out of the current partial combination (no amount, no mapping)? */
+static bool untouched(const struct engine *e, size_t g, const struct cprov *p)
+{
+    for (size_t i = 0; i < e->n_run; i++)
+        if (e->run[i].p == p)
+            return false;
+    for (size_t h = 0; h < g; h++)
+        for (size_t j = 0; j < e->chosen[h]->n_maps; j++)
+            if (e->chosen[h]->maps[j] == p)
+                return false;
+    return true;
+}
+
+/* The twin class of a suffixed group's choice whose provider is still
+ * untouched, or NULL. */
+static const struct cprov *twin_of(const struct engine *e, size_t g, const struct sol *s)
+{
+    const struct cprov *p = s->maps[0];
+    return p->twin && e->groups[g].suffixed && untouched(e, g, p) ? p->twin : NULL;
+}
+
+static bool twin_failed(const struct engine *e, size_t g, const struct cprov *twin)
+{
+    for (size_t i = 0; i < e->n_failed[g]; i++)
+        if (e->failed[g][i] == twin)
+            return true;
+    return false;
+}
+
 /* The cartesian product of the groups' choices, pruned as soon as a partial
- * combination breaks isolation or capacity (util.filtered_product). */
+ * combination breaks isolation or capacity (util.filtered_product). A
+ * choice of an untouched provider whose untouched twin was tried at the
+ * same point and led to nothing is skipped: by symmetry it leads to nothing
+ * either (a twin that led to candidates is tried, since its candidates are
+ * distinct answers). */
 static void combine(struct engine *e, size_t g)
 {
+    if (!spend(e, 1))
+        return;
     if (g == e->n_groups) {
         combination_done(e);
         return;
     }
     const struct sol_list *l = &e->sols[g];
     bool isolate = e->q->isolate && e->groups[g].suffixed;
+    e->n_failed[g] = 0;
     for (size_t i = 0; i < l->n && !e->stop; i++) {
         const struct sol *s = &l->v[i];
+        const struct cprov *twin = s->n_maps == 1 ? twin_of(e, g, s) : NULL;
+        if (twin && twin_failed(e, g, twin))
+            continue;
         if (isolate) {
             bool clash = false;
             for (size_t h = 0; h < g && !clash; h++)
@@ -1308,12 +1486,14 @@ static void combine(struct engine *e, size_t g)
             if (clash)
                 continue;
         }
-        size_t mark = e->n_run;
+        size_t mark = e->n_run, found = e->found;
         if (!run_add(e, s))
             continue;
         e->chosen[g] = s;
         combine(e, g + 1);
         run_remove(e, s, mark);
+        if (twin && e->found == found && !e->stop)
+            e->failed[g][e->n_failed[g]++] = twin;
     }
 }
 
@@ -1336,12 +1516,74 @@ static void find_ext(struct engine *e, struct cprov *root)
     }
 }
 
+/* What a provider can give of class rc to all groups together: the sum of
+ * the groups' amounts must stay within its free capacity and max_unit. */
+static long long can_give(const struct cprov *p, long long rc)
+{
+    const struct cinv *v = find_inv(p, rc);
+    if (!v)
+        return 0;
+    long long free = sat_sub(v->capacity, v->used);
+    free = free < v->max_unit ? free : v->max_unit;
+    return free > 0 ? free : 0;
+}
+
+/* Can the tree and its sharing providers hold the summed amounts of every
+ * class at all? A necessary condition, checked before any enumeration. */
+static bool tree_has_room(struct engine *e, struct cprov *root)
+{
+    for (size_t c = 0; c < e->n_dem; c++) {
+        long long have = 0;
+        for (struct cprov *p = root; p && have < e->dem_amount[c]; p = p->next)
+            have = sat_add(have, can_give(p, e->dem_rc[c]));
+        for (size_t i = 0; i < e->n_ext && have < e->dem_amount[c]; i++)
+            have = sat_add(have, can_give(e->ext[i], e->dem_rc[c]));
+        if (have < e->dem_amount[c])
+            return false;
+    }
+    return true;
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* group_policy=isolate: the suffixed groups need as many distinct
+ * providers among their choices as there are of them. */
+static bool enough_to_isolate(struct engine *e)
+{
+    size_t k = 0, n = 0;
+    for (size_t g = 0; g < e->n_groups; g++)
+        if (e->groups[g].suffixed) {
+            k++;
+            n += e->sols[g].n;
+        }
+    if (k < 2)
+        return true;
+    const struct cprov **v = pool_alloc(&e->sc->anchor_pool, n * sizeof(*v));
+    n = 0;
+    for (size_t g = 0; g < e->n_groups; g++)
+        for (size_t i = 0; e->groups[g].suffixed && i < e->sols[g].n; i++)
+            v[n++] = e->sols[g].v[i].maps[0];
+    qsort(v, n, sizeof(*v), cmp_ptr);
+    size_t distinct = n ? 1 : 0;
+    for (size_t i = 1; i < n; i++)
+        distinct += v[i] != v[i - 1];
+    return distinct >= k;
+}
+
 /* Every candidate anchored at root, in order. */
 static void solve_anchor(struct engine *e, struct cprov *root)
 {
+    if (!spend(e, 1))
+        return;
     if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root))
         return;
     find_ext(e, root);
+    if (!tree_has_room(e, root))
+        return;
     for (size_t g = 0; g < e->n_groups; g++) {
         const struct rgroup *rg = &e->groups[g];
         e->sols[g].n = 0;
@@ -1349,11 +1591,17 @@ static void solve_anchor(struct engine *e, struct cprov *root)
             solve_suffixed(e, rg, root);
         else
             solve_unsuffixed(e, rg, root);
-        if (!e->sols[g].n) {
+        if (!e->sols[g].n || e->stop) {
             pool_reset(&e->sc->anchor_pool);
             return;
         }
     }
+    if (e->q->isolate && !enough_to_isolate(e)) {
+        pool_reset(&e->sc->anchor_pool);
+        return;
+    }
+    for (size_t g = 0; g < e->n_groups; g++)
+        e->failed[g] = pool_alloc(&e->sc->anchor_pool, e->sols[g].n * sizeof(**e->failed));
     e->n_run = 0;
     combine(e, 0);
     pool_reset(&e->sc->anchor_pool);
@@ -1897,12 +2145,37 @@ static void engine_free(struct engine *e)
     scratch_give_back(e->sc);
 }
 
+/* The summed amount of every class the groups ask for (tree_has_room). */
+static void sum_demand(struct engine *e)
+{
+    size_t total = 0;
+    for (size_t g = 0; g < e->n_groups; g++)
+        total += e->groups[g].n_res;
+    e->dem_rc = pool_alloc(&e->sc->req_pool, (total + 1) * sizeof(*e->dem_rc));
+    e->dem_amount = pool_alloc(&e->sc->req_pool, (total + 1) * sizeof(*e->dem_amount));
+    for (size_t g = 0; g < e->n_groups; g++)
+        for (size_t k = 0; k < e->groups[g].n_res; k++) {
+            const struct rgroup *rg = &e->groups[g];
+            size_t c = 0;
+            while (c < e->n_dem && e->dem_rc[c] != rg->rc[k])
+                c++;
+            if (c == e->n_dem) {
+                e->dem_rc[e->n_dem++] = rg->rc[k];
+                e->dem_amount[c] = 0;
+            }
+            e->dem_amount[c] = sat_add(e->dem_amount[c], rg->amount[k]);
+        }
+}
+
 static enum store_rc run(struct engine *e, struct cand_failure *fail)
 {
     bool empty = false;
     enum store_rc rc = resolve(e, &empty, fail);
     if (rc != STORE_OK || empty || !e->n_groups)
         return rc;
+    sum_demand(e);
+    e->failed = pool_alloc(&e->sc->req_pool, e->n_groups * sizeof(*e->failed));
+    e->n_failed = pool_alloc(&e->sc->req_pool, e->n_groups * sizeof(*e->n_failed));
     if ((rc = load_sharing(e)) != STORE_OK)
         return rc;
     e->sols = xcalloc(e->n_groups, sizeof(*e->sols));
@@ -1912,6 +2185,10 @@ static enum store_rc run(struct engine *e, struct cand_failure *fail)
     e->mappings = xcalloc(e->n_groups, sizeof(*e->mappings));
     if ((rc = walk_anchors(e)) != STORE_OK)
         return rc;
+    if (e->gave_up) {
+        fail->kind = e->gave_up;
+        return STORE_INVALID;
+    }
     if (e->q->randomize)
         finish_random(e);
     emit_world_summaries(e, &e->sc->spw, false);
@@ -1945,7 +2222,10 @@ static bool earlier_group_empty(struct store *st, const struct cand_query *q, si
                                  .root_required = q->root_required,
                                  .root_forbidden = q->root_forbidden,
                                  .limit = 1,
-                                 .nested_aware = true};
+                                 .nested_aware = true,
+                                 .work_limit = q->work_limit,
+                                 .cancelled = q->cancelled,
+                                 .cancel_arg = q->cancel_arg};
         struct cand_failure f;
         size_t count = 0;
         if (store_candidates_get(st, &one, count_request, skip_summary, &count, &f) == STORE_OK &&
@@ -1970,7 +2250,7 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
     if (rc != STORE_OK)
         return rc;
     rc = run(&e, fail);
-    size_t failed_group = e.resolving;
+    size_t failed_group = e.gave_up ? SIZE_MAX : e.resolving;
     engine_free(&e);
     if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX &&
         earlier_group_empty(st, q, failed_group)) {

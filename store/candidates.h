@@ -58,7 +58,16 @@ struct cand_query {
     size_t limit;      /* 0: no limit */
     bool nested_aware; /* microversion 1.29+; false drops multi-provider trees */
     bool randomize;    /* shuffle/sample like randomize_allocation_candidates */
+    /* Bounded work: the engine counts its steps (a provider examined for a
+     * group, a partial combination tried) and gives up past work_limit
+     * (0: no limit). Every CAND_POLL_STEPS steps it calls cancelled (when
+     * not NULL), and gives up when that returns true. */
+    unsigned long long work_limit;
+    bool (*cancelled)(void *arg);
+    void *cancel_arg;
 };
+
+#define CAND_POLL_STEPS 65536
 
 /* One amount of one resource class from one provider. */
 struct cand_item {
@@ -112,6 +121,8 @@ enum cand_bad_kind {
     CAND_BAD_NONE = 0,
     CAND_BAD_RESOURCE_CLASS, /* bad_name is an unknown resource class */
     CAND_BAD_TRAIT,          /* bad_name is an unknown trait */
+    CAND_WORK_LIMIT,         /* gave up after work_limit steps */
+    CAND_CANCELLED,          /* gave up because cancelled() said so */
 };
 
 struct cand_failure {
@@ -121,7 +132,9 @@ struct cand_failure {
 
 /* Computes the allocation candidates of q and streams them. STORE_OK (an
  * impossible request simply streams nothing), STORE_INVALID with *fail set
- * for an unknown resource class or trait, or a database error. */
+ * for an unknown resource class or trait or for a search given up
+ * (CAND_WORK_LIMIT, CAND_CANCELLED: what was streamed is then incomplete),
+ * or a database error. */
 enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
                                    cand_request_fn *on_request, cand_summary_fn *on_summary,
                                    void *arg, struct cand_failure *fail);

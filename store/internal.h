@@ -37,6 +37,13 @@ sqlite3_stmt *stmt_get(struct store *st, const char *sql);
 /* Resets the statement and clears its bindings. */
 void stmt_done(sqlite3_stmt *stmt);
 
+/* Copies text column col of s's current row (NULL as "") whole into dst,
+ * which holds size bytes. A value that does not fit is never cut (a cut
+ * can split a UTF-8 character, and the API would then drop the field): dst
+ * becomes "" and the result is SQLITE_TOOBIG, logged, which
+ * store_rc_from_sqlite() maps to STORE_ERROR. Else SQLITE_OK. */
+int column_text_copy(sqlite3_stmt *s, int col, char *dst, size_t size);
+
 /* Binds a text parameter (copied by SQLite). */
 void stmt_bind_text(sqlite3_stmt *stmt, int idx, const char *s);
 

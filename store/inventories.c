@@ -32,13 +32,12 @@ enum store_rc acct_class_id(struct store *st, const char *name, long long *id,
     return rc;
 }
 
-static void inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
+/* SQLITE_OK, or SQLITE_TOOBIG when the class name does not fit (never cut). */
+static int inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
 {
     /* Columns: rc id, rc name, total, reserved, min_unit, max_unit,
      * step_size, allocation_ratio, created_at, updated_at. */
     inv->rc_id = sqlite3_column_int64(s, 0);
-    snprintf(inv->resource_class, sizeof(inv->resource_class), "%s",
-             (const char *)sqlite3_column_text(s, 1));
     inv->total = sqlite3_column_int64(s, 2);
     inv->reserved = sqlite3_column_int64(s, 3);
     inv->min_unit = sqlite3_column_int64(s, 4);
@@ -47,6 +46,7 @@ static void inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
     inv->allocation_ratio = sqlite3_column_double(s, 7);
     inv->created_at = sqlite3_column_int64(s, 8);
     inv->updated_at = sqlite3_column_int64(s, 9);
+    return column_text_copy(s, 1, inv->resource_class, sizeof(inv->resource_class));
 }
 
 #define INVENTORY_COLUMNS                                                                      \
@@ -67,7 +67,8 @@ enum store_rc store_inventories_list(struct store *st, long long provider_id,
     int rc;
     struct inventory inv;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        inventory_from_row(s, &inv);
+        if ((rc = inventory_from_row(s, &inv)) != SQLITE_OK)
+            break;
         if (on_row(arg, &inv) != 0) {
             rc = SQLITE_DONE;
             break;
@@ -92,7 +93,7 @@ enum store_rc store_inventory_get(struct store *st, long long provider_id, const
     stmt_bind_text(s, 2, rc_name);
     enum store_rc rc = stmt_row(st, s, "inventory get");
     if (rc == STORE_OK)
-        inventory_from_row(s, out);
+        rc = store_rc_from_sqlite(st, inventory_from_row(s, out), "inventory get");
     stmt_done(s);
     return rc;
 }

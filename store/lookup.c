@@ -17,8 +17,8 @@ enum store_rc store_provider_ref(struct store *st, const char *uuid, struct prov
         out->generation = sqlite3_column_int64(s, 1);
         out->parent_id = sqlite3_column_int64(s, 2);
         out->root_id = sqlite3_column_int64(s, 3);
-        strncpy(out->uuid, (const char *)sqlite3_column_text(s, 4), sizeof(out->uuid) - 1);
-        out->uuid[sizeof(out->uuid) - 1] = '\0';
+        rc = store_rc_from_sqlite(st, column_text_copy(s, 4, out->uuid, sizeof(out->uuid)),
+                                  "provider lookup");
     }
     stmt_done(s);
     return rc;

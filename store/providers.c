@@ -15,21 +15,21 @@
     " FROM providers p JOIN providers r ON r.id = p.root_id"                                       \
     " LEFT JOIN providers pp ON pp.id = p.parent_id"
 
-static void copy_text(char *dst, size_t size, const unsigned char *src)
-{
-    snprintf(dst, size, "%s", src ? (const char *)src : "");
-}
-
-static void provider_from_row(sqlite3_stmt *s, struct provider *out)
+/* SQLITE_OK, or SQLITE_TOOBIG when a text does not fit (never cut). */
+static int provider_from_row(sqlite3_stmt *s, struct provider *out)
 {
     out->id = sqlite3_column_int64(s, 0);
-    copy_text(out->uuid, sizeof(out->uuid), sqlite3_column_text(s, 1));
-    copy_text(out->name, sizeof(out->name), sqlite3_column_text(s, 2));
     out->generation = sqlite3_column_int64(s, 3);
-    copy_text(out->parent_uuid, sizeof(out->parent_uuid), sqlite3_column_text(s, 4));
-    copy_text(out->root_uuid, sizeof(out->root_uuid), sqlite3_column_text(s, 5));
     out->created_at = sqlite3_column_int64(s, 6);
     out->updated_at = sqlite3_column_int64(s, 7);
+    int rc = column_text_copy(s, 1, out->uuid, sizeof(out->uuid));
+    if (rc == SQLITE_OK)
+        rc = column_text_copy(s, 2, out->name, sizeof(out->name));
+    if (rc == SQLITE_OK)
+        rc = column_text_copy(s, 4, out->parent_uuid, sizeof(out->parent_uuid));
+    if (rc == SQLITE_OK)
+        rc = column_text_copy(s, 5, out->root_uuid, sizeof(out->root_uuid));
+    return rc;
 }
 
 enum store_rc store_provider_get(struct store *st, const char *uuid, struct provider *out)
@@ -41,7 +41,7 @@ enum store_rc store_provider_get(struct store *st, const char *uuid, struct prov
     stmt_bind_text(s, 1, uuid);
     enum store_rc rc = stmt_row(st, s, "provider get");
     if (rc == STORE_OK)
-        provider_from_row(s, out);
+        rc = store_rc_from_sqlite(st, provider_from_row(s, out), "provider get");
     stmt_done(s);
     return rc;
 }
@@ -473,7 +473,8 @@ enum store_rc store_provider_list(struct store *st, const struct provider_filter
     struct provider row;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        provider_from_row(s, &row);
+        if ((rc = provider_from_row(s, &row)) != SQLITE_OK)
+            break;
         if (on_row(arg, &row) != 0) {
             rc = SQLITE_DONE;
             break;

@@ -7,12 +7,13 @@
 /* Columns: id, name, created_at, updated_at (0 when NULL). */
 #define CLASS_COLUMNS "id, name, created_at, COALESCE(updated_at, 0)"
 
-static void class_from_row(sqlite3_stmt *s, struct resource_class *out)
+/* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
+static int class_from_row(sqlite3_stmt *s, struct resource_class *out)
 {
     out->id = sqlite3_column_int64(s, 0);
-    snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(s, 1));
     out->created_at = sqlite3_column_int64(s, 2);
     out->updated_at = sqlite3_column_int64(s, 3);
+    return column_text_copy(s, 1, out->name, sizeof(out->name));
 }
 
 enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *on_row, void *arg)
@@ -24,7 +25,8 @@ enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct resource_class row;
-        class_from_row(s, &row);
+        if ((rc = class_from_row(s, &row)) != SQLITE_OK)
+            break;
         if (on_row(arg, &row) != 0) {
             rc = SQLITE_DONE;
             break;
@@ -45,7 +47,7 @@ enum store_rc store_resource_class_get(struct store *st, const char *name,
     stmt_bind_text(s, 1, name);
     enum store_rc rc = stmt_row(st, s, "get resource class");
     if (rc == STORE_OK)
-        class_from_row(s, out);
+        rc = store_rc_from_sqlite(st, class_from_row(s, out), "get resource class");
     stmt_done(s);
     return rc;
 }

@@ -53,6 +53,21 @@ void stmt_done(sqlite3_stmt *stmt)
     sqlite3_clear_bindings(stmt);
 }
 
+int column_text_copy(sqlite3_stmt *s, int col, char *dst, size_t size)
+{
+    const unsigned char *text = sqlite3_column_text(s, col);
+    size_t len = text ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    if (len >= size) {
+        log_msg(LOG_ERROR, "store: %s of %zu bytes does not fit in %zu: refused, not cut",
+                sqlite3_column_name(s, col), len, size);
+        dst[0] = '\0';
+        return SQLITE_TOOBIG;
+    }
+    memcpy(dst, text ? (const char *)text : "", len);
+    dst[len] = '\0';
+    return SQLITE_OK;
+}
+
 void stmt_bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 {
     sqlite3_bind_text(stmt, idx, s, -1, SQLITE_TRANSIENT);
@@ -70,6 +85,8 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
     case SQLITE_BUSY_SNAPSHOT:
         STORE_STAT_ADD(busy, 1);
         return STORE_BUSY;
+    case SQLITE_TOOBIG: /* column_text_copy() has said which value */
+        return STORE_ERROR;
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
         return STORE_DUPLICATE;

@@ -44,6 +44,12 @@ void store_release(struct store_pool *pool, struct store *st);
 #define STORE_TREE_CACHE_DEFAULT ((size_t)64 << 20)
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes);
 
+/* Bytes of a fixed buffer that holds any stored text of at most chars
+ * characters (Placement's maxLength counts characters; UTF-8 takes up to 4
+ * bytes each) and its NUL. Every fixed text buffer of a row is sized by
+ * this; a read that would not fit fails rather than cutting the value. */
+#define STORE_TEXT_SIZE(chars) (4 * (chars) + 1)
+
 /* Highest schema version this binary knows. */
 int store_schema_version(void);
 
@@ -224,7 +230,7 @@ enum store_rc store_provider_traits_replace(struct store *st, long long provider
 struct provider {
     long long id;
     char uuid[37];
-    char name[4 * PROVIDER_NAME_MAX + 1]; /* UTF-8: up to 4 bytes a character */
+    char name[STORE_TEXT_SIZE(PROVIDER_NAME_MAX)];
     long long generation;
     char parent_uuid[37]; /* "" for a root provider */
     char root_uuid[37];
@@ -330,7 +336,7 @@ enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uui
 /* ---- Inventories, allocations, usages (store/inventories.c, store/allocations.c,
  *      store/usages.c) ---- */
 
-#define STORE_NAME_MAX 256 /* resource class, consumer type, project and user ids: 255 + NUL */
+#define STORE_NAME_MAX 256 /* ASCII names (resource class, consumer type) and uuids: 255 + NUL */
 
 /* One inventory record. As input (writes) only resource_class and the six
  * numbers are read; the store resolves the name. As output every field is set. */
@@ -480,12 +486,19 @@ struct allocation_row {
 };
 typedef int store_allocation_fn(void *arg, const struct allocation_row *row);
 
+/* The type Placement reports for a consumer written without one (before
+ * 1.38, or never given one): its DEFAULT_CONSUMER_TYPE. Real type names
+ * are upper case, so it cannot clash with one. */
+#define STORE_CONSUMER_TYPE_UNKNOWN "unknown"
+
+#define STORE_EXTERNAL_ID_MAX 255 /* characters of a project or user id (any UTF-8) */
+
 /* A consumer's own record; strings are fixed arrays. */
 struct consumer_info {
     char uuid[STORE_NAME_MAX];
-    char project_id[STORE_NAME_MAX];
-    char user_id[STORE_NAME_MAX];
-    char consumer_type[STORE_NAME_MAX]; /* "" when the consumer has no type */
+    char project_id[STORE_TEXT_SIZE(STORE_EXTERNAL_ID_MAX)];
+    char user_id[STORE_TEXT_SIZE(STORE_EXTERNAL_ID_MAX)];
+    char consumer_type[STORE_NAME_MAX]; /* ASCII; STORE_CONSUMER_TYPE_UNKNOWN without a type */
     long long generation;
 };
 
@@ -509,7 +522,7 @@ enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
  * /resource_providers/{u}: 409 while true). */
 enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out);
 
-/* One usage sum. group is the consumer type name, "unknown" (no type) or
+/* One usage sum. group is the consumer type name, STORE_CONSUMER_TYPE_UNKNOWN or
  * "all", and NULL for provider usages; consumer_count counts the distinct
  * consumers of the group. */
 struct usage_row {

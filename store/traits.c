@@ -12,12 +12,13 @@ static const char CUSTOM_PREFIX[] = "CUSTOM_";
 /* Columns: id, name, created_at, updated_at (0 when NULL). */
 #define TRAIT_COLUMNS "t.id, t.name, t.created_at, COALESCE(t.updated_at, 0)"
 
-static void trait_from_row(sqlite3_stmt *s, struct trait *out)
+/* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
+static int trait_from_row(sqlite3_stmt *s, struct trait *out)
 {
     out->id = sqlite3_column_int64(s, 0);
-    snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(s, 1));
     out->created_at = sqlite3_column_int64(s, 2);
     out->updated_at = sqlite3_column_int64(s, 3);
+    return column_text_copy(s, 1, out->name, sizeof(out->name));
 }
 
 /* Steps s (already bound) to the end, handing each row to on_row, then
@@ -28,7 +29,8 @@ static enum store_rc stream_traits(struct store *st, sqlite3_stmt *s, store_trai
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct trait row;
-        trait_from_row(s, &row);
+        if ((rc = trait_from_row(s, &row)) != SQLITE_OK)
+            break;
         if (on_row(arg, &row) != 0) {
             rc = SQLITE_DONE;
             break;
@@ -91,7 +93,7 @@ enum store_rc store_trait_get(struct store *st, const char *name, struct trait *
     stmt_bind_text(s, 1, name);
     enum store_rc rc = stmt_row(st, s, "get trait");
     if (rc == STORE_OK)
-        trait_from_row(s, out);
+        rc = store_rc_from_sqlite(st, trait_from_row(s, out), "get trait");
     stmt_done(s);
     return rc;
 }

@@ -2,8 +2,10 @@
  * shapes and the packed-ring cases (packed-ring.md section 6). */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api/query.h"
 #include "support.h"
 
 static struct test_env env;
@@ -433,6 +435,41 @@ START_TEST(granular_groups_and_resourceless_mapping)
 }
 END_TEST
 
+/* GET /allocation_candidates?group_policy=none&resources1=RC:1&...resourcesN=RC:1:
+ * the status, with the error detail copied into detail_out. */
+static int get_n_groups(size_t n, const char *rc, char *detail_out, size_t size)
+{
+    size_t cap = 64 + n * (strlen(rc) + 24);
+    char *path = malloc(cap);
+    size_t len = (size_t)snprintf(path, cap, "/allocation_candidates?group_policy=none");
+    for (size_t i = 1; i <= n; i++)
+        len += (size_t)snprintf(path + len, cap - len, "&resources%zu=%s:1", i, rc);
+    struct req rq;
+    int status = test_call(&env, &rq, "GET", path, "1.39", NULL);
+    snprintf(detail_out, size, "%s", rq.err.status ? rq.err.detail : "");
+    req_release(&rq);
+    free(path);
+    return status;
+}
+
+START_TEST(request_groups_are_capped_with_a_400_naming_the_limit)
+{
+    char d[1024];
+    /* At the cap the groups are parsed (and the unknown class reported). */
+    ck_assert_int_eq(get_n_groups(API_MAX_REQUEST_GROUPS, "MCPU", d, sizeof(d)), 400);
+    ck_assert_str_eq(d, "Invalid resource class in resources parameter: No such resource class "
+                        "MCPU.");
+    ck_assert_int_eq(get_n_groups(API_MAX_REQUEST_GROUPS, "VCPU", d, sizeof(d)), 200);
+    const size_t past[] = {API_MAX_REQUEST_GROUPS + 1, 8000};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(get_n_groups(past[i], "VCPU", d, sizeof(d)), 400);
+        ck_assert_str_eq(d, "Invalid query string parameters: Too many request groups: placid "
+                            "accepts at most 256 distinct suffixes of resources, required, "
+                            "member_of and in_tree (the unsuffixed group counts as one).");
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("allocation_candidates");
@@ -454,6 +491,7 @@ static Suite *suite(void)
     tcase_add_test(tc, query_validation_messages);
     tcase_add_test(tc, an_impossible_request_is_an_empty_200);
     tcase_add_test(tc, granular_groups_and_resourceless_mapping);
+    tcase_add_test(tc, request_groups_are_capped_with_a_400_naming_the_limit);
     suite_add_tcase(s, tc);
     return s;
 }

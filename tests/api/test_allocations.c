@@ -269,8 +269,13 @@ START_TEST(consumer_type_from_1_38)
     ck_assert_str_eq(json_string_value(json_object_get(last.doc, "consumer_type")), "INSTANCE");
     ck_assert_int_eq(
         call("PUT", "/allocations/" C2, "1.37", body_28(RP1, "\"VCPU\": 1", "null", 0)), 204);
+    /* Written without a type: Placement's DEFAULT_CONSUMER_TYPE, never null. */
     ck_assert_int_eq(call("GET", "/allocations/" C2, "1.38", NULL), 200);
-    ck_assert(json_is_null(json_object_get(last.doc, "consumer_type")));
+    ck_assert_str_eq(json_string_value(json_object_get(last.doc, "consumer_type")), "unknown");
+    ck_assert_int_eq(call("GET", "/allocations/" C2, "1.39", NULL), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(last.doc, "consumer_type")), "unknown");
+    ck_assert_int_eq(call("GET", "/allocations/" C2, "1.37", NULL), 200);
+    ck_assert_ptr_null(json_object_get(last.doc, "consumer_type"));
 }
 END_TEST
 

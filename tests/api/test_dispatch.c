@@ -2,6 +2,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "server/microversion.h"
 #include "support.h"
 
 static struct test_env env;
@@ -167,12 +168,62 @@ START_TEST(multi_line_messages_arrive_on_one_line)
 }
 END_TEST
 
+/* Issue 14 item 3: everything but the JSON body and the handler is decided
+ * on the headers alone (no body, no store connection), in Placement's order. */
+START_TEST(header_phase_decides_without_the_body)
+{
+    static const struct {
+        const char *method, *path, *token;
+        int status;
+    } cases[] = {
+        {"POST", "/resource_providers", NULL, 401},
+        {"POST", "/resource_providers", "user", 403},
+        {"POST", "/nowhere", "admin", 404},
+        {"PATCH", "/resource_providers", "admin", 405},
+        {"PATCH", "/nowhere", NULL, 401}, /* auth before routing */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct req rq;
+        req_init(&rq);
+        rq.method = cases[i].method;
+        rq.path = cases[i].path;
+        rq.token = cases[i].token;
+        rq.mv = MV(1, 39);
+        rq.mv_known = true;
+        rq.content_type = "application/json";
+        rq.content_length = 500000; /* announced, never present */
+        ck_assert(!api_dispatch_headers(&rq, &env.ctx));
+        ck_assert_int_eq(rq.err.status, cases[i].status);
+        ck_assert_ptr_null(rq.route);
+        req_release(&rq);
+    }
+    struct req rq;
+    req_init(&rq);
+    rq.method = "POST";
+    rq.path = "/resource_providers";
+    rq.token = "admin";
+    rq.mv = MV(1, 39);
+    rq.mv_known = true;
+    rq.content_type = "application/json";
+    rq.content_length = 17;
+    ck_assert(api_dispatch_headers(&rq, &env.ctx));
+    ck_assert_ptr_nonnull(rq.route);
+    ck_assert_int_eq(rq.err.status, 0);
+    rq.raw_body = "{\"name\": \"split\"}";
+    rq.body_len = strlen(rq.raw_body);
+    api_dispatch_body(&rq, &env.ctx);
+    ck_assert_msg(rq.status == 200, "status %d err %d %s", rq.status, rq.err.status, rq.err.detail);
+    req_release(&rq);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("dispatch");
     TCase *tc = tcase_create("dispatch");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, root_needs_no_token);
+    tcase_add_test(tc, header_phase_decides_without_the_body);
     tcase_add_test(tc, other_paths_need_a_token);
     tcase_add_test(tc, non_admin_token_is_403_and_admin_with_project_is_admin);
     tcase_add_test(tc, body_without_json_content_type_is_415);

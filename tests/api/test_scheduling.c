@@ -163,6 +163,52 @@ START_TEST(candidates_come_from_the_derived_query)
 }
 END_TEST
 
+START_TEST(mixed_cpu_policy_claims_pcpu_and_vcpu)
+{
+    ck_assert_int_eq(test_status(&env, "POST", "/resource_providers", "1.20",
+                                 "{\"uuid\": \"" U1 "\", \"name\": \"cn1\"}"),
+                     200);
+    ck_assert_int_eq(test_status(&env, "PUT", "/resource_providers/" U1 "/inventories", "1.26",
+                                 "{\"resource_provider_generation\": 0, \"inventories\": "
+                                 "{\"VCPU\": {\"total\": 8}, \"PCPU\": {\"total\": 4}, "
+                                 "\"MEMORY_MB\": {\"total\": 4096}}}"),
+                     200);
+    struct req rq;
+    ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL,
+                               "{\"flavor\": {\"vcpus\": 4, \"memory_mb\": 512, "
+                               "\"extra_specs\": {\"hw:cpu_policy\": \"mixed\", "
+                               "\"hw:cpu_dedicated_mask\": \"^0\"}}}"),
+                     200);
+    json_t *doc = reply_doc(&rq);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "query")),
+                     "limit=1000&resources=MEMORY_MB%3A512%2CPCPU%3A3%2CVCPU%3A1&"
+                     "root_required=%21COMPUTE_STATUS_DISABLED");
+    json_t *ar = json_array_get(json_object_get(doc, "allocation_requests"), 0);
+    json_t *res =
+        json_object_get(json_object_get(json_object_get(ar, "allocations"), U1), "resources");
+    ck_assert_int_eq(json_integer_value(json_object_get(res, "PCPU")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(res, "VCPU")), 1);
+    json_decref(doc);
+    req_release(&rq);
+    /* Only 4 PCPU: a mask pinning 5 of 6 vCPUs finds nothing. */
+    ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL,
+                               "{\"flavor\": {\"vcpus\": 6, \"memory_mb\": 512, "
+                               "\"extra_specs\": {\"hw:cpu_policy\": \"mixed\", "
+                               "\"hw:cpu_dedicated_mask\": \"1-5\"}}}"),
+                     200);
+    doc = reply_doc(&rq);
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "allocation_requests")), 0);
+    json_decref(doc);
+    req_release(&rq);
+    test_expect_error(&env, "POST", PATH, NULL,
+                      "{\"flavor\": {\"vcpus\": 4, \"memory_mb\": 512, \"extra_specs\": "
+                      "{\"hw:cpu_policy\": \"mixed\"}}}",
+                      400, NULL,
+                      "Dedicated CPU set can be specified from either 'hw:cpu_dedicated_mask' or "
+                      "'hw:cpu_realtime_mask' when using 'mixed' CPU policy.");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("scheduling");
@@ -173,6 +219,7 @@ int main(void)
     tcase_add_test(tc, translation_errors_are_400_with_novas_wording);
     tcase_add_test(tc, names_are_checked_against_the_catalog);
     tcase_add_test(tc, reply_carries_the_query_nova_would_send);
+    tcase_add_test(tc, mixed_cpu_policy_claims_pcpu_and_vcpu);
     tcase_add_test(tc, candidates_come_from_the_derived_query);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -111,7 +111,7 @@ START_TEST(first_write_creates_the_consumer_and_bumps_every_generation)
     ck_assert_int_eq(info.generation, 1);
     ck_assert_str_eq(info.project_id, "proj");
     ck_assert_str_eq(info.user_id, "user");
-    ck_assert_str_eq(info.consumer_type, "");
+    ck_assert_str_eq(info.consumer_type, STORE_CONSUMER_TYPE_UNKNOWN); /* no type given */
     ck_assert_str_eq(usages(rp1), "VCPU=2,DISK_GB=20");
 }
 END_TEST

@@ -1,5 +1,6 @@
 /* Placement's JSON error body. */
 #include <check.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/errors.h"
@@ -71,6 +72,26 @@ START_TEST(invalid_utf8_in_detail_is_replaced)
 }
 END_TEST
 
+/* Issue 14 item 10: whatever the request put in the message (here a version
+ * header) reaches an HTML page only as text. */
+START_TEST(html_error_page_escapes_what_it_echoes)
+{
+    struct req rq;
+    req_init(&rq);
+    req_fail(&rq, 400, NULL, "Invalid microversion: <script>alert('x&y\"')</script>");
+    char *html = req_error_to_text(&rq, "GET", true);
+    ck_assert_ptr_null(strstr(html, "<script"));
+    ck_assert_ptr_nonnull(strstr(html, "&lt;script&gt;alert(&#x27;x&amp;y&quot;&#x27;)"
+                                       "&lt;/script&gt;"));
+    ck_assert_ptr_nonnull(strstr(html, "<h1>400 Bad Request</h1>"));
+    free(html);
+    char *text = req_error_to_text(&rq, "GET", false);
+    ck_assert_ptr_nonnull(strstr(text, "<script>alert('x&y\"')</script>"));
+    free(text);
+    req_release(&rq);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("errors");
@@ -79,6 +100,7 @@ int main(void)
     tcase_add_test(tc, code_appears_from_1_23);
     tcase_add_test(tc, first_error_wins);
     tcase_add_test(tc, invalid_utf8_in_detail_is_replaced);
+    tcase_add_test(tc, html_error_page_escapes_what_it_echoes);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
