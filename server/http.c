@@ -53,7 +53,7 @@ struct http_call {
     bool query_too_large; /* query cut off in on_uri: answered 414 */
     struct timespec started_at;
     char global_id[64]; /* incoming X-Openstack-Request-Id (cut), logged */
-    char client[48];    /* the peer's address, logged */
+    uint32_t client;    /* the peer's IPv4 address (host order; 0: unknown), logged */
     size_t reply_bytes; /* size of a body built with jansson */
 };
 
@@ -262,16 +262,16 @@ static bool query_fits(const char *uri, const char *query)
  * answer until its timeout. So a query too large for the pool is cut off
  * here, in MHD's (writable) copy of the request line, and on_request answers
  * 414 instead. */
-/* The peer's numeric address into out (size n), "-" when unknown. */
-static void client_address(struct MHD_Connection *conn, char *out, size_t n)
+/* The peer's IPv4 address in host order, 0 when unknown (formatted only
+ * when the request is logged). */
+static uint32_t client_address(struct MHD_Connection *conn)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    snprintf(out, n, "-");
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)n);
+    if (!sa || sa->sa_family != AF_INET)
+        return 0;
+    return ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -280,7 +280,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     char *query = uri ? strchr(uri, '?') : NULL;
     (void)cls;
 
-    client_address(conn, call->client, sizeof(call->client));
+    call->client = client_address(conn);
     req_init(&call->req);
     clock_gettime(CLOCK_MONOTONIC, &call->started_at);
     metrics_request_begin();
@@ -514,7 +514,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct log_request line = {.method = rq->method, .path = rq->path, .status = rq->status,
                                .duration_ms = ms, .request_id = rq->request_id,
                                .global_request_id = call->global_id[0] ? call->global_id : NULL,
-                               .client = call->client,
+                               .client_ipv4 = call->client,
                                .aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK};
     log_request(&line);
     req_release(rq);

@@ -108,6 +108,9 @@ static void put_escaped(struct line *l, const char *s, enum log_format format)
     while (*p) {
         const unsigned char *start = p;
         unsigned cp = 0;
+        /* printable ASCII that needs no escape in either format: the common case */
+        while (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '"')
+            p++;
         char buf[16];
         const char *esc = NULL;
         /* the plain run */
@@ -254,7 +257,11 @@ static void request_json(struct line *l, const struct log_request *r)
     member(l, "method", r->method);
     member(l, "path", r->path);
     putf(l, ", \"status\": %d, \"duration_ms\": %.3f", r->status, r->duration_ms);
-    member(l, "client", r->client);
+    if (r->client_ipv4)
+        putf(l, ", \"client\": \"%u.%u.%u.%u\"", r->client_ipv4 >> 24, (r->client_ipv4 >> 16) & 255,
+             (r->client_ipv4 >> 8) & 255, r->client_ipv4 & 255);
+    else
+        put(l, ", \"client\": null");
     putf(l, ", \"aborted\": %s", r->aborted ? "true" : "false");
 }
 

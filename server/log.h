@@ -5,6 +5,7 @@
 #define PLACID_SERVER_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "server/util.h"
 
@@ -29,7 +30,7 @@ struct log_request {
     int status;
     double duration_ms;
     const char *request_id, *global_request_id;
-    const char *client; /* the peer's address */
+    uint32_t client_ipv4; /* the peer's address in host order, 0: unknown */
     bool aborted;       /* the connection ended before the answer was sent */
 };
 

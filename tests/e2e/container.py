@@ -261,6 +261,34 @@ def compose_example():
         os.unlink(secret_file)
 
 
+def bind_mounts():
+    """The README's bind-mount rule: a host directory owned by 10001:10001
+    works; one the container's user cannot write is a clear one-line error."""
+    for owner, works in ((10001, True), (0, False)):
+        d = os.path.join("/tmp", f"{TAG}-bind-{owner}")
+        os.mkdir(d, 0o750)
+        os.chown(d, owner, owner)
+        name = f"{TAG}-bind-{owner}"
+        made["containers"].append(name)
+        port = free_port()
+        podman("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:8778", "-v",
+               f"{d}:/var/lib/placid", "-e", f"PLACID_ADMIN_TOKEN={TOKEN}", IMAGE)
+        if works:
+            ready, _ = wait_ready(port)
+            st = os.stat(os.path.join(d, "placid.db")) if ready else None
+            check(st is not None and (st.st_uid, st.st_gid) == (10001, 10001),
+                  "a bind-mounted directory owned by 10001:10001 holds the database")
+            podman("stop", "-t", "20", name, timeout=60)
+        else:
+            podman("wait", name, timeout=60)
+            code = podman("inspect", name, "--format", "{{.State.ExitCode}}").stdout.strip()
+            lines = [l for l in podman("logs", name).stderr.splitlines() if l.strip()]
+            check(code == "1" and lines and "cannot" in lines[-1],
+                  f"a root-owned bind mount: exit 1 with a one-line reason ({lines[-1:]})")
+        podman("rm", "-f", name)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def cleanup():
     for name in made["containers"]:
         podman("rm", "-f", "-t", "5", name)
@@ -306,6 +334,7 @@ def main():
             if run_container(second, port2):
                 data_kept(port2, "in a new container on the same volume")
                 podman("stop", "-t", "20", second, timeout=60)
+        bind_mounts()
         compose_example()
     finally:
         cleanup()
