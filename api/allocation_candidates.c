@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "api/errors.h"
+#include "api/explain.h"
 #include "api/handlers.h"
 #include "api/json_text.h"
 #include "api/query.h"
@@ -799,42 +800,73 @@ static int fail_work_limit(struct req *rq, unsigned long long limit)
                     limit);
 }
 
-int allocation_candidates_get(struct req *rq)
+/* Maps a failed engine run to the answer. */
+static int fail_candidates(struct req *rq, enum store_rc rc, const struct cand_failure *fail,
+                           const struct cand_query *q)
+{
+    if (rc == STORE_INVALID && fail->kind == CAND_BAD_RESOURCE_CLASS)
+        return req_fail(rq, 400, ERR_DEFAULT,
+                        "Invalid resource class in resources parameter: No such resource "
+                        "class %s.",
+                        fail->name);
+    if (rc == STORE_INVALID && fail->kind == CAND_BAD_TRAIT)
+        return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail->name);
+    if (rc == STORE_INVALID && fail->kind == CAND_WORK_LIMIT)
+        return fail_work_limit(rq, q->work_limit);
+    if (rc == STORE_INVALID && fail->kind == CAND_CANCELLED) {
+        /* The server is stopping (or the client left and reads nothing):
+         * the same query may succeed elsewhere or later. */
+        req_header_add(rq, "Retry-After", "1");
+        return req_fail(rq, 503, ERR_DEFAULT,
+                        "The allocation candidates search was stopped: the service is "
+                        "shutting down or the client disconnected.");
+    }
+    return api_fail_store(rq, rc);
+}
+
+/* Validates rq's query as GET /allocation_candidates does and builds q. */
+static int parse_query(struct req *rq, struct cand_query *q, struct ac_writer *w)
 {
     struct ac_params p = {0};
     drop_empty_pieces(rq);
     if (check_schema(rq) || parse_wide(rq, &p) || parse_groups(rq, &p) || check_groups(rq, &p))
         return -1;
+    build_query(rq, &p, q, w);
+    return 0;
+}
 
+int allocation_candidates_get(struct req *rq)
+{
     struct ac_writer w = {.rq = rq};
     struct cand_query q;
     struct cand_failure fail;
-    build_query(rq, &p, &q, &w);
+    if (parse_query(rq, &q, &w))
+        return -1;
     JT_LIT(&w.reqs, "{\"allocation_requests\": [");
     enum store_rc rc = store_candidates_get(rq->store, &q, on_request, on_summary, &w, &fail);
     if (rc != STORE_OK) {
         jt_free(&w.reqs);
         jt_free(&w.sums);
-        if (rc == STORE_INVALID && fail.kind == CAND_BAD_RESOURCE_CLASS)
-            return req_fail(rq, 400, ERR_DEFAULT,
-                            "Invalid resource class in resources parameter: No such resource "
-                            "class %s.",
-                            fail.name);
-        if (rc == STORE_INVALID && fail.kind == CAND_BAD_TRAIT)
-            return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail.name);
-        if (rc == STORE_INVALID && fail.kind == CAND_WORK_LIMIT)
-            return fail_work_limit(rq, q.work_limit);
-        if (rc == STORE_INVALID && fail.kind == CAND_CANCELLED) {
-            /* The server is stopping (or the client left and reads nothing):
-             * the same query may succeed elsewhere or later. */
-            req_header_add(rq, "Retry-After", "1");
-            return req_fail(rq, 503, ERR_DEFAULT,
-                            "The allocation candidates search was stopped: the service is "
-                            "shutting down or the client disconnected.");
-        }
-        return api_fail_store(rq, rc);
+        return fail_candidates(rq, rc, &fail, &q);
     }
     metrics_observe_candidates(w.n_reqs);
     finish_reply(rq, &w);
+    return 0;
+}
+
+int allocation_candidates_count(struct req *rq, struct cand_explain *x, size_t *limit)
+{
+    struct ac_writer w = {.rq = rq};
+    struct cand_query q;
+    struct cand_failure fail;
+    if (parse_query(rq, &q, &w))
+        return -1;
+    q.explain = x;
+    *limit = q.limit;
+    enum store_rc rc = store_candidates_get(rq->store, &q, on_request, NULL, &w, &fail);
+    if (rc != STORE_OK) {
+        cand_explain_free(x);
+        return fail_candidates(rq, rc, &fail, &q);
+    }
     return 0;
 }

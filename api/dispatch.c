@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/auth.h"
+#include "api/cors.h"
 #include "api/common.h"
 #include "api/errors.h"
 #include "store/store.h"
@@ -20,32 +22,10 @@ const struct api_ctx *api_current_ctx(void)
     return current_ctx;
 }
 
-static bool is_root_path(const char *path)
-{
-    return path[0] == '\0' || strcmp(path, "/") == 0;
-}
-
-/* Paths served without a token: the version document and the plain
- * health check (GET /healthcheck, as oslo.middleware's). */
-static bool is_public_path(const char *path)
-{
-    return is_root_path(path) || strcmp(path, "/healthcheck") == 0;
-}
-
-/* noauth2: a token is required except for the root document; the admin
- * token, alone or as "TOKEN:project", grants the admin role. */
+/* Authentication and policy live in api/auth.c, CORS in api/cors.c. */
 static bool authenticate(struct req *rq, const struct api_ctx *ctx)
 {
-    if (rq->token) {
-        size_t n = strlen(ctx->admin_token);
-        rq->is_admin = strncmp(rq->token, ctx->admin_token, n) == 0 &&
-                       (rq->token[n] == '\0' || rq->token[n] == ':');
-        return true;
-    }
-    if (is_public_path(rq->path))
-        return true;
-    req_fail(rq, 401, NULL, "Unauthorized");
-    return false;
+    return auth_authenticate(rq, ctx);
 }
 
 static bool check_framing(struct req *rq)
@@ -82,7 +62,8 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !r->any_accept && !accepts_json(rq->accept)) {
+    if (strcmp(r->method, "GET") == 0 && !r->any_accept && !accepts_json(rq->accept) &&
+        !(r->text_plain && strstr(rq->accept, "text/plain"))) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
     }
@@ -94,12 +75,9 @@ static bool check_content(struct req *rq, const struct route *r)
     return true;
 }
 
-static bool authorize(struct req *rq, const struct route *r)
+static bool authorize(struct req *rq, const struct api_ctx *ctx, const struct route *r)
 {
-    if (!r->policy || rq->is_admin)
-        return true;
-    req_fail(rq, 403, NULL, "Policy does not allow placement:%s to be performed.", r->policy);
-    return false;
+    return auth_authorize(rq, ctx, r->policy);
 }
 
 /* A string holding \u0000 is refused here, once for every handler: each C
@@ -125,9 +103,18 @@ bool api_dispatch_headers(struct req *rq, void *ctxp)
     const struct route *r = NULL;
 
     current_ctx = ctx;
+    /* A CORS preflight is answered here, before authentication, as
+     * oslo.middleware's CORS wraps Placement's auth. */
+    if (cors_preflight(rq, ctx->cors)) {
+        current_ctx = NULL;
+        return false;
+    }
     bool ok = authenticate(rq, ctx) && check_framing(rq) &&
               (r = router_find(api_routes, rq)) && (rq->route_pattern = r->pattern) &&
-              check_content(rq, r) && authorize(rq, r);
+              check_content(rq, r) &&
+              authorize(rq, ctx, r);
+    if (!ok)
+        cors_apply(rq, ctx->cors);
     current_ctx = NULL;
     rq->route = ok ? r : NULL;
     return ok;
@@ -137,7 +124,8 @@ void api_dispatch_body(struct req *rq, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
 
-    if (!rq->route && !api_dispatch_headers(rq, ctxp))
+    /* No route and a status: answered by the header phase (a preflight). */
+    if (!rq->route && (rq->status || !api_dispatch_headers(rq, ctxp)))
         return;
     const struct route *r = rq->route;
     current_ctx = ctx;
@@ -147,6 +135,7 @@ void api_dispatch_body(struct req *rq, void *ctxp)
         store_release(ctx->pool, rq->store);
         rq->store = NULL;
     }
+    cors_apply(rq, ctx->cors);
     current_ctx = NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/auth.h"
 #include "api/common.h"
 #include "api/handlers.h"
 
@@ -41,6 +42,17 @@ static json_t *detailed_new(enum store_rc rc, const struct store_health *h, doub
     return doc;
 }
 
+/* The admin token (noauth2), or a Keystone token with the admin role. */
+static bool caller_is_admin(const struct req *rq)
+{
+    if (rq->is_admin)
+        return true;
+    for (size_t i = 0; rq->caller && i < rq->caller->creds.n_roles; i++)
+        if (strcmp(rq->caller->creds.roles[i], "admin") == 0)
+            return true;
+    return false;
+}
+
 int healthcheck_get(struct req *rq)
 {
     struct store_health h = {0};
@@ -55,7 +67,7 @@ int healthcheck_get(struct req *rq)
         return 0;
     }
     if (rq->accept && strstr(rq->accept, "application/json")) {
-        if (rq->is_admin)
+        if (caller_is_admin(rq))
             return api_reply(rq, ok ? 200 : 503, detailed_new(rc, &h, ms_since(&start)));
         return api_reply(rq, ok ? 200 : 503,
                          json_pack("{s:b,s:[s]}", "detailed", 0, "reasons", reason));

@@ -38,6 +38,10 @@ struct http_server {
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
 /* Connections held at once when the configuration leaves it at 0. */
 #define HTTP_DEFAULT_CONNECTIONS 1024u
+/* A refused request whose declared body is at most this large has it read
+ * and dropped, so the answer can keep the connection (MHD closes one
+ * answered before its body); a larger or chunked one is answered at once. */
+#define HTTP_SMALL_BODY ((long long)64 * 1024)
 /* A body without a Content-Length (chunked) grows by this much at a time. */
 #define HTTP_BODY_STEP ((size_t)64 * 1024)
 
@@ -86,6 +90,23 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct req *rq = cls;
+    (void)kind;
+    if (rq->n_in_headers % 16 == 0) {
+        struct kv *grown = arena_alloc(&rq->arena, (rq->n_in_headers + 16) * sizeof(*grown));
+        if (rq->n_in_headers)
+            memcpy(grown, rq->in_headers, rq->n_in_headers * sizeof(*grown));
+        rq->in_headers = grown;
+    }
+    rq->in_headers[rq->n_in_headers].key = arena_strdup(&rq->arena, key);
+    rq->in_headers[rq->n_in_headers].value = arena_strdup(&rq->arena, value ? value : "");
+    rq->n_in_headers++;
+    return MHD_YES;
+}
+
 static const char *header(struct MHD_Connection *conn, struct req *rq, const char *name)
 {
     const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
@@ -110,6 +131,7 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     if (cl)
         rq->content_length = parse_ll(cl, &len) ? len : -2;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     rq->client_fd = ci ? ci->connect_fd : -1;
@@ -185,7 +207,9 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
 
     if (rq->err.status) {
         status = rq->err.status;
-        if (status == 401) {
+        if (status == 401 && rq->reply) {
+            doc = json_incref(rq->reply); /* the API's own 401 body (Keystone mode) */
+        } else if (status == 401) {
             doc = json_pack("{s:s,s:s,s:s}", "message",
                             "This server could not verify that you are authorized to access the "
                             "document you requested. Either you supplied the wrong credentials "
@@ -364,8 +388,9 @@ static void fail_busy(struct req *rq)
  * checks (auth, routing, method, policy) and reserves the body's memory, so
  * nothing is buffered for a request that will be refused. Returns false
  * when the request is to be answered at once, without reading its body. A
- * request refused here that has no body is answered in the final call
- * instead, so its connection can stay open. */
+ * request refused here with no body or a small one is answered in the final
+ * call instead (the body dropped as it arrives), so its connection can stay
+ * open. */
 static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
                           struct http_call *call, const char *url, const char *method)
 {
@@ -388,7 +413,7 @@ static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
     if (!rq->err.status)
         return true;
     call->discard_body = true;
-    return rq->content_length <= 0 &&
+    return rq->content_length <= HTTP_SMALL_BODY &&
            !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 }
 

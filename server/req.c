@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "server/microversion.h"
@@ -78,6 +79,14 @@ const char *req_query(const struct req *rq, const char *name)
         if (strcmp(rq->query[i].key, name) == 0)
             found = rq->query[i].value ? rq->query[i].value : "";
     return found;
+}
+
+const char *req_header(const struct req *rq, const char *name)
+{
+    for (size_t i = 0; i < rq->n_in_headers; i++)
+        if (strcasecmp(rq->in_headers[i].key, name) == 0)
+            return rq->in_headers[i].value;
+    return NULL;
 }
 
 size_t req_query_count(const struct req *rq, const char *name)

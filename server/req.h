@@ -25,6 +25,7 @@ struct req_error {
 };
 
 struct store;
+struct auth_caller;
 struct route;
 
 struct req {
@@ -46,6 +47,10 @@ struct req {
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
     bool is_admin;       /* set by the API layer from the token */
+    struct kv *in_headers; /* every request header (arena copies), for api/'s
+                            * auth, policy and CORS; see req_header() */
+    size_t n_in_headers;
+    const struct auth_caller *caller; /* who is calling: set by api/ (arena) */
     const struct route *route; /* matched by the API's header phase, or NULL */
     const char *route_pattern; /* pattern of the route the path matched (static), or NULL:
                                 * labels the request's metrics */
@@ -60,7 +65,7 @@ struct req {
                        * reply, for very large answers; set with req_set_reply_text */
     size_t reply_text_len;
     void (*reply_text_free)(char *text, size_t len); /* NULL: free() */
-    const char *reply_type; /* static Content-Type of reply_text; NULL: application/json */
+    const char *reply_type; /* Content-Type of reply_text; NULL: application/json */
     struct kv headers[REQ_MAX_HEADERS];
     size_t n_headers;
     time_t last_modified; /* 0 = no Last-Modified/Cache-Control headers */
@@ -86,6 +91,10 @@ const char *req_param(const struct req *rq, const char *name);
 /* Last value of a query key, or NULL when absent. A key given without '='
  * yields "". Borrowed from the arena. */
 const char *req_query(const struct req *rq, const char *name);
+
+/* Value of request header name (compared case-insensitively), or NULL.
+ * Borrowed from the arena. */
+const char *req_header(const struct req *rq, const char *name);
 
 /* Number of times the query key occurs. */
 size_t req_query_count(const struct req *rq, const char *name);

@@ -13,6 +13,7 @@ struct route {
     handler_fn *handler;
     const char *policy; /* Placement policy name for the 403 message; NULL = no token needed */
     bool json_body; /* parse body first; 415 unless application/json */
+    bool text_plain; /* may answer text/plain: an Accept of text/plain is no 406 */
     int too_old;    /* status when only the version misses; 0 means 404 */
     bool any_accept; /* answers plain text too: no 406 for a non-JSON Accept */
 };

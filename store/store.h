@@ -38,6 +38,18 @@ void store_pool_close(struct store_pool *pool);
 struct store *store_acquire(struct store_pool *pool);
 void store_release(struct store_pool *pool, struct store *st);
 
+/* Durability: every commit is on disk before it is acknowledged
+ * (synchronous=FULL). The allocation writes of concurrent requests (PUT
+ * and POST /allocations, DELETE /allocations/{c}, the reshaper) share one
+ * transaction and one fsync (group commit; each stays all or nothing), and
+ * WAL checkpoints run on a background thread, never on a request. */
+struct store_write_stats {
+    unsigned long long batches;        /* group commits */
+    unsigned long long grouped_writes; /* writes they carried */
+    unsigned long long wal_restarts;   /* times the WAL was started over */
+};
+void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *out);
+
 /* Memory the allocation candidates engine may keep for provider trees it
  * has read, shared by the pool's connections (0: keep none). Default
  * STORE_TREE_CACHE_DEFAULT. */

@@ -177,6 +177,7 @@ static void setup(void)
     snprintf(seeded, sizeof(seeded), "%s.seeded", db);
     remove_db(db);
     ctx.admin_token = "admin";
+    ctx.candidates_work_limit = API_CANDIDATES_WORK_DEFAULT; /* as placid runs */
     open_pool();
     seed();
     store_pool_close(ctx.pool);

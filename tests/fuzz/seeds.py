@@ -82,6 +82,20 @@ SCHED = [
     "image:hw_cpu_policy=dedicated\nimage:hw_virtio_packed_ring=no\nresources_a-b:VGPU=1",
     "resources1:DISK_GB=1_000\nresources:MEMORY_MB= +12 \ngroup_policy=none",
 ]
+# The scheduling endpoint is placid's own: no gabbi file reaches it.
+SCHED_BODIES = [
+    {"flavor": {"vcpus": 2, "memory_mb": 2048, "root_gb": 20,
+                "extra_specs": {"hw:virtio_packed_ring": "true"}}},
+    {"flavor": {"vcpus": 4, "memory_mb": 512, "swap": 1025, "ephemeral_gb": 1,
+                "extra_specs": {"hw:cpu_policy": "mixed", "hw:cpu_dedicated_mask": "^0-1",
+                                "hw:emulator_threads_policy": "isolate"}},
+     "image": {"properties": {"hw_cpu_realtime_mask": "^0", "trait:COMPUTE_NODE": "required"}},
+     "limit": 5},
+    {"flavor": {"vcpus": 1, "memory_mb": 1, "extra_specs": {
+        "resources1:CUSTOM_FUZZ": "1", "resources2:VCPU": "1", "trait1:CUSTOM_FUZZ_TRAIT":
+        "required", "trait2:COMPUTE_NODE": "forbidden", "group_policy": "isolate"}}},
+]
+
 AGENT = [
     "libvirtd (libvirt) 9.0.0", "9.0.0", "QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7)",
     "virsh 6.3\n", "http://127.0.0.1:8778", "http://[::1]:8778/", "http://user@localhost:1",
@@ -103,6 +117,8 @@ def main():
                 seeds["query"].add(f"{url}\n{version_value(version)}")
             if data is not None or method in ("PUT", "POST", "PATCH"):
                 seeds["body"].add(f"{method} {url}\n{version_value(version)}\n{data or ''}")
+    for body in SCHED_BODIES:
+        seeds["body"].add("POST /placid/allocation_candidates\n\n" + json.dumps(body))
     seeds["sched"].update(SCHED)
     seeds["agent"].update(AGENT)
     for harness, items in seeds.items():
