@@ -15,9 +15,10 @@
 
 #include "agent/client.h"
 #include "agent/host.h"
+#include "agent/keystone.h"
 #include "agent/report.h"
 #include "agent/token.h"
-#include "server/log.h"
+#include "core/log.h"
 
 #define EXIT_USAGE 2
 #define EXIT_AUTH  3
@@ -41,6 +42,13 @@ static void usage(FILE *out)
           "                              http://127.0.0.1:8778)\n"
           "  --token TOKEN               X-Auth-Token (default $OS_TOKEN; visible in\n"
           "                              ps: prefer --token-file)\n"
+          "  --keystone-credentials FILE authenticate with Keystone instead of a token:\n"
+          "                              key = value lines (username, password,\n"
+          "                              project_name, user_domain_name,\n"
+          "                              project_domain_name, region_name, interface);\n"
+          "                              placid's URL comes from the service catalog\n"
+          "                              unless --url or $PLACID_URL is given\n"
+          "  --keystone-url URL          Keystone's identity endpoint (default $OS_AUTH_URL)\n"
           "  --token-file PATH           read the token from the first line of PATH\n"
           "                              (re-read after a rejection). Without a token\n"
           "                              the agent uses 'admin' for a loopback --url\n"
@@ -113,6 +121,8 @@ static int parse_version(const char *flag, const char *s, struct agent_version *
 struct options {
     struct agent_config cfg;
     bool once, debug;
+    bool url_given;                      /* --url or PLACID_URL: not from the catalog */
+    const char *ks_url, *ks_credentials; /* Keystone password auth when set */
     long long interval, retry_timeout;
     char host[256];
     const char *token_file; /* --token-file */
@@ -143,6 +153,8 @@ enum {
     OPT_DEBUG,
     OPT_HELP,
     OPT_TOKEN_FILE,
+    OPT_KS_URL,
+    OPT_KS_CREDENTIALS,
 };
 
 static int parse_option(struct options *o, int opt, const char *arg)
@@ -151,6 +163,13 @@ static int parse_option(struct options *o, int opt, const char *arg)
     switch (opt) {
     case OPT_URL:
         c->url = arg;
+        o->url_given = true;
+        return 0;
+    case OPT_KS_URL:
+        o->ks_url = arg;
+        return 0;
+    case OPT_KS_CREDENTIALS:
+        o->ks_credentials = arg;
         return 0;
     case OPT_TOKEN:
         c->token = arg;
@@ -212,6 +231,8 @@ static void set_defaults(struct options *o)
     struct agent_config *c = &o->cfg;
     memset(o, 0, sizeof(*o));
     c->url = getenv("PLACID_URL") ? getenv("PLACID_URL") : "http://127.0.0.1:8778";
+    o->url_given = getenv("PLACID_URL") != NULL;
+    o->ks_url = getenv("OS_AUTH_URL");
     c->token = NULL; /* --token, --token-file, $OS_TOKEN or loopback "admin": resolve_token() */
     c->state_file = DEFAULT_STATE_FILE;
     c->cpu_ratio = 4.0;
@@ -250,6 +271,8 @@ static int parse_args(int argc, char **argv, struct options *o, bool *help)
         {"debug", no_argument, NULL, OPT_DEBUG},
         {"help", no_argument, NULL, OPT_HELP},
         {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+        {"keystone-url", required_argument, NULL, OPT_KS_URL},
+        {"keystone-credentials", required_argument, NULL, OPT_KS_CREDENTIALS},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -297,6 +320,12 @@ static int resolve_token(struct options *o)
 {
     struct agent_config *c = &o->cfg;
     char err[512];
+    if (o->ks_credentials) { /* the token comes from Keystone */
+        if (!o->token_file && !c->token)
+            return 0;
+        fprintf(stderr, "placid-agent: give either --keystone-credentials or a token\n");
+        return EXIT_USAGE;
+    }
     if (o->token_file && c->token) {
         fprintf(stderr, "placid-agent: give either --token or --token-file, not both\n");
         return EXIT_USAGE;
@@ -357,13 +386,23 @@ static void nap(long long seconds)
         ;
 }
 
-static int run(struct agent_reporter *r, struct options *o)
+static int run(struct agent_reporter *r, struct options *o, struct agent_keystone *ks)
 {
     long long backoff = 1, waited = 0;
     const long long max_backoff = o->interval < 60 ? o->interval : 60;
+    bool relogin = false;
 
     while (!stopping) {
-        enum report_rc rc = agent_report(r);
+        /* Keystone mode: a fresh token first; a token placid refuses is
+         * replaced by a new login once before the refusal counts. */
+        enum report_rc rc = ks ? agent_keystone_ready(ks, r, &o->cfg, relogin) : REPORT_OK;
+        if (rc == REPORT_OK)
+            rc = agent_report(r);
+        if (rc == REPORT_AUTH && ks && !relogin) {
+            relogin = true;
+            continue;
+        }
+        relogin = false;
         if (rc == REPORT_AUTH && o->once)
             return EXIT_AUTH;
         if (rc == REPORT_AUTH) {
@@ -425,8 +464,16 @@ int main(int argc, char **argv)
         log_msg(LOG_ERROR, "%s", err);
         return EXIT_FAILURE;
     }
-    r.client = pl_client_new(o.cfg.url, o.cfg.token);
-    if (!r.client) {
+    struct agent_keystone ks;
+    if (o.ks_credentials && agent_keystone_init(&ks, o.ks_url, o.ks_credentials,
+                                                o.url_given ? o.cfg.url : NULL, err,
+                                                sizeof(err))) {
+        fprintf(stderr, "placid-agent: %s\n", err);
+        return EXIT_USAGE;
+    }
+    /* Keystone mode makes its client once it has a token and an endpoint. */
+    r.client = o.ks_credentials ? NULL : pl_client_new(o.cfg.url, o.cfg.token);
+    if (!r.client && !o.ks_credentials) {
         log_msg(LOG_ERROR, "cannot initialise libcurl");
         return EXIT_FAILURE;
     }
@@ -436,7 +483,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
 
     log_msg(LOG_INFO, "reporting host %s to %s%s", o.cfg.name, o.cfg.url, o.once ? " once" : "");
-    status = run(&r, &o);
+    status = run(&r, &o, o.ks_credentials ? &ks : NULL);
     pl_client_free(r.client);
     free(o.file_token);
     return status;

@@ -12,12 +12,13 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "api/errors.h"
+#include "api/explain.h"
 #include "api/handlers.h"
 #include "api/json_text.h"
 #include "api/query.h"
 #include "api/strmap.h"
+#include "core/util.h"
 #include "server/microversion.h"
-#include "server/util.h"
 #include "store/candidates.h"
 
 #define QS_PREFIX "Invalid query string parameters: "
@@ -112,11 +113,6 @@ static bool key_allowed(const struct req *rq, const char *key)
            (strcmp(key, "same_subtree") == 0 && mv >= MV(1, 36));
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The patternProperties of the schema, in the sorted order jsonschema
  * lists them. */
 static void append_patterns(const struct req *rq, char *out, size_t size)
@@ -145,7 +141,7 @@ static int fail_extra_keys(struct req *rq)
     }
     if (!n)
         return 0;
-    qsort(extras, n, sizeof(*extras), cmp_cstr);
+    qsort(extras, n, sizeof(*extras), strptr_cmp);
     char list[512] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -525,7 +521,7 @@ static int check_conflicts(struct req *rq, const struct ac_params *p)
                 continue;
             const char **names = arena_alloc(&rq->arena, s->n * sizeof(*names));
             memcpy(names, s->names, s->n * sizeof(*names));
-            qsort(names, s->n, sizeof(*names), cmp_cstr);
+            qsort(names, s->n, sizeof(*names), strptr_cmp);
             size_t size = 32 + strlen(p->groups[i].suffix);
             for (size_t k = 0; k < s->n; k++)
                 size += strlen(names[k]) + 2;
@@ -539,7 +535,7 @@ static int check_conflicts(struct req *rq, const struct ac_params *p)
     }
     if (!n)
         return 0;
-    qsort(found, n, sizeof(*found), cmp_cstr);
+    qsort(found, n, sizeof(*found), strptr_cmp);
     char list[1024] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -744,7 +740,7 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
             .in_tree = g->in_tree,
         };
     }
-    const struct api_ctx *ctx = api_current_ctx();
+    const struct api_ctx *ctx = rq->api;
     *q = (struct cand_query){
         .groups = groups,
         .n_groups = p->n_groups,
@@ -798,41 +794,72 @@ static int fail_work_limit(struct req *rq, unsigned long long limit)
                     limit);
 }
 
-int allocation_candidates_get(struct req *rq)
+/* Maps a failed engine run to the answer. */
+static int fail_candidates(struct req *rq, enum store_rc rc, const struct cand_failure *fail,
+                           const struct cand_query *q)
+{
+    if (rc == STORE_INVALID && fail->kind == CAND_BAD_RESOURCE_CLASS)
+        return req_fail(rq, 400, ERR_DEFAULT,
+                        "Invalid resource class in resources parameter: No such resource "
+                        "class %s.",
+                        fail->name);
+    if (rc == STORE_INVALID && fail->kind == CAND_BAD_TRAIT)
+        return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail->name);
+    if (rc == STORE_INVALID && fail->kind == CAND_WORK_LIMIT)
+        return fail_work_limit(rq, q->work_limit);
+    if (rc == STORE_INVALID && fail->kind == CAND_CANCELLED) {
+        /* The server is stopping (or the client left and reads nothing):
+         * the same query may succeed elsewhere or later. */
+        req_header_add(rq, "Retry-After", "1");
+        return req_fail(rq, 503, ERR_DEFAULT,
+                        "The allocation candidates search was stopped: the service is "
+                        "shutting down or the client disconnected.");
+    }
+    return api_fail_store(rq, rc);
+}
+
+/* Validates rq's query as GET /allocation_candidates does and builds q. */
+static int parse_query(struct req *rq, struct cand_query *q, struct ac_writer *w)
 {
     struct ac_params p = {0};
     drop_empty_pieces(rq);
     if (check_schema(rq) || parse_wide(rq, &p) || parse_groups(rq, &p) || check_groups(rq, &p))
         return -1;
+    build_query(rq, &p, q, w);
+    return 0;
+}
 
+int allocation_candidates_get(struct req *rq)
+{
     struct ac_writer w = {.rq = rq};
     struct cand_query q;
     struct cand_failure fail;
-    build_query(rq, &p, &q, &w);
+    if (parse_query(rq, &q, &w))
+        return -1;
     JT_LIT(&w.reqs, "{\"allocation_requests\": [");
     enum store_rc rc = store_candidates_get(rq->store, &q, on_request, on_summary, &w, &fail);
     if (rc != STORE_OK) {
         jt_free(&w.reqs);
         jt_free(&w.sums);
-        if (rc == STORE_INVALID && fail.kind == CAND_BAD_RESOURCE_CLASS)
-            return req_fail(rq, 400, ERR_DEFAULT,
-                            "Invalid resource class in resources parameter: No such resource "
-                            "class %s.",
-                            fail.name);
-        if (rc == STORE_INVALID && fail.kind == CAND_BAD_TRAIT)
-            return req_fail(rq, 400, ERR_DEFAULT, "No such trait(s): %s.", fail.name);
-        if (rc == STORE_INVALID && fail.kind == CAND_WORK_LIMIT)
-            return fail_work_limit(rq, q.work_limit);
-        if (rc == STORE_INVALID && fail.kind == CAND_CANCELLED) {
-            /* The server is stopping (or the client left and reads nothing):
-             * the same query may succeed elsewhere or later. */
-            req_header_add(rq, "Retry-After", "1");
-            return req_fail(rq, 503, ERR_DEFAULT,
-                            "The allocation candidates search was stopped: the service is "
-                            "shutting down or the client disconnected.");
-        }
-        return api_fail_store(rq, rc);
+        return fail_candidates(rq, rc, &fail, &q);
     }
     finish_reply(rq, &w);
+    return 0;
+}
+
+int allocation_candidates_count(struct req *rq, struct cand_explain *x, size_t *limit)
+{
+    struct ac_writer w = {.rq = rq};
+    struct cand_query q;
+    struct cand_failure fail;
+    if (parse_query(rq, &q, &w))
+        return -1;
+    q.explain = x;
+    *limit = q.limit;
+    enum store_rc rc = store_candidates_get(rq->store, &q, on_request, NULL, &w, &fail);
+    if (rc != STORE_OK) {
+        cand_explain_free(x);
+        return fail_candidates(rq, rc, &fail, &q);
+    }
     return 0;
 }

@@ -8,17 +8,26 @@
 #include "server/router.h"
 
 struct store_pool;
+struct policy_holder;
+struct cors_config;
+struct keystone;
 
 struct api_ctx {
     struct store_pool *pool; /* BORROWED: connections for the handlers */
     const char *admin_token; /* the token that grants admin ("admin" by default) */
     bool randomize_candidates; /* shuffle allocation candidates like Placement's option */
+    bool noauth_headers;       /* noauth2: X-Roles, X-Project-Id, X-User-Id and
+                                * OpenStack-System-Scope describe the caller */
+    struct policy_holder *policy;   /* BORROWED rules in force; NULL: the defaults */
+    const struct cors_config *cors; /* BORROWED; NULL: CORS off */
+    struct keystone *keystone;      /* BORROWED; NULL: noauth2 */
     unsigned long long candidates_work_limit; /* engine steps per query; 0: unlimited */
+    size_t explain_near_misses; /* near misses an explanation lists */
 };
 
-/* The default of --candidates-work-limit: some 30 times what the full
- * answer of a 100,000-host cloud costs (about 600,000 steps), a couple of
- * seconds of one core in a Release build. */
+/* The default of --candidates-work-limit: 15 times what the full perfload
+ * answer of a 100,000-host cloud costs (1.3 million steps, measured with
+ * --log-level debug), under a second of one core in a Release build. */
 #define API_CANDIDATES_WORK_DEFAULT 20000000ULL
 
 /* The route table, terminated by a row with method == NULL. */
@@ -39,9 +48,5 @@ bool api_dispatch_headers(struct req *rq, void *ctx);
  * the handler of rq->route. Runs api_dispatch_headers first when rq->route
  * is not set. */
 void api_dispatch_body(struct req *rq, void *ctx);
-
-/* The context of the request being handled on this thread (for handlers
- * that need configuration). NULL outside api_dispatch. */
-const struct api_ctx *api_current_ctx(void);
 
 #endif

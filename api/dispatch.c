@@ -9,41 +9,21 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/auth.h"
+#include "api/cors.h"
 #include "api/common.h"
 #include "api/errors.h"
 #include "store/store.h"
 
-static _Thread_local const struct api_ctx *current_ctx;
-
-const struct api_ctx *api_current_ctx(void)
-{
-    return current_ctx;
-}
-
-static bool is_root_path(const char *path)
-{
-    return path[0] == '\0' || strcmp(path, "/") == 0;
-}
-
-/* noauth2: a token is required except for the root document; the admin
- * token, alone or as "TOKEN:project", grants the admin role. */
+/* Authentication and policy live in api/auth.c, CORS in api/cors.c. */
 static bool authenticate(struct req *rq, const struct api_ctx *ctx)
 {
-    if (rq->token) {
-        size_t n = strlen(ctx->admin_token);
-        rq->is_admin = strncmp(rq->token, ctx->admin_token, n) == 0 &&
-                       (rq->token[n] == '\0' || rq->token[n] == ':');
-        return true;
-    }
-    if (is_root_path(rq->path))
-        return true;
-    req_fail(rq, 401, NULL, "Unauthorized");
-    return false;
+    return auth_authenticate(rq, ctx);
 }
 
 static bool check_framing(struct req *rq)
 {
-    if (rq->content_length == -2) {
+    if (rq->content_length == REQ_LENGTH_INVALID) {
         req_fail(rq, 400, NULL, "content-length header must be an integer");
         return false;
     }
@@ -52,15 +32,6 @@ static bool check_framing(struct req *rq)
         return false;
     }
     return true;
-}
-
-/* True when an Accept header value admits application/json. */
-static bool accepts_json(const char *accept)
-{
-    if (!accept || !accept[0])
-        return true;
-    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
-           strstr(accept, "application/*");
 }
 
 static bool is_json_type(const char *ct)
@@ -75,7 +46,8 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept)) {
+    if (strcmp(r->method, "GET") == 0 && !req_accepts(rq->accept, "application/json") &&
+        !(r->text_plain && req_accepts(rq->accept, "text/plain"))) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
     }
@@ -87,12 +59,9 @@ static bool check_content(struct req *rq, const struct route *r)
     return true;
 }
 
-static bool authorize(struct req *rq, const struct route *r)
+static bool authorize(struct req *rq, const struct api_ctx *ctx, const struct route *r)
 {
-    if (!r->policy || rq->is_admin)
-        return true;
-    req_fail(rq, 403, NULL, "Policy does not allow placement:%s to be performed.", r->policy);
-    return false;
+    return auth_authorize(rq, ctx, r->policy);
 }
 
 /* A string holding \u0000 is refused here, once for every handler: each C
@@ -117,10 +86,16 @@ bool api_dispatch_headers(struct req *rq, void *ctxp)
     const struct api_ctx *ctx = ctxp;
     const struct route *r = NULL;
 
-    current_ctx = ctx;
+    rq->api = ctx;
+    /* A CORS preflight is answered here, before authentication, as
+     * oslo.middleware's CORS wraps Placement's auth. */
+    if (cors_preflight(rq, ctx->cors))
+        return false;
     bool ok = authenticate(rq, ctx) && check_framing(rq) &&
-              (r = router_find(api_routes, rq)) && check_content(rq, r) && authorize(rq, r);
-    current_ctx = NULL;
+              (r = router_find(api_routes, rq)) && check_content(rq, r) &&
+              authorize(rq, ctx, r);
+    if (!ok)
+        cors_apply(rq, ctx->cors);
     rq->route = ok ? r : NULL;
     return ok;
 }
@@ -129,17 +104,17 @@ void api_dispatch_body(struct req *rq, void *ctxp)
 {
     const struct api_ctx *ctx = ctxp;
 
-    if (!rq->route && !api_dispatch_headers(rq, ctxp))
+    /* No route and a status: answered by the header phase (a preflight). */
+    if (!rq->route && (rq->status || !api_dispatch_headers(rq, ctxp)))
         return;
     const struct route *r = rq->route;
-    current_ctx = ctx;
     if (!r->json_body || parse_body(rq)) {
         rq->store = store_acquire(ctx->pool);
         r->handler(rq);
         store_release(ctx->pool, rq->store);
         rq->store = NULL;
     }
-    current_ctx = NULL;
+    cors_apply(rq, ctx->cors);
 }
 
 void api_dispatch(struct req *rq, void *ctx)

@@ -47,7 +47,9 @@ const struct route api_routes[] = {
   { "GET",    "/usages",                        MV(1, 9), MV_LATEST,  usages_get,                 "usages" },
   { "POST",   "/reshaper",                      MV(1, 30), MV_LATEST, reshaper_post,              "reshaper:reshape", .json_body = true },
   /* placid's own scheduling endpoint: flavor + image to allocation candidates. */
-  { "POST",   "/placid/allocation_candidates",  ALL,                  scheduling_candidates_post, "placid:scheduling", .json_body = true },
+  { "POST",   "/placid/allocation_candidates",  ALL,                  scheduling_candidates_post, "placid:scheduling", .json_body = true, .text_plain = true },
+  /* placid's own: why a query finds what it finds (issue 12). */
+  { "GET",    "/placid/allocation_candidates/explain", ALL,           allocation_candidates_explain, "allocation_candidates:list", .text_plain = true },
   { NULL },
 };
 /* clang-format on */

@@ -10,6 +10,7 @@
 
 #include "api/common.h"
 #include "api/errors.h"
+#include "api/explain_sources.h"
 #include "api/handlers.h"
 #include "api/sched_translate.h"
 #include "server/microversion.h"
@@ -178,7 +179,7 @@ static int parse_image(struct req *rq, json_t *image, struct sched_request *in)
 
 static int parse_body(struct req *rq, struct sched_request *in)
 {
-    static const char *const keys[] = {"flavor", "image", "limit", NULL};
+    static const char *const keys[] = {"flavor", "image", "limit", "explain", NULL};
     bool failed;
 
     memset(in, 0, sizeof(*in));
@@ -191,6 +192,9 @@ static int parse_body(struct req *rq, struct sched_request *in)
     json_t *flavor = get_object(rq, rq->body, "", "flavor", true, &failed);
     if (failed || parse_flavor(rq, flavor, in) < 0)
         return -1;
+    json_t *explain = json_object_get(rq->body, "explain");
+    if (explain && !json_is_boolean(explain))
+        return api_fail_schema(rq, "'explain' must be a boolean");
     json_t *image = get_object(rq, rq->body, "", "image", false, &failed);
     if (failed || (image && parse_image(rq, image, in) < 0))
         return -1;
@@ -245,6 +249,16 @@ static int add_query_to_reply(struct req *rq, const char *query)
     return api_reply(rq, rq->status ? rq->status : 200, out);
 }
 
+/* "explain": true: the explanation of the derived query, with where each
+ * part of it came from. */
+static int explain_derived(struct req *rq, const struct sched_request *in,
+                           const struct sched_query *q)
+{
+    struct explain_source *src;
+    size_t n = explain_sources(rq, in, q, &src);
+    return explain_reply(rq, sched_query_string(q, false, &rq->arena), src, n);
+}
+
 int scheduling_candidates_post(struct req *rq)
 {
     struct sched_request in;
@@ -264,7 +278,10 @@ int scheduling_candidates_post(struct req *rq)
 
     const char *query = sched_query_string(&q, true, &rq->arena);
     set_query(rq, &q);
-    if (allocation_candidates_get(rq) < 0) {
+    int ok = json_is_true(json_object_get(rq->body, "explain"))
+                 ? explain_derived(rq, &in, &q)
+                 : allocation_candidates_get(rq);
+    if (ok < 0) {
         /* The client never wrote these parameters: say where they came from. */
         if (rq->err.status == 400) {
             size_t len = strlen(rq->err.detail);
@@ -274,5 +291,7 @@ int scheduling_candidates_post(struct req *rq)
         }
         return -1;
     }
+    if (json_is_true(json_object_get(rq->body, "explain")))
+        return 0;
     return add_query_to_reply(rq, query);
 }

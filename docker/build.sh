@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libcurl4-openssl-dev check libsubunit-dev"
+libcurl4-openssl-dev libyaml-dev check libsubunit-dev"
 missing=()
 for p in $PACKAGES; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -6,7 +6,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 
 struct deadline_conn {
     int fd;
@@ -93,7 +94,10 @@ static void *reaper_main(void *arg)
         if (r->stopping)
             break;
         pthread_mutex_unlock(&r->lock);
-        deadline_reap(r, deadline_now_ms());
+        unsigned n = deadline_reap(r, deadline_now_ms());
+        if (n)
+            log_msg(LOG_WARN, "closed %u connection(s) that had not sent a whole request within %us",
+                    n, (unsigned)(r->timeout_ms / 1000u));
         pthread_mutex_lock(&r->lock);
     }
     pthread_mutex_unlock(&r->lock);

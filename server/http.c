@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/util.h"
 #include "server/deadline.h"
-#include "server/log.h"
 #include "server/microversion.h"
-#include "server/util.h"
 
 struct http_server {
     struct MHD_Daemon *daemon; /* NULL until http_serve */
@@ -37,6 +37,12 @@ struct http_server {
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
 /* Connections held at once when the configuration leaves it at 0. */
 #define HTTP_DEFAULT_CONNECTIONS 1024u
+/* Seconds a keep-alive connection may sit idle before MHD closes it. */
+#define HTTP_IDLE_TIMEOUT_S 60u
+/* A refused request whose declared body is at most this large has it read
+ * and dropped, so the answer can keep the connection (MHD closes one
+ * answered before its body); a larger or chunked one is answered at once. */
+#define HTTP_SMALL_BODY ((long long)64 * 1024)
 /* A body without a Content-Length (chunked) grows by this much at a time. */
 #define HTTP_BODY_STEP ((size_t)64 * 1024)
 
@@ -84,6 +90,23 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct req *rq = cls;
+    (void)kind;
+    if (rq->n_in_headers % 16 == 0) {
+        struct kv *grown = arena_alloc(&rq->arena, (rq->n_in_headers + 16) * sizeof(*grown));
+        if (rq->n_in_headers)
+            memcpy(grown, rq->in_headers, rq->n_in_headers * sizeof(*grown));
+        rq->in_headers = grown;
+    }
+    rq->in_headers[rq->n_in_headers].key = arena_strdup(&rq->arena, key);
+    rq->in_headers[rq->n_in_headers].value = arena_strdup(&rq->arena, value ? value : "");
+    rq->n_in_headers++;
+    return MHD_YES;
+}
+
 static const char *header(struct MHD_Connection *conn, struct req *rq, const char *name)
 {
     const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
@@ -106,8 +129,9 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long len;
     if (cl)
-        rq->content_length = parse_ll(cl, &len) ? len : -2;
+        rq->content_length = parse_ll(cl, &len) ? len : REQ_LENGTH_INVALID;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     rq->client_fd = ci ? ci->connect_fd : -1;
@@ -133,12 +157,6 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
 static void add_header(struct MHD_Response *resp, const char *name, const char *value)
 {
     MHD_add_response_header(resp, name, value);
-}
-
-/* True when an Accept header (NULL = absent) admits a JSON error body. */
-static bool accepts_json(const char *accept)
-{
-    return !accept || !accept[0] || strstr(accept, "json") || strstr(accept, "*/*");
 }
 
 /* What MHD needs to release a reply_text with its own free function. */
@@ -183,7 +201,9 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
 
     if (rq->err.status) {
         status = rq->err.status;
-        if (status == 401) {
+        if (status == 401 && rq->reply) {
+            doc = json_incref(rq->reply); /* the API's own 401 body (Keystone mode) */
+        } else if (status == 401) {
             doc = json_pack("{s:s,s:s,s:s}", "message",
                             "This server could not verify that you are authorized to access the "
                             "document you requested. Either you supplied the wrong credentials "
@@ -198,7 +218,7 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
     }
 
     struct MHD_Response *resp;
-    if (rq->err.status && status != 401 && !accepts_json(rq->accept)) {
+    if (rq->err.status && status != 401 && !req_accepts(rq->accept, "application/json")) {
         bool html = strstr(rq->accept, "html") != NULL;
         char *text = req_error_to_text(rq, rq->method, html);
         json_decref(doc);
@@ -207,8 +227,9 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
         add_header(resp, "Content-Type",
                    html ? "text/html; charset=UTF-8" : "text/plain; charset=UTF-8");
     } else if (!doc && rq->reply_text && !rq->err.status) {
+        const char *type = rq->reply_type ? rq->reply_type : "application/json";
         resp = reply_text_response(rq);
-        add_header(resp, "Content-Type", "application/json");
+        add_header(resp, "Content-Type", type);
     } else if (doc) {
         char *text = json_dumps(doc, JSON_ENSURE_ASCII);
         json_decref(doc);
@@ -348,8 +369,9 @@ static void fail_busy(struct req *rq)
  * checks (auth, routing, method, policy) and reserves the body's memory, so
  * nothing is buffered for a request that will be refused. Returns false
  * when the request is to be answered at once, without reading its body. A
- * request refused here that has no body is answered in the final call
- * instead, so its connection can stay open. */
+ * request refused here with no body or a small one is answered in the final
+ * call instead (the body dropped as it arrives), so its connection can stay
+ * open. */
 static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
                           struct http_call *call, const char *url, const char *method)
 {
@@ -372,7 +394,7 @@ static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
     if (!rq->err.status)
         return true;
     call->discard_body = true;
-    return rq->content_length <= 0 &&
+    return rq->content_length <= HTTP_SMALL_BODY &&
            !MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Transfer-Encoding");
 }
 
@@ -558,7 +580,7 @@ bool http_serve(struct http_server *srv, char *err, size_t errsz)
         srv->cfg.max_connections ? srv->cfg.max_connections : HTTP_DEFAULT_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned int)srv->cfg.max_per_client, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);

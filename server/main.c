@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/identity.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "server/http.h"
-#include "server/log.h"
-#include "server/util.h"
 #include "store/store.h"
 
 #define PLACID_VERSION "0.1.0"
@@ -37,6 +38,8 @@ struct config {
     unsigned max_connections, max_per_client;
     size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
     unsigned long long work_limit; /* candidates engine steps per query */
+    struct identity_config id; /* auth mode, policy, CORS (api/identity.h) */
+    size_t near_misses;            /* near misses per explanation */
 };
 
 static void usage(FILE *out)
@@ -59,6 +62,8 @@ static void usage(FILE *out)
           "  --candidates-work-limit N  steps one allocation-candidates search may take\n"
           "                           before it answers 400 (PLACID_CANDIDATES_WORK_LIMIT,\n"
           "                           default 20000000; 0: no limit)\n"
+          "  --explain-near-misses K  near misses an allocation-candidates explanation lists\n"
+          "                           (PLACID_EXPLAIN_NEAR_MISSES, default 5, at most 100)\n"
           "  --log-level LEVEL        debug, info, warn or error (PLACID_LOG_LEVEL, default info)\n"
           "  --request-timeout SECONDS  a client has this long to send each whole request\n"
           "                           (headers and body) from connecting or from its previous\n"
@@ -70,6 +75,7 @@ static void usage(FILE *out)
           "  --max-body-memory BYTES  request bodies buffered at once, all connections together;\n"
           "                           past it 503 with Retry-After (PLACID_MAX_BODY_MEMORY,\n"
           "                           64 MiB or --max-body if larger)\n"
+          IDENTITY_USAGE
           "  --help, --version\n",
           out);
 }
@@ -168,6 +174,11 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->tree_cache = (size_t)n << 20;
         return 0;
+    case 'K':
+        if (parse_count(value, "--explain-near-misses", 0, 100, &n))
+            return -1;
+        cfg->near_misses = (size_t)n;
+        return 0;
     case 'T':
         if (parse_count(value, "--request-timeout (seconds, 1-3600)", 1, 3600, &n))
             return -1;
@@ -193,7 +204,12 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->work_limit = (unsigned long long)n;
         return 0;
-    default: return -1;
+    default: {
+        char err[512];
+        if (opt >= ID_OPT_POLICY_FILE && identity_apply(&cfg->id, opt, value, err, sizeof(err)))
+            return fail("%s", err);
+        return opt >= ID_OPT_POLICY_FILE ? 0 : -1;
+    }
     }
 }
 
@@ -208,12 +224,16 @@ static int load_env(struct config *cfg)
                 {"PLACID_LOG_LEVEL", 'L'},        {"PLACID_TREE_CACHE_MB", 'c'},
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
                 {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
-                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'}};
+                {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
+                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
             return -1;
     }
+    char err[512];
+    if (identity_load_env(&cfg->id, err, sizeof(err)))
+        return fail("%s", err);
     const char *token = getenv("PLACID_ADMIN_TOKEN");
     if (token && *token) {
         free(cfg->admin_token);
@@ -235,7 +255,9 @@ static bool is_loopback(const char *host)
  * can reach the port. It is only allowed where only this machine can. */
 static int check_admin_token(const struct config *cfg)
 {
-    if (is_loopback(cfg->host) || strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
+    /* Keystone mode has no admin token. */
+    if (cfg->id.keystone_mode || is_loopback(cfg->host) ||
+        strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) != 0)
         return 0;
     return fail("refusing to listen on %s with the well-known admin token \"%s\": set a secret "
                 "with --admin-token-file PATH or PLACID_ADMIN_TOKEN",
@@ -257,8 +279,9 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"max-connections-per-client", required_argument, NULL, 'P'},
         {"max-body-memory", required_argument, NULL, 'M'},
         {"candidates-work-limit", required_argument, NULL, 'W'},
+        {"explain-near-misses", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0}};
+        {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,       {NULL, 0, NULL, 0}};
     int opt;
 
     if (load_env(cfg))
@@ -275,11 +298,15 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         }
         if (opt == '?')
             return fail("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
-        if (apply_option(cfg, opt, opt == 'r' ? "1" : optarg))
+        if (apply_option(cfg, opt, optarg ? optarg : "1"))
             return -1;
     }
     if (optind < argc)
         return fail("unexpected argument '%s' (see --help)", argv[optind]);
+    if (cfg->id.policy_dump) {
+        char err[512];
+        return identity_dump(&cfg->id, err, sizeof(err)) ? fail("%s", err) : 1;
+    }
     if (!cfg->max_body_memory)
         cfg->max_body_memory = cfg->max_body > ((size_t)64 << 20) ? cfg->max_body : (size_t)64 << 20;
     if (cfg->max_body_memory < cfg->max_body)
@@ -327,6 +354,7 @@ static int run(struct config *cfg)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     /* Block before any thread starts, so only sigwait() below sees them. */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
@@ -336,7 +364,15 @@ static int run(struct config *cfg)
     if (fit_fd_limit(cfg))
         return -1;
     struct api_ctx ctx = {.admin_token = cfg->admin_token, .randomize_candidates = cfg->randomize,
-                          .candidates_work_limit = cfg->work_limit};
+                          .candidates_work_limit = cfg->work_limit,
+                          /* A configured admin secret would be pointless if any
+                           * caller could claim X-Roles: admin. */
+                          .noauth_headers = strcmp(cfg->admin_token, DEFAULT_ADMIN_TOKEN) == 0,
+                          .explain_near_misses = cfg->near_misses};
+    /* Keystone validations may hold all workers but one (api/keystone.h). */
+    cfg->id.keystone.max_inflight = cfg->threads > 1 ? cfg->threads - 1 : 1;
+    if (identity_start(&cfg->id, &ctx, err, sizeof(err)))
+        return fail("%s", err);
     struct http_config hc = {.host = cfg->host, .port = cfg->port, .threads = cfg->threads,
                              .max_body = cfg->max_body, .request_timeout = cfg->request_timeout,
                              .max_connections = cfg->max_connections,
@@ -345,17 +381,21 @@ static int run(struct config *cfg)
                              .check_headers = api_dispatch_headers,
                              .dispatch = api_dispatch_body, .ctx = &ctx};
     struct http_server *srv = http_listen(&hc, err, sizeof(err));
-    if (!srv)
+    if (!srv) {
+        identity_stop(&ctx);
         return fail("%s", err);
+    }
     struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
     if (!pool) {
         http_stop(srv);
+        identity_stop(&ctx);
         return fail("%s", err);
     }
     store_pool_set_tree_cache(pool, cfg->tree_cache);
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
         store_pool_close(pool);
+        identity_stop(&ctx);
         return fail("%s", err);
     }
     log_msg(LOG_INFO, "placid %s listening on http://%s:%u/ (database %s, %u threads)",
@@ -363,13 +403,18 @@ static int run(struct config *cfg)
     log_msg(LOG_INFO, "connections: at most %u, %u per client (0: no cap), %us per request",
             cfg->max_connections, cfg->max_per_client, cfg->request_timeout);
     /* Which credentials are in force, never the token itself. */
-    log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
-            cfg->admin_source);
-    sigwait(&stop_signals, &sig);
+    if (cfg->id.keystone_mode)
+        log_msg(LOG_INFO, "authentication: keystone (%s)", cfg->id.keystone.url);
+    else
+        log_msg(LOG_INFO, "authentication: noauth2 (X-Auth-Token); admin token from %s",
+                cfg->admin_source);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+        identity_reload(&ctx);
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
     req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
     store_pool_close(pool);
+    identity_stop(&ctx);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }
@@ -402,10 +447,11 @@ int main(int argc, char **argv)
                          .threads = default_threads(), .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
                          .max_connections = 4096, .max_per_client = 256,
-                         .work_limit = API_CANDIDATES_WORK_DEFAULT};
+                         .work_limit = API_CANDIDATES_WORK_DEFAULT, .near_misses = 5};
     cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);
     snprintf(cfg.admin_source, sizeof(cfg.admin_source),
              "the built-in default \"%s\" (loopback only)", DEFAULT_ADMIN_TOKEN);
+    identity_defaults(&cfg.id);
 
     tune_malloc();
     json_set_alloc_funcs(xmalloc, free);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "store/accounting.h"
 
 /* ---- Small lookups ---- */
@@ -592,8 +592,8 @@ static enum store_rc plan_execute(struct store *st, struct plan *p, struct acct_
     return rc;
 }
 
-enum store_rc store_allocations_replace(struct store *st, const struct consumer_allocs *c,
-                                        size_t n, struct acct_failure *fail)
+static enum store_rc allocations_replace(struct store *st, const struct consumer_allocs *c,
+                                         size_t n, struct acct_failure *fail)
 {
     struct plan p;
     enum store_rc rc;
@@ -610,6 +610,30 @@ fail:
     plan_free(&p);
     tx_rollback(st);
     return rc;
+}
+
+/* The arguments of a grouped store_allocations_replace/store_reshape. */
+struct replace_job {
+    const struct reshape_inventory *inv;
+    size_t n_inv;
+    const struct consumer_allocs *c;
+    size_t n;
+    struct acct_failure *fail;
+};
+
+static enum store_rc replace_job(struct store *st, void *arg)
+{
+    struct replace_job *j = arg;
+    return allocations_replace(st, j->c, j->n, j->fail);
+}
+
+enum store_rc store_allocations_replace(struct store *st, const struct consumer_allocs *c,
+                                        size_t n, struct acct_failure *fail)
+{
+    if (!st->gc || st->tx_depth > 0)
+        return allocations_replace(st, c, n, fail);
+    struct replace_job j = {.c = c, .n = n, .fail = fail};
+    return gc_run(st->gc, replace_job, &j);
 }
 
 /* ---- The reshaper ---- */
@@ -661,9 +685,9 @@ static enum store_rc reshape_inventories(struct store *st, const struct reshape_
     return rc;
 }
 
-enum store_rc store_reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
-                            const struct consumer_allocs *c, size_t n_c,
-                            struct acct_failure *fail)
+static enum store_rc reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
+                             const struct consumer_allocs *c, size_t n_c,
+                             struct acct_failure *fail)
 {
     struct plan p;
     enum store_rc rc;
@@ -689,6 +713,22 @@ fail:
     free(ids);
     tx_rollback(st);
     return rc;
+}
+
+static enum store_rc reshape_job(struct store *st, void *arg)
+{
+    struct replace_job *j = arg;
+    return reshape(st, j->inv, j->n_inv, j->c, j->n, j->fail);
+}
+
+enum store_rc store_reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
+                            const struct consumer_allocs *c, size_t n_c,
+                            struct acct_failure *fail)
+{
+    if (!st->gc || st->tx_depth > 0)
+        return reshape(st, inv, n_inv, c, n_c, fail);
+    struct replace_job j = {.inv = inv, .n_inv = n_inv, .c = c, .n = n_c, .fail = fail};
+    return gc_run(st->gc, reshape_job, &j);
 }
 
 /* ---- Reads and DELETE ---- */
@@ -813,7 +853,7 @@ enum store_rc store_provider_allocations(struct store *st, long long provider_id
     return stream_allocations(st, s, false, "", 0, on_row, arg);
 }
 
-enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
+static enum store_rc consumer_delete(struct store *st, const char *consumer_uuid)
 {
     enum store_rc rc;
     long long id = 0;
@@ -835,8 +875,20 @@ fail:
     return rc;
 }
 
-enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out)
+struct delete_job {
+    const char *consumer_uuid;
+};
+
+static enum store_rc consumer_delete_job(struct store *st, void *arg)
 {
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM allocations WHERE provider_id = ?1)";
-    return stmt_flag_id(st, sql, provider_id, out, "provider allocations check");
+    const struct delete_job *j = arg;
+    return consumer_delete(st, j->consumer_uuid);
+}
+
+enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
+{
+    if (!st->gc || st->tx_depth > 0)
+        return consumer_delete(st, consumer_uuid);
+    struct delete_job j = {consumer_uuid};
+    return gc_run(st->gc, consumer_delete_job, &j);
 }

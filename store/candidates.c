@@ -47,7 +47,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
 
@@ -237,6 +238,7 @@ static uint64_t hash_ll(long long v)
 struct cinv {
     long long rc, total, reserved, min_unit, max_unit, step_size;
     long long used, capacity;
+    double ratio; /* for explanations */
 };
 
 /* A provider of a finished world. Worlds of blocks are shared by concurrent
@@ -401,7 +403,8 @@ static void row_inventory(struct world *w, size_t first, size_t *cur, sqlite3_st
     v->max_unit = sqlite3_column_int64(s, 5);
     v->step_size = sqlite3_column_int64(s, 6);
     /* Placement's capacity: int((total - reserved) * allocation_ratio). */
-    v->capacity = clamp_ll((double)sat_sub(v->total, v->reserved) * sqlite3_column_double(s, 7));
+    v->ratio = sqlite3_column_double(s, 7);
+    v->capacity = clamp_ll((double)sat_sub(v->total, v->reserved) * v->ratio);
     v->used = 0;
 }
 
@@ -553,7 +556,8 @@ static bool interchangeable(const struct cprov *a, const struct cprov *b)
         const struct cinv *x = &a->inv[i], *y = &b->inv[i];
         if (x->rc != y->rc || x->total != y->total || x->reserved != y->reserved ||
             x->min_unit != y->min_unit || x->max_unit != y->max_unit ||
-            x->step_size != y->step_size || x->used != y->used || x->capacity != y->capacity)
+            x->step_size != y->step_size || x->used != y->used || x->capacity != y->capacity ||
+            x->ratio != y->ratio)
             return false;
     }
     return same_ids(a->traits, a->n_traits, b->traits, b->n_traits) &&
@@ -734,6 +738,7 @@ struct rgroup {
     size_t n_mof;
     struct idset forb_aggs;
     long long tree_root; /* in_tree: the tree's root id; 0 when not given */
+    const char **req_label; /* explain: "A or B" per required set, made on demand */
 };
 
 /* One choice a group can make under an anchor: the amounts it takes and the
@@ -924,7 +929,13 @@ struct engine {
      * per combine() depth the twins whose subtree found nothing. */
     long long *dem_rc, *dem_amount;
     size_t n_dem;
+    bool room_check; /* some class is asked by several groups: tree_has_room can prune */
     size_t found; /* combinations that passed every check */
+    /* Explain: what the current anchor's combinations ran into. */
+    size_t leaves, subtree_rejects, isolate_clashes;
+    enum cand_constraint anchor_fail;
+    size_t empty_group; /* CX_TRAITS: the group left without a choice */
+    bool randomize; /* q->randomize, unless explaining */
     const struct cprov ***failed;
     size_t *n_failed;
     /* Emission buffers, reused. */
@@ -966,13 +977,11 @@ static const char *cached_name(struct engine *e, struct namecache *c, const char
 
 /* ---- Bounded work ---- */
 
-/* Counts n steps; false (and the run stopped) once the budget is spent or
- * the caller cancelled. */
-static bool spend(struct engine *e, unsigned long long n)
+/* The slow path of spend(): a poll point, or a run given up. */
+static bool spend_poll(struct engine *e)
 {
-    e->work += n;
-    if (e->work < e->next_poll)
-        return !e->gave_up;
+    if (e->gave_up)
+        return false;
     e->next_poll = e->work + CAND_POLL_STEPS;
     if (e->q->work_limit && e->next_poll > e->q->work_limit)
         e->next_poll = e->q->work_limit + 1;
@@ -980,9 +989,19 @@ static bool spend(struct engine *e, unsigned long long n)
         e->gave_up = CAND_WORK_LIMIT;
     else if (e->q->cancelled && e->q->cancelled(e->q->cancel_arg))
         e->gave_up = CAND_CANCELLED;
-    if (e->gave_up)
+    if (e->gave_up) {
         e->stop = true;
+        e->next_poll = 0; /* every later step takes the slow path and fails */
+    }
     return !e->gave_up;
+}
+
+/* Counts n steps; false (and the run stopped) once the budget is spent or
+ * the caller cancelled. */
+static inline bool spend(struct engine *e, unsigned long long n)
+{
+    e->work += n;
+    return e->work < e->next_poll || spend_poll(e);
 }
 
 /* ---- Filters on one provider ---- */
@@ -1358,8 +1377,11 @@ static void mark_late(struct engine *e)
 
 static void combination_done(struct engine *e)
 {
-    if (!satisfies_same_subtree(e))
+    e->leaves++;
+    if (!satisfies_same_subtree(e)) {
+        e->subtree_rejects++;
         return;
+    }
     if (e->drop_nested && !uses_one_provider_per_tree(e))
         return;
     e->found++;
@@ -1369,7 +1391,11 @@ static void combination_done(struct engine *e)
     }
     if (all_sharing(e) && !dedup_first(e))
         return;
-    if (e->q->randomize) {
+    if (e->q->explain) {
+        e->q->explain->candidates++;
+        return;
+    }
+    if (e->randomize) {
         store_candidate(e);
         return;
     }
@@ -1398,8 +1424,12 @@ static bool run_add(struct engine *e, const struct sol *s)
         size_t j = 0;
         while (j < e->n_run && e->run[j].inv != it->inv)
             j++;
-        long long sum = it->amount;
-        bool over = j < e->n_run && __builtin_add_overflow(e->run[j].amount, it->amount, &sum);
+        if (j == e->n_run) { /* a new amount: fits() has checked it alone */
+            e->run[e->n_run++] = *it;
+            continue;
+        }
+        long long sum;
+        bool over = __builtin_add_overflow(e->run[j].amount, it->amount, &sum);
         if (over || sum > it->inv->max_unit || sum > sat_sub(it->inv->capacity, it->inv->used)) {
             for (size_t k = 0; k < i; k++) {
                 size_t x = 0;
@@ -1411,10 +1441,7 @@ static bool run_add(struct engine *e, const struct sol *s)
             e->n_run = mark;
             return false;
         }
-        if (j == e->n_run)
-            e->run[e->n_run++] = *it;
-        else
-            e->run[j].amount = sum;
+        e->run[j].amount = sum;
     }
     return true;
 }
@@ -1465,7 +1492,9 @@ static bool twin_failed(const struct engine *e, size_t g, const struct cprov *tw
  * distinct answers). */
 static void combine(struct engine *e, size_t g)
 {
-    if (!spend(e, 1))
+    /* A step costs more the more amounts the run holds (run_add scans them),
+     * and a leaf checks same_subtree over every group. */
+    if (!spend(e, 1 + e->n_run + (g == e->n_groups && e->q->n_same_subtree ? g : 0)))
         return;
     if (g == e->n_groups) {
         combination_done(e);
@@ -1476,15 +1505,17 @@ static void combine(struct engine *e, size_t g)
     e->n_failed[g] = 0;
     for (size_t i = 0; i < l->n && !e->stop; i++) {
         const struct sol *s = &l->v[i];
-        const struct cprov *twin = s->n_maps == 1 ? twin_of(e, g, s) : NULL;
+        const struct cprov *twin = s->n_maps == 1 && s->maps[0]->twin ? twin_of(e, g, s) : NULL;
         if (twin && twin_failed(e, g, twin))
             continue;
         if (isolate) {
             bool clash = false;
             for (size_t h = 0; h < g && !clash; h++)
                 clash = e->groups[h].suffixed && e->chosen[h]->maps[0] == s->maps[0];
-            if (clash)
+            if (clash) {
+                e->isolate_clashes++;
                 continue;
+            }
         }
         size_t mark = e->n_run, found = e->found;
         if (!run_add(e, s))
@@ -1492,8 +1523,11 @@ static void combine(struct engine *e, size_t g)
         e->chosen[g] = s;
         combine(e, g + 1);
         run_remove(e, s, mark);
-        if (twin && e->found == found && !e->stop)
+        if (twin && e->found == found && !e->stop) {
+            if (!e->failed[g])
+                e->failed[g] = pool_alloc(&e->sc->anchor_pool, l->n * sizeof(**e->failed));
             e->failed[g][e->n_failed[g]++] = twin;
+        }
     }
 }
 
@@ -1574,15 +1608,404 @@ static bool enough_to_isolate(struct engine *e)
     return distinct >= k;
 }
 
+/* ---- Explain (issue 12): why a tree yielded nothing ---- */
+
+#define LV_OK ((int)CX_COUNT)
+
+/* A reason while diagnosing: names point into the request's pools and are
+ * copied (struct cand_reason) only when a tally or near miss keeps them. */
+struct why {
+    enum cand_constraint what;
+    size_t group;
+    const char *name; /* never NULL */
+    bool forbidden;
+    long long asked, have, extra;
+};
+
+static struct cand_reason reason_of(const struct why *w)
+{
+    struct cand_reason r = {.what = w->what, .group = w->group, .forbidden = w->forbidden,
+                            .asked = w->asked, .have = w->have, .extra = w->extra};
+    (void)snprintf(r.name, sizeof(r.name), "%s", w->name);
+    return r;
+}
+
+static void tally_add(struct cand_tallies *t, const struct why *r)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        struct cand_tally *x = &t->v[i];
+        if (x->r.what == r->what && x->r.group == r->group && x->r.forbidden == r->forbidden &&
+            x->r.asked == r->asked && strcmp(x->r.name, r->name) == 0) {
+            x->trees++;
+            if (r->have > x->r.have) {
+                x->r.have = r->have;
+                x->r.extra = r->extra;
+            }
+            return;
+        }
+    }
+    if (t->n == t->cap) {
+        t->cap = t->cap ? 2 * t->cap : 8;
+        t->v = xrealloc(t->v, t->cap * sizeof(*t->v));
+    }
+    size_t pos = t->n;
+    while (pos > 0 && t->v[pos - 1].r.what > r->what)
+        pos--;
+    memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
+    t->v[pos] = (struct cand_tally){reason_of(r), 1};
+    t->n++;
+}
+
+void cand_explain_free(struct cand_explain *x)
+{
+    free(x->why.v);
+    for (size_t g = 0; g < x->n_groups; g++)
+        free(x->groups[g].why.v);
+    free(x->groups);
+    free(x->near);
+    x->why = (struct cand_tallies){0};
+    x->groups = NULL;
+    x->near = NULL;
+    x->n_groups = x->n_near = 0;
+}
+
+/* One provider's checks for one group: the earliest failing constraint and
+ * how many checks failed in all. */
+struct pcheck {
+    int level;
+    int n_failed;
+    struct why r;
+    const struct cinv *v; /* the inventory behind an amount failure */
+};
+
+static void note_fail(struct pcheck *c, size_t g, enum cand_constraint what, const char *name,
+                      bool forbidden, long long asked, long long have, long long extra,
+                      const struct cinv *v)
+{
+    c->n_failed++;
+    if ((int)what >= c->level)
+        return;
+    c->level = (int)what;
+    c->r = (struct why){.what = what, .group = g, .name = name ? name : "",
+                        .forbidden = forbidden, .asked = asked, .have = have, .extra = extra};
+    c->v = v;
+}
+
+/* The names of required any-of set i of rg, "A or B", made once per request. */
+static const char *set_names(struct engine *e, const struct rgroup *rg, size_t i)
+{
+    struct rgroup *w = (struct rgroup *)rg; /* a cache: the group itself does not change */
+    if (!w->req_label) {
+        w->req_label = pool_alloc(&e->sc->req_pool, rg->n_req * sizeof(*w->req_label));
+        memset(w->req_label, 0, rg->n_req * sizeof(*w->req_label));
+    }
+    if (w->req_label[i])
+        return w->req_label[i];
+    char out[256];
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t k = 0; k < rg->req[i].n && len + 1 < sizeof(out); k++) {
+        int n = snprintf(out + len, sizeof(out) - len, "%s%s", k ? " or " : "",
+                         cached_name(e, &e->trait_names, SQL_TRAIT_NAME, rg->req[i].ids[k]));
+        len = n > 0 && len + (size_t)n < sizeof(out) ? len + (size_t)n : sizeof(out) - 1;
+    }
+    return w->req_label[i] = pool_strdup(&e->sc->req_pool, out);
+}
+
+/* The amount checks of class k of group g on p. */
+static void check_amount(struct pcheck *c, size_t g, const struct rgroup *rg, size_t k,
+                         const struct cprov *p)
+{
+    const struct cinv *v = find_inv(p, rg->rc[k]);
+    long long a = rg->amount[k];
+    const char *name = rg->rc_name[k];
+    if (!v) {
+        note_fail(c, g, CX_NO_INVENTORY, name, false, a, 0, 0, NULL);
+        return;
+    }
+    long long free = sat_sub(v->capacity, v->used);
+    if (a > free)
+        note_fail(c, g, CX_CAPACITY, name, false, a, free, 0, v);
+    if (a > v->max_unit)
+        note_fail(c, g, CX_MAX_UNIT, name, false, a, v->max_unit, 0, v);
+    if (a < v->min_unit || v->step_size <= 0 || a % v->step_size != 0)
+        note_fail(c, g, CX_MIN_UNIT_STEP, name, false, a, v->min_unit, v->step_size, v);
+}
+
+/* The trait checks of a provider that must carry them itself. */
+static void check_traits(struct engine *e, struct pcheck *c, size_t g, const struct rgroup *rg,
+                         const struct cprov *p, bool required)
+{
+    for (size_t i = 0; required && i < rg->n_req; i++)
+        if (!intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n))
+            note_fail(c, g, CX_TRAITS, set_names(e, rg, i), false, 0, 0, 0, NULL);
+    for (size_t i = 0; i < rg->forb.n; i++)
+        if (has_id(p->traits, p->n_traits, rg->forb.ids[i]))
+            note_fail(c, g, CX_TRAITS,
+                      cached_name(e, &e->trait_names, SQL_TRAIT_NAME, rg->forb.ids[i]), true, 0, 0,
+                      0, NULL);
+}
+
+/* Every check of suffixed group g on p (k == SIZE_MAX), or those of class k
+ * of the unsuffixed group (where aggregates and required traits are judged
+ * with the tree's root and over the providers used). */
+static struct pcheck check_provider(struct engine *e, size_t g, struct cprov *root,
+                                    const struct cprov *p, bool ext, size_t k)
+{
+    const struct rgroup *rg = &e->groups[g];
+    struct pcheck c = {.level = LV_OK};
+    if (!rg->suffixed) {
+        if (rg->tree_root && (root->id != rg->tree_root || ext))
+            note_fail(&c, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
+        bool root_in_aggs = rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof);
+        bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forb_aggs);
+        if (rg->n_mof && !in_all_sets(p, rg->mof, rg->n_mof) && (ext || !root_in_aggs))
+            note_fail(&c, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
+        if (root_in_bad || has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+            note_fail(&c, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
+        check_traits(e, &c, g, rg, p, false);
+        check_amount(&c, g, rg, k, p);
+        return c;
+    }
+    if (rg->n_res && rg->tree_root && p->root_id != rg->tree_root)
+        note_fail(&c, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
+    if (!in_all_sets(p, rg->mof, rg->n_mof))
+        note_fail(&c, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
+    if (has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+        note_fail(&c, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
+    if (!rg->n_res && !rg->n_req && !rg->n_mof)
+        note_fail(&c, g, CX_TRAITS, "", false, 0, 0, 0, NULL);
+    check_traits(e, &c, g, rg, p, true);
+    for (size_t i = 0; i < rg->n_res; i++)
+        check_amount(&c, g, rg, i, p);
+    return c;
+}
+
+/* Keeps in *best the check that got furthest (the largest "have" among
+ * equals: the provider nearest to passing). */
+static void keep_furthest(struct pcheck *best, const struct pcheck *c)
+{
+    if (c->level > best->level || (c->level == best->level && c->r.have > best->r.have))
+        *best = *c;
+}
+
+/* Calls fn for every provider group g could use under root. */
+#define FOR_EACH_PROVIDER(e, root, p, ext, body)                                                  \
+    do {                                                                                          \
+        for (struct cprov *p = (root); p; p = p->next) {                                          \
+            bool ext = false;                                                                     \
+            body;                                                                                 \
+        }                                                                                         \
+        for (size_t i_ = 0; i_ < (e)->n_ext; i_++) {                                              \
+            struct cprov *p = (e)->ext[i_];                                                       \
+            bool ext = true;                                                                      \
+            body;                                                                                 \
+        }                                                                                         \
+    } while (0)
+
+/* Group g's first failure under root (level LV_OK: it has a choice there);
+ * *klass is the failing class of the unsuffixed group. */
+static struct pcheck diag_group(struct engine *e, size_t g, struct cprov *root, size_t *klass)
+{
+    const struct rgroup *rg = &e->groups[g];
+    struct pcheck out = {.level = -1};
+    *klass = SIZE_MAX;
+    if (rg->suffixed) {
+        FOR_EACH_PROVIDER(e, root, p, ext, {
+            (void)ext;
+            struct pcheck c = check_provider(e, g, root, p, false, SIZE_MAX);
+            keep_furthest(&out, &c);
+        });
+        return out;
+    }
+    out.level = LV_OK;
+    for (size_t k = 0; k < rg->n_res; k++) {
+        struct pcheck best = {.level = -1};
+        FOR_EACH_PROVIDER(e, root, p, ext, {
+            struct pcheck c = check_provider(e, g, root, p, ext, k);
+            keep_furthest(&best, &c);
+        });
+        if (best.level < out.level) {
+            out = best;
+            *klass = k;
+        }
+    }
+    if (out.level != LV_OK)
+        return out;
+    /* Each class has a provider: the required traits must be on them. */
+    for (size_t i = 0; i < rg->n_req; i++) {
+        bool met = false;
+        FOR_EACH_PROVIDER(e, root, p, ext, {
+            for (size_t k = 0; k < rg->n_res && !met; k++)
+                if (intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n) &&
+                    check_provider(e, g, root, p, ext, k).level == LV_OK)
+                    met = true;
+        });
+        if (!met) {
+            out = (struct pcheck){.level = LV_OK};
+            note_fail(&out, g, CX_TRAITS, set_names(e, rg, i), false, 0, 0, 0, NULL);
+            return out;
+        }
+    }
+    return out;
+}
+
+/* Documented measure: the shortfall as a fraction of the amount asked for
+ * capacity and max_unit, half for min_unit/step_size, 1 for everything else
+ * (traits, aggregates, no inventory, in_tree, root_required). */
+static double near_distance(const struct why *r)
+{
+    if ((r->what == CX_CAPACITY || r->what == CX_MAX_UNIT) && r->asked > 0) {
+        double d = ((double)r->asked - (double)(r->have > 0 ? r->have : 0)) / (double)r->asked;
+        return d < 0 ? 0 : d > 1 ? 1 : d;
+    }
+    return r->what == CX_MIN_UNIT_STEP ? 0.5 : 1.0;
+}
+
+static void near_add(struct cand_explain *x, const struct cprov *p, const struct pcheck *c)
+{
+    double distance = near_distance(&c->r);
+    if (!x->near_max ||
+        (x->n_near == x->near_max && x->near[x->n_near - 1].distance <= distance))
+        return; /* no nearer than what is kept */
+    struct cand_near_miss n = {.r = reason_of(&c->r), .distance = distance};
+    memcpy(n.uuid, p->uuid, sizeof(n.uuid));
+    memcpy(n.root_uuid, p->root ? p->root->uuid : p->uuid, sizeof(n.root_uuid));
+    if (c->v) {
+        n.total = c->v->total;
+        n.reserved = c->v->reserved;
+        n.used = c->v->used;
+        n.capacity = c->v->capacity;
+        n.ratio = c->v->ratio;
+    }
+    if (!x->near)
+        x->near = xcalloc(x->near_max + 1, sizeof(*x->near));
+    size_t pos = x->n_near;
+    while (pos > 0 && x->near[pos - 1].distance > n.distance)
+        pos--;
+    if (pos >= x->near_max)
+        return;
+    size_t keep = x->n_near < x->near_max ? x->n_near : x->near_max - 1;
+    memmove(&x->near[pos + 1], &x->near[pos], (keep - pos) * sizeof(*x->near));
+    x->near[pos] = n;
+    x->n_near = keep + 1;
+}
+
+/* The providers that fail only group g's one constraint are near misses. */
+static void near_group(struct engine *e, size_t g, struct cprov *root, size_t klass)
+{
+    if (!e->groups[g].suffixed && klass == SIZE_MAX)
+        return; /* the unsuffixed group failed on its traits as a whole */
+    FOR_EACH_PROVIDER(e, root, p, ext, {
+        struct pcheck c = check_provider(e, g, root, p, ext,
+                                         e->groups[g].suffixed ? SIZE_MAX : klass);
+        /* A provider without the class is no near miss of the unsuffixed
+         * group: the class may come from any provider of the tree. */
+        if (c.n_failed == 1 && (e->groups[g].suffixed || c.level != CX_NO_INVENTORY))
+            near_add(e->q->explain, p, &c);
+    });
+}
+
+static struct why root_reason(struct engine *e, const struct cprov *root)
+{
+    struct why r = {.what = CX_ROOT_REQUIRED, .group = SIZE_MAX, .name = ""};
+    for (size_t i = 0; i < e->root_req.n; i++)
+        if (!has_id(root->traits, root->n_traits, e->root_req.ids[i])) {
+            r.name = cached_name(e, &e->trait_names, SQL_TRAIT_NAME, e->root_req.ids[i]);
+            return r;
+        }
+    for (size_t i = 0; i < e->root_forb.n; i++)
+        if (has_id(root->traits, root->n_traits, e->root_forb.ids[i])) {
+            r.name = cached_name(e, &e->trait_names, SQL_TRAIT_NAME, e->root_forb.ids[i]);
+            r.forbidden = true;
+            return r;
+        }
+    return r;
+}
+
+/* The first class whose summed amount the tree cannot hold (CX_COMBINED). */
+static struct why room_reason(struct engine *e, struct cprov *root)
+{
+    struct why r = {.what = CX_COMBINED, .group = SIZE_MAX, .name = ""};
+    for (size_t c = 0; c < e->n_dem; c++) {
+        long long have = 0;
+        for (struct cprov *p = root; p; p = p->next)
+            have = sat_add(have, can_give(p, e->dem_rc[c]));
+        for (size_t i = 0; i < e->n_ext; i++)
+            have = sat_add(have, can_give(e->ext[i], e->dem_rc[c]));
+        if (have < e->dem_amount[c]) {
+            r.name = cached_name(e, &e->rc_names, SQL_RC_NAME, e->dem_rc[c]);
+            r.asked = e->dem_amount[c];
+            r.have = have;
+            return r;
+        }
+    }
+    return r;
+}
+
+/* Counts one tree: yielded something, or charged to its first failure. */
+static void explain_anchor(struct engine *e, struct cprov *root, bool ok)
+{
+    struct cand_explain *x = e->q->explain;
+    x->trees++;
+    if (ok) {
+        x->trees_ok++;
+        for (size_t g = 0; g < e->n_groups; g++)
+            x->groups[g].trees_ok++;
+        return;
+    }
+    find_ext(e, root);
+    struct pcheck first = {.level = LV_OK};
+    size_t n_bad = 0, bad_group = SIZE_MAX, bad_class = SIZE_MAX;
+    if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root)) {
+        first.level = CX_ROOT_REQUIRED;
+        first.r = root_reason(e, root);
+        n_bad++;
+    }
+    for (size_t g = 0; g < e->n_groups; g++) {
+        size_t klass;
+        struct pcheck c = diag_group(e, g, root, &klass);
+        if (c.level == LV_OK) {
+            x->groups[g].trees_ok++;
+            continue;
+        }
+        tally_add(&x->groups[g].why, &c.r);
+        n_bad++;
+        bad_group = g;
+        bad_class = klass;
+        if (c.level < first.level)
+            first = c;
+    }
+    if (first.level == LV_OK) {
+        /* Every group fits alone: what solve_anchor ran into together. */
+        first.r = e->anchor_fail == CX_COMBINED ? room_reason(e, root)
+                                                : (struct why){.what = e->anchor_fail,
+                                                               .group = SIZE_MAX, .name = ""};
+        /* A group each of whose traits some usable provider has, but no
+         * combination of them has them all. */
+        if (e->anchor_fail == CX_TRAITS)
+            first.r.group = e->empty_group;
+    }
+    tally_add(&x->why, &first.r);
+    if (n_bad != 1)
+        return;
+    if (bad_group == SIZE_MAX) {
+        struct pcheck c = {.level = CX_ROOT_REQUIRED, .n_failed = 1, .r = first.r};
+        near_add(x, root, &c);
+    } else {
+        near_group(e, bad_group, root, bad_class);
+    }
+}
+
 /* Every candidate anchored at root, in order. */
-static void solve_anchor(struct engine *e, struct cprov *root)
+static void solve_anchor_core(struct engine *e, struct cprov *root)
 {
     if (!spend(e, 1))
         return;
     if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root))
         return;
     find_ext(e, root);
-    if (!tree_has_room(e, root))
+    if (e->room_check && !tree_has_room(e, root))
         return;
     for (size_t g = 0; g < e->n_groups; g++) {
         const struct rgroup *rg = &e->groups[g];
@@ -1592,19 +2015,35 @@ static void solve_anchor(struct engine *e, struct cprov *root)
         else
             solve_unsuffixed(e, rg, root);
         if (!e->sols[g].n || e->stop) {
+            e->anchor_fail = CX_TRAITS;
+            e->empty_group = g;
             pool_reset(&e->sc->anchor_pool);
             return;
         }
     }
     if (e->q->isolate && !enough_to_isolate(e)) {
+        e->anchor_fail = CX_ISOLATE;
         pool_reset(&e->sc->anchor_pool);
         return;
     }
-    for (size_t g = 0; g < e->n_groups; g++)
-        e->failed[g] = pool_alloc(&e->sc->anchor_pool, e->sols[g].n * sizeof(**e->failed));
+    memset(e->failed, 0, e->n_groups * sizeof(*e->failed)); /* made when a twin fails */
     e->n_run = 0;
     combine(e, 0);
+    if (e->subtree_rejects)
+        e->anchor_fail = CX_SAME_SUBTREE;
+    else if (!e->leaves && e->isolate_clashes)
+        e->anchor_fail = CX_ISOLATE;
     pool_reset(&e->sc->anchor_pool);
+}
+
+static void solve_anchor(struct engine *e, struct cprov *root)
+{
+    size_t found = e->found;
+    e->anchor_fail = CX_COMBINED;
+    e->leaves = e->subtree_rejects = e->isolate_clashes = 0;
+    solve_anchor_core(e, root);
+    if (e->q->explain && !e->gave_up)
+        explain_anchor(e, root, e->found > found);
 }
 
 /* ---- Summaries ---- */
@@ -1637,6 +2076,8 @@ static void emit_summary(struct engine *e, const struct cprov *p)
  * skip_sharing leaves out the trees held in the sharing world. */
 static void emit_world_summaries(struct engine *e, const struct world *w, bool skip_sharing)
 {
+    if (e->q->explain)
+        return;
     for (size_t r = 0; r < w->n_roots && !e->cb_failed; r++) {
         const struct cprov *root = w->roots[r];
         if (!(mark_get(&e->marks, root) & MARK_TREE))
@@ -1844,7 +2285,7 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
     for (size_t i = 0; i < g->n_member_of; i++) {
         if ((rc = resolve_aggs(e, &g->member_of[i], &rg->mof[i])) != STORE_OK)
             return rc;
-        if (!rg->mof[i].n) {
+        if (!rg->mof[i].n && !e->q->explain) {
             *empty = true;
             return STORE_OK;
         }
@@ -1853,7 +2294,7 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
         bool found;
         if ((rc = any_provider_in_all(e, rg->mof, rg->n_mof, &found)) != STORE_OK)
             return rc;
-        if (!found) {
+        if (!found && !e->q->explain) {
             *empty = true;
             return STORE_OK;
         }
@@ -1871,7 +2312,8 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
         struct provider_ref ref;
         rc = store_provider_ref(e->st, g->in_tree, &ref);
         if (rc == STORE_NOT_FOUND) {
-            *empty = true;
+            rg->tree_root = -1; /* no tree: what explain walks then */
+            *empty = !e->q->explain;
             return STORE_OK;
         }
         if (rc != STORE_OK)
@@ -1910,7 +2352,7 @@ static enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure 
         bool found;
         if ((rc = any_root_passes(e, &found)) != STORE_OK)
             return rc;
-        if (!found) {
+        if (!found && !e->q->explain) {
             *empty = true;
             return STORE_OK;
         }
@@ -2041,7 +2483,7 @@ static enum store_rc walk_block(struct engine *e, struct block_version bv)
         struct cprov *root = world_find(&e->sc->spw, w->roots[r]->id);
         solve_anchor(e, root ? root : w->roots[r]);
     }
-    if (e->q->randomize) {
+    if (e->randomize) {
         grow((void **)&e->held, &e->cap_held, e->n_held + 1, sizeof(*e->held));
         e->held[e->n_held++] = t;
         return STORE_OK;
@@ -2162,6 +2604,8 @@ static void sum_demand(struct engine *e)
             if (c == e->n_dem) {
                 e->dem_rc[e->n_dem++] = rg->rc[k];
                 e->dem_amount[c] = 0;
+            } else {
+                e->room_check = true; /* one group alone is checked by its own solve */
             }
             e->dem_amount[c] = sat_add(e->dem_amount[c], rg->amount[k]);
         }
@@ -2170,6 +2614,11 @@ static void sum_demand(struct engine *e)
 static enum store_rc run(struct engine *e, struct cand_failure *fail)
 {
     bool empty = false;
+    if (e->q->explain) {
+        e->q->explain->n_groups = e->q->n_groups;
+        e->q->explain->groups =
+            xcalloc(e->q->n_groups ? e->q->n_groups : 1, sizeof(*e->q->explain->groups));
+    }
     enum store_rc rc = resolve(e, &empty, fail);
     if (rc != STORE_OK || empty || !e->n_groups)
         return rc;
@@ -2189,7 +2638,7 @@ static enum store_rc run(struct engine *e, struct cand_failure *fail)
         fail->kind = e->gave_up;
         return STORE_INVALID;
     }
-    if (e->q->randomize)
+    if (e->randomize)
         finish_random(e);
     emit_world_summaries(e, &e->sc->spw, false);
     if (e->cb_failed)
@@ -2241,6 +2690,7 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
 {
     struct engine e = {.st = st,
                        .q = q,
+                       .randomize = q->randomize && !q->explain,
                        .on_request = on_request,
                        .on_summary = on_summary,
                        .arg = arg,
@@ -2250,6 +2700,10 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
     if (rc != STORE_OK)
         return rc;
     rc = run(&e, fail);
+    log_msg(LOG_DEBUG, "candidates: %llu steps%s", e.work,
+            e.gave_up == CAND_WORK_LIMIT  ? " (work limit)"
+            : e.gave_up == CAND_CANCELLED ? " (cancelled)"
+                                          : "");
     size_t failed_group = e.gave_up ? SIZE_MAX : e.resolving;
     engine_free(&e);
     if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX &&

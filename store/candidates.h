@@ -47,6 +47,8 @@ struct cand_group {
     const char *in_tree;              /* canonical provider uuid or NULL */
 };
 
+struct cand_explain;
+
 struct cand_query {
     const struct cand_group *groups;
     size_t n_groups;
@@ -65,6 +67,10 @@ struct cand_query {
     unsigned long long work_limit;
     bool (*cancelled)(void *arg);
     void *cancel_arg;
+    /* Explain (issue 12): when not NULL the engine walks every tree (limit
+     * is ignored for the walk), counts, and fills *explain; on_summary may
+     * then be NULL (no summaries are built). */
+    struct cand_explain *explain;
 };
 
 #define CAND_POLL_STEPS 65536
@@ -129,6 +135,81 @@ struct cand_failure {
     enum cand_bad_kind kind;
     char name[256];
 };
+
+/* ---- Explain: why trees yielded nothing ----
+ *
+ * The constraints, in the fixed order in which a tree that yields nothing is
+ * charged to the first one that fails (for the whole query: the earliest
+ * failing constraint over all groups and root_required; per group: that
+ * group's earliest). A provider "fails" a per-provider constraint when the
+ * providers of the tree (and its sharing providers) that passed every
+ * earlier constraint all fail it. */
+enum cand_constraint {
+    CX_IN_TREE = 0,    /* in_tree names another tree */
+    CX_AGGREGATES,     /* member_of not met, or in a forbidden aggregate */
+    CX_TRAITS,         /* a required trait missing (name) or a forbidden one present */
+    CX_ROOT_REQUIRED,  /* the root lacks a root_required trait or has a forbidden one */
+    CX_NO_INVENTORY,   /* no inventory of the class (name) */
+    CX_CAPACITY,       /* asked more than the largest free (have) */
+    CX_MAX_UNIT,       /* asked more than the largest max_unit (have) */
+    CX_MIN_UNIT_STEP,  /* asked less than min_unit (have) or not a multiple of step (extra) */
+    CX_SAME_SUBTREE,   /* every group fits alone, no combination meets same_subtree */
+    CX_ISOLATE,        /* every group fits alone, no combination keeps groups apart */
+    CX_COMBINED,       /* every group fits alone, their summed amounts do not (or, before
+                        * 1.29, only several providers of one tree could serve) */
+    CX_COUNT
+};
+
+/* One reason, with its numbers. */
+struct cand_reason {
+    enum cand_constraint what;
+    size_t group;  /* index in cand_query.groups; SIZE_MAX for request-wide */
+    char name[256]; /* trait or resource class involved, or "" */
+    bool forbidden; /* CX_TRAITS/CX_AGGREGATES/CX_ROOT_REQUIRED: present though forbidden */
+    long long asked, have, extra;
+};
+
+/* Trees charged to one reason (numbers: asked, and the largest have seen). */
+struct cand_tally {
+    struct cand_reason r;
+    size_t trees;
+};
+
+struct cand_tallies {
+    struct cand_tally *v; /* in constraint order, then first seen */
+    size_t n, cap;
+};
+
+/* A provider that failed exactly one constraint of one group (or a root
+ * that failed only root_required) in a tree that yielded nothing. */
+struct cand_near_miss {
+    char uuid[37], root_uuid[37];
+    struct cand_reason r;
+    /* CX_CAPACITY: the inventory behind "free" */
+    long long total, reserved, used, capacity;
+    double ratio;
+    double distance; /* see cand_near_distance in candidates.c; smaller is nearer */
+};
+
+struct cand_group_explain {
+    size_t trees_ok;         /* trees where this group alone has a choice */
+    struct cand_tallies why; /* the other trees, by this group's first failure */
+};
+
+struct cand_explain {
+    size_t near_max; /* in: how many near misses to keep */
+    /* out */
+    size_t trees, trees_ok; /* considered; yielded at least one candidate */
+    size_t candidates;      /* before any limit */
+    struct cand_tallies why;
+    struct cand_group_explain *groups; /* n_groups of them */
+    size_t n_groups;
+    struct cand_near_miss *near; /* nearest first, at most near_max */
+    size_t n_near;
+};
+
+/* Frees what the engine put in x (not x itself). */
+void cand_explain_free(struct cand_explain *x);
 
 /* Computes the allocation candidates of q and streams them. STORE_OK (an
  * impossible request simply streams nothing), STORE_INVALID with *fail set

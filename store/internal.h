@@ -16,11 +16,17 @@ struct stmt_slot {
 };
 
 struct tree_cache;
+struct checkpointer;
+struct committer;
 
 struct store {
     sqlite3 *db;
     struct stmt_slot cache[STMT_CACHE_SIZE];
     int tx_depth;             /* >0 inside a transaction started by tx_begin_* */
+    bool reading;             /* the outermost transaction is a read (tx_begin_read) */
+    struct checkpointer *ck;  /* the pool's checkpointer (NULL for a lone store): borrowed */
+    struct committer *gc;     /* the pool's group committer (NULL for a lone store and for
+                               * the committer's own connection): borrowed */
     struct tree_cache *trees; /* shared by the connections of one database */
     bool owns_trees;          /* this connection frees it */
 };
@@ -106,6 +112,49 @@ enum store_rc provider_generation_read(struct store *st, long long provider_id, 
  * (may be NULL) receives gen + 1. Must run inside a write transaction. */
 enum store_rc provider_generation_bump(struct store *st, long long provider_id, long long gen,
                                        long long *new_gen);
+
+/* ---- The background checkpointer (store/checkpoint.c) ---- */
+
+/* Starts the checkpointer thread on its own connection db (which it owns
+ * from now on and closes in ckpt_stop()). */
+struct checkpointer *ckpt_start(sqlite3 *db);
+
+/* Stops the thread (releasing any read transaction held at the gate), runs
+ * a last PASSIVE checkpoint and closes its connection. NULL is a no-op. */
+void ckpt_stop(struct checkpointer *ck);
+
+/* The WAL hook of the pool's connections (arg: the checkpointer): records
+ * the log's length and wakes the thread; never checkpoints itself. */
+int ckpt_on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames);
+
+/* Around every outermost read transaction of a pool connection: enter may
+ * wait while the checkpointer restarts the log; leave tells it when the
+ * last reader is gone. NULL (a lone store) is a no-op. */
+void ckpt_reader_enter(struct checkpointer *ck);
+void ckpt_reader_leave(struct checkpointer *ck);
+
+/* How many times the log has been restarted (for tests). */
+unsigned long long ckpt_restarts(struct checkpointer *ck);
+
+/* ---- Group commit (store/group_commit.c) ---- */
+
+/* A write of one request, run on the committer's connection inside the
+ * batch's transaction (its own tx_begin_write/tx_commit nest as no-ops).
+ * Anything but STORE_OK rolls back what it wrote, and only that. */
+typedef enum store_rc gc_job_fn(struct store *st, void *arg);
+
+/* Starts the committer thread on st, a connection it owns from now on. */
+struct committer *gc_start(struct store *st);
+
+/* Finishes the queued jobs, stops the thread, closes its connection. */
+void gc_stop(struct committer *gc);
+
+/* Runs fn(committer's store, arg) in the next batch and returns its result
+ * once the batch is committed (durable) or failed. Blocks the caller. */
+enum store_rc gc_run(struct committer *gc, gc_job_fn *fn, void *arg);
+
+/* Batches committed and jobs run so far. */
+void gc_stats(struct committer *gc, unsigned long long *batches, unsigned long long *jobs);
 
 /* Applies the embedded migrations and standard names. 0 on success, else -1
  * with the reason in err. */

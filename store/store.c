@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
 
@@ -19,7 +19,7 @@ static size_t slot_index(const char *sql)
 {
     uintptr_t h = (uintptr_t)sql;
     h ^= h >> 17;
-    h *= 0x9e3779b97f4a7c15ull;
+    h *= FIBONACCI_HASH_MULT;
     return (size_t)(h >> 7) % STMT_CACHE_SIZE;
 }
 
@@ -188,13 +188,25 @@ static const char SQL_BEGIN_READ[] = "BEGIN";
 static const char SQL_COMMIT[] = "COMMIT";
 static const char SQL_ROLLBACK[] = "ROLLBACK";
 
+/* The outermost transaction is over (committed, rolled back or never begun). */
+static void tx_ended(struct store *st)
+{
+    st->tx_depth = 0;
+    if (st->reading)
+        ckpt_reader_leave(st->ck);
+    st->reading = false;
+}
+
 static enum store_rc tx_begin(struct store *st, const char *sql)
 {
     if (st->tx_depth++ > 0)
         return STORE_OK; /* nested: the outer transaction covers it */
+    st->reading = sql == SQL_BEGIN_READ;
+    if (st->reading)
+        ckpt_reader_enter(st->ck);
     enum store_rc rc = stmt_exec(st, stmt_get(st, sql), sql);
     if (rc != STORE_OK)
-        st->tx_depth = 0;
+        tx_ended(st);
     return rc;
 }
 
@@ -215,6 +227,7 @@ enum store_rc tx_commit(struct store *st)
     enum store_rc rc = stmt_exec(st, stmt_get(st, SQL_COMMIT), "commit");
     if (rc != STORE_OK)
         stmt_exec(st, stmt_get(st, SQL_ROLLBACK), "rollback");
+    tx_ended(st);
     return rc;
 }
 
@@ -224,24 +237,18 @@ void tx_rollback(struct store *st)
         return;
     if (!sqlite3_get_autocommit(st->db))
         stmt_exec(st, stmt_get(st, SQL_ROLLBACK), "rollback");
+    tx_ended(st);
 }
 
-/* WAL frames after which a commit checkpoints (SQLite's default), and after
- * which it also waits for readers so the WAL can start over. */
+/* WAL frames after which a lone store's commit runs a PASSIVE checkpoint
+ * (SQLite's default). A pool replaces this hook by its checkpointer's
+ * (store/checkpoint.c), which keeps checkpoints off the request path. */
 #define WAL_CHECKPOINT_FRAMES 1000
-#define WAL_RESTART_FRAMES    4000
 
-/* Replaces SQLite's auto-checkpoint. Under a steady stream of readers a
- * passive checkpoint never finds a moment without them, so the WAL would
- * grow without bound (a bulk load of 1,000 providers left 37 MB of it);
- * past WAL_RESTART_FRAMES the committing connection waits for the readers
- * (short, they are single requests) and restarts the log. */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
 {
     (void)arg;
-    if (frames >= WAL_RESTART_FRAMES)
-        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
-    else if (frames >= WAL_CHECKPOINT_FRAMES)
+    if (frames >= WAL_CHECKPOINT_FRAMES)
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
@@ -261,7 +268,9 @@ static sqlite3 *open_connection(const char *path, char *err, size_t errsz)
     sqlite3_wal_hook(db, on_wal_commit, NULL);
     char *msg = NULL;
     if (sqlite3_exec(db,
-                     "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; "
+                     /* FULL: a commit is on disk before it is acknowledged. */
+                     "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
+                     "PRAGMA journal_size_limit=16777216; "
                      "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errsz, "cannot use database %s: %s", path, msg ? msg : "?");
@@ -312,6 +321,8 @@ struct store_pool {
     unsigned n, n_free;
     struct store **all;
     struct store **free_list;
+    struct checkpointer *ck;
+    struct committer *gc;
 };
 
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz)
@@ -335,10 +346,35 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
         pool->all[pool->n] = store_wrap(db);
         pool->all[pool->n++]->trees = first->trees;
     }
-    for (unsigned i = 0; i < pool->n; i++)
+    sqlite3 *ck_db = open_connection(path, err, errsz);
+    if (!ck_db) {
+        store_pool_close(pool);
+        return NULL;
+    }
+    pool->ck = ckpt_start(ck_db);
+    sqlite3 *gc_db = open_connection(path, err, errsz);
+    if (!gc_db) {
+        store_pool_close(pool);
+        return NULL;
+    }
+    struct store *gc_st = store_wrap(gc_db);
+    gc_st->trees = first->trees;
+    sqlite3_wal_hook(gc_db, ckpt_on_wal_commit, pool->ck);
+    pool->gc = gc_start(gc_st);
+    for (unsigned i = 0; i < pool->n; i++) {
         pool->free_list[i] = pool->all[i];
+        pool->all[i]->ck = pool->ck;
+        pool->all[i]->gc = pool->gc;
+        sqlite3_wal_hook(pool->all[i]->db, ckpt_on_wal_commit, pool->ck);
+    }
     pool->n_free = pool->n;
     return pool;
+}
+
+void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *out)
+{
+    gc_stats(pool->gc, &out->batches, &out->grouped_writes);
+    out->wal_restarts = ckpt_restarts(pool->ck);
 }
 
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)
@@ -350,6 +386,14 @@ void store_pool_close(struct store_pool *pool)
 {
     if (!pool)
         return;
+    if (pool->gc && pool->ck) {
+        struct store_write_stats ws;
+        store_pool_write_stats(pool, &ws);
+        log_msg(LOG_INFO, "store: %llu group commits carried %llu writes; the WAL started over %llu times",
+                ws.batches, ws.grouped_writes, ws.wal_restarts);
+    }
+    gc_stop(pool->gc);
+    ckpt_stop(pool->ck);
     /* The first connection owns the shared tree cache: close it last. */
     for (unsigned i = pool->n; i-- > 0;)
         store_close(pool->all[i]);

@@ -38,6 +38,18 @@ void store_pool_close(struct store_pool *pool);
 struct store *store_acquire(struct store_pool *pool);
 void store_release(struct store_pool *pool, struct store *st);
 
+/* Durability: every commit is on disk before it is acknowledged
+ * (synchronous=FULL). The allocation writes of concurrent requests (PUT
+ * and POST /allocations, DELETE /allocations/{c}, the reshaper) share one
+ * transaction and one fsync (group commit; each stays all or nothing), and
+ * WAL checkpoints run on a background thread, never on a request. */
+struct store_write_stats {
+    unsigned long long batches;        /* group commits */
+    unsigned long long grouped_writes; /* writes they carried */
+    unsigned long long wal_restarts;   /* times the WAL was started over */
+};
+void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *out);
+
 /* Memory the allocation candidates engine may keep for provider trees it
  * has read, shared by the pool's connections (0: keep none). Default
  * STORE_TREE_CACHE_DEFAULT. */
@@ -478,10 +490,6 @@ enum store_rc store_provider_allocations(struct store *st, long long provider_id
  * touching generations (DELETE /allocations/{c}). STORE_NOT_FOUND when it
  * has no allocations. */
 enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid);
-
-/* *out = whether any allocation is against the provider (for DELETE
- * /resource_providers/{u}: 409 while true). */
-enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out);
 
 /* One usage sum. group is the consumer type name, STORE_CONSUMER_TYPE_UNKNOWN or
  * "all", and NULL for provider usages; consumer_count counts the distinct

@@ -729,6 +729,8 @@ def query_cases(version, rng, k):
     for q in AC_QUERIES:
         out.append(Case('candidates query', 'GET', '/allocation_candidates?' + q, version=version,
                         expect='any', headers=std_headers(version, body=False)))
+        out.append(Case('explain query', 'GET', '/placid/allocation_candidates/explain?' + q,
+                        version=version, expect='any', headers=std_headers(version, body=False)))
     return out
 
 
@@ -888,6 +890,7 @@ def covered_routes():
     rp = '/resource_providers/{uuid}'
     pairs = {('GET', '/'), ('GET', '/resource_providers'), ('POST', '/resource_providers'),
              ('POST', '/placid/allocation_candidates'), ('GET', '/allocation_candidates'),
+             ('GET', '/placid/allocation_candidates/explain'),
              ('GET', '/usages'), ('POST', '/allocations'), ('POST', '/reshaper'),
              ('GET', '/resource_classes'), ('POST', '/resource_classes'), ('GET', '/traits')}
     for m in ('GET', 'PUT', 'DELETE'):

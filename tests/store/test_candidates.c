@@ -137,8 +137,12 @@ static void setup(void)
     n_rp = 0;
 }
 
+static struct cand_explain *explain_to_free; /* the last explanation */
+
 static void teardown(void)
 {
+    if (explain_to_free)
+        cand_explain_free(explain_to_free);
     test_store_close(st, db_path);
 }
 
@@ -277,11 +281,6 @@ struct answer {
     struct cand_failure fail;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int on_request(void *arg, const struct cand_request *r)
 {
     struct answer *a = arg;
@@ -297,7 +296,7 @@ static int on_request(void *arg, const struct cand_request *r)
             snprintf(tmp[k], sizeof(tmp[k]), "%s=%lld", r->items[j].rc, r->items[j].amount);
             items[k] = tmp[k];
         }
-        qsort(items, k, sizeof(*items), cmp_str);
+        qsort(items, k, sizeof(*items), strptr_cmp);
         int len = snprintf(parts[n], sizeof(parts[n]), "%s(", name_of(r->items[i].rp_uuid));
         for (size_t x = 0; x < k; x++)
             len += snprintf(parts[n] + len, sizeof(parts[n]) - (size_t)len, "%s%s", x ? "," : "",
@@ -307,7 +306,7 @@ static int on_request(void *arg, const struct cand_request *r)
         n++;
         i = j;
     }
-    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    qsort(sorted, n, sizeof(*sorted), strptr_cmp);
     size_t len = strlen(a->cands);
     len += (size_t)snprintf(a->cands + len, sizeof(a->cands) - len, "%s", a->n_cands ? "; " : "");
     for (size_t i = 0; i < n; i++)
@@ -319,7 +318,7 @@ static int on_request(void *arg, const struct cand_request *r)
         const char *names[16];
         for (size_t i = 0; i < r->mappings[m].n; i++)
             names[i] = name_of(r->mappings[m].rp_uuids[i]);
-        qsort(names, r->mappings[m].n, sizeof(*names), cmp_str);
+        qsort(names, r->mappings[m].n, sizeof(*names), strptr_cmp);
         len +=
             (size_t)snprintf(a->maps + len, sizeof(a->maps) - len, "|%s:", r->mappings[m].suffix);
         for (size_t i = 0; i < r->mappings[m].n; i++)
@@ -359,7 +358,7 @@ static struct answer *run(struct qb *b)
     const char *names[MAX_RP];
     for (size_t i = 0; i < a.n_sums; i++)
         names[i] = sum_names[i];
-    qsort(names, a.n_sums, sizeof(*names), cmp_str);
+    qsort(names, a.n_sums, sizeof(*names), strptr_cmp);
     size_t len = 0;
     for (size_t i = 0; i < a.n_sums; i++)
         len += (size_t)snprintf(a.sums + len, sizeof(a.sums) - len, "%s%s", i ? " " : "", names[i]);
@@ -377,7 +376,7 @@ static const char *sorted_cands(const struct answer *a)
     snprintf(copy, sizeof(copy), "%s", a->cands);
     for (char *save, *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
         parts[n++] = tok[0] == ' ' ? tok + 1 : tok;
-    qsort(parts, n, sizeof(*parts), cmp_str);
+    qsort(parts, n, sizeof(*parts), strptr_cmp);
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n; i++)
@@ -1149,6 +1148,272 @@ START_TEST(huge_amounts_and_capacities_do_not_overflow)
 }
 END_TEST
 
+/* ---- Explain: counting per constraint ---- */
+
+static const char *const CX_NAMES[] = {"in_tree",  "aggregates", "traits",       "root_required",
+                                       "no_inventory", "capacity", "max_unit", "min_unit_step",
+                                       "same_subtree", "isolate",  "combined"};
+
+/* "what[/group][:name][!](asked>have)=trees ..." */
+static void tallies_text(const struct cand_tallies *t, char *out, size_t size)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < t->n; i++) {
+        const struct cand_reason *r = &t->v[i].r;
+        char group[16] = "", nums[64] = "";
+        if (r->group != SIZE_MAX)
+            snprintf(group, sizeof(group), "/%zu", r->group);
+        if (r->what == CX_CAPACITY || r->what == CX_MAX_UNIT || r->what == CX_COMBINED ||
+            r->what == CX_MIN_UNIT_STEP)
+            snprintf(nums, sizeof(nums), "(%lld>%lld)", r->asked, r->have);
+        len += (size_t)snprintf(out + len, size - len, "%s%s%s%s%s%s%s=%zu", i ? " " : "",
+                                CX_NAMES[r->what], group, r->name[0] ? ":" : "", r->name,
+                                r->forbidden ? "!" : "", nums, t->v[i].trees);
+    }
+}
+
+struct xanswer {
+    struct cand_explain x;
+    enum store_rc rc;
+    char why[1024];
+    char groups[4][1024];
+    char near[1024];
+};
+
+static int no_request(void *arg, const struct cand_request *r)
+{
+    (void)arg;
+    (void)r;
+    ck_abort_msg("explain streams no candidates");
+    return 0;
+}
+
+static struct xanswer a_explained;
+
+static struct xanswer *explain(struct qb *b)
+{
+    struct xanswer a = a_explained;
+    struct cand_failure fail;
+    cand_explain_free(&a.x);
+    memset(&a, 0, sizeof(a));
+    a.x.near_max = 3;
+    b->q.explain = &a.x;
+    a.rc = store_candidates_get(st, &b->q, no_request, NULL, NULL, &fail);
+    tallies_text(&a.x.why, a.why, sizeof(a.why));
+    for (size_t g = 0; g < a.x.n_groups && g < 4; g++)
+        tallies_text(&a.x.groups[g].why, a.groups[g], sizeof(a.groups[g]));
+    size_t len = 0;
+    for (size_t i = 0; i < a.x.n_near; i++)
+        len += (size_t)snprintf(a.near + len, sizeof(a.near) - len, "%s%s:%s:%s(%lld>%lld)",
+                                i ? " " : "", name_of(a.x.near[i].uuid),
+                                CX_NAMES[a.x.near[i].r.what], a.x.near[i].r.name,
+                                a.x.near[i].r.asked, a.x.near[i].r.have);
+    qb_free(b);
+    a_explained = a;
+    explain_to_free = &a_explained.x;
+    return &a_explained;
+}
+
+START_TEST(explain_packed_ring_names_the_missing_root_trait_and_counts_like_the_query)
+{
+    packed_layout();
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1,MEMORY_MB:512");
+    root_req(b, PACKED);
+    struct xanswer *a = explain(b);
+    ck_assert_int_eq(a->rc, STORE_OK);
+    /* cn1, cn2, cn3 and the sharing ss are roots. */
+    ck_assert_uint_eq(a->x.trees, 4);
+    ck_assert_uint_eq(a->x.trees_ok, 2);
+    ck_assert_uint_eq(a->x.candidates, 2); /* as packed_case1 */
+    /* ss fails earlier (no VCPU... but root_required comes first in the
+     * order: it lacks the trait too). */
+    ck_assert_str_eq(a->why, "root_required:" PACKED "=2");
+    ck_assert_str_eq(a->groups[0], "no_inventory/0:VCPU=1");
+    ck_assert_uint_eq(a->x.groups[0].trees_ok, 3);
+    ck_assert_str_eq(a->near, "cn2:root_required:" PACKED "(0>0)");
+}
+END_TEST
+
+START_TEST(explain_capacity_max_unit_and_step_with_near_misses_nearest_first)
+{
+    rp("full", NULL);
+    inv_full("full", "VCPU", 8, 0, 1, 8, 1, 1.0);
+    alloc("full", "VCPU", 6); /* 2 free */
+    rp("fuller", NULL);
+    inv_full("fuller", "VCPU", 8, 0, 1, 8, 1, 1.0);
+    alloc("fuller", "VCPU", 7); /* 1 free */
+    rp("small", NULL);
+    inv_full("small", "VCPU", 64, 0, 1, 2, 1, 1.0); /* max_unit 2 */
+    rp("stepped", NULL);
+    inv_full("stepped", "VCPU", 64, 0, 4, 64, 4, 1.0); /* min_unit 4, step 4 */
+    rp("none", NULL);
+    inv("none", "MEMORY_MB", 64);
+    rp("ok", NULL);
+    inv("ok", "VCPU", 8);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:3");
+    struct xanswer *a = explain(b);
+    ck_assert_uint_eq(a->x.trees, 6);
+    ck_assert_uint_eq(a->x.trees_ok, 1);
+    ck_assert_uint_eq(a->x.candidates, 1);
+    ck_assert_str_eq(a->why, "no_inventory/0:VCPU=1 capacity/0:VCPU(3>2)=2 max_unit/0:VCPU(3>2)=1 "
+                             "min_unit_step/0:VCPU(3>4)=1");
+    /* Nearest first (K = 3): full and small miss 1 of 3 (ties in tree
+     * order), min_unit/step counts 0.5, fuller (2 of 3) is cut. */
+    ck_assert_str_eq(a->near, "full:capacity:VCPU(3>2) small:max_unit:VCPU(3>2) "
+                              "stepped:min_unit_step:VCPU(3>4)");
+}
+END_TEST
+
+START_TEST(explain_traits_aggregates_and_in_tree_in_order)
+{
+    rp("cn1", NULL);
+    inv("cn1", "VCPU", 8);
+    agg("cn1", AGG_A);
+    rp("cn2", NULL);
+    inv("cn2", "VCPU", 8);
+    agg("cn2", AGG_A);
+    trait("cn2", "CUSTOM_GOLD");
+    rp("cn3", NULL);
+    inv("cn3", "VCPU", 8);
+    agg("cn3", AGG_B);
+    trait("cn3", "CUSTOM_GOLD");
+    rp("cn4", NULL);
+    inv("cn4", "VCPU", 8);
+    agg("cn4", AGG_A);
+    trait("cn4", "CUSTOM_GOLD");
+    trait("cn4", "CUSTOM_BAD");
+    trait("cn1", "CUSTOM_BAD");
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, AGG_A);
+    req(b, 0, "CUSTOM_GOLD");
+    req(b, 0, "!CUSTOM_BAD");
+    struct xanswer *a = explain(b);
+    ck_assert_uint_eq(a->x.candidates, 1); /* cn2 */
+    /* cn3: wrong aggregate; cn1 and cn4: forbidden trait (first failing in
+     * the order: forbidden CUSTOM_BAD is checked on each provider); */
+    ck_assert_str_eq(a->why, "aggregates/0=1 traits/0:CUSTOM_BAD!=2");
+    /* A forbidden aggregate: on the provider, or (unsuffixed) on its root. */
+    b = qb_new();
+    group(b, "", "VCPU:1");
+    member_of(b, 0, "!" AGG_B);
+    a = explain(b);
+    ck_assert_uint_eq(a->x.candidates, 3);
+    ck_assert_str_eq(a->why, "aggregates/0!=1");
+    b = qb_new();
+    group(b, "1", "VCPU:1");
+    req(b, 0, "CUSTOM_GOLD");
+    b->groups[0].in_tree = uuid_of("cn3");
+    a = explain(b);
+    ck_assert_uint_eq(a->x.candidates, 1);
+    ck_assert_str_eq(a->why, "in_tree/0=3");
+    /* A required trait nobody in the tree has, and any-of sets named. */
+    b = qb_new();
+    group(b, "1", "VCPU:1");
+    req(b, 0, "CUSTOM_GOLD");
+    a = explain(b);
+    ck_assert_str_eq(a->why, "traits/0:CUSTOM_GOLD=1");
+    ck_assert_str_eq(a->near, "cn1:traits:CUSTOM_GOLD(0>0)");
+    /* Each required trait is on a usable provider, never both on one. */
+    rp("t", NULL);
+    rp("ta", "t");
+    inv("ta", "PCPU", 1);
+    trait("ta", "CUSTOM_A");
+    rp("tb", "t");
+    inv("tb", "PCPU", 1);
+    trait("tb", "CUSTOM_B");
+    b = qb_new();
+    group(b, "", "PCPU:1");
+    req(b, 0, "CUSTOM_A");
+    req(b, 0, "CUSTOM_B");
+    a = explain(b);
+    ck_assert_uint_eq(a->x.candidates, 0);
+    ck_assert_str_eq(a->why, "traits/0=1 no_inventory/0:PCPU=4");
+}
+END_TEST
+
+START_TEST(explain_nested_sharing_and_granular_groups)
+{
+    packed_layout();
+    rp("cn5", NULL);
+    inv("cn5", "MEMORY_MB", 4096);
+    rp("numa5", "cn5");
+    inv("numa5", "VCPU", 2);
+    struct qb *b = qb_new();
+    group(b, "", "MEMORY_MB:512,DISK_GB:100");
+    group(b, "1", "VCPU:4");
+    b->q.isolate = true;
+    struct xanswer *a = explain(b);
+    /* cn1, cn2: VCPU on the root, DISK_GB shared via A: ok. cn3: no disk.
+     * cn5: no disk, VCPU too small. ss: its own tree, no MEMORY_MB. */
+    ck_assert_uint_eq(a->x.trees, 5);
+    ck_assert_uint_eq(a->x.trees_ok, 2);
+    ck_assert_str_eq(a->why, "no_inventory/0:DISK_GB=2 no_inventory/0:MEMORY_MB=1");
+    ck_assert_str_eq(a->groups[0], "no_inventory/0:DISK_GB=2 no_inventory/0:MEMORY_MB=1");
+    ck_assert_str_eq(a->groups[1], "no_inventory/1:VCPU=1 capacity/1:VCPU(4>2)=1");
+    ck_assert_uint_eq(a->x.groups[1].trees_ok, 3);
+}
+END_TEST
+
+START_TEST(explain_same_subtree_isolate_and_summed_amounts)
+{
+    rp("cn", NULL);
+    rp("numa0", "cn");
+    inv("numa0", "VCPU", 4);
+    rp("fpga1", "cn");
+    inv("fpga1", "FPGA", 1);
+    struct qb *b = qb_new();
+    group(b, "_C", "VCPU:1");
+    group(b, "_A", "FPGA:1");
+    b->subtree_names[0][0] = "_C";
+    b->subtree_names[0][1] = "_A";
+    b->subtree[0] = (struct cand_names){b->subtree_names[0], 2};
+    b->q.n_same_subtree = 1;
+    struct xanswer *a = explain(b);
+    ck_assert_uint_eq(a->x.candidates, 0);
+    ck_assert_str_eq(a->why, "same_subtree=1");
+    b = qb_new();
+    group(b, "1", "VCPU:1");
+    group(b, "2", "VCPU:1");
+    b->q.isolate = true;
+    ck_assert_str_eq(explain(b)->why, "isolate=1");
+    b = qb_new();
+    group(b, "1", "VCPU:3");
+    group(b, "2", "VCPU:3");
+    ck_assert_str_eq(explain(b)->why, "combined:VCPU(6>4)=1");
+}
+END_TEST
+
+START_TEST(explain_counts_do_not_change_the_answer)
+{
+    packed_layout();
+    const char *queries[] = {"VCPU:1", "VCPU:1,MEMORY_MB:512", "DISK_GB:10", "VCPU:9"};
+    for (size_t i = 0; i < 4; i++) {
+        struct qb *b = qb_new();
+        group(b, "", queries[i]);
+        b->q.limit = 1;
+        size_t plain_all;
+        struct qb *c = qb_new();
+        group(c, "", queries[i]);
+        plain_all = run(c)->n_cands;
+        struct xanswer *a = explain(b);
+        ck_assert_uint_eq(a->x.candidates, plain_all);
+    }
+    /* No root has the trait: every tree is charged to it, not skipped. */
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:1");
+    root_req(b, "CUSTOM_NOBODY");
+    trait("cn1", "CUSTOM_OTHER");
+    test_sql(st, "INSERT INTO traits(name, created_at) VALUES ('CUSTOM_NOBODY', 0)");
+    struct xanswer *a = explain(b);
+    ck_assert_uint_eq(a->x.trees, 4);
+    ck_assert_str_eq(a->why, "root_required:CUSTOM_NOBODY=4");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("candidates");
@@ -1195,6 +1460,12 @@ static Suite *suite(void)
     tcase_add_test(tc, a_search_past_the_work_limit_gives_up);
     tcase_add_test(tc, a_cancelled_search_stops);
     tcase_add_test(tc, huge_amounts_and_capacities_do_not_overflow);
+    tcase_add_test(tc, explain_packed_ring_names_the_missing_root_trait_and_counts_like_the_query);
+    tcase_add_test(tc, explain_capacity_max_unit_and_step_with_near_misses_nearest_first);
+    tcase_add_test(tc, explain_traits_aggregates_and_in_tree_in_order);
+    tcase_add_test(tc, explain_nested_sharing_and_granular_groups);
+    tcase_add_test(tc, explain_same_subtree_isolate_and_summed_amounts);
+    tcase_add_test(tc, explain_counts_do_not_change_the_answer);
     suite_add_tcase(s, tc);
     return s;
 }
