@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "server/http.h"
-#include "server/util.h"
+#include "core/util.h"
 
 #define SLOTS 512
 #define SLOTS_KEPT_FOR_OVERFLOW 64 /* one per status of the "overflow" route */

@@ -64,18 +64,32 @@ def get(port, path, headers=None):
         conn.close()
 
 
-def serve(args, env):
+def serve_once(args, env):
     """Starts placid, waits for GET /, returns (proc, port) or (proc, None)."""
     port = free_port()
     proc = subprocess.Popen([PLACID] + [a.replace("{port}", str(port)) for a in args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    end = time.time() + 15
+    end = time.time() + 30
     while time.time() < end and proc.poll() is None:
         try:
             if get(port, "/")[0] == 200:
                 return proc, port
-        except OSError:
+        except (OSError, http.client.HTTPException):
             time.sleep(0.05)
+    return proc, None
+
+
+def serve(args, env):
+    """serve_once, tried again on a new port when the free port found was
+    taken by another process before placid could bind it."""
+    for _ in range(3):
+        proc, port = serve_once(args, env)
+        if port is not None or proc.poll() is None:
+            return proc, port
+        err = proc.stderr.read()
+        if "cannot listen" not in err:
+            sys.stderr.write(err)
+            return proc, None
     return proc, None
 
 

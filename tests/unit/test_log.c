@@ -2,7 +2,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "server/log.h"
+#include "core/log.h"
 #include "support.h"
 
 static const char *esc(const char *s, enum log_format f)

@@ -1,13 +1,13 @@
 /* One-line logging to stderr, safe from any thread, as text or JSON lines.
  * Every field is escaped: control characters, invalid UTF-8 and Unicode
  * line separators never reach the log raw, so no input can forge a line. */
-#ifndef PLACID_SERVER_LOG_H
-#define PLACID_SERVER_LOG_H
+#ifndef PLACID_CORE_LOG_H
+#define PLACID_CORE_LOG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 enum log_format { LOG_TEXT, LOG_JSON };
