@@ -1272,6 +1272,42 @@ START_TEST(explain_capacity_max_unit_and_step_with_near_misses_nearest_first)
 }
 END_TEST
 
+/* A tree of one provider takes a short path (issue 12, explain's cost):
+ * the first failure over all classes in the constraint order, and a near
+ * miss only when it failed one check; a two-provider tree the general one. */
+START_TEST(explain_lone_providers_first_failure_across_classes)
+{
+    rp("a", NULL); /* VCPU: max_unit 2; MEMORY_MB: 4 free */
+    inv_full("a", "VCPU", 8, 0, 1, 2, 1, 1.0);
+    inv("a", "MEMORY_MB", 64);
+    alloc("a", "MEMORY_MB", 60);
+    rp("b", NULL); /* MEMORY_MB: max_unit 5 */
+    inv("b", "VCPU", 8);
+    inv_full("b", "MEMORY_MB", 64, 0, 1, 5, 1, 1.0);
+    rp("c", NULL); /* VCPU: min_unit 4, step 4 */
+    inv_full("c", "VCPU", 8, 0, 4, 8, 4, 1.0);
+    inv("c", "MEMORY_MB", 64);
+    rp("d", NULL); /* no MEMORY_MB */
+    inv("d", "VCPU", 8);
+    rp("t", NULL); /* two providers: VCPU on the root, MEMORY_MB 9 free on a child */
+    inv("t", "VCPU", 8);
+    rp("tc", "t");
+    inv_full("tc", "MEMORY_MB", 9, 0, 1, 64, 1, 1.0);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:3,MEMORY_MB:10");
+    struct xanswer *a = explain(b);
+    ck_assert_uint_eq(a->x.trees, 5);
+    ck_assert_uint_eq(a->x.trees_ok, 0);
+    ck_assert_str_eq(a->why, "no_inventory/0:MEMORY_MB=1 capacity/0:MEMORY_MB(10>9)=2 "
+                             "max_unit/0:MEMORY_MB(10>5)=1 min_unit_step/0:VCPU(3>4)=1");
+    ck_assert_str_eq(a->groups[0], a->why);
+    /* Near misses of the failing class: tc is 0.1 short, b and c 0.5 (in
+     * tree order), a 0.6 (cut at K = 3); d, without the class, is none. */
+    ck_assert_str_eq(a->near, "tc:capacity:MEMORY_MB(10>9) b:max_unit:MEMORY_MB(10>5) "
+                              "c:min_unit_step:VCPU(3>4)");
+}
+END_TEST
+
 START_TEST(explain_traits_aggregates_and_in_tree_in_order)
 {
     rp("cn1", NULL);
@@ -1467,6 +1503,7 @@ static Suite *suite(void)
     tcase_add_test(tc, huge_amounts_and_capacities_do_not_overflow);
     tcase_add_test(tc, explain_packed_ring_names_the_missing_root_trait_and_counts_like_the_query);
     tcase_add_test(tc, explain_capacity_max_unit_and_step_with_near_misses_nearest_first);
+    tcase_add_test(tc, explain_lone_providers_first_failure_across_classes);
     tcase_add_test(tc, explain_traits_aggregates_and_in_tree_in_order);
     tcase_add_test(tc, explain_nested_sharing_and_granular_groups);
     tcase_add_test(tc, explain_same_subtree_isolate_and_summed_amounts);
