@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 struct pl_client {
     CURL *curl;

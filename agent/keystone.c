@@ -9,8 +9,8 @@
 #include <strings.h>
 
 #include "agent/client.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 
 /* Options of the credentials file beyond the ones the server reads. */
 static void read_catalog_options(struct agent_keystone *k, const char *path)

@@ -18,7 +18,7 @@
 #include "agent/keystone.h"
 #include "agent/report.h"
 #include "agent/token.h"
-#include "server/log.h"
+#include "core/log.h"
 
 #define EXIT_USAGE 2
 #define EXIT_AUTH  3

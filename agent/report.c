@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "agent/host.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 
 /* The microversions nova's report client uses for the same calls
  * (docs/clients.md), except inventories at 1.26 where reserved may equal

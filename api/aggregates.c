@@ -50,17 +50,6 @@ int provider_aggregates_get(struct req *rq)
     return send_aggregates(rq, list, generation);
 }
 
-/* Renders a JSON value for a schema message (arena). */
-static const char *repr(struct req *rq, const json_t *v)
-{
-    if (json_is_string(v))
-        return arena_printf(&rq->arena, "'%s'", json_string_value(v));
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *out = arena_strdup(&rq->arena, text ? text : "?");
-    free(text);
-    return out;
-}
-
 /* A total order on JSON values, equal exactly when json_equal() says so:
  * by type, then by value; arrays and objects by their canonical text. */
 static int json_order(const void *pa, const void *pb)
@@ -116,45 +105,28 @@ static int check_list(struct req *rq, const json_t *list, const char ***uuids, s
 {
     if (!json_is_array(list))
         return api_fail_schema(rq, "%s is not of type 'array'  Failed validating 'type'",
-                               repr(rq, list));
+                               api_repr(rq, list));
     size_t count = json_array_size(list);
     if (has_duplicates(rq, list, count))
         return api_fail_schema(rq, "%s has non-unique elements  Failed validating 'uniqueItems'",
-                               repr(rq, list));
+                               api_repr(rq, list));
     const char **out = arena_alloc(&rq->arena, (count ? count : 1) * sizeof(*out));
     for (size_t i = 0; i < count; i++) {
         const json_t *v = json_array_get(list, i);
         char canon[37];
         if (!json_is_string(v))
             return api_fail_schema(rq, "%s is not of type 'string'  Failed validating 'type'",
-                                   repr(rq, v));
+                                   api_repr(rq, v));
         if (!uuid_normalize(json_string_value(v), canon))
             return api_fail_schema(rq,
                                    "%s is not a 'uuid'  Failed validating 'format' in "
                                    "schema['items']:     {'format': 'uuid', 'type': 'string'}",
-                                   repr(rq, v));
+                                   api_repr(rq, v));
         out[i] = arena_strdup(&rq->arena, canon);
     }
     *uuids = out;
     *n = count;
     return 0;
-}
-
-/* jsonschema's "integer": 5 and 5.0, but not 5.5 or true. */
-static bool schema_integer(const json_t *v, long long *out)
-{
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return true;
-    }
-    if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d == (double)(long long)d) {
-            *out = (long long)d;
-            return true;
-        }
-    }
-    return false;
 }
 
 /* The 1.19 body: {"aggregates": [...], "resource_provider_generation": int}. */
@@ -166,7 +138,7 @@ static int check_body_v1_19(struct req *rq, const json_t **list, long long *gen)
 
     if (!json_is_object(body))
         return api_fail_schema(rq, "%s is not of type 'object'  Failed validating 'type'",
-                               repr(rq, body));
+                               api_repr(rq, body));
     json_object_foreach(body, key, v)
     {
         if (strcmp(key, "aggregates") != 0 && strcmp(key, "resource_provider_generation") != 0)
@@ -183,11 +155,11 @@ static int check_body_v1_19(struct req *rq, const json_t **list, long long *gen)
                                    "'required'",
                                    required[i]);
     v = json_object_get(body, "resource_provider_generation");
-    if (!schema_integer(v, gen))
+    if (!js_integer(v, gen))
         return api_fail_schema(rq,
                                "%s is not of type 'integer'  Failed validating 'type' in "
                                "schema['properties']['resource_provider_generation']",
-                               repr(rq, v));
+                               api_repr(rq, v));
     *list = json_object_get(body, "aggregates");
     return 0;
 }

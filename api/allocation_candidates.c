@@ -17,8 +17,8 @@
 #include "api/json_text.h"
 #include "api/query.h"
 #include "api/strmap.h"
+#include "core/util.h"
 #include "server/microversion.h"
-#include "server/util.h"
 #include "store/candidates.h"
 
 #define QS_PREFIX "Invalid query string parameters: "
@@ -113,11 +113,6 @@ static bool key_allowed(const struct req *rq, const char *key)
            (strcmp(key, "same_subtree") == 0 && mv >= MV(1, 36));
 }
 
-static int cmp_cstr(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The patternProperties of the schema, in the sorted order jsonschema
  * lists them. */
 static void append_patterns(const struct req *rq, char *out, size_t size)
@@ -146,7 +141,7 @@ static int fail_extra_keys(struct req *rq)
     }
     if (!n)
         return 0;
-    qsort(extras, n, sizeof(*extras), cmp_cstr);
+    qsort(extras, n, sizeof(*extras), strptr_cmp);
     char list[512] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -526,7 +521,7 @@ static int check_conflicts(struct req *rq, const struct ac_params *p)
                 continue;
             const char **names = arena_alloc(&rq->arena, s->n * sizeof(*names));
             memcpy(names, s->names, s->n * sizeof(*names));
-            qsort(names, s->n, sizeof(*names), cmp_cstr);
+            qsort(names, s->n, sizeof(*names), strptr_cmp);
             size_t size = 32 + strlen(p->groups[i].suffix);
             for (size_t k = 0; k < s->n; k++)
                 size += strlen(names[k]) + 2;
@@ -540,7 +535,7 @@ static int check_conflicts(struct req *rq, const struct ac_params *p)
     }
     if (!n)
         return 0;
-    qsort(found, n, sizeof(*found), cmp_cstr);
+    qsort(found, n, sizeof(*found), strptr_cmp);
     char list[1024] = "";
     size_t len = 0;
     for (size_t i = 0; i < n; i++)
@@ -745,7 +740,7 @@ static void build_query(struct req *rq, const struct ac_params *p, struct cand_q
             .in_tree = g->in_tree,
         };
     }
-    const struct api_ctx *ctx = api_current_ctx();
+    const struct api_ctx *ctx = rq->api;
     *q = (struct cand_query){
         .groups = groups,
         .n_groups = p->n_groups,

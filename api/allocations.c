@@ -346,14 +346,6 @@ int acct_fail_allocations(struct req *rq, enum store_rc rc, const struct acct_fa
     return api_fail_store(rq, rc);
 }
 
-static int validate_body(struct req *rq, const struct js_schema *schema)
-{
-    char msg[900];
-    if (js_validate(schema, rq->body, msg, sizeof(msg)))
-        return 0;
-    return api_fail_schema(rq, "%s", msg);
-}
-
 /* ---- PUT /allocations/{consumer_uuid} ---- */
 
 int allocations_put(struct req *rq)
@@ -365,7 +357,7 @@ int allocations_put(struct req *rq)
 
     if (!uuid_normalize(raw, consumer))
         return req_fail(rq, 400, ERR_DEFAULT, "Malformed consumer_uuid: %s", raw);
-    if (validate_body(rq, put_schema(rq->mv)) != 0)
+    if (api_validate(rq, put_schema(rq->mv), rq->body) != 0)
         return -1;
     json_t *entry = rq->mv < MV(1, 12) ? dict_form_entry(rq->body) : json_incref(rq->body);
     acct_consumer_from_json(rq, consumer, entry, &c);
@@ -383,7 +375,7 @@ int allocations_post(struct req *rq)
 {
     struct acct_failure fail;
 
-    if (validate_body(rq, post_schema(rq->mv)) != 0)
+    if (api_validate(rq, post_schema(rq->mv), rq->body) != 0)
         return -1;
     size_t n = 0;
     struct consumer_allocs *c =
@@ -407,11 +399,6 @@ struct by_consumer {
     time_t modified;
 };
 
-static time_t row_modified(const struct allocation_row *row)
-{
-    return (time_t)(row->updated_at ? row->updated_at : row->created_at);
-}
-
 static int add_by_provider(void *arg, const struct allocation_row *row)
 {
     struct by_consumer *b = arg;
@@ -424,8 +411,8 @@ static int add_by_provider(void *arg, const struct allocation_row *row)
     json_object_set_new(json_object_get(rp, "resources"), row->resource_class,
                         json_integer(row->used));
     json_object_set_new(rp, "generation", json_integer(row->provider_generation));
-    if (row_modified(row) > b->modified)
-        b->modified = row_modified(row);
+    if (api_modified(row->created_at, row->updated_at) > b->modified)
+        b->modified = api_modified(row->created_at, row->updated_at);
     return 0;
 }
 
@@ -490,8 +477,8 @@ static int add_by_consumer(void *arg, const struct allocation_row *row)
                         json_integer(row->used));
     if (b->with_generation)
         json_object_set_new(c, "consumer_generation", json_integer(row->consumer_generation));
-    if (row_modified(row) > b->modified)
-        b->modified = row_modified(row);
+    if (api_modified(row->created_at, row->updated_at) > b->modified)
+        b->modified = api_modified(row->created_at, row->updated_at);
     return 0;
 }
 

@@ -49,8 +49,4 @@ bool api_dispatch_headers(struct req *rq, void *ctx);
  * is not set. */
 void api_dispatch_body(struct req *rq, void *ctx);
 
-/* The context of the request being handled on this thread (for handlers
- * that need configuration). NULL outside api_dispatch. */
-const struct api_ctx *api_current_ctx(void);
-
 #endif

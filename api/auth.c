@@ -10,7 +10,7 @@
 
 #include "api/api.h"
 #include "api/keystone.h"
-#include "server/log.h"
+#include "core/log.h"
 
 bool auth_admin_token_matches(const char *token, const char *secret)
 {

@@ -33,12 +33,27 @@ int api_check_query_keys(struct req *rq, const char *const allowed[])
 
 int api_fail_schema(struct req *rq, const char *fmt, ...)
 {
-    char msg[900];
+    char msg[JS_MSG_SIZE];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     return req_fail(rq, 400, ERR_DEFAULT, "JSON does not validate: %s", msg);
+}
+
+int api_validate(struct req *rq, const struct js_schema *schema, const json_t *doc)
+{
+    char msg[JS_MSG_SIZE];
+    if (js_validate(schema, doc, msg, sizeof(msg)))
+        return 0;
+    return api_fail_schema(rq, "%s", msg);
+}
+
+const char *api_repr(struct req *rq, const json_t *v)
+{
+    char text[JS_MSG_SIZE];
+    js_repr(v, text, sizeof(text));
+    return arena_strdup(&rq->arena, text);
 }
 
 int api_reply(struct req *rq, int status, json_t *reply)
@@ -49,8 +64,6 @@ int api_reply(struct req *rq, int status, json_t *reply)
     return 0;
 }
 
-/* ---- Added by resource classes/traits (rct) ---- */
-
 bool api_custom_name_pattern(const char *name)
 {
     static const char prefix[] = "CUSTOM_";
@@ -59,4 +72,9 @@ bool api_custom_name_pattern(const char *name)
         return false;
     const char *rest = name + strlen(prefix);
     return *rest && strspn(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(rest);
+}
+
+time_t api_modified(long long created_at, long long updated_at)
+{
+    return (time_t)(updated_at ? updated_at : created_at);
 }

@@ -15,13 +15,6 @@
 #include "api/errors.h"
 #include "store/store.h"
 
-static _Thread_local const struct api_ctx *current_ctx;
-
-const struct api_ctx *api_current_ctx(void)
-{
-    return current_ctx;
-}
-
 /* Authentication and policy live in api/auth.c, CORS in api/cors.c. */
 static bool authenticate(struct req *rq, const struct api_ctx *ctx)
 {
@@ -30,7 +23,7 @@ static bool authenticate(struct req *rq, const struct api_ctx *ctx)
 
 static bool check_framing(struct req *rq)
 {
-    if (rq->content_length == -2) {
+    if (rq->content_length == REQ_LENGTH_INVALID) {
         req_fail(rq, 400, NULL, "content-length header must be an integer");
         return false;
     }
@@ -39,15 +32,6 @@ static bool check_framing(struct req *rq)
         return false;
     }
     return true;
-}
-
-/* True when an Accept header value admits application/json. */
-static bool accepts_json(const char *accept)
-{
-    if (!accept || !accept[0])
-        return true;
-    return strstr(accept, "application/json") || strstr(accept, "*/*") ||
-           strstr(accept, "application/*");
 }
 
 static bool is_json_type(const char *ct)
@@ -62,8 +46,8 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !accepts_json(rq->accept) &&
-        !(r->text_plain && strstr(rq->accept, "text/plain"))) {
+    if (strcmp(r->method, "GET") == 0 && !req_accepts(rq->accept, "application/json") &&
+        !(r->text_plain && req_accepts(rq->accept, "text/plain"))) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
     }
@@ -102,19 +86,16 @@ bool api_dispatch_headers(struct req *rq, void *ctxp)
     const struct api_ctx *ctx = ctxp;
     const struct route *r = NULL;
 
-    current_ctx = ctx;
+    rq->api = ctx;
     /* A CORS preflight is answered here, before authentication, as
      * oslo.middleware's CORS wraps Placement's auth. */
-    if (cors_preflight(rq, ctx->cors)) {
-        current_ctx = NULL;
+    if (cors_preflight(rq, ctx->cors))
         return false;
-    }
     bool ok = authenticate(rq, ctx) && check_framing(rq) &&
               (r = router_find(api_routes, rq)) && check_content(rq, r) &&
               authorize(rq, ctx, r);
     if (!ok)
         cors_apply(rq, ctx->cors);
-    current_ctx = NULL;
     rq->route = ok ? r : NULL;
     return ok;
 }
@@ -127,7 +108,6 @@ void api_dispatch_body(struct req *rq, void *ctxp)
     if (!rq->route && (rq->status || !api_dispatch_headers(rq, ctxp)))
         return;
     const struct route *r = rq->route;
-    current_ctx = ctx;
     if (!r->json_body || parse_body(rq)) {
         rq->store = store_acquire(ctx->pool);
         r->handler(rq);
@@ -135,7 +115,6 @@ void api_dispatch_body(struct req *rq, void *ctxp)
         rq->store = NULL;
     }
     cors_apply(rq, ctx->cors);
-    current_ctx = NULL;
 }
 
 void api_dispatch(struct req *rq, void *ctx)

@@ -12,8 +12,8 @@
 #include "api/common.h"
 #include "api/errors.h"
 #include "api/handlers.h"
+#include "core/util.h"
 #include "server/microversion.h"
-#include "server/util.h"
 #include "store/store.h"
 
 /* The documented order (enum cand_constraint), as the JSON names it. */
@@ -285,7 +285,7 @@ static void collect_suffixes(struct req *rq, struct cand_query_info *qi, size_t 
 int explain_reply(struct req *rq, const char *query, const struct explain_source *sources,
                   size_t n_sources)
 {
-    const struct api_ctx *ctx = api_current_ctx();
+    const struct api_ctx *ctx = rq->api;
     struct cand_explain x = {.near_max = ctx ? ctx->explain_near_misses : 5};
     size_t limit;
     if (allocation_candidates_count(rq, &x, &limit))

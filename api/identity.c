@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 
 void identity_defaults(struct identity_config *c)
 {

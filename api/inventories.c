@@ -141,14 +141,6 @@ json_t *acct_inventory_to_json(const struct inventory *inv)
     return o;
 }
 
-static int validate_body(struct req *rq, const struct js_schema *schema)
-{
-    char msg[900];
-    if (js_validate(schema, rq->body, msg, sizeof(msg)))
-        return 0;
-    return api_fail_schema(rq, "%s", msg);
-}
-
 /* _validate_inventory_capacity(): capacity = int((total - reserved) * ratio)
  * must be > 0 before 1.26 and >= 0 from 1.26. what is "create"/"update".
  * The capacity stays a double: a ratio up to the schema's 3.40282e+38 makes
@@ -171,11 +163,6 @@ static int check_capacity(struct req *rq, const char *rp_uuid, const struct inve
                         zero_ok ? "" : "or equal to ");
     }
     return 0;
-}
-
-static time_t last_modified_of(const struct inventory *inv)
-{
-    return (time_t)(inv->updated_at ? inv->updated_at : inv->created_at);
 }
 
 /* One record plus the generation (omitted when 0, as upstream's `if generation`). */
@@ -205,8 +192,8 @@ static int add_inventory(void *arg, const struct inventory *inv)
 {
     struct listing *l = arg;
     json_object_set_new(l->inventories, inv->resource_class, acct_inventory_to_json(inv));
-    if (last_modified_of(inv) > l->modified)
-        l->modified = last_modified_of(inv);
+    if (api_modified(inv->created_at, inv->updated_at) > l->modified)
+        l->modified = api_modified(inv->created_at, inv->updated_at);
     return 0;
 }
 
@@ -293,7 +280,7 @@ int inventories_replace_all(struct req *rq)
     size_t n;
 
     if (acct_path_provider(rq, &ref, ACCT_404_PLAIN) != 0 ||
-        validate_body(rq, &ACCT_PUT_INVENTORIES_SCHEMA) != 0)
+        api_validate(rq, &ACCT_PUT_INVENTORIES_SCHEMA, rq->body) != 0)
         return -1;
     js_integer(json_object_get(rq->body, "resource_provider_generation"), &gen);
     if (gen != ref.generation)
@@ -348,7 +335,8 @@ int inventories_create(struct req *rq)
     struct inventory inv;
     long long gen = 0;
 
-    if (acct_path_provider(rq, &ref, ACCT_404_PLAIN) != 0 || validate_body(rq, &POST_SCHEMA) != 0)
+    if (acct_path_provider(rq, &ref, ACCT_404_PLAIN) != 0 ||
+        api_validate(rq, &POST_SCHEMA, rq->body) != 0)
         return -1;
     const char *rc_name = json_string_value(json_object_get(rq->body, "resource_class"));
     acct_inventory_from_json(rc_name, rq->body, &inv);
@@ -401,7 +389,8 @@ int inventory_get(struct req *rq)
                         req_param(rq, "uuid"));
     if (rc != STORE_OK)
         return api_fail_store(rq, rc);
-    return reply_record(rq, 200, &inv, ref.generation, last_modified_of(&inv));
+    return reply_record(rq, 200, &inv, ref.generation,
+                        api_modified(inv.created_at, inv.updated_at));
 }
 
 /* ---- PUT .../inventories/{rc} ---- */
@@ -414,7 +403,8 @@ int inventory_update(struct req *rq)
     struct inventory inv;
     long long gen = 0;
 
-    if (acct_path_provider(rq, &ref, ACCT_404_PLAIN) != 0 || validate_body(rq, &BASE_SCHEMA) != 0)
+    if (acct_path_provider(rq, &ref, ACCT_404_PLAIN) != 0 ||
+        api_validate(rq, &BASE_SCHEMA, rq->body) != 0)
         return -1;
     js_integer(json_object_get(rq->body, "resource_provider_generation"), &gen);
     if (gen != ref.generation)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "core/util.h"
 #include "server/req.h"
-#include "server/util.h"
 
 #define JT_MAP_MIN ((size_t)64 << 10)
 #define JT_RESERVE ((size_t)64 << 20)

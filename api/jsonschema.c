@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 /* ---- Python repr() ---- */
 
@@ -84,12 +84,14 @@ static void repr_float(struct sbuf *sb, double d)
     }
 }
 
-static void repr_string(struct sbuf *sb, const char *s)
+/* repr(str) of the n bytes at s: single quotes unless the text holds a
+ * single quote and no double quote. */
+static void repr_stringn(struct sbuf *sb, const char *s, size_t n)
 {
-    char quote = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    char quote = memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
     char q[2] = {quote, '\0'};
     sb_puts(sb, q);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; p < (const unsigned char *)s + n; p++) {
         if (*p == '\\' || *p == (unsigned char)quote)
             sb_printf(sb, "\\%c", *p);
         else if (*p == '\n')
@@ -106,6 +108,11 @@ static void repr_string(struct sbuf *sb, const char *s)
         }
     }
     sb_puts(sb, q);
+}
+
+static void repr_string(struct sbuf *sb, const char *s)
+{
+    repr_stringn(sb, s, strlen(s));
 }
 
 static void repr_value(struct sbuf *sb, const json_t *v)
@@ -161,6 +168,14 @@ void js_repr(const json_t *value, char *out, size_t size)
     if (size)
         out[0] = '\0';
     repr_value(&sb, value);
+}
+
+void js_repr_string(const char *s, size_t n, char *out, size_t size)
+{
+    struct sbuf sb = {out, size, 0};
+    if (size)
+        out[0] = '\0';
+    repr_stringn(&sb, s, n);
 }
 
 /* ---- Patterns ---- */
@@ -229,6 +244,7 @@ static const char *keyword_name(enum js_keyword kw)
         [JS_MAX_LENGTH] = "maxLength",
         [JS_PATTERN] = "pattern",
         [JS_FORMAT_UUID] = "format",
+        [JS_ANY_OF] = "anyOf",
     };
     return names[kw] ? names[kw] : "?";
 }
@@ -245,7 +261,7 @@ static void js_error(struct js_ctx *ctx, enum js_keyword kw, const json_t *insta
     ctx->failed = true;
     ctx->best_depth = ctx->idepth;
     struct sbuf sb = {ctx->msg, ctx->size, 0};
-    char text[900];
+    char text[JS_MSG_SIZE];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
@@ -375,11 +391,6 @@ static bool is_declared(const struct js_schema *s, const char *key)
     return false;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void check_additional(struct js_ctx *ctx, const struct js_schema *s, const json_t *v)
 {
     if (!json_is_object(v))
@@ -397,7 +408,7 @@ static void check_additional(struct js_ctx *ctx, const struct js_schema *s, cons
         struct sbuf sb = {list, sizeof(list), 0};
         bool patterns = s->pattern_properties && s->pattern_properties[0].pattern.regex;
         if (patterns)
-            qsort(extras, n, sizeof(*extras), cmp_str);
+            qsort(extras, n, sizeof(*extras), strptr_cmp);
         for (size_t i = 0; i < n; i++) {
             sb_puts(&sb, i ? ", " : "");
             repr_string(&sb, extras[i]);
@@ -525,6 +536,19 @@ static void check_string(struct js_ctx *ctx, const struct js_schema *s, const js
     js_error(ctx, kw, v, "%s %s%s", r, what, p);
 }
 
+/* anyOf: the error is on anyOf itself, as best_match reports it when the
+ * alternatives fail equally deep (as they do for Placement's schemas). */
+static void check_any_of(struct js_ctx *ctx, const struct js_schema *s, const json_t *v)
+{
+    char scratch[8];
+    for (const struct js_schema *const *alt = s->any_of; alt && *alt; alt++)
+        if (js_validate(*alt, v, scratch, sizeof(scratch)))
+            return;
+    char r[600];
+    js_repr(v, r, sizeof(r));
+    js_error(ctx, JS_ANY_OF, v, "%s is not valid under any of the given schemas", r);
+}
+
 static void validate_node(struct js_ctx *ctx, const struct js_schema *s, const json_t *v)
 {
     char r[600];
@@ -569,6 +593,9 @@ static void validate_node(struct js_ctx *ctx, const struct js_schema *s, const j
         case JS_PATTERN:
         case JS_FORMAT_UUID:
             check_string(ctx, s, v, s->order[k]);
+            break;
+        case JS_ANY_OF:
+            check_any_of(ctx, s, v);
             break;
         case JS_END:
             return;

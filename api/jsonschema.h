@@ -34,6 +34,7 @@ enum js_keyword {
     JS_MAX_LENGTH,
     JS_PATTERN,
     JS_FORMAT_UUID, /* format: uuid, as oslo's is_uuid_like */
+    JS_ANY_OF,      /* valid under one of any_of (reported as anyOf itself) */
 };
 
 struct js_schema;
@@ -66,7 +67,12 @@ struct js_schema {
     bool float_bounds; /* print minimum/maximum as Python floats */
     struct js_pattern pattern;
     const struct js_schema *items;
+    const struct js_schema *const *any_of; /* NULL-terminated */
 };
+
+/* Room for any message js_validate writes (jsonschema's text, quoting the
+ * instance, truncated to fit). */
+#define JS_MSG_SIZE 900
 
 /* Validates instance against schema. Returns true when it is valid;
  * otherwise false with jsonschema's text for the best error in msg
@@ -76,6 +82,10 @@ bool js_validate(const struct js_schema *schema, const json_t *instance, char *m
 /* Writes Python's repr() of a JSON value ({'a': 1}, 'x', True, None, 1.0)
  * into out (truncated to size). */
 void js_repr(const json_t *value, char *out, size_t size);
+
+/* Writes Python's repr() of the str made of the n bytes at s ('a', "it's",
+ * 'tab\\t') into out (truncated to size). */
+void js_repr_string(const char *s, size_t n, char *out, size_t size);
 
 /* The patterns of placement/schemas/common.py, as initializers of a
  * struct js_pattern, and their predicates. */

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/log.h"
+#include "core/log.h"
 
 #define TOKEN_MAX        8192 /* longer X-Auth-Token values are refused unseen */
 #define RENEW_BEFORE     120  /* seconds: renew the service token this early (at most) */

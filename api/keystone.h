@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "api/policy.h"
-#include "server/util.h"
+#include "core/util.h"
 
 struct keystone_config {
     const char *url;         /* identity endpoint, e.g. http://host:5000/v3 */

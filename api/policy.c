@@ -18,7 +18,7 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 enum pkind { PK_TRUE, PK_FALSE, PK_NOT, PK_AND, PK_OR, PK_RULE, PK_ROLE, PK_GENERIC };
 

@@ -17,14 +17,7 @@ struct name_list {
 
 static void list_push(struct arena *a, struct name_list *l, const char *s)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 4;
-        const char **v = arena_alloc(a, cap * sizeof(*v));
-        if (l->n)
-            memcpy(v, l->v, l->n * sizeof(*v));
-        l->v = v;
-        l->cap = cap;
-    }
+    l->v = arena_grow(a, l->v, l->n, &l->cap, sizeof(*l->v));
     l->v[l->n++] = s;
 }
 
@@ -50,14 +43,7 @@ struct set_list {
 
 static void sets_push(struct arena *a, struct set_list *l, struct name_set s)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 4;
-        struct name_set *v = arena_alloc(a, cap * sizeof(*v));
-        if (l->n)
-            memcpy(v, l->v, l->n * sizeof(*v));
-        l->v = v;
-        l->cap = cap;
-    }
+    l->v = arena_grow(a, l->v, l->n, &l->cap, sizeof(*l->v));
     l->v[l->n++] = s;
 }
 

@@ -38,10 +38,7 @@ static int validate(struct req *rq)
         .types = {"object"},
         .properties = properties,
         .required = REQUIRED};
-    char msg[900];
-    if (js_validate(&schema, rq->body, msg, sizeof(msg)))
-        return 0;
-    return api_fail_schema(rq, "%s", msg);
+    return api_validate(rq, &schema, rq->body);
 }
 
 /* The early checks of upstream, before any consumer is looked at: every

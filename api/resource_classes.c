@@ -27,15 +27,13 @@ static const struct js_schema BODY_SCHEMA = {
  * NULL after failing 400 "JSON does not validate: ...". */
 static const char *name_from_body(struct req *rq, const json_t *body)
 {
-    char msg[900];
-    if (!js_validate(&BODY_SCHEMA, body, msg, sizeof(msg))) {
-        api_fail_schema(rq, "%s", msg);
+    if (api_validate(rq, &BODY_SCHEMA, body))
         return NULL;
-    }
     const json_t *name = json_object_get(body, "name");
     /* A NUL inside the string hides the rest from the C pattern check;
      * Python's re would refuse it. */
     if (strlen(json_string_value(name)) != json_string_length(name)) {
+        char msg[JS_MSG_SIZE];
         js_repr(name, msg, sizeof(msg));
         api_fail_schema(rq, "%s does not match '^CUSTOM_[A-Z0-9_]+$'", msg);
         return NULL;
@@ -56,11 +54,6 @@ static json_t *class_to_json(const char *name)
     return o;
 }
 
-static time_t modified_at(long long created_at, long long updated_at)
-{
-    return (time_t)(updated_at ? updated_at : created_at);
-}
-
 static int fail_not_found(struct req *rq, const char *name)
 {
     return req_fail(rq, 404, ERR_DEFAULT, "No such resource class %s.", name);
@@ -74,7 +67,7 @@ struct class_list {
 static int add_class(void *arg, const struct resource_class *row)
 {
     struct class_list *l = arg;
-    time_t t = modified_at(row->created_at, row->updated_at);
+    time_t t = api_modified(row->created_at, row->updated_at);
     if (t > l->last_modified)
         l->last_modified = t;
     json_array_append_new(l->items, class_to_json(row->name));
@@ -120,7 +113,7 @@ int resource_class_get(struct req *rq)
         return fail_not_found(rq, name);
     if (rc != STORE_OK)
         return api_fail_store(rq, rc);
-    req_set_last_modified(rq, modified_at(row.created_at, row.updated_at));
+    req_set_last_modified(rq, api_modified(row.created_at, row.updated_at));
     return api_reply(rq, 200, class_to_json(row.name));
 }
 

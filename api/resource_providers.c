@@ -70,83 +70,31 @@ static json_t *provider_to_json(struct req *rq, const struct provider *p)
     return o;
 }
 
-static time_t provider_modified(const struct provider *p)
-{
-    return (time_t)(p->updated_at ? p->updated_at : p->created_at);
-}
+/* ---- Body validation (placement/schemas/resource_provider.py) ---- */
 
-/* ---- Body validation (JSON-schema messages, as jsonschema words them) ---- */
+static const struct js_schema NAME = {
+    .order = {JS_TYPE, JS_MAX_LENGTH}, .types = {"string"}, .max_length = PROVIDER_NAME_MAX};
+static const struct js_schema UUID = {.order = {JS_TYPE, JS_FORMAT_UUID}, .types = {"string"}};
+static const struct js_schema NULL_ONLY = {.order = {JS_TYPE}, .types = {"null"}};
+static const struct js_schema *const PARENT_ANY_OF[] = {&UUID, &NULL_ONLY, NULL};
+static const struct js_schema PARENT = {.order = {JS_ANY_OF}, .any_of = PARENT_ANY_OF};
+static const char *const REQUIRED[] = {"name", NULL};
 
-/* A Python-repr-like rendering of a JSON value for messages (arena). */
-static const char *repr(struct req *rq, const json_t *v)
-{
-    if (json_is_string(v))
-        return arena_printf(&rq->arena, "'%s'", json_string_value(v));
-    if (json_is_null(v))
-        return "None";
-    if (json_is_boolean(v))
-        return json_is_true(v) ? "True" : "False";
-    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-    const char *out = arena_strdup(&rq->arena, text ? text : "?");
-    free(text);
-    return out;
-}
-
-/* Number of UTF-8 characters (jsonschema's maxLength counts code points). */
-static size_t utf8_length(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
-static int check_name(struct req *rq, const json_t *name)
-{
-    if (!json_is_string(name))
-        return api_fail_schema(rq,
-                               "%s is not of type 'string'  Failed validating 'type' in "
-                               "schema['properties']['name']",
-                               repr(rq, name));
-    if (utf8_length(json_string_value(name)) > PROVIDER_NAME_MAX)
-        return api_fail_schema(rq,
-                               "%s is too long  Failed validating 'maxLength' in "
-                               "schema['properties']['name']:     {'maxLength': 200, 'type': "
-                               "'string'}",
-                               repr(rq, name));
-    return 0;
-}
-
-/* Checks a format-uuid string field and writes its canonical form. */
-static int check_uuid(struct req *rq, const char *field, const json_t *v, char out[37])
-{
-    if (!json_is_string(v))
-        return api_fail_schema(rq,
-                               "%s is not of type 'string'  Failed validating 'type' in "
-                               "schema['properties']['%s']",
-                               repr(rq, v), field);
-    if (!uuid_normalize(json_string_value(v), out))
-        return api_fail_schema(rq,
-                               "%s is not a 'uuid'  Failed validating 'format' in "
-                               "schema['properties']['%s']:     {'format': 'uuid', 'type': "
-                               "'string'}  On instance['%s']:     %s",
-                               repr(rq, v), field, field, repr(rq, v));
-    return 0;
-}
-
-/* parent_provider_uuid: a uuid or null (anyOf). *has_parent false for null. */
-static int check_parent(struct req *rq, const json_t *v, bool *has_parent, char out[37])
-{
-    *has_parent = !json_is_null(v);
-    if (!*has_parent)
-        return 0;
-    if (!json_is_string(v) || !uuid_normalize(json_string_value(v), out))
-        return api_fail_schema(rq,
-                               "%s is not valid under any of the given schemas  Failed "
-                               "validating 'anyOf' in schema['properties']['parent_provider_uuid']",
-                               repr(rq, v));
-    return 0;
-}
+#define PROVIDER_SCHEMA(props)                                                                     \
+    {                                                                                              \
+        .order = {JS_TYPE, JS_PROPERTIES, JS_REQUIRED, JS_ADDITIONAL_PROPERTIES},                  \
+        .types = {"object"}, .properties = (props), .required = REQUIRED,                         \
+    }
+static const struct js_property POST_PROPS[] = {{"name", &NAME}, {"uuid", &UUID}, {NULL, NULL}};
+static const struct js_property POST_PROPS_1_14[] = {
+    {"name", &NAME}, {"uuid", &UUID}, {"parent_provider_uuid", &PARENT}, {NULL, NULL}};
+static const struct js_property PUT_PROPS[] = {{"name", &NAME}, {NULL, NULL}};
+static const struct js_property PUT_PROPS_1_14[] = {
+    {"name", &NAME}, {"parent_provider_uuid", &PARENT}, {NULL, NULL}};
+static const struct js_schema POST_SCHEMA = PROVIDER_SCHEMA(POST_PROPS);
+static const struct js_schema POST_SCHEMA_1_14 = PROVIDER_SCHEMA(POST_PROPS_1_14);
+static const struct js_schema PUT_SCHEMA = PROVIDER_SCHEMA(PUT_PROPS);
+static const struct js_schema PUT_SCHEMA_1_14 = PROVIDER_SCHEMA(PUT_PROPS_1_14);
 
 /* The parsed body of POST or PUT /resource_providers[/{uuid}]. */
 struct provider_body {
@@ -161,44 +109,18 @@ struct provider_body {
 /* Validates a provider body: POST allows uuid; 1.14+ allows parent_provider_uuid. */
 static int parse_provider_body(struct req *rq, bool is_post, struct provider_body *out)
 {
-    json_t *body = rq->body;
-    const char *key;
-    json_t *v;
-
-    memset(out, 0, sizeof(*out));
-    if (!json_is_object(body))
-        return api_fail_schema(rq,
-                               "%s is not of type 'object'  Failed validating 'type' in "
-                               "schema",
-                               repr(rq, body));
-    json_object_foreach(body, key, v)
-    {
-        bool known = strcmp(key, "name") == 0 || (is_post && strcmp(key, "uuid") == 0) ||
-                     (rq->mv >= MV(1, 14) && strcmp(key, "parent_provider_uuid") == 0);
-        if (!known)
-            return api_fail_schema(rq,
-                                   "Additional properties are not allowed ('%s' was "
-                                   "unexpected)  Failed validating 'additionalProperties' in "
-                                   "schema",
-                                   key);
-    }
-    const json_t *name = json_object_get(body, "name");
-    if (!name)
-        return api_fail_schema(rq, "'name' is a required property  Failed validating "
-                                   "'required' in schema");
-    if (check_name(rq, name))
+    bool nested = rq->mv >= MV(1, 14);
+    const struct js_schema *schema = is_post ? (nested ? &POST_SCHEMA_1_14 : &POST_SCHEMA)
+                                             : (nested ? &PUT_SCHEMA_1_14 : &PUT_SCHEMA);
+    if (api_validate(rq, schema, rq->body))
         return -1;
-    out->name = json_string_value(name);
-    if ((v = json_object_get(body, "uuid"))) {
-        if (check_uuid(rq, "uuid", v, out->uuid))
-            return -1;
-        out->has_uuid = true;
-    }
-    if ((v = json_object_get(body, "parent_provider_uuid"))) {
-        out->parent_given = true;
-        if (check_parent(rq, v, &out->has_parent, out->parent))
-            return -1;
-    }
+    memset(out, 0, sizeof(*out));
+    out->name = json_string_value(json_object_get(rq->body, "name"));
+    const json_t *v = json_object_get(rq->body, "uuid");
+    out->has_uuid = v && uuid_normalize(json_string_value(v), out->uuid);
+    v = json_object_get(rq->body, "parent_provider_uuid");
+    out->parent_given = v != NULL;
+    out->has_parent = v && uuid_normalize(json_string_value(v), out->parent);
     return 0;
 }
 
@@ -264,7 +186,7 @@ int providers_create(struct req *rq)
         rq->status = 201;
         return 0;
     }
-    req_set_last_modified(rq, provider_modified(&p));
+    req_set_last_modified(rq, api_modified(p.created_at, p.updated_at));
     return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
@@ -278,7 +200,7 @@ int providers_get(struct req *rq)
         return fail_not_found(rq, uuid);
     if (rc != STORE_OK)
         return api_fail_store(rq, rc);
-    req_set_last_modified(rq, provider_modified(&p));
+    req_set_last_modified(rq, api_modified(p.created_at, p.updated_at));
     return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
@@ -341,7 +263,7 @@ int providers_update(struct req *rq)
     rc = store_provider_update(rq->store, p.uuid, &upd, &p, &why);
     if (rc != STORE_OK)
         return update_failed(rq, uuid, b.name, rc, why);
-    req_set_last_modified(rq, provider_modified(&p));
+    req_set_last_modified(rq, api_modified(p.created_at, p.updated_at));
     return api_reply(rq, 200, provider_to_json(rq, &p));
 }
 
@@ -490,7 +412,7 @@ struct list_acc {
 static int list_row(void *arg, const struct provider *p)
 {
     struct list_acc *acc = arg;
-    time_t t = provider_modified(p);
+    time_t t = api_modified(p->created_at, p->updated_at);
     if (t > acc->modified)
         acc->modified = t;
     if (acc->count++)

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/jsonschema.h"
+
 /* Numbers past this are "too big for any flavor" (and sums stay finite). */
 #define CPU_HUGE (LLONG_MAX / 4)
 
@@ -44,41 +46,6 @@ static bool cpu_int(const char *s, size_t n, long long *out)
     return true;
 }
 
-/* Python's repr() of a str, as in "%r": single quotes unless the text holds
- * a single quote and no double quote. */
-static void py_repr(const char *s, size_t n, char *out, size_t size)
-{
-    bool dq = memchr(s, '\'', n) && !memchr(s, '"', n);
-    char q = dq ? '"' : '\'';
-    size_t len = 0;
-#define PUT(c)                                                                                     \
-    do {                                                                                           \
-        if (len + 1 < size)                                                                        \
-            out[len++] = (c);                                                                      \
-    } while (0)
-    PUT(q);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
-                        : c == '\t' ? "\\t" : NULL;
-        char hex[5];
-        if (!esc && (c < 0x20 || c == 0x7f)) {
-            snprintf(hex, sizeof(hex), "\\x%02x", c);
-            esc = hex;
-        }
-        if (!esc && c == (unsigned char)q)
-            esc = q == '"' ? "\\\"" : "\\'";
-        if (esc)
-            for (; *esc; esc++)
-                PUT(*esc);
-        else
-            PUT((char)c);
-    }
-    PUT(q);
-#undef PUT
-    out[len < size ? len : size - 1] = '\0';
-}
-
 struct ranges {
     struct sched_cpu_range *v;
     size_t n, cap;
@@ -86,14 +53,7 @@ struct ranges {
 
 static void ranges_add(struct arena *a, struct ranges *r, long long lo, long long hi)
 {
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 8;
-        struct sched_cpu_range *v = arena_alloc(a, cap * sizeof(*v));
-        if (r->n)
-            memcpy(v, r->v, r->n * sizeof(*v));
-        r->v = v;
-        r->cap = cap;
-    }
+    r->v = arena_grow(a, r->v, r->n, &r->cap, sizeof(*r->v));
     r->v[r->n++] = (struct sched_cpu_range){lo, hi};
 }
 
@@ -134,21 +94,21 @@ static int spec_rule(const char *rule, size_t n, struct arena *a, struct ranges 
         left += reject;
         if (!cpu_int(left, (size_t)(dash - left), &lo) ||
             !cpu_int(dash + 1, n - (size_t)(dash + 1 - rule), &hi) || lo > hi) {
-            py_repr(rule, n, repr, sizeof(repr));
+            js_repr_string(rule, n, repr, sizeof(repr));
             snprintf(err, errsz, "Invalid range expression %s", repr);
             return -1;
         }
         ranges_add(a, reject ? rej : inc, lo, hi);
     } else if (rule[0] == '^') {
         if (!cpu_int(rule + 1, n - 1, &lo)) {
-            py_repr(rule, n, repr, sizeof(repr));
+            js_repr_string(rule, n, repr, sizeof(repr));
             snprintf(err, errsz, "Invalid exclusion expression %s", repr);
             return -1;
         }
         ranges_add(a, rej, lo, lo);
     } else {
         if (!cpu_int(rule, n, &lo)) {
-            py_repr(rule, n, repr, sizeof(repr));
+            js_repr_string(rule, n, repr, sizeof(repr));
             snprintf(err, errsz, "Invalid inclusion expression %s", repr);
             return -1;
         }

@@ -17,7 +17,7 @@
 #include "api/query.h"
 #include "api/sched_cpu.h"
 #include "api/strmap.h"
-#include "server/log.h"
+#include "core/log.h"
 
 #define PACKED_TRAIT   "COMPUTE_NET_VIRTIO_PACKED"
 #define DISABLED_TRAIT "COMPUTE_STATUS_DISABLED"
@@ -69,19 +69,6 @@ static int fail(struct tx *t, const char *fmt, ...)
     return -1;
 }
 
-/* Grows an arena array of n elements of size sz to hold one more. */
-static void *grow(struct arena *a, void *v, size_t n, size_t *cap, size_t sz)
-{
-    if (n < *cap)
-        return v;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *nv = arena_alloc(a, ncap * sz);
-    if (n)
-        memcpy(nv, v, n * sz);
-    *cap = ncap;
-    return nv;
-}
-
 static bool strset_has(const struct strset *s, const char *x)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -94,7 +81,7 @@ static void strset_add(struct arena *a, struct strset *s, const char *x)
 {
     if (strset_has(s, x))
         return;
-    s->v = grow(a, s->v, s->n, &s->cap, sizeof(*s->v));
+    s->v = arena_grow(a, s->v, s->n, &s->cap, sizeof(*s->v));
     s->v[s->n++] = arena_strdup(a, x);
 }
 
@@ -114,7 +101,7 @@ static size_t group_get(struct tx *t, const char *suffix, const char *key)
              key, API_MAX_REQUEST_GROUPS);
         return SIZE_MAX;
     }
-    t->groups = grow(t->a, t->groups, t->n_groups, &t->cap_groups, sizeof(*t->groups));
+    t->groups = arena_grow(t->a, t->groups, t->n_groups, &t->cap_groups, sizeof(*t->groups));
     struct group *g = &t->groups[t->n_groups];
     memset(g, 0, sizeof(*g));
     g->suffix = arena_strdup(t->a, suffix);
@@ -132,7 +119,7 @@ static void group_set_resource(struct tx *t, size_t gi, const char *rc, long lon
             return;
         }
     }
-    g->res = grow(t->a, g->res, g->n_res, &g->cap_res, sizeof(*g->res));
+    g->res = arena_grow(t->a, g->res, g->n_res, &g->cap_res, sizeof(*g->res));
     g->res[g->n_res].rc = arena_strdup(t->a, rc);
     g->res[g->n_res++].amount = amount;
 }
@@ -530,11 +517,6 @@ static void strip_zeros(struct tx *t)
 
 /* ---- Rendering (to_querystring) ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int cmp_param(const void *a, const void *b)
 {
     const struct sched_param *x = a, *y = b;
@@ -550,7 +532,7 @@ static char *join_sorted(struct arena *a, char *buf, const struct strset *s, con
     size_t len = strlen(buf), plen = strlen(prefix), size = len + 1;
     if (s->n)
         memcpy(v, s->v, s->n * sizeof(*v));
-    qsort(v, s->n, sizeof(*v), cmp_str);
+    qsort(v, s->n, sizeof(*v), strptr_cmp);
     for (size_t i = 0; i < s->n; i++)
         size += 1 + plen + strlen(v[i]);
     char *out = arena_alloc(a, size);
@@ -570,7 +552,7 @@ static char *join_sorted(struct arena *a, char *buf, const struct strset *s, con
 static void add_param(struct tx *t, struct sched_query *q, size_t *cap, const char *key,
                       const char *value)
 {
-    q->params = grow(t->a, q->params, q->n, cap, sizeof(*q->params));
+    q->params = arena_grow(t->a, q->params, q->n, cap, sizeof(*q->params));
     q->params[q->n].key = key;
     q->params[q->n++].value = value;
 }

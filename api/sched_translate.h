@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 /* nova's CONF.scheduler.max_placement_results default: always sent as limit. */
 #define SCHED_DEFAULT_LIMIT 1000

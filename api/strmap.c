@@ -11,14 +11,11 @@ struct strmap_slot {
 };
 
 /* FNV-1a, 64 bits. */
-#define FNV_OFFSET_BASIS 14695981039346656037ull
-#define FNV_PRIME        1099511628211ull
-
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = FNV_OFFSET_BASIS;
+    uint64_t h = FNV64_OFFSET_BASIS;
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        h = (h ^ *p) * FNV_PRIME;
+        h = (h ^ *p) * FNV64_PRIME;
     return h;
 }
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 struct strmap_slot;
 struct strmap {

@@ -54,7 +54,7 @@ struct trait_list {
 static int add_trait(void *arg, const struct trait *row)
 {
     struct trait_list *l = arg;
-    time_t t = (time_t)(row->updated_at ? row->updated_at : row->created_at);
+    time_t t = api_modified(row->created_at, row->updated_at);
     if (t > l->last_modified)
         l->last_modified = t;
     json_array_append_new(l->names, json_string(row->name));
@@ -250,11 +250,6 @@ int provider_traits_get(struct req *rq)
     return ret;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* The name as C text. A NUL inside a JSON string would cut the name short
  * (and could turn it into an existing trait), so it is spelled "\x00":
  * stored trait names never contain a backslash, so it stays unknown. */
@@ -286,7 +281,7 @@ static const char **distinct_names(struct req *rq, const json_t *traits, size_t 
 
     for (size_t i = 0; i < total; i++)
         out[i] = trait_name_text(rq, json_array_get(traits, i));
-    qsort(out, total, sizeof(*out), cmp_str);
+    qsort(out, total, sizeof(*out), strptr_cmp);
     *n = 0;
     for (size_t i = 0; i < total; i++)
         if (*n == 0 || strcmp(out[*n - 1], out[i]) != 0)
@@ -348,12 +343,11 @@ int provider_traits_put(struct req *rq)
 {
     const char *uuid = req_param(rq, "uuid");
     long long generation;
-    char msg[900];
     size_t n;
 
     /* The body is validated before the provider is looked up. */
-    if (!js_validate(&SET_TRAITS_SCHEMA, rq->body, msg, sizeof(msg)))
-        return api_fail_schema(rq, "%s", msg);
+    if (api_validate(rq, &SET_TRAITS_SCHEMA, rq->body))
+        return -1;
     js_integer(json_object_get(rq->body, "resource_provider_generation"), &generation);
     const char **names = distinct_names(rq, json_object_get(rq->body, "traits"), &n);
 

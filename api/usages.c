@@ -80,7 +80,7 @@ static const struct js_schema QUERY_1_38 = {
 static int validate_query(struct req *rq)
 {
     json_t *q = json_object();
-    char msg[900];
+    char msg[JS_MSG_SIZE];
     for (size_t i = 0; i < rq->n_query; i++)
         json_object_set_new(q, rq->query[i].key,
                             json_string(rq->query[i].value ? rq->query[i].value : ""));

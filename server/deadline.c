@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 
 struct deadline_conn {
     int fd;

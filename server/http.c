@@ -14,10 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/util.h"
 #include "server/deadline.h"
-#include "server/log.h"
 #include "server/microversion.h"
-#include "server/util.h"
 
 struct http_server {
     struct MHD_Daemon *daemon; /* NULL until http_serve */
@@ -37,6 +37,8 @@ struct http_server {
 #define HTTP_POOL_HEADROOM    ((size_t)16 * 1024)
 /* Connections held at once when the configuration leaves it at 0. */
 #define HTTP_DEFAULT_CONNECTIONS 1024u
+/* Seconds a keep-alive connection may sit idle before MHD closes it. */
+#define HTTP_IDLE_TIMEOUT_S 60u
 /* A refused request whose declared body is at most this large has it read
  * and dropped, so the answer can keep the connection (MHD closes one
  * answered before its body); a larger or chunked one is answered at once. */
@@ -127,7 +129,7 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
     long long len;
     if (cl)
-        rq->content_length = parse_ll(cl, &len) ? len : -2;
+        rq->content_length = parse_ll(cl, &len) ? len : REQ_LENGTH_INVALID;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_query, rq);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, rq);
     const union MHD_ConnectionInfo *ci =
@@ -155,12 +157,6 @@ static void fill_request(struct MHD_Connection *conn, struct http_call *call, co
 static void add_header(struct MHD_Response *resp, const char *name, const char *value)
 {
     MHD_add_response_header(resp, name, value);
-}
-
-/* True when an Accept header (NULL = absent) admits a JSON error body. */
-static bool accepts_json(const char *accept)
-{
-    return !accept || !accept[0] || strstr(accept, "json") || strstr(accept, "*/*");
 }
 
 /* What MHD needs to release a reply_text with its own free function. */
@@ -222,7 +218,7 @@ static enum MHD_Result render(struct MHD_Connection *conn, struct http_call *cal
     }
 
     struct MHD_Response *resp;
-    if (rq->err.status && status != 401 && !accepts_json(rq->accept)) {
+    if (rq->err.status && status != 401 && !req_accepts(rq->accept, "application/json")) {
         bool html = strstr(rq->accept, "html") != NULL;
         char *text = req_error_to_text(rq, rq->method, html);
         json_decref(doc);
@@ -584,7 +580,7 @@ bool http_serve(struct http_server *srv, char *err, size_t errsz)
         srv->cfg.max_connections ? srv->cfg.max_connections : HTTP_DEFAULT_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned int)srv->cfg.max_per_client, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+        MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_POOL_SIZE, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, srv, MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, srv, MHD_OPTION_END);

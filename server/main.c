@@ -15,9 +15,9 @@
 
 #include "api/api.h"
 #include "api/identity.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "server/http.h"
-#include "server/log.h"
-#include "server/util.h"
 #include "store/store.h"
 
 #define PLACID_VERSION "0.1.0"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 static void trim(const char **s, size_t *n)
 {

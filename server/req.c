@@ -17,7 +17,7 @@ void req_init(struct req *rq)
     char uuid[37];
 
     memset(rq, 0, sizeof(*rq));
-    rq->content_length = -1;
+    rq->content_length = REQ_LENGTH_ABSENT;
     rq->mv = MV_MIN;
     rq->mv_known = true;
     rq->client_fd = -1;
@@ -292,4 +292,52 @@ void req_shutdown_begin(void)
 bool req_shutting_down(void)
 {
     return atomic_load(&shutting_down);
+}
+
+/* The q of one Accept element's parameters (";q=0.5;level=1"), 1 by default. */
+static double accept_q(const char *params, const char *end)
+{
+    for (const char *p = params; p && p < end; p = memchr(p + 1, ';', (size_t)(end - p - 1))) {
+        const char *v = p + 1;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        if (end - v >= 2 && (v[0] == 'q' || v[0] == 'Q') && v[1] == '=')
+            return strtod(v + 2, NULL);
+    }
+    return 1.0;
+}
+
+/* How specifically range (of len bytes) matches type: 3 exactly, 2 by a
+ * wildcard subtype of its major type, 1 by the full wildcard, 0 not at all. */
+static int accept_match(const char *range, size_t len, const char *type)
+{
+    size_t major = strcspn(type, "/");
+    if (len == strlen(type) && strncasecmp(range, type, len) == 0)
+        return 3;
+    if (len == major + 2 && strncasecmp(range, type, major + 1) == 0 && range[major + 1] == '*')
+        return 2;
+    return len == 3 && memcmp(range, "*/*", 3) == 0;
+}
+
+bool req_accepts(const char *accept, const char *type)
+{
+    if (!accept || !accept[strspn(accept, " \t")])
+        return true;
+    int best = 0;
+    double q = 0;
+    for (const char *e = accept; *e;) {
+        const char *end = e + strcspn(e, ",");
+        e += strspn(e, " \t");
+        const char *semi = memchr(e, ';', (size_t)(end - e));
+        const char *rend = semi ? semi : end;
+        while (rend > e && (rend[-1] == ' ' || rend[-1] == '\t'))
+            rend--;
+        int m = accept_match(e, (size_t)(rend - e), type);
+        if (m > best) {
+            best = m;
+            q = accept_q(semi, end);
+        }
+        e = *end ? end + 1 : end;
+    }
+    return best > 0 && q > 0;
 }

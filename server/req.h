@@ -7,7 +7,11 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "server/util.h"
+#include "core/util.h"
+
+/* struct req's content_length when it holds no length. */
+#define REQ_LENGTH_ABSENT  (-1LL) /* no Content-Length header */
+#define REQ_LENGTH_INVALID (-2LL) /* a Content-Length that is not an integer */
 
 #define REQ_MAX_PARAMS  4
 #define REQ_MAX_HEADERS 8
@@ -27,6 +31,7 @@ struct req_error {
 struct store;
 struct auth_caller;
 struct route;
+struct api_ctx;
 
 struct req {
     /* In: set by server/ before the handler runs; handlers only read. */
@@ -42,7 +47,7 @@ struct req {
     const char *accept;       /* Accept or NULL */
     const char *content_type; /* Content-Type or NULL */
     const char *host;         /* Host or NULL, for absolute Location URLs */
-    long long content_length; /* -1 when absent */
+    long long content_length; /* or REQ_LENGTH_ABSENT / REQ_LENGTH_INVALID */
     const char *raw_body;     /* BORROWED request bytes (not NUL-terminated) */
     size_t body_len;
     json_t *body;        /* parsed body or NULL; OWNED by req */
@@ -52,6 +57,7 @@ struct req {
     size_t n_in_headers;
     const struct auth_caller *caller; /* who is calling: set by api/ (arena) */
     const struct route *route; /* matched by the API's header phase, or NULL */
+    const struct api_ctx *api; /* BORROWED: the API's configuration, set by its header phase */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
     int client_fd;       /* the client's socket (-1: none), for req_client_gone */
@@ -72,7 +78,8 @@ struct req {
 
 typedef int handler_fn(struct req *rq);
 
-/* Initialises rq for one request (zeroes it, content_length = -1, new request id). */
+/* Initialises rq for one request (zeroes it, content_length = REQ_LENGTH_ABSENT,
+ * new request id). */
 void req_init(struct req *rq);
 
 /* Frees everything the request owns: body, reply, arena. */
@@ -129,6 +136,14 @@ bool req_client_gone(const struct req *rq);
 /* The process is stopping (SIGTERM/SIGINT): long handlers give up. */
 void req_shutdown_begin(void);
 bool req_shutting_down(void);
+
+/* True when an Accept header value (NULL or "": absent) admits the media
+ * type type ("application/json"): an absent header admits everything;
+ * otherwise the most specific matching media range (type itself, then
+ * its major type with a wildcard subtype, then the full wildcard; compared
+ * without case) decides, and admits it unless its q is 0, as webob's acceptable_offers. The one rule for both
+ * the 406 check and the choice of a JSON error body. */
+bool req_accepts(const char *accept, const char *type);
 
 /* The HTTP reason phrase Placement (webob) uses for status. */
 const char *req_status_title(int status);

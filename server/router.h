@@ -11,7 +11,9 @@ struct route {
     const char *pattern;    /* literal segments and {name} captures */
     unsigned min_mv, max_mv; /* inclusive window */
     handler_fn *handler;
-    const char *policy; /* Placement policy name for the 403 message; NULL = no token needed */
+    /* Placement policy name, checked (403) unless the caller is admin; NULL:
+     * no policy check (a token is still required, except at the root). */
+    const char *policy;
     bool json_body; /* parse body first; 415 unless application/json */
     bool text_plain; /* may answer text/plain: an Accept of text/plain is no 406 */
     int too_old;    /* status when only the version misses; 0 means 404 */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "store/accounting.h"
 
 /* ---- Small lookups ---- */
@@ -891,10 +891,4 @@ enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
         return consumer_delete(st, consumer_uuid);
     struct delete_job j = {consumer_uuid};
     return gc_run(st->gc, consumer_delete_job, &j);
-}
-
-enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out)
-{
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM allocations WHERE provider_id = ?1)";
-    return stmt_flag_id(st, sql, provider_id, out, "provider allocations check");
 }

@@ -47,8 +47,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
 

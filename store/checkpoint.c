@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 
 /* WAL frames (pages of 4 KiB) past which a PASSIVE checkpoint runs, and

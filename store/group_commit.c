@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 
 struct gc_job {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "store/accounting.h"
 
 void acct_fail_clear(struct acct_failure *fail)

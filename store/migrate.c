@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/log.h"
+#include "core/log.h"
 #include "store/internal.h"
 #include "store/migrations.h"
 #include "store/standard_names.h"

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/log.h"
-#include "server/util.h"
+#include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/tree_cache.h"
 
@@ -19,7 +19,7 @@ static size_t slot_index(const char *sql)
 {
     uintptr_t h = (uintptr_t)sql;
     h ^= h >> 17;
-    h *= 0x9e3779b97f4a7c15ull;
+    h *= FIBONACCI_HASH_MULT;
     return (size_t)(h >> 7) % STMT_CACHE_SIZE;
 }
 

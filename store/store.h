@@ -491,10 +491,6 @@ enum store_rc store_provider_allocations(struct store *st, long long provider_id
  * has no allocations. */
 enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid);
 
-/* *out = whether any allocation is against the provider (for DELETE
- * /resource_providers/{u}: 409 while true). */
-enum store_rc store_provider_has_allocations(struct store *st, long long provider_id, bool *out);
-
 /* One usage sum. group is the consumer type name, STORE_CONSUMER_TYPE_UNKNOWN or
  * "all", and NULL for provider usages; consumer_count counts the distinct
  * consumers of the group. */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "store/internal.h"
 
 static const char CUSTOM_PREFIX[] = "CUSTOM_";

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "server/util.h"
+#include "core/util.h"
 
 struct tree_cache {
     pthread_mutex_t lock;

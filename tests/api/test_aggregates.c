@@ -98,6 +98,27 @@ START_TEST(bodies_must_match_the_version_schema)
 }
 END_TEST
 
+/* Messages quote values as Python's repr() does, as Placement's jsonschema
+ * messages do: None, True, 1.0, "it's". */
+START_TEST(schema_messages_quote_values_as_python)
+{
+    test_expect_error(&env, "PUT", PATH, "1.19",
+                      "{\"aggregates\":null,\"resource_provider_generation\":0}", 400, NULL,
+                      "JSON does not validate: None is not of type 'array'");
+    test_expect_error(&env, "PUT", PATH, "1.19",
+                      "{\"aggregates\":[true],\"resource_provider_generation\":0}", 400, NULL,
+                      "JSON does not validate: True is not of type 'string'");
+    test_expect_error(&env, "PUT", PATH, "1.19",
+                      "{\"aggregates\":[\"it's\"],\"resource_provider_generation\":0}", 400,
+                      NULL, "JSON does not validate: \"it's\" is not a 'uuid'");
+    test_expect_error(&env, "PUT", PATH, "1.19",
+                      "{\"aggregates\":[],\"resource_provider_generation\":false}", 400, NULL,
+                      "JSON does not validate: False is not of type 'integer'");
+    test_expect_error(&env, "PUT", PATH, "1.1", "[1.0]", 400, NULL,
+                      "JSON does not validate: 1.0 is not of type 'string'");
+}
+END_TEST
+
 START_TEST(unknown_provider_is_404_before_the_body)
 {
     test_expect_error(&env, "GET", "/resource_providers/" U9 "/aggregates", "1.19", NULL, 404, NULL,
@@ -116,6 +137,7 @@ int main(void)
     tcase_add_test(tc, old_format_is_a_bare_list_without_generation_bump);
     tcase_add_test(tc, new_format_checks_and_bumps_the_generation);
     tcase_add_test(tc, bodies_must_match_the_version_schema);
+    tcase_add_test(tc, schema_messages_quote_values_as_python);
     tcase_add_test(tc, unknown_provider_is_404_before_the_body);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -135,6 +135,37 @@ START_TEST(bad_bodies_are_schema_errors)
 }
 END_TEST
 
+/* The provider schemas go through api/jsonschema.c, so they report the error
+ * Python's jsonschema picks: the first failing keyword in schema order among
+ * the shallowest (required before additionalProperties), values in repr(),
+ * anyOf for parent_provider_uuid, the name's length in characters. */
+START_TEST(bodies_fail_as_jsonschema_reports_them)
+{
+    test_expect_error(&env, "POST", "/resource_providers", "1.20", "{\"foo\":1}", 400, NULL,
+                      "JSON does not validate: 'name' is a required property");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"x\",\"uuid\":\"it's\"}", 400, NULL,
+                      "JSON does not validate: \"it's\" is not a 'uuid'");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"x\",\"parent_provider_uuid\":5}", 400, NULL,
+                      "JSON does not validate: 5 is not valid under any of the given schemas");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20",
+                      "{\"name\":\"x\",\"parent_provider_uuid\":\"nope\"}", 400, NULL,
+                      "Failed validating 'anyOf' in schema['properties']['parent_provider_uuid']");
+    test_expect_error(&env, "POST", "/resource_providers", "1.20", "{\"name\":null}", 400, NULL,
+                      "JSON does not validate: None is not of type 'string'");
+    char body[1000];
+    snprintf(body, sizeof(body), "{\"name\":\"");
+    for (int i = 0; i < PROVIDER_NAME_MAX; i++)
+        strcat(body, "\u00e9");
+    strcat(body, "\"}");
+    ck_assert_int_eq(test_status(&env, "POST", "/resource_providers", "1.20", body), 200);
+    post(U1, "cn1", NULL);
+    test_expect_error(&env, "PUT", "/resource_providers/" U1, "1.20", "[]", 400, NULL,
+                      "JSON does not validate: [] is not of type 'object'");
+}
+END_TEST
+
 START_TEST(put_renames_keeps_generation_and_404s_first)
 {
     struct req rq;
@@ -256,6 +287,7 @@ int main(void)
     tcase_add_test(tc, links_and_tree_fields_follow_the_microversion);
     tcase_add_test(tc, duplicates_are_409_with_the_messages_nova_matches);
     tcase_add_test(tc, bad_bodies_are_schema_errors);
+    tcase_add_test(tc, bodies_fail_as_jsonschema_reports_them);
     tcase_add_test(tc, put_renames_keeps_generation_and_404s_first);
     tcase_add_test(tc, parent_rules_by_microversion);
     tcase_add_test(tc, delete_codes_for_parents_and_missing_providers);

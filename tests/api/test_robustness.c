@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/util.h"
 #include "server/http.h"
-#include "server/util.h"
 #include "support.h"
 
 #define MAX_BODY (1024 * 1024)

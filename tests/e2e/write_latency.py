@@ -233,5 +233,18 @@ def main():
     return 0
 
 
+def main_with_one_retry():
+    """Runs main(); when the p99 latency line is its only failure, runs it
+    once more, since a p99 over a few seconds is at the mercy of whatever
+    else the machine runs. The bug it guards against (writes waiting the
+    whole 2 s hold of the reader) fails both runs."""
+    rc = main()
+    if rc and len(failures) == 1 and failures[0].startswith('write latency'):
+        print('write_latency: only the p99 line failed; measuring once more')
+        del failures[:]
+        rc = main()
+    return rc
+
+
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(main_with_one_retry())

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "server/log.h"
+#include "core/log.h"
 #include "server/microversion.h"
 #include "store/store.h"
 

@@ -281,11 +281,6 @@ struct answer {
     struct cand_failure fail;
 };
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static int on_request(void *arg, const struct cand_request *r)
 {
     struct answer *a = arg;
@@ -301,7 +296,7 @@ static int on_request(void *arg, const struct cand_request *r)
             snprintf(tmp[k], sizeof(tmp[k]), "%s=%lld", r->items[j].rc, r->items[j].amount);
             items[k] = tmp[k];
         }
-        qsort(items, k, sizeof(*items), cmp_str);
+        qsort(items, k, sizeof(*items), strptr_cmp);
         int len = snprintf(parts[n], sizeof(parts[n]), "%s(", name_of(r->items[i].rp_uuid));
         for (size_t x = 0; x < k; x++)
             len += snprintf(parts[n] + len, sizeof(parts[n]) - (size_t)len, "%s%s", x ? "," : "",
@@ -311,7 +306,7 @@ static int on_request(void *arg, const struct cand_request *r)
         n++;
         i = j;
     }
-    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    qsort(sorted, n, sizeof(*sorted), strptr_cmp);
     size_t len = strlen(a->cands);
     len += (size_t)snprintf(a->cands + len, sizeof(a->cands) - len, "%s", a->n_cands ? "; " : "");
     for (size_t i = 0; i < n; i++)
@@ -323,7 +318,7 @@ static int on_request(void *arg, const struct cand_request *r)
         const char *names[16];
         for (size_t i = 0; i < r->mappings[m].n; i++)
             names[i] = name_of(r->mappings[m].rp_uuids[i]);
-        qsort(names, r->mappings[m].n, sizeof(*names), cmp_str);
+        qsort(names, r->mappings[m].n, sizeof(*names), strptr_cmp);
         len +=
             (size_t)snprintf(a->maps + len, sizeof(a->maps) - len, "|%s:", r->mappings[m].suffix);
         for (size_t i = 0; i < r->mappings[m].n; i++)
@@ -363,7 +358,7 @@ static struct answer *run(struct qb *b)
     const char *names[MAX_RP];
     for (size_t i = 0; i < a.n_sums; i++)
         names[i] = sum_names[i];
-    qsort(names, a.n_sums, sizeof(*names), cmp_str);
+    qsort(names, a.n_sums, sizeof(*names), strptr_cmp);
     size_t len = 0;
     for (size_t i = 0; i < a.n_sums; i++)
         len += (size_t)snprintf(a.sums + len, sizeof(a.sums) - len, "%s%s", i ? " " : "", names[i]);
@@ -381,7 +376,7 @@ static const char *sorted_cands(const struct answer *a)
     snprintf(copy, sizeof(copy), "%s", a->cands);
     for (char *save, *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save))
         parts[n++] = tok[0] == ' ' ? tok + 1 : tok;
-    qsort(parts, n, sizeof(*parts), cmp_str);
+    qsort(parts, n, sizeof(*parts), strptr_cmp);
     size_t len = 0;
     out[0] = '\0';
     for (size_t i = 0; i < n; i++)

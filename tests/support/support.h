@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "core/util.h"
 #include "server/req.h"
-#include "server/util.h"
 #include "store/store.h"
 
 struct test_env {

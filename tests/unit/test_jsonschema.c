@@ -82,6 +82,40 @@ START_TEST(shallowest_error_wins_then_keyword_order)
 }
 END_TEST
 
+START_TEST(repr_of_a_byte_range_follows_python)
+{
+    char out[64];
+    js_repr_string("1-xyz", 3, out, sizeof(out));
+    ck_assert_str_eq(out, "'1-x'");
+    js_repr_string("it's\t", 5, out, sizeof(out));
+    ck_assert_str_eq(out, "\"it's\\t\"");
+    js_repr_string("a\\b\x01", 4, out, sizeof(out));
+    ck_assert_str_eq(out, "'a\\\\b\\x01'");
+    js_repr_string("abcdef", 6, out, 4);
+    ck_assert_str_eq(out, "'ab");
+}
+END_TEST
+
+START_TEST(any_of_passes_on_one_alternative_and_fails_as_a_whole)
+{
+    static const struct js_schema str = {.order = {JS_TYPE, JS_FORMAT_UUID}, .types = {"string"}};
+    static const struct js_schema null = {.order = {JS_TYPE}, .types = {"null"}};
+    static const struct js_schema *const alts[] = {&str, &null, NULL};
+    static const struct js_schema any = {.order = {JS_ANY_OF}, .any_of = alts};
+    char msg[JS_MSG_SIZE];
+    json_t *ok1 = json_string("00000000-0000-0000-0000-000000000001"), *ok2 = json_null();
+    json_t *bad = json_string("x");
+    ck_assert(js_validate(&any, ok1, msg, sizeof(msg)));
+    ck_assert(js_validate(&any, ok2, msg, sizeof(msg)));
+    ck_assert(!js_validate(&any, bad, msg, sizeof(msg)));
+    ck_assert_msg(strstr(msg, "'x' is not valid under any of the given schemas") == msg, "%s", msg);
+    ck_assert_msg(strstr(msg, "Failed validating 'anyOf'") != NULL, "%s", msg);
+    json_decref(ok1);
+    json_decref(ok2);
+    json_decref(bad);
+}
+END_TEST
+
 START_TEST(integral_reals_are_integers)
 {
     json_t *v = json_real(5.0);
@@ -106,6 +140,8 @@ static Suite *suite(void)
     tcase_add_test(tc, repr_follows_python);
     tcase_add_test(tc, shallowest_error_wins_then_keyword_order);
     tcase_add_test(tc, integral_reals_are_integers);
+    tcase_add_test(tc, repr_of_a_byte_range_follows_python);
+    tcase_add_test(tc, any_of_passes_on_one_alternative_and_fails_as_a_whole);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,8 +1,10 @@
 /* uuid normalisation, integer parsing, dates, the arena. */
 #include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "server/util.h"
+#include "core/util.h"
 #include "support.h"
 
 START_TEST(uuid_forms_accepted_by_oslo_normalise)
@@ -50,6 +52,47 @@ START_TEST(http_date_is_rfc1123)
 }
 END_TEST
 
+START_TEST(strptr_cmp_sorts_strings)
+{
+    const char *v[] = {"b", "a", "ab", ""};
+    qsort(v, 4, sizeof(*v), strptr_cmp);
+    ck_assert_str_eq(v[0], "");
+    ck_assert_str_eq(v[1], "a");
+    ck_assert_str_eq(v[2], "ab");
+    ck_assert_str_eq(v[3], "b");
+}
+END_TEST
+
+START_TEST(arena_grow_keeps_elements_and_doubles)
+{
+    struct arena a = {0};
+    long long *v = NULL;
+    size_t n = 0, cap = 0;
+    for (long long i = 0; i < 100; i++) {
+        long long *before = v;
+        v = arena_grow(&a, v, n, &cap, sizeof(*v));
+        ck_assert(n < cap);
+        ck_assert(n == 0 || n == cap / 2 || v == before);
+        v[n++] = i;
+    }
+    ck_assert_uint_eq(cap, 128);
+    for (long long i = 0; i < 100; i++)
+        ck_assert_int_eq(v[i], i);
+    arena_free(&a);
+}
+END_TEST
+
+/* The published FNV-1a 64 test vectors: "" and "a". */
+START_TEST(fnv_constants_give_the_reference_hashes)
+{
+    uint64_t h = FNV64_OFFSET_BASIS;
+    ck_assert(h == 0xcbf29ce484222325ull);
+    h = (h ^ (unsigned char)'a') * FNV64_PRIME;
+    ck_assert(h == 0xaf63dc4c8601ec8cull);
+    ck_assert(FIBONACCI_HASH_MULT == 0x9e3779b97f4a7c15ull); /* 2^64 / 1.6180339887... */
+}
+END_TEST
+
 START_TEST(arena_survives_many_and_large_allocations)
 {
     struct arena a = {0};
@@ -72,6 +115,9 @@ int main(void)
     tcase_add_test(tc, parse_ll_rejects_junk);
     tcase_add_test(tc, http_date_is_rfc1123);
     tcase_add_test(tc, arena_survives_many_and_large_allocations);
+    tcase_add_test(tc, strptr_cmp_sorts_strings);
+    tcase_add_test(tc, fnv_constants_give_the_reference_hashes);
+    tcase_add_test(tc, arena_grow_keeps_elements_and_doubles);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -1,6 +1,6 @@
 /* Small allocation, string, uuid and time helpers shared by every layer. */
-#ifndef PLACID_SERVER_UTIL_H
-#define PLACID_SERVER_UTIL_H
+#ifndef PLACID_CORE_UTIL_H
+#define PLACID_CORE_UTIL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,6 +25,19 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void arena_free(struct arena *a);
 
+/* Makes room for one more element in the arena array v of n elements of
+ * elem bytes each, whose capacity is *cap: returns v while n < *cap, else a
+ * copy with twice the capacity (8 at first), updating *cap. The old copy
+ * stays in the arena until arena_free(). */
+void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
+
+/* Hashing constants, named once. FNV-1a, 64 bits: h = FNV64_OFFSET_BASIS,
+ * then h = (h ^ byte) * FNV64_PRIME for each byte. Fibonacci hashing:
+ * multiplying by 2^64 / golden ratio spreads keys over the high bits. */
+#define FNV64_OFFSET_BASIS  14695981039346656037ull
+#define FNV64_PRIME         1099511628211ull
+#define FIBONACCI_HASH_MULT 0x9e3779b97f4a7c15ull
+
 /* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
 void uuid4_generate(char out[37]);
 
@@ -36,6 +49,9 @@ bool uuid_normalize(const char *s, char out[37]);
 /* True when s is exactly 36 characters of hex digits and dashes, the pattern
  * Placement uses for uuid keys in allocation bodies. */
 bool uuid_key_like(const char *s);
+
+/* A qsort() comparator for an array of const char *: strcmp() order. */
+int strptr_cmp(const void *a, const void *b);
 
 /* Formats t as an RFC 1123 date ("Sun, 29 Nov 2026 03:30:05 GMT") into out[30]. */
 void http_date(time_t t, char out[30]);

@@ -1,8 +1,8 @@
 /* One-line logging to stderr, safe from any thread. */
-#ifndef PLACID_SERVER_LOG_H
-#define PLACID_SERVER_LOG_H
+#ifndef PLACID_CORE_LOG_H
+#define PLACID_CORE_LOG_H
 
-#include "server/util.h"
+#include "core/util.h"
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 

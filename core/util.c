@@ -1,4 +1,4 @@
-#include "server/util.h"
+#include "core/util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -102,6 +102,18 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
     return p;
 }
 
+void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return v;
+    size_t ncap = *cap ? 2 * *cap : 8;
+    void *nv = arena_alloc(a, ncap * elem);
+    if (n)
+        memcpy(nv, v, n * elem);
+    *cap = ncap;
+    return nv;
+}
+
 void arena_free(struct arena *a)
 {
     struct arena_chunk *c = a->head;
@@ -114,8 +126,11 @@ void arena_free(struct arena *a)
 }
 
 /* xorshift state seeded from /dev/urandom per thread; uuids need uniqueness,
- * not secrecy. */
+ * not secrecy. The shifts are Marsaglia's xorshift64 triple (13, 7, 17),
+ * which gives the full period of 2^64 - 1 from any non-zero state. */
 static _Thread_local uint64_t rng_state;
+
+enum { XORSHIFT64_A = 13, XORSHIFT64_B = 7, XORSHIFT64_C = 17 };
 
 static uint64_t rng_next(void)
 {
@@ -127,9 +142,9 @@ static uint64_t rng_next(void)
             close(fd);
         rng_state |= 1;
     }
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
+    rng_state ^= rng_state << XORSHIFT64_A;
+    rng_state ^= rng_state >> XORSHIFT64_B;
+    rng_state ^= rng_state << XORSHIFT64_C;
     return rng_state;
 }
 
@@ -205,6 +220,11 @@ bool uuid_key_like(const char *s)
         if (!isxdigit((unsigned char)s[n]) && s[n] != '-')
             return false;
     return n == 36;
+}
+
+int strptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 void http_date(time_t t, char out[30])
