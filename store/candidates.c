@@ -936,6 +936,11 @@ struct engine {
     enum cand_constraint anchor_fail;
     size_t empty_group; /* CX_TRAITS: the group left without a choice */
     bool randomize; /* q->randomize, unless explaining */
+    /* Explaining a query the plain engine answers empty before it reaches
+     * an unknown name: such a name gets an id nothing has (unknown_id, down
+     * from -1), named in the name caches. */
+    bool lenient;
+    long long unknown_id;
     const struct cprov ***failed;
     size_t *n_failed;
     /* Emission buffers, reused. */
@@ -1991,12 +1996,12 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
             *klass = k;
         }
     }
-    if (out_level == LV_OK)
-        return (struct pcheck){.level = LV_OK};
-    out = base[out_i];
-    add_amounts(&out, g, rg, *klass, pv[out_i]);
-    if (out.level != LV_OK)
+    if (out_level != LV_OK) {
+        out = base[out_i];
+        add_amounts(&out, g, rg, *klass, pv[out_i]);
         return out;
+    }
+    out = (struct pcheck){.level = LV_OK};
     /* Each class has a provider: the required traits must be on them. */
     for (size_t i = 0; i < rg->n_req; i++) {
         bool met = false;
@@ -2186,6 +2191,12 @@ static void explain_anchor(struct engine *e, struct cprov *root, bool ok)
         size_t klass;
         struct pcheck c;
         diag_group(e, g, root, &klass, &c);
+        if (c.level == LV_OK && e->anchor_fail == CX_TRAITS && e->empty_group == g) {
+            /* Each required trait is on a usable provider, but no one
+             * combination of them has them all: the solve found none. */
+            c = (struct pcheck){.level = CX_TRAITS, .n_failed = 1};
+            c.r = (struct why){.what = CX_TRAITS, .group = g, .name = ""};
+        }
         if (c.level == LV_OK) {
             x->groups[g].trees_ok++;
             continue;
@@ -2353,6 +2364,14 @@ static enum store_rc agg_id(struct store *st, const char *uuid, long long *id)
 
 /* Resolves trait names into a sorted id set; STORE_NOT_FOUND names the
  * first unknown one in fail. */
+/* An id for an unknown name that no provider has (lenient explanations). */
+static long long unknown_name(struct engine *e, struct namecache *c, const char *name)
+{
+    long long id = --e->unknown_id;
+    namecache_put(c, id, pool_strdup(&e->sc->req_pool, name));
+    return id;
+}
+
 static enum store_rc resolve_traits(struct engine *e, const struct cand_names *names,
                                     struct idset *out, struct cand_failure *fail)
 {
@@ -2361,6 +2380,10 @@ static enum store_rc resolve_traits(struct engine *e, const struct cand_names *n
     for (size_t i = 0; i < names->n; i++) {
         long long id = 0;
         enum store_rc rc = store_trait_id(e->st, names->names[i], &id);
+        if (rc == STORE_NOT_FOUND && e->lenient) {
+            id = unknown_name(e, &e->trait_names, names->names[i]);
+            rc = STORE_OK;
+        }
         if (rc == STORE_NOT_FOUND) {
             fail->kind = CAND_BAD_TRAIT;
             (void)snprintf(fail->name, sizeof(fail->name), "%s", names->names[i]);
@@ -2484,6 +2507,10 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
     rg->rc_name = pool_alloc(pool, n * sizeof(*rg->rc_name));
     for (size_t i = 0; i < g->n_res; i++) {
         rc = store_resource_class_id(e->st, g->rc_names[i], &rg->rc[i]);
+        if (rc == STORE_NOT_FOUND && e->lenient) {
+            rg->rc[i] = unknown_name(e, &e->rc_names, g->rc_names[i]);
+            rc = STORE_OK;
+        }
         if (rc == STORE_NOT_FOUND) {
             fail->kind = CAND_BAD_RESOURCE_CLASS;
             (void)snprintf(fail->name, sizeof(fail->name), "%s", g->rc_names[i]);
@@ -2912,13 +2939,15 @@ static bool earlier_group_empty(struct store *st, const struct cand_query *q, si
     return false;
 }
 
-enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
-                                   cand_request_fn *on_request, cand_summary_fn *on_summary,
-                                   void *arg, struct cand_failure *fail)
+/* One run of the engine over q (lenient: see struct engine). */
+static enum store_rc candidates_get(struct store *st, const struct cand_query *q, bool lenient,
+                                    cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                    void *arg, struct cand_failure *fail)
 {
     struct engine e = {.st = st,
                        .q = q,
                        .randomize = q->randomize && !q->explain,
+                       .lenient = lenient,
                        .on_request = on_request,
                        .on_summary = on_summary,
                        .arg = arg,
@@ -2934,7 +2963,7 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
                                           : "");
     size_t failed_group = e.gave_up ? SIZE_MAX : e.resolving;
     engine_free(&e);
-    if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX &&
+    if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX && !q->explain &&
         earlier_group_empty(st, q, failed_group)) {
         memset(fail, 0, sizeof(*fail));
         rc = STORE_OK; /* an empty answer, as upstream */
@@ -2944,4 +2973,39 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
         return fail->kind ? STORE_INVALID : rc;
     }
     return tx_commit(st);
+}
+
+/* An explanation answers exactly where the plain query answers: an
+ * explanation resolves every name, so an unknown one the plain query never
+ * reaches (it stops at the first group, or root_required, that matches
+ * nothing) is asked of the plain query; when that answers, so does the
+ * explanation, with the unknown names matching nothing; else its error. */
+static enum store_rc explain_unknown_names(struct store *st, const struct cand_query *q,
+                                           cand_request_fn *on_request,
+                                           cand_summary_fn *on_summary, void *arg,
+                                           struct cand_failure *fail)
+{
+    struct cand_query plain = *q;
+    plain.explain = NULL;
+    plain.limit = 1;
+    plain.randomize = false;
+    size_t count = 0;
+    enum store_rc rc = candidates_get(st, &plain, false, count_request, skip_summary, &count, fail);
+    if (rc != STORE_OK)
+        return rc;
+    size_t near_max = q->explain->near_max;
+    cand_explain_free(q->explain);
+    *q->explain = (struct cand_explain){.near_max = near_max};
+    return candidates_get(st, q, true, on_request, on_summary, arg, fail);
+}
+
+enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
+                                   cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                   void *arg, struct cand_failure *fail)
+{
+    enum store_rc rc = candidates_get(st, q, false, on_request, on_summary, arg, fail);
+    if (q->explain && rc == STORE_INVALID &&
+        (fail->kind == CAND_BAD_TRAIT || fail->kind == CAND_BAD_RESOURCE_CLASS))
+        rc = explain_unknown_names(st, q, on_request, on_summary, arg, fail);
+    return rc;
 }

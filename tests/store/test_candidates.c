@@ -1176,6 +1176,7 @@ static void tallies_text(const struct cand_tallies *t, char *out, size_t size)
 struct xanswer {
     struct cand_explain x;
     enum store_rc rc;
+    struct cand_failure fail;
     char why[1024];
     char groups[4][1024];
     char near[1024];
@@ -1194,12 +1195,11 @@ static struct xanswer a_explained;
 static struct xanswer *explain(struct qb *b)
 {
     struct xanswer a = a_explained;
-    struct cand_failure fail;
     cand_explain_free(&a.x);
     memset(&a, 0, sizeof(a));
     a.x.near_max = 3;
     b->q.explain = &a.x;
-    a.rc = store_candidates_get(st, &b->q, no_request, NULL, NULL, &fail);
+    a.rc = store_candidates_get(st, &b->q, no_request, NULL, NULL, &a.fail);
     tallies_text(&a.x.why, a.why, sizeof(a.why));
     for (size_t g = 0; g < a.x.n_groups && g < 4; g++)
         tallies_text(&a.x.groups[g].why, a.groups[g], sizeof(a.groups[g]));
@@ -1303,6 +1303,68 @@ START_TEST(explain_lone_providers_first_failure_across_classes)
 }
 END_TEST
 
+/* An unknown name the plain query never reaches (it stops at the first
+ * group or root_required that matches nothing): the explanation answers
+ * too, the name matching nothing; where the plain query fails, it fails. */
+static struct qb *unknown_after_empty(int which)
+{
+    struct qb *b = qb_new();
+    if (which == 0) { /* an aggregate nobody is in, then the trait, in one group */
+        group(b, "", "VCPU:1");
+        member_of(b, 0, AGG_B);
+        req(b, 0, "CUSTOM_NOPE");
+    } else if (which == 1) { /* root_required nobody has, then the trait */
+        group(b, "", "VCPU:1");
+        root_req(b, "CUSTOM_GOLD");
+        req(b, 0, "CUSTOM_NOPE");
+    } else if (which == 2) { /* a group that fits nowhere, then the class */
+        group(b, "1", "VCPU:100");
+        group(b, "2", "CUSTOM_NOPE:1");
+    } else { /* nothing empty before the unknown trait */
+        group(b, "", "VCPU:1");
+        req(b, 0, "CUSTOM_NOPE");
+    }
+    return b;
+}
+
+START_TEST(explain_answers_where_the_plain_query_answers)
+{
+    rp("cn1", NULL);
+    inv("cn1", "VCPU", 8);
+    trait("cn1", "CUSTOM_SILVER");
+    agg("cn1", AGG_A);
+    rp("cn2", NULL); /* makes AGG_B and CUSTOM_GOLD known */
+    agg("cn2", AGG_B);
+    trait("cn2", "CUSTOM_GOLD");
+    test_sql(st, "DELETE FROM provider_aggregates WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn2')");
+    test_sql(st, "DELETE FROM provider_traits WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn2')");
+    const char *why[] = {"aggregates/0=2", "traits/0:CUSTOM_NOPE=1 root_required:CUSTOM_GOLD=1",
+                         "no_inventory/1:CUSTOM_NOPE=1 no_inventory/0:VCPU=1"};
+    const char *group_why[] = {"aggregates/0=2", "traits/0:CUSTOM_NOPE=1 no_inventory/0:VCPU=1",
+                               "no_inventory/1:CUSTOM_NOPE=2"};
+    for (int i = 0; i < 3; i++) {
+        struct answer *p = run(unknown_after_empty(i));
+        ck_assert_int_eq(p->rc, STORE_OK);
+        ck_assert_uint_eq(p->n_cands, 0);
+        struct xanswer *a = explain(unknown_after_empty(i));
+        ck_assert_msg(a->rc == STORE_OK, "case %d: rc %d", i, a->rc);
+        ck_assert_uint_eq(a->x.trees, 2);
+        ck_assert_uint_eq(a->x.candidates, 0);
+        ck_assert_str_eq(a->why, why[i]);
+        ck_assert_str_eq(a->groups[i == 2 ? 1 : 0], group_why[i]);
+    }
+    struct answer *p = run(unknown_after_empty(3));
+    ck_assert_int_eq(p->rc, STORE_INVALID);
+    ck_assert_int_eq(p->fail.kind, CAND_BAD_TRAIT);
+    struct xanswer *a = explain(unknown_after_empty(3));
+    ck_assert_int_eq(a->rc, STORE_INVALID);
+    ck_assert_int_eq(a->fail.kind, CAND_BAD_TRAIT);
+    ck_assert_str_eq(a->fail.name, "CUSTOM_NOPE");
+}
+END_TEST
+
 START_TEST(explain_traits_aggregates_and_in_tree_in_order)
 {
     rp("cn1", NULL);
@@ -1368,6 +1430,10 @@ START_TEST(explain_traits_aggregates_and_in_tree_in_order)
     a = explain(b);
     ck_assert_uint_eq(a->x.candidates, 0);
     ck_assert_str_eq(a->why, "traits/0=1 no_inventory/0:PCPU=4");
+    /* ... and the group's own count says so (it has no choice in t). */
+    ck_assert_str_eq(a->groups[0], "traits/0=1 no_inventory/0:PCPU=4");
+    ck_assert_uint_eq(a->x.groups[0].trees_ok, 0);
+    ck_assert_str_eq(a->near, "");
 }
 END_TEST
 
@@ -1499,6 +1565,7 @@ static Suite *suite(void)
     tcase_add_test(tc, explain_packed_ring_names_the_missing_root_trait_and_counts_like_the_query);
     tcase_add_test(tc, explain_capacity_max_unit_and_step_with_near_misses_nearest_first);
     tcase_add_test(tc, explain_lone_providers_first_failure_across_classes);
+    tcase_add_test(tc, explain_answers_where_the_plain_query_answers);
     tcase_add_test(tc, explain_traits_aggregates_and_in_tree_in_order);
     tcase_add_test(tc, explain_nested_sharing_and_granular_groups);
     tcase_add_test(tc, explain_same_subtree_isolate_and_summed_amounts);
