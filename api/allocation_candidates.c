@@ -18,6 +18,7 @@
 #include "api/query.h"
 #include "api/strmap.h"
 #include "core/util.h"
+#include "server/metrics.h"
 #include "server/microversion.h"
 #include "store/candidates.h"
 
@@ -843,6 +844,7 @@ int allocation_candidates_get(struct req *rq)
         jt_free(&w.sums);
         return fail_candidates(rq, rc, &fail, &q);
     }
+    metrics_observe_candidates(w.n_reqs);
     finish_reply(rq, &w);
     return 0;
 }

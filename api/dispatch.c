@@ -46,7 +46,8 @@ static bool is_json_type(const char *ct)
 
 static bool check_content(struct req *rq, const struct route *r)
 {
-    if (strcmp(r->method, "GET") == 0 && !req_accepts(rq->accept, "application/json") &&
+    if (strcmp(r->method, "GET") == 0 && !r->any_accept &&
+        !req_accepts(rq->accept, "application/json") &&
         !(r->text_plain && req_accepts(rq->accept, "text/plain"))) {
         req_fail(rq, 406, NULL, "Only application/json is provided");
         return false;
@@ -92,7 +93,8 @@ bool api_dispatch_headers(struct req *rq, void *ctxp)
     if (cors_preflight(rq, ctx->cors))
         return false;
     bool ok = authenticate(rq, ctx) && check_framing(rq) &&
-              (r = router_find(api_routes, rq)) && check_content(rq, r) &&
+              (r = router_find(api_routes, rq)) && (rq->route_pattern = r->pattern) &&
+              check_content(rq, r) &&
               authorize(rq, ctx, r);
     if (!ok)
         cors_apply(rq, ctx->cors);

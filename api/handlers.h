@@ -26,6 +26,7 @@ handler_fn traits_list, trait_get, trait_put, trait_delete;
 
 handler_fn allocation_candidates_get;
 handler_fn scheduling_candidates_post;
+handler_fn healthcheck_get;
 handler_fn allocation_candidates_explain;
 
 #endif

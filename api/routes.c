@@ -50,6 +50,9 @@ const struct route api_routes[] = {
   { "POST",   "/placid/allocation_candidates",  ALL,                  scheduling_candidates_post, "placid:scheduling", .json_body = true, .text_plain = true },
   /* placid's own: why a query finds what it finds (issue 12). */
   { "GET",    "/placid/allocation_candidates/explain", ALL,           allocation_candidates_explain, "allocation_candidates:list", .text_plain = true },
+  /* oslo.middleware's healthcheck: plain "OK" without a token, details for an admin. */
+  { "GET",    "/healthcheck",                   ALL,                  healthcheck_get,            NULL, .any_accept = true },
+  { "HEAD",   "/healthcheck",                   ALL,                  healthcheck_get,            NULL, .any_accept = true },
   { NULL },
 };
 /* clang-format on */

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "server/deadline.h"
+#include "server/metrics.h"
 #include "server/microversion.h"
 
 struct http_server {
@@ -63,7 +64,8 @@ struct http_call {
     bool discard_body;    /* answered early or body over max_body: drop it */
     bool query_too_large; /* query cut off in on_uri: answered 414 */
     struct timespec started_at;
-    char global_id[64]; /* incoming X-Openstack-Request-Id, logged */
+    char global_id[64]; /* incoming X-Openstack-Request-Id (cut), logged */
+    uint32_t client;    /* the peer's IPv4 address (host order; 0: unknown), logged */
     size_t reply_bytes; /* size of a body built with jansson */
 };
 
@@ -286,15 +288,28 @@ static bool query_fits(const char *uri, const char *query)
  * answer until its timeout. So a query too large for the pool is cut off
  * here, in MHD's (writable) copy of the request line, and on_request answers
  * 414 instead. */
+/* The peer's IPv4 address in host order, 0 when unknown (formatted only
+ * when the request is logged). */
+static uint32_t client_address(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa || sa->sa_family != AF_INET)
+        return 0;
+    return ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct http_call *call = xcalloc(1, sizeof(*call));
     char *query = uri ? strchr(uri, '?') : NULL;
     (void)cls;
-    (void)conn;
 
+    call->client = client_address(conn);
     req_init(&call->req);
     clock_gettime(CLOCK_MONOTONIC, &call->started_at);
+    metrics_request_begin();
     if (query && !query_fits(uri, query + 1)) {
         query[1] = '\0';
         call->query_too_large = true;
@@ -387,7 +402,7 @@ static bool start_request(struct http_server *srv, struct MHD_Connection *conn,
     const char *global = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      "X-Openstack-Request-Id");
     if (global)
-        snprintf(call->global_id, sizeof(call->global_id), " global=%s", global);
+        snprintf(call->global_id, sizeof(call->global_id), "%s", global);
     if (!acceptable(srv, conn, call)) {
         call->discard_body = true;
         return false;
@@ -528,9 +543,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     release_body(cls, call);
     if (call->in_flight)
         atomic_fetch_sub(&((struct http_server *)cls)->in_flight, 1);
-    log_msg(LOG_INFO, "%s %s %d %.2fms %s%s%s", rq->method ? rq->method : "-",
-            rq->path ? rq->path : "-", rq->status, elapsed_ms(&call->started_at), rq->request_id,
-            call->global_id, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
+    double ms = elapsed_ms(&call->started_at);
+    metrics_request_end(rq->route_pattern, rq->method, rq->status, ms / 1e3);
+    struct log_request line = {.method = rq->method, .path = rq->path, .status = rq->status,
+                               .duration_ms = ms, .request_id = rq->request_id,
+                               .global_request_id = call->global_id[0] ? call->global_id : NULL,
+                               .client_ipv4 = call->client,
+                               .aborted = toe != MHD_REQUEST_TERMINATED_COMPLETED_OK};
+    log_request(&line);
     req_release(rq);
     free(call->body);
     bool trim = call->reply_bytes >= HTTP_TRIM_AFTER_BYTES;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -18,6 +19,8 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "server/http.h"
+#include "server/metrics.h"
+#include "server/probe.h"
 #include "store/store.h"
 
 #define PLACID_VERSION "0.1.0"
@@ -40,6 +43,10 @@ struct config {
     unsigned long long work_limit; /* candidates engine steps per query */
     struct identity_config id; /* auth mode, policy, CORS (api/identity.h) */
     size_t near_misses;            /* near misses per explanation */
+    bool check_health; /* --check-health: probe the listen address, then exit */
+    const char *backup_to; /* --backup DEST: copy the database there, then exit */
+    char metrics_host[64]; /* --metrics-listen; "" = no metrics listener */
+    unsigned short metrics_port;
 };
 
 static void usage(FILE *out)
@@ -75,6 +82,14 @@ static void usage(FILE *out)
           "  --max-body-memory BYTES  request bodies buffered at once, all connections together;\n"
           "                           past it 503 with Retry-After (PLACID_MAX_BODY_MEMORY,\n"
           "                           64 MiB or --max-body if larger)\n"
+          "  --log-format FORMAT      text or json: one JSON object per line\n"
+          "                           (PLACID_LOG_FORMAT, default text)\n"
+          "  --metrics-listen HOST:PORT  serve Prometheus metrics on GET /metrics there\n"
+          "                           (PLACID_METRICS_LISTEN, default off)\n"
+          "  --backup DEST            write a consistent copy of --db to the new file DEST\n"
+          "                           and exit; safe while placid serves that database\n"
+          "  --check-health           ask the placid on --listen for GET /healthcheck and exit\n"
+          "                           0 when it answers 200 (a container HEALTHCHECK)\n"
           IDENTITY_USAGE
           "  --help, --version\n",
           out);
@@ -94,19 +109,26 @@ static int fail(const char *fmt, ...)
     return -1;
 }
 
-static int parse_listen(struct config *cfg, const char *value)
+/* Splits HOST:PORT for flag into host[64] and *port. */
+static int parse_host_port(const char *flag, const char *value, char host[64],
+                           unsigned short *port)
 {
     const char *colon = strrchr(value, ':');
-    long long port;
-    if (!colon || (size_t)(colon - value) >= sizeof(cfg->host) || colon == value ||
-        !parse_ll(colon + 1, &port) || port < 0 || port > 65535)
-        return fail("invalid --listen '%s' (expected HOST:PORT)", value);
-    memcpy(cfg->host, value, (size_t)(colon - value));
-    cfg->host[colon - value] = '\0';
-    if (strcmp(cfg->host, "localhost") == 0)
-        strcpy(cfg->host, "127.0.0.1");
-    cfg->port = (unsigned short)port;
+    long long n;
+    if (!colon || (size_t)(colon - value) >= 64 || colon == value ||
+        !parse_ll(colon + 1, &n) || n < 0 || n > 65535)
+        return fail("invalid %s '%s' (expected HOST:PORT)", flag, value);
+    memcpy(host, value, (size_t)(colon - value));
+    host[colon - value] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    *port = (unsigned short)n;
     return 0;
+}
+
+static int parse_listen(struct config *cfg, const char *value)
+{
+    return parse_host_port("--listen", value, cfg->host, &cfg->port);
 }
 
 static int parse_count(const char *value, const char *flag, long long lo, long long hi,
@@ -145,6 +167,15 @@ static int parse_log_level(const char *value)
     return fail("invalid log level '%s'", value);
 }
 
+static int parse_log_format(const char *value)
+{
+    if (strcmp(value, "text") == 0 || strcmp(value, "json") == 0) {
+        log_set_format(value[0] == 'j' ? LOG_JSON : LOG_TEXT);
+        return 0;
+    }
+    return fail("invalid log format '%s' (text or json)", value);
+}
+
 /* Applies one option (from a flag or its environment variable). */
 static int apply_option(struct config *cfg, int opt, const char *value)
 {
@@ -169,6 +200,9 @@ static int apply_option(struct config *cfg, int opt, const char *value)
         cfg->randomize = strcmp(value, "0") != 0 && strcmp(value, "false") != 0;
         return 0;
     case 'L': return parse_log_level(value);
+    case 'F': return parse_log_format(value);
+    case 'm':
+        return parse_host_port("--metrics-listen", value, cfg->metrics_host, &cfg->metrics_port);
     case 'c':
         if (parse_count(value, "--tree-cache-mb", 0, 1 << 20, &n))
             return -1;
@@ -225,7 +259,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_REQUEST_TIMEOUT", 'T'},  {"PLACID_MAX_CONNECTIONS", 'C'},
                 {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
                 {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
-                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}};
+                {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}, {"PLACID_METRICS_LISTEN", 'm'},
+                {"PLACID_LOG_FORMAT", 'F'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -280,6 +315,10 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"max-body-memory", required_argument, NULL, 'M'},
         {"candidates-work-limit", required_argument, NULL, 'W'},
         {"explain-near-misses", required_argument, NULL, 'K'},
+        {"metrics-listen", required_argument, NULL, 'm'},
+        {"log-format", required_argument, NULL, 'F'},
+        {"check-health", no_argument, NULL, 'H'},
+        {"backup", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,       {NULL, 0, NULL, 0}};
     int opt;
@@ -295,6 +334,14 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         if (opt == 'V') {
             printf("placid %s (Placement API 1.0-1.39)\n", PLACID_VERSION);
             return 1;
+        }
+        if (opt == 'H') {
+            cfg->check_health = true;
+            continue;
+        }
+        if (opt == 'B') {
+            cfg->backup_to = optarg;
+            continue;
         }
         if (opt == '?')
             return fail("unknown or incomplete option '%s' (see --help)", argv[optind - 1]);
@@ -315,7 +362,8 @@ static int parse_args(struct config *cfg, int argc, char **argv)
     if (cfg->max_connections < cfg->threads)
         return fail("--max-connections (%u) must be at least --threads (%u)",
                     cfg->max_connections, cfg->threads);
-    return check_admin_token(cfg);
+    /* --check-health and --backup serve nothing: no token to guard. */
+    return cfg->check_health || cfg->backup_to ? 0 : check_admin_token(cfg);
 }
 
 /* Each connection is a descriptor: raises the soft RLIMIT_NOFILE as far as
@@ -342,6 +390,67 @@ static int fit_fd_limit(struct config *cfg)
     cfg->max_connections = (unsigned)(rl.rlim_cur - reserve);
     log_msg(LOG_WARN, "RLIMIT_NOFILE is %llu: serving at most %u connections",
             (unsigned long long)rl.rlim_cur, cfg->max_connections);
+    return 0;
+}
+
+/* --check-health: GET /healthcheck on the configured listen address (0.0.0.0
+ * is asked on 127.0.0.1). 0 when it answers 200, else -1 with one line. */
+static int check_health(const struct config *cfg)
+{
+    char err[256];
+    int status = probe_get(cfg->host, cfg->port, "/healthcheck", 2000, err, sizeof(err));
+    if (status == 200) {
+        puts("OK");
+        return 0;
+    }
+    if (status > 0)
+        return fail("health check failed: GET /healthcheck answered %d", status);
+    return fail("health check failed: %s", err);
+}
+
+/* The database's figures for GET /metrics (arg: the database path). */
+static void metrics_db(struct metrics_db *out, void *arg)
+{
+    struct store_stats s;
+    char wal[4096];
+    struct stat sb;
+    store_stats_get(&s);
+    *out = (struct metrics_db){.busy = s.busy, .pool_waits = s.pool_waits,
+                               .tree_hits = s.tree_hits, .tree_misses = s.tree_misses,
+                               .tree_bytes = s.tree_bytes, .wal_bytes = 0};
+    if (snprintf(wal, sizeof(wal), "%s-wal", (const char *)arg) < (int)sizeof(wal) &&
+        stat(wal, &sb) == 0)
+        out->wal_bytes = (long long)sb.st_size;
+}
+
+/* Starts the metrics listener when configured. Returns -1 after a one-line
+ * error when its address cannot be bound. */
+static int start_metrics(const struct config *cfg, struct metrics_server **out)
+{
+    char err[512];
+    *out = NULL;
+    metrics_init(metrics_db, (void *)cfg->db);
+    if (!cfg->metrics_host[0])
+        return 0;
+    *out = metrics_listen(cfg->metrics_host, cfg->metrics_port, err, sizeof(err));
+    if (!*out)
+        return fail("metrics: %s", err);
+    log_msg(LOG_INFO, "metrics on http://%s:%u/metrics", cfg->metrics_host,
+            (unsigned)metrics_port(*out));
+    return 0;
+}
+
+/* --backup DEST: an online copy of the database, then exit. */
+static int backup(const struct config *cfg)
+{
+    char err[512];
+    struct stat sb;
+    if (!cfg->backup_to[0])
+        return fail("invalid --backup '' (expected a file name)");
+    if (store_backup(cfg->db, cfg->backup_to, err, sizeof(err)) != STORE_OK)
+        return fail("backup failed: %s", err);
+    printf("placid: backup of %s written to %s (%lld bytes)\n", cfg->db, cfg->backup_to,
+           stat(cfg->backup_to, &sb) == 0 ? (long long)sb.st_size : -1LL);
     return 0;
 }
 
@@ -385,8 +494,15 @@ static int run(struct config *cfg)
         identity_stop(&ctx);
         return fail("%s", err);
     }
+    struct metrics_server *metrics;
+    if (start_metrics(cfg, &metrics)) {
+        http_stop(srv);
+        identity_stop(&ctx);
+        return -1;
+    }
     struct store_pool *pool = store_pool_open(cfg->db, cfg->threads, err, sizeof(err));
     if (!pool) {
+        metrics_stop(metrics);
         http_stop(srv);
         identity_stop(&ctx);
         return fail("%s", err);
@@ -394,6 +510,7 @@ static int run(struct config *cfg)
     store_pool_set_tree_cache(pool, cfg->tree_cache);
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
+        metrics_stop(metrics);
         store_pool_close(pool);
         identity_stop(&ctx);
         return fail("%s", err);
@@ -413,6 +530,7 @@ static int run(struct config *cfg)
     log_msg(LOG_INFO, "signal %d: finishing in-flight requests", sig);
     req_shutdown_begin(); /* long candidate searches stop and answer 503 */
     http_stop(srv);
+    metrics_stop(metrics);
     store_pool_close(pool);
     identity_stop(&ctx);
     log_msg(LOG_INFO, "stopped");
@@ -458,7 +576,7 @@ int main(int argc, char **argv)
     json_object_seed(0);
     int rc = parse_args(&cfg, argc, argv);
     if (rc == 0)
-        rc = run(&cfg);
+        rc = cfg.check_health ? check_health(&cfg) : cfg.backup_to ? backup(&cfg) : run(&cfg);
     free(cfg.admin_token);
     return rc < 0 ? 1 : 0;
 }

@@ -58,6 +58,8 @@ struct req {
     const struct auth_caller *caller; /* who is calling: set by api/ (arena) */
     const struct route *route; /* matched by the API's header phase, or NULL */
     const struct api_ctx *api; /* BORROWED: the API's configuration, set by its header phase */
+    const char *route_pattern; /* pattern of the route the path matched (static), or NULL:
+                                * labels the request's metrics */
     struct store *store; /* BORROWED from the pool for this call */
     struct arena arena;  /* request-lifetime scratch; freed at completion */
     int client_fd;       /* the client's socket (-1: none), for req_client_gone */

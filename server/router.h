@@ -17,6 +17,7 @@ struct route {
     bool json_body; /* parse body first; 415 unless application/json */
     bool text_plain; /* may answer text/plain: an Accept of text/plain is no 406 */
     int too_old;    /* status when only the version misses; 0 means 404 */
+    bool any_accept; /* answers plain text too: no 406 for a non-JSON Accept */
 };
 
 /* Finds the row of routes (terminated by a row with method == NULL) for

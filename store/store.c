@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "store/internal.h"
+#include "store/stats.h"
 #include "store/tree_cache.h"
 
 long long store_now(void)
@@ -82,6 +83,7 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_BUSY_SNAPSHOT:
+        STORE_STAT_ADD(busy, 1);
         return STORE_BUSY;
     case SQLITE_TOOBIG: /* column_text_copy() has said which value */
         return STORE_ERROR;
@@ -407,6 +409,8 @@ void store_pool_close(struct store_pool *pool)
 struct store *store_acquire(struct store_pool *pool)
 {
     pthread_mutex_lock(&pool->lock);
+    if (pool->n_free == 0)
+        STORE_STAT_ADD(pool_waits, 1);
     while (pool->n_free == 0)
         pthread_cond_wait(&pool->freed, &pool->lock);
     struct store *st = pool->free_list[--pool->n_free];

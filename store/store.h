@@ -65,6 +65,45 @@ void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes);
 /* Highest schema version this binary knows. */
 int store_schema_version(void);
 
+/* ---- Counters for metrics (store/stats.c) ---- */
+
+/* Process-wide, since start; each is kept with one relaxed atomic add. */
+struct store_stats {
+    unsigned long long busy;        /* operations refused: database locked past the timeout */
+    unsigned long long pool_waits;  /* requests that waited for a free connection */
+    unsigned long long tree_hits;   /* provider-tree blocks reused from the cache */
+    unsigned long long tree_misses; /* provider-tree blocks read from the database */
+    unsigned long long tree_bytes;  /* bytes the tree caches hold now */
+};
+
+void store_stats_get(struct store_stats *out);
+
+/* ---- Online backup (store/backup.c) ---- */
+
+/* Writes a consistent copy of the database at path (which may be in use by
+ * a running placid: the copy is one read transaction, VACUUM INTO) to the
+ * new file dest, syncs it and checks it (PRAGMA quick_check). Neither
+ * creates nor migrates path. STORE_OK; STORE_NOT_FOUND (no database at
+ * path), STORE_DUPLICATE (dest exists), STORE_BUSY or STORE_ERROR, each
+ * with a one-line reason in err. */
+enum store_rc store_backup(const char *path, const char *dest, char *err, size_t errsz);
+
+/* ---- Health (store/health.c) ---- */
+
+struct store_health {
+    int schema_version;  /* PRAGMA user_version of the file */
+    long long providers; /* resource providers in the database */
+    long long wal_bytes; /* size of the -wal file, 0 when there is none */
+};
+
+/* Proves the database can be read and written, as oslo.middleware's
+ * healthcheck would for a service: in one write transaction it reads the
+ * schema version and counts the providers, then rewrites the schema version
+ * (same value, so a page really goes to the log and is committed).
+ * STORE_OK with *out filled, STORE_BUSY when the write lock stays taken
+ * past the busy timeout, STORE_ERROR (logged) otherwise. */
+enum store_rc store_health_check(struct store *st, struct store_health *out);
+
 
 /* ---- Lookups shared by every area (store/lookup.c) ---- */
 

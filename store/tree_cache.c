@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/util.h"
+#include "store/stats.h"
 
 struct tree_cache {
     pthread_mutex_t lock;
@@ -40,6 +41,7 @@ void tree_cache_free(struct tree_cache *c)
     for (size_t i = 0; i < c->n_slots; i++)
         if (c->slots[i])
             entry_destroy(c, c->slots[i]);
+    STORE_STAT_ADD(tree_bytes, -(long long)c->bytes);
     free(c->slots);
     pthread_mutex_destroy(&c->lock);
     free(c);
@@ -65,6 +67,10 @@ struct tree_entry *tree_cache_get(struct tree_cache *c, long long block, long lo
         e->refs++;
     else
         e = NULL;
+    if (e)
+        STORE_STAT_ADD(tree_hits, 1);
+    else
+        STORE_STAT_ADD(tree_misses, 1);
     pthread_mutex_unlock(&c->lock);
     return e;
 }
@@ -76,6 +82,7 @@ static void unlist(struct tree_cache *c, long long block)
     struct tree_entry *old = c->slots[block];
     c->slots[block] = NULL;
     c->bytes -= old->bytes;
+    STORE_STAT_ADD(tree_bytes, -(long long)old->bytes);
     old->listed = 0;
     if (!old->refs)
         entry_destroy(c, old);
@@ -104,6 +111,7 @@ static void try_list(struct tree_cache *c, struct tree_entry *e)
         unlist(c, e->block);
     c->slots[e->block] = e;
     c->bytes += e->bytes;
+    STORE_STAT_ADD(tree_bytes, (long long)e->bytes);
     e->listed = 1;
 }
 

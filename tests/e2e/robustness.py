@@ -734,6 +734,10 @@ def query_cases(version, rng, k):
     return out
 
 
+# Paths served without a token: the version document and the health check.
+PUBLIC = ('/', '/healthcheck')
+
+
 def framing_cases():
     """Headers, tokens, content types, sizes and chunked bodies."""
     rp_inv = '/resource_providers/%s/inventories' % R1
@@ -743,17 +747,19 @@ def framing_cases():
     for method, path, json_body, last in route_rows():
         concrete = concrete_path(path)
         body = stale if json_body else None
-        out.append(Case('no token', method, concrete, body, expect=401 if path != '/' else 'any',
+        out.append(Case('no token', method, concrete, body,
+                        expect=401 if path not in PUBLIC else 'any',
                         headers={'Content-Type': 'application/json'} if body else {}))
         # An empty token is a token of nobody (upstream's noauth2): 403.
-        out.append(Case('empty token', method, concrete, body, expect='client' if path != '/'
-                        else 'any', headers=dict(std_headers(last), **{'X-Auth-Token': ''})))
+        out.append(Case('empty token', method, concrete, body,
+                        expect='client' if path not in PUBLIC else 'any', headers=dict(std_headers(last), **{'X-Auth-Token': ''})))
         out.append(Case('non-admin token', method, concrete, body,
-                        expect=403 if path != '/' else 'any',
+                        expect=403 if path not in PUBLIC else 'any',
                         headers=std_headers(last, token='someone:else')))
         for v in ('1', 'foo', '1.x', '2.0', '1.40', '1.' + '9' * 30, '-1.5', '1.5.5', '\x7f'):
             out.append(Case('version %r' % v, method, concrete, body,
                             expect=406 if v in ('2.0', '1.40') else 400,
+                            json_error=method != 'HEAD',  # a HEAD answer has no body
                             headers=dict(std_headers('latest'),
                                          **{'OpenStack-API-Version': 'placement ' + v})))
         if method == 'GET':
@@ -888,7 +894,8 @@ def covered_routes():
     """The (method, pattern) pairs that the cases above exercise with hostile
     input; every route of the table must be among them."""
     rp = '/resource_providers/{uuid}'
-    pairs = {('GET', '/'), ('GET', '/resource_providers'), ('POST', '/resource_providers'),
+    pairs = {('GET', '/'), ('GET', '/healthcheck'), ('HEAD', '/healthcheck'),
+             ('GET', '/resource_providers'), ('POST', '/resource_providers'),
              ('POST', '/placid/allocation_candidates'), ('GET', '/allocation_candidates'),
              ('GET', '/placid/allocation_candidates/explain'),
              ('GET', '/usages'), ('POST', '/allocations'), ('POST', '/reshaper'),

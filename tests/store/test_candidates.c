@@ -1161,7 +1161,7 @@ static void tallies_text(const struct cand_tallies *t, char *out, size_t size)
     out[0] = '\0';
     for (size_t i = 0; i < t->n; i++) {
         const struct cand_reason *r = &t->v[i].r;
-        char group[16] = "", nums[64] = "";
+        char group[24] = "", nums[64] = ""; /* "/" and a size_t */
         if (r->group != SIZE_MAX)
             snprintf(group, sizeof(group), "/%zu", r->group);
         if (r->what == CX_CAPACITY || r->what == CX_MAX_UNIT || r->what == CX_COMBINED ||
