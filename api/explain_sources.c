@@ -2,7 +2,10 @@
  * (issue 12, POST /placid/allocation_candidates with "explain": true).
  *
  * The rules are those sched_translate() applies (README, "Ask for
- * candidates with a flavor and an image"); every source found is kept only
+ * candidates with a flavor and an image"), CPU policies included: dedicated
+ * and mixed (the split read back from the derived query), from the flavor
+ * or the image, isolated emulator threads, the thread policy's
+ * HW_CPU_HYPERTHREADING. Every source found is kept only
  * when its parameter and value really are in the derived query, so a rule
  * that drifts from the translator drops out instead of saying something
  * false. */
@@ -81,6 +84,78 @@ static void granular(struct sources *s, const struct sched_kv *kv, size_t n, con
     }
 }
 
+/* The amount of class rc in the unsuffixed resources of q (-1: none). */
+static long long query_amount(const struct sched_query *q, const char *rc)
+{
+    size_t n = strlen(rc);
+    for (size_t i = 0; i < q->n; i++) {
+        if (strcmp(q->params[i].key, "resources") != 0)
+            continue;
+        for (const char *p = q->params[i].value; p; p = strchr(p, ',')) {
+            p += *p == ',';
+            if (strncmp(p, rc, n) == 0 && p[n] == ':')
+                return strtoll(p + n + 1, NULL, 10);
+        }
+    }
+    return -1;
+}
+
+/* Where the dedicated vCPUs of hw:cpu_policy=mixed come from
+ * (hardware.get_dedicated_cpu_constraint, else the realtime mask). */
+static const char *mixed_mask(struct arena *a, const struct sched_kv *es, size_t nes,
+                              const struct sched_kv *ip, size_t nip)
+{
+    const char *v;
+    if ((v = find(es, nes, "hw:cpu_dedicated_mask")) && *v)
+        return arena_printf(a, "flavor extra spec hw:cpu_dedicated_mask=%s", v);
+    if ((v = find(ip, nip, "hw_cpu_realtime_mask")) && *v)
+        return arena_printf(a, "image property hw_cpu_realtime_mask=%s", v);
+    if ((v = find(es, nes, "hw:cpu_realtime_mask")) && *v)
+        return arena_printf(a, "flavor extra spec hw:cpu_realtime_mask=%s", v);
+    return "flavor extra spec hw:cpu_realtime (every vCPU)";
+}
+
+/* VCPU and PCPU: the flavor's vcpus, split by the CPU policy (flavor extra
+ * spec, else image property) as translate_pinning does. */
+static void cpus(struct sources *s, const struct sched_request *in)
+{
+    struct arena *a = &s->rq->arena;
+    const struct sched_kv *es = in->extra_specs, *ip = in->image_props;
+    size_t nes = in->n_extra_specs, nip = in->n_image_props;
+    const char *fp = find(es, nes, "hw:cpu_policy"), *ipp = find(ip, nip, "hw_cpu_policy");
+    const char *policy = fp && *fp ? fp : ipp && *ipp ? ipp : NULL;
+    const char *from = !policy     ? ""
+                       : policy == fp ? arena_printf(a, " with flavor extra spec hw:cpu_policy=%s", fp)
+                                      : arena_printf(a, " with image property hw_cpu_policy=%s", ipp);
+    const char *emul = find(es, nes, "hw:emulator_threads_policy");
+    bool isolate = emul && strcmp(emul, "isolate") == 0;
+    const char *plus1 = isolate ? ", + 1 for hw:emulator_threads_policy=isolate" : "";
+    if (policy && strcmp(policy, "dedicated") == 0) {
+        add(s, "resources", arena_printf(a, "PCPU:%lld", in->vcpus + isolate),
+            arena_printf(a, "flavor vcpus=%lld%s%s", in->vcpus, from, plus1));
+    } else if (policy && strcmp(policy, "mixed") == 0) {
+        long long pcpu = query_amount(s->q, "PCPU"), vcpu = query_amount(s->q, "VCPU");
+        const char *mask = mixed_mask(a, es, nes, ip, nip);
+        add(s, "resources", arena_printf(a, "VCPU:%lld", vcpu),
+            arena_printf(a, "flavor vcpus=%lld%s: the %lld not pinned by %s", in->vcpus, from,
+                         vcpu, mask));
+        add(s, "resources", arena_printf(a, "PCPU:%lld", pcpu),
+            arena_printf(a, "flavor vcpus=%lld%s: the %lld pinned by %s%s", in->vcpus, from,
+                         pcpu - isolate, mask, plus1));
+    } else {
+        add(s, "resources", arena_printf(a, "VCPU:%lld", in->vcpus),
+            arena_printf(a, "flavor vcpus=%lld", in->vcpus));
+    }
+    const char *tp = find(es, nes, "hw:cpu_thread_policy");
+    const char *itp = find(ip, nip, "hw_cpu_thread_policy");
+    const char *thread = tp && *tp ? tp : itp; /* as cpu_thread_policy() picks it */
+    if (thread && (strcmp(thread, "require") == 0 || strcmp(thread, "isolate") == 0))
+        add(s, "required", strcmp(thread, "require") == 0 ? "HW_CPU_HYPERTHREADING"
+                                                           : "!HW_CPU_HYPERTHREADING",
+            thread == tp ? arena_printf(a, "flavor extra spec hw:cpu_thread_policy=%s", tp)
+                         : arena_printf(a, "image property hw_cpu_thread_policy=%s", itp));
+}
+
 size_t explain_sources(struct req *rq, const struct sched_request *in, const struct sched_query *q,
                        struct explain_source **out)
 {
@@ -88,11 +163,7 @@ size_t explain_sources(struct req *rq, const struct sched_request *in, const str
     struct arena *a = &rq->arena;
     const struct sched_kv *es = in->extra_specs, *ip = in->image_props;
     size_t nes = in->n_extra_specs, nip = in->n_image_props;
-    const char *policy = find(es, nes, "hw:cpu_policy");
-    bool dedicated = policy && strcmp(policy, "dedicated") == 0;
-    add(&s, "resources", arena_printf(a, "%s:%lld", dedicated ? "PCPU" : "VCPU", in->vcpus),
-        arena_printf(a, "flavor vcpus=%lld%s", in->vcpus,
-                     dedicated ? " with hw:cpu_policy=dedicated" : ""));
+    cpus(&s, in);
     add(&s, "resources", arena_printf(a, "MEMORY_MB:%lld", in->memory_mb),
         arena_printf(a, "flavor memory_mb=%lld", in->memory_mb));
     long long disk = in->root_gb + in->ephemeral_gb + (in->swap + 1023) / 1024;

@@ -26,7 +26,12 @@ struct http_server {
     int fd; /* the listening socket, ours to close */
     struct deadline_reaper *reaper; /* whole-request deadlines; from http_serve */
     atomic_size_t body_bytes;       /* body buffer bytes reserved by all requests */
+    atomic_size_t in_flight;        /* requests received whole, not yet answered */
 };
+
+/* How long http_stop waits for the answers of requests under way (a long
+ * search stopped by SIGTERM answers 503) before it closes every connection. */
+#define HTTP_DRAIN_MS 10000u
 
 /* The per-connection memory pool of MHD: it holds the request line, the
  * header lines and one record per query parameter. */
@@ -55,6 +60,7 @@ struct http_call {
     size_t body_len, body_cap;
     size_t reserved; /* of srv->body_bytes, given back at completion */
     bool started;         /* the access handler has seen the request */
+    bool in_flight;       /* counted in srv->in_flight until completion */
     bool discard_body;    /* answered early or body over max_body: drop it */
     bool query_too_large; /* query cut off in on_uri: answered 414 */
     struct timespec started_at;
@@ -460,8 +466,13 @@ static struct deadline_conn *conn_deadline(struct MHD_Connection *conn)
 
 /* The request is in whole (or answered before its body): the deadline no
  * longer applies while it is handled and answered. */
-static void request_received(struct http_server *srv, struct MHD_Connection *conn)
+static void request_received(struct http_server *srv, struct MHD_Connection *conn,
+                             struct http_call *call)
 {
+    if (!call->in_flight) {
+        call->in_flight = true;
+        atomic_fetch_add(&srv->in_flight, 1);
+    }
     struct deadline_conn *dc = srv->reaper ? conn_deadline(conn) : NULL;
     if (dc)
         deadline_disarm(srv->reaper, dc);
@@ -498,7 +509,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!call->started) {
         if (start_request(srv, conn, call, url, method))
             return MHD_YES;
-        request_received(srv, conn);
+        request_received(srv, conn, call);
         return render(conn, call);
     }
     if (*upload_data_size) {
@@ -510,7 +521,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (call->discard_body && call->req.status)
         return MHD_YES; /* the early answer is queued already */
-    request_received(srv, conn);
+    request_received(srv, conn, call);
     call->req.raw_body = call->body;
     call->req.body_len = call->body_len;
     if (!call->req.err.status)
@@ -530,6 +541,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     struct req *rq = &call->req;
     release_body(cls, call);
+    if (call->in_flight)
+        atomic_fetch_sub(&((struct http_server *)cls)->in_flight, 1);
     double ms = elapsed_ms(&call->started_at);
     metrics_request_end(rq->route_pattern, rq->method, rq->status, ms / 1e3);
     struct log_request line = {.method = rq->method, .path = rq->path, .status = rq->status,
@@ -628,15 +641,32 @@ unsigned short http_port(const struct http_server *srv)
     return ntohs(addr.sin_port);
 }
 
+/* Waits until every request received whole has been answered (its answer
+ * sent, or its connection gone), at most HTTP_DRAIN_MS. */
+static void http_drain(struct http_server *srv)
+{
+    const struct timespec tick = {0, 5 * 1000 * 1000};
+    unsigned waited = 0;
+    while (atomic_load(&srv->in_flight) > 0 && waited < HTTP_DRAIN_MS) {
+        nanosleep(&tick, NULL);
+        waited += 5;
+    }
+    if (atomic_load(&srv->in_flight) > 0)
+        log_msg(LOG_WARN, "stopping with %zu request(s) unanswered after %u ms",
+                (size_t)atomic_load(&srv->in_flight), HTTP_DRAIN_MS);
+}
+
 void http_stop(struct http_server *srv)
 {
     if (!srv)
         return;
-    /* Quiesce first so no new connection is accepted, then stop: MHD waits
-     * for the worker threads, which finish the requests they are serving.
-     * The listening socket is ours (MHD_OPTION_LISTEN_SOCKET): closed after. */
+    /* Quiesce first so no new connection is accepted, let the requests
+     * under way be answered (bounded: HTTP_DRAIN_MS), then stop, which
+     * closes every connection. The listening socket is ours
+     * (MHD_OPTION_LISTEN_SOCKET): closed after. */
     if (srv->daemon) {
         MHD_quiesce_daemon(srv->daemon);
+        http_drain(srv);
         MHD_stop_daemon(srv->daemon);
     }
     deadline_reaper_stop(srv->reaper); /* every connection is closed: none tracked */

@@ -936,6 +936,11 @@ struct engine {
     enum cand_constraint anchor_fail;
     size_t empty_group; /* CX_TRAITS: the group left without a choice */
     bool randomize; /* q->randomize, unless explaining */
+    /* Explaining a query the plain engine answers empty before it reaches
+     * an unknown name: such a name gets an id nothing has (unknown_id, down
+     * from -1), named in the name caches. */
+    bool lenient;
+    long long unknown_id;
     const struct cprov ***failed;
     size_t *n_failed;
     /* Emission buffers, reused. */
@@ -1630,19 +1635,31 @@ static struct cand_reason reason_of(const struct why *w)
     return r;
 }
 
-static void tally_add(struct cand_tallies *t, const struct why *r)
+static bool tally_is(const struct cand_tally *x, const struct why *r, bool same_name)
 {
-    for (size_t i = 0; i < t->n; i++) {
-        struct cand_tally *x = &t->v[i];
-        if (x->r.what == r->what && x->r.group == r->group && x->r.forbidden == r->forbidden &&
-            x->r.asked == r->asked && strcmp(x->r.name, r->name) == 0) {
-            x->trees++;
-            if (r->have > x->r.have) {
-                x->r.have = r->have;
-                x->r.extra = r->extra;
-            }
-            return;
-        }
+    return x->r.what == r->what && x->r.group == r->group && x->r.forbidden == r->forbidden &&
+           x->r.asked == r->asked && (same_name || strcmp(x->r.name, r->name) == 0);
+}
+
+static void tally_count(struct cand_tally *x, const struct why *r)
+{
+    x->trees++;
+    if (r->have > x->r.have) {
+        x->r.have = r->have;
+        x->r.extra = r->extra;
+    }
+}
+
+static void tally_add_slow(struct cand_tallies *t, const struct why *r)
+{
+    size_t i;
+    for (i = 0; i < t->n && !tally_is(&t->v[i], r, false); i++)
+        ;
+    if (i < t->n) {
+        tally_count(&t->v[i], r);
+        t->hint = i;
+        t->hint_name = r->name;
+        return;
     }
     if (t->n == t->cap) {
         t->cap = t->cap ? 2 * t->cap : 8;
@@ -1654,6 +1671,17 @@ static void tally_add(struct cand_tallies *t, const struct why *r)
     memmove(&t->v[pos + 1], &t->v[pos], (t->n - pos) * sizeof(*t->v));
     t->v[pos] = (struct cand_tally){reason_of(r), 1};
     t->n++;
+    t->hint = pos;
+    t->hint_name = r->name;
+}
+
+/* Charges one tree to reason r: the entry of the last one first. */
+static inline void tally_add(struct cand_tallies *t, const struct why *r)
+{
+    if (t->hint < t->n && t->hint_name == r->name && tally_is(&t->v[t->hint], r, true))
+        tally_count(&t->v[t->hint], r);
+    else
+        tally_add_slow(t, r);
 }
 
 void cand_explain_free(struct cand_explain *x)
@@ -1732,6 +1760,56 @@ static void check_amount(struct pcheck *c, size_t g, const struct rgroup *rg, si
         note_fail(c, g, CX_MIN_UNIT_STEP, name, false, a, v->min_unit, v->step_size, v);
 }
 
+/* The amount checks of class k of rg on p, as check_amount notes them:
+ * the first failure (LV_OK when none) with its numbers, and how many. */
+struct afail {
+    int level, n_failed;
+    long long have, extra;
+    const struct cinv *v;
+};
+
+static struct afail amount_level(const struct rgroup *rg, size_t k, const struct cprov *p)
+{
+    const struct cinv *v = find_inv(p, rg->rc[k]);
+    long long a = rg->amount[k];
+    struct afail f = {.level = LV_OK, .v = v};
+    if (!v)
+        return (struct afail){.level = CX_NO_INVENTORY, .n_failed = 1};
+    long long free = sat_sub(v->capacity, v->used);
+    if (a < v->min_unit || v->step_size <= 0 || a % v->step_size != 0)
+        f = (struct afail){CX_MIN_UNIT_STEP, f.n_failed + 1, v->min_unit, v->step_size, v};
+    if (a > v->max_unit)
+        f = (struct afail){CX_MAX_UNIT, f.n_failed + 1, v->max_unit, 0, v};
+    if (a > free)
+        f = (struct afail){CX_CAPACITY, f.n_failed + 1, free, 0, v};
+    return f;
+}
+
+/* amount_level's first failure alone (LV_OK when none) and its "have":
+ * what comparing providers needs. */
+static int amount_first(const struct rgroup *rg, size_t k, const struct cprov *p, long long *have)
+{
+    const struct cinv *v = find_inv(p, rg->rc[k]);
+    long long a = rg->amount[k];
+    *have = 0;
+    if (!v)
+        return CX_NO_INVENTORY;
+    long long free = sat_sub(v->capacity, v->used);
+    if (a > free) {
+        *have = free;
+        return CX_CAPACITY;
+    }
+    if (a > v->max_unit) {
+        *have = v->max_unit;
+        return CX_MAX_UNIT;
+    }
+    if (a < v->min_unit || v->step_size <= 0 || a % v->step_size != 0) {
+        *have = v->min_unit;
+        return CX_MIN_UNIT_STEP;
+    }
+    return LV_OK;
+}
+
 /* The trait checks of a provider that must carry them itself. */
 static void check_traits(struct engine *e, struct pcheck *c, size_t g, const struct rgroup *rg,
                          const struct cprov *p, bool required)
@@ -1746,39 +1824,80 @@ static void check_traits(struct engine *e, struct pcheck *c, size_t g, const str
                       0, NULL);
 }
 
-/* Every check of suffixed group g on p (k == SIZE_MAX), or those of class k
- * of the unsuffixed group (where aggregates and required traits are judged
- * with the tree's root and over the providers used). */
-static struct pcheck check_provider(struct engine *e, size_t g, struct cprov *root,
-                                    const struct cprov *p, bool ext, size_t k)
+/* The tree root's standing in the unsuffixed group's aggregates, worked
+ * out once per tree and group. */
+struct rootaggs {
+    bool in_aggs, in_bad;
+};
+
+static struct rootaggs root_aggs(const struct rgroup *rg, const struct cprov *root)
+{
+    return (struct rootaggs){rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof),
+                             has_any(root->aggs, root->n_aggs, &rg->forb_aggs)};
+}
+
+/* The checks of group g on p that no class enters: in_tree, aggregates and
+ * traits (for the unsuffixed group, aggregates and required traits are
+ * judged with the tree's root and over the providers used). */
+static void check_base_into(struct engine *e, size_t g, const struct cprov *root,
+                            const struct cprov *p, bool ext, struct rootaggs ra, struct pcheck *out)
 {
     const struct rgroup *rg = &e->groups[g];
-    struct pcheck c = {.level = LV_OK};
+    out->level = LV_OK;
+    out->n_failed = 0;
+    out->r.have = 0;
+    out->v = NULL;
     if (!rg->suffixed) {
         if (rg->tree_root && (root->id != rg->tree_root || ext))
-            note_fail(&c, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
-        bool root_in_aggs = rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof);
-        bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forb_aggs);
-        if (rg->n_mof && !in_all_sets(p, rg->mof, rg->n_mof) && (ext || !root_in_aggs))
-            note_fail(&c, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
-        if (root_in_bad || has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
-            note_fail(&c, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
-        check_traits(e, &c, g, rg, p, false);
-        check_amount(&c, g, rg, k, p);
-        return c;
+            note_fail(out, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
+        /* The root itself is in them exactly when ra.in_aggs says so. */
+        if (rg->n_mof && (ext || !ra.in_aggs) && (p == root || !in_all_sets(p, rg->mof, rg->n_mof)))
+            note_fail(out, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
+        if (ra.in_bad || has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+            note_fail(out, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
+        check_traits(e, out, g, rg, p, false);
+        return;
     }
     if (rg->n_res && rg->tree_root && p->root_id != rg->tree_root)
-        note_fail(&c, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
+        note_fail(out, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
     if (!in_all_sets(p, rg->mof, rg->n_mof))
-        note_fail(&c, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
+        note_fail(out, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
     if (has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
-        note_fail(&c, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
+        note_fail(out, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
     if (!rg->n_res && !rg->n_req && !rg->n_mof)
-        note_fail(&c, g, CX_TRAITS, "", false, 0, 0, 0, NULL);
-    check_traits(e, &c, g, rg, p, true);
-    for (size_t i = 0; i < rg->n_res; i++)
-        check_amount(&c, g, rg, i, p);
+        note_fail(out, g, CX_TRAITS, "", false, 0, 0, 0, NULL);
+    check_traits(e, out, g, rg, p, true);
+}
+
+static struct pcheck check_base(struct engine *e, size_t g, const struct cprov *root,
+                                const struct cprov *p, bool ext, struct rootaggs ra)
+{
+    struct pcheck c = {.level = LV_OK};
+    check_base_into(e, g, root, p, ext, ra, &c);
     return c;
+}
+
+/* base with the amount checks of suffixed group g on p (k == SIZE_MAX), or
+ * of class k of the unsuffixed group, added. */
+static struct pcheck check_amounts(const struct engine *e, size_t g, const struct cprov *p,
+                                   size_t k, struct pcheck base)
+{
+    const struct rgroup *rg = &e->groups[g];
+    if (!rg->suffixed) {
+        check_amount(&base, g, rg, k, p);
+        return base;
+    }
+    for (size_t i = 0; i < rg->n_res; i++)
+        check_amount(&base, g, rg, i, p);
+    return base;
+}
+
+/* Every check of suffixed group g on p (k == SIZE_MAX), or those of class k
+ * of the unsuffixed group. */
+static struct pcheck check_provider(struct engine *e, size_t g, struct cprov *root,
+                                    const struct cprov *p, bool ext, size_t k, struct rootaggs ra)
+{
+    return check_amounts(e, g, p, k, check_base(e, g, root, p, ext, ra));
 }
 
 /* Keeps in *best the check that got furthest (the largest "have" among
@@ -1804,41 +1923,97 @@ static void keep_furthest(struct pcheck *best, const struct pcheck *c)
     } while (0)
 
 /* Group g's first failure under root (level LV_OK: it has a choice there);
- * *klass is the failing class of the unsuffixed group. */
-static struct pcheck diag_group(struct engine *e, size_t g, struct cprov *root, size_t *klass)
+ * *klass is the failing class of the unsuffixed group. The class-free
+ * checks of each provider are made once (base, from the anchor pool). */
+/* Adds the amount checks of class k of the unsuffixed group rg on p to
+ * c (its class-free checks), as check_amount would. */
+static void add_amounts(struct pcheck *c, size_t g, const struct rgroup *rg, size_t k,
+                        const struct cprov *p)
+{
+    struct afail f = amount_level(rg, k, p);
+    c->n_failed += f.n_failed;
+    if (f.level < c->level) {
+        c->level = f.level;
+        c->r = (struct why){.what = (enum cand_constraint)f.level, .group = g,
+                            .name = rg->rc_name[k], .asked = rg->amount[k], .have = f.have,
+                            .extra = f.extra};
+        c->v = f.level == CX_NO_INVENTORY ? NULL : f.v;
+    }
+}
+
+static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *root, size_t *klass)
 {
     const struct rgroup *rg = &e->groups[g];
     struct pcheck out = {.level = -1};
+    struct rootaggs ra = rg->suffixed ? (struct rootaggs){0} : root_aggs(rg, root);
     *klass = SIZE_MAX;
     if (rg->suffixed) {
         FOR_EACH_PROVIDER(e, root, p, ext, {
-            (void)ext;
-            struct pcheck c = check_provider(e, g, root, p, false, SIZE_MAX);
+            struct pcheck c = check_provider(e, g, root, p, ext, SIZE_MAX, ra);
             keep_furthest(&out, &c);
         });
         return out;
     }
-    out.level = LV_OK;
+    size_t n = 0;
+    for (struct cprov *p = root; p; p = p->next)
+        n++;
+    struct pcheck base_one[1];
+    const struct cprov *pv_one[1];
+    bool one = n + e->n_ext == 1; /* a lone provider needs no pool */
+    struct pcheck *base =
+        one ? base_one : pool_alloc(&e->sc->anchor_pool, (n + e->n_ext) * sizeof(*base));
+    const struct cprov **pv =
+        one ? pv_one : pool_alloc(&e->sc->anchor_pool, (n + e->n_ext) * sizeof(*pv));
+    n = 0;
+    FOR_EACH_PROVIDER(e, root, p, ext, {
+        pv[n] = p;
+        check_base_into(e, g, root, p, ext, ra, &base[n++]);
+    });
+    /* The furthest provider of each class, kept as an index; the class
+     * that got least far is worked out in full once. */
+    int out_level = LV_OK;
+    size_t out_i = 0;
     for (size_t k = 0; k < rg->n_res; k++) {
-        struct pcheck best = {.level = -1};
-        FOR_EACH_PROVIDER(e, root, p, ext, {
-            struct pcheck c = check_provider(e, g, root, p, ext, k);
-            keep_furthest(&best, &c);
-        });
-        if (best.level < out.level) {
-            out = best;
+        int best_level = -1;
+        long long best_have = 0;
+        size_t best_i = 0;
+        for (size_t i = 0; i < n; i++) {
+            long long have;
+            int level = amount_first(rg, k, pv[i], &have);
+            if (base[i].level <= level) {
+                level = base[i].level;
+                have = base[i].r.have;
+            }
+            if (level > best_level || (level == best_level && have > best_have)) {
+                best_level = level;
+                best_have = have;
+                best_i = i;
+            }
+        }
+        if (best_level < out_level) {
+            out_level = best_level;
+            out_i = best_i;
             *klass = k;
         }
     }
-    if (out.level != LV_OK)
+    if (out_level != LV_OK) {
+        out = base[out_i];
+        add_amounts(&out, g, rg, *klass, pv[out_i]);
         return out;
+    }
+    out = (struct pcheck){.level = LV_OK};
     /* Each class has a provider: the required traits must be on them. */
     for (size_t i = 0; i < rg->n_req; i++) {
         bool met = false;
+        n = 0;
         FOR_EACH_PROVIDER(e, root, p, ext, {
+            (void)ext;
+            long long have;
+            const struct pcheck *b = &base[n++];
             for (size_t k = 0; k < rg->n_res && !met; k++)
-                if (intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n) &&
-                    check_provider(e, g, root, p, ext, k).level == LV_OK)
+                if (b->level == LV_OK &&
+                    intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n) &&
+                    amount_first(rg, k, p, &have) == LV_OK)
                     met = true;
         });
         if (!met) {
@@ -1848,6 +2023,35 @@ static struct pcheck diag_group(struct engine *e, size_t g, struct cprov *root, 
         }
     }
     return out;
+}
+
+/* diag_group_all, with the common case first: the unsuffixed group on a
+ * tree of one provider and no sharing ones, which fails (or not) exactly
+ * where that provider does; the result goes to *out. */
+static void diag_group(struct engine *e, size_t g, struct cprov *root, size_t *klass,
+                       struct pcheck *out)
+{
+    const struct rgroup *rg = &e->groups[g];
+    if (!rg->suffixed && !root->next && !e->n_ext) {
+        check_base_into(e, g, root, root, false, root_aggs(rg, root), out);
+        int level = LV_OK;
+        size_t kk = SIZE_MAX;
+        for (size_t k = 0; k < rg->n_res; k++) {
+            long long have;
+            int l = amount_first(rg, k, root, &have);
+            l = out->level <= l ? out->level : l;
+            if (l < level) {
+                level = l;
+                kk = k;
+            }
+        }
+        if (level != LV_OK) {
+            *klass = kk;
+            add_amounts(out, g, rg, kk, root);
+            return;
+        }
+    }
+    *out = diag_group_all(e, g, root, klass);
 }
 
 /* Documented measure: the shortfall as a fraction of the amount asked for
@@ -1894,11 +2098,12 @@ static void near_add(struct cand_explain *x, const struct cprov *p, const struct
 /* The providers that fail only group g's one constraint are near misses. */
 static void near_group(struct engine *e, size_t g, struct cprov *root, size_t klass)
 {
-    if (!e->groups[g].suffixed && klass == SIZE_MAX)
+    const struct rgroup *rg = &e->groups[g];
+    if (!rg->suffixed && klass == SIZE_MAX)
         return; /* the unsuffixed group failed on its traits as a whole */
+    struct rootaggs ra = rg->suffixed ? (struct rootaggs){0} : root_aggs(rg, root);
     FOR_EACH_PROVIDER(e, root, p, ext, {
-        struct pcheck c = check_provider(e, g, root, p, ext,
-                                         e->groups[g].suffixed ? SIZE_MAX : klass);
+        struct pcheck c = check_provider(e, g, root, p, ext, rg->suffixed ? SIZE_MAX : klass, ra);
         /* A provider without the class is no near miss of the unsuffixed
          * group: the class may come from any provider of the tree. */
         if (c.n_failed == 1 && (e->groups[g].suffixed || c.level != CX_NO_INVENTORY))
@@ -1943,6 +2148,26 @@ static struct why room_reason(struct engine *e, struct cprov *root)
     return r;
 }
 
+/* True when no near miss of group g under this tree can be kept: the list
+ * is full and none can be nearer than its last. Every provider that fails
+ * one check got no further than the group's furthest (first, all of whose
+ * levels before CX_CAPACITY measure 1); at CX_CAPACITY with one amount
+ * asked, none has more free than first. */
+static bool near_full_below(const struct engine *e, size_t g, const struct pcheck *first)
+{
+    const struct cand_explain *x = e->q->explain;
+    if (!x->near_max)
+        return true;
+    if (x->n_near < x->near_max)
+        return false;
+    double bound = 0;
+    if (first->level < CX_CAPACITY)
+        bound = 1.0;
+    else if (first->level == CX_CAPACITY && (!e->groups[g].suffixed || e->groups[g].n_res == 1))
+        bound = near_distance(&first->r);
+    return x->near[x->n_near - 1].distance <= bound;
+}
+
 /* Counts one tree: yielded something, or charged to its first failure. */
 static void explain_anchor(struct engine *e, struct cprov *root, bool ok)
 {
@@ -1964,7 +2189,14 @@ static void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     }
     for (size_t g = 0; g < e->n_groups; g++) {
         size_t klass;
-        struct pcheck c = diag_group(e, g, root, &klass);
+        struct pcheck c;
+        diag_group(e, g, root, &klass, &c);
+        if (c.level == LV_OK && e->anchor_fail == CX_TRAITS && e->empty_group == g) {
+            /* Each required trait is on a usable provider, but no one
+             * combination of them has them all: the solve found none. */
+            c = (struct pcheck){.level = CX_TRAITS, .n_failed = 1};
+            c.r = (struct why){.what = CX_TRAITS, .group = g, .name = ""};
+        }
         if (c.level == LV_OK) {
             x->groups[g].trees_ok++;
             continue;
@@ -1992,9 +2224,16 @@ static void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     if (bad_group == SIZE_MAX) {
         struct pcheck c = {.level = CX_ROOT_REQUIRED, .n_failed = 1, .r = first.r};
         near_add(x, root, &c);
-    } else {
+    } else if (!root->next && !e->n_ext) {
+        /* One provider: the group's check of it is first itself. */
+        bool suffixed = e->groups[bad_group].suffixed;
+        if (first.n_failed == 1 &&
+            (suffixed || (bad_class != SIZE_MAX && first.level != CX_NO_INVENTORY)))
+            near_add(x, root, &first);
+    } else if (!near_full_below(e, bad_group, &first)) {
         near_group(e, bad_group, root, bad_class);
     }
+    pool_reset(&e->sc->anchor_pool);
 }
 
 /* Every candidate anchored at root, in order. */
@@ -2125,6 +2364,14 @@ static enum store_rc agg_id(struct store *st, const char *uuid, long long *id)
 
 /* Resolves trait names into a sorted id set; STORE_NOT_FOUND names the
  * first unknown one in fail. */
+/* An id for an unknown name that no provider has (lenient explanations). */
+static long long unknown_name(struct engine *e, struct namecache *c, const char *name)
+{
+    long long id = --e->unknown_id;
+    namecache_put(c, id, pool_strdup(&e->sc->req_pool, name));
+    return id;
+}
+
 static enum store_rc resolve_traits(struct engine *e, const struct cand_names *names,
                                     struct idset *out, struct cand_failure *fail)
 {
@@ -2133,6 +2380,10 @@ static enum store_rc resolve_traits(struct engine *e, const struct cand_names *n
     for (size_t i = 0; i < names->n; i++) {
         long long id = 0;
         enum store_rc rc = store_trait_id(e->st, names->names[i], &id);
+        if (rc == STORE_NOT_FOUND && e->lenient) {
+            id = unknown_name(e, &e->trait_names, names->names[i]);
+            rc = STORE_OK;
+        }
         if (rc == STORE_NOT_FOUND) {
             fail->kind = CAND_BAD_TRAIT;
             (void)snprintf(fail->name, sizeof(fail->name), "%s", names->names[i]);
@@ -2256,6 +2507,10 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
     rg->rc_name = pool_alloc(pool, n * sizeof(*rg->rc_name));
     for (size_t i = 0; i < g->n_res; i++) {
         rc = store_resource_class_id(e->st, g->rc_names[i], &rg->rc[i]);
+        if (rc == STORE_NOT_FOUND && e->lenient) {
+            rg->rc[i] = unknown_name(e, &e->rc_names, g->rc_names[i]);
+            rc = STORE_OK;
+        }
         if (rc == STORE_NOT_FOUND) {
             fail->kind = CAND_BAD_RESOURCE_CLASS;
             (void)snprintf(fail->name, sizeof(fail->name), "%s", g->rc_names[i]);
@@ -2684,13 +2939,15 @@ static bool earlier_group_empty(struct store *st, const struct cand_query *q, si
     return false;
 }
 
-enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
-                                   cand_request_fn *on_request, cand_summary_fn *on_summary,
-                                   void *arg, struct cand_failure *fail)
+/* One run of the engine over q (lenient: see struct engine). */
+static enum store_rc candidates_get(struct store *st, const struct cand_query *q, bool lenient,
+                                    cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                    void *arg, struct cand_failure *fail)
 {
     struct engine e = {.st = st,
                        .q = q,
                        .randomize = q->randomize && !q->explain,
+                       .lenient = lenient,
                        .on_request = on_request,
                        .on_summary = on_summary,
                        .arg = arg,
@@ -2706,7 +2963,7 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
                                           : "");
     size_t failed_group = e.gave_up ? SIZE_MAX : e.resolving;
     engine_free(&e);
-    if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX &&
+    if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX && !q->explain &&
         earlier_group_empty(st, q, failed_group)) {
         memset(fail, 0, sizeof(*fail));
         rc = STORE_OK; /* an empty answer, as upstream */
@@ -2716,4 +2973,39 @@ enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
         return fail->kind ? STORE_INVALID : rc;
     }
     return tx_commit(st);
+}
+
+/* An explanation answers exactly where the plain query answers: an
+ * explanation resolves every name, so an unknown one the plain query never
+ * reaches (it stops at the first group, or root_required, that matches
+ * nothing) is asked of the plain query; when that answers, so does the
+ * explanation, with the unknown names matching nothing; else its error. */
+static enum store_rc explain_unknown_names(struct store *st, const struct cand_query *q,
+                                           cand_request_fn *on_request,
+                                           cand_summary_fn *on_summary, void *arg,
+                                           struct cand_failure *fail)
+{
+    struct cand_query plain = *q;
+    plain.explain = NULL;
+    plain.limit = 1;
+    plain.randomize = false;
+    size_t count = 0;
+    enum store_rc rc = candidates_get(st, &plain, false, count_request, skip_summary, &count, fail);
+    if (rc != STORE_OK)
+        return rc;
+    size_t near_max = q->explain->near_max;
+    cand_explain_free(q->explain);
+    *q->explain = (struct cand_explain){.near_max = near_max};
+    return candidates_get(st, q, true, on_request, on_summary, arg, fail);
+}
+
+enum store_rc store_candidates_get(struct store *st, const struct cand_query *q,
+                                   cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                   void *arg, struct cand_failure *fail)
+{
+    enum store_rc rc = candidates_get(st, q, false, on_request, on_summary, arg, fail);
+    if (q->explain && rc == STORE_INVALID &&
+        (fail->kind == CAND_BAD_TRAIT || fail->kind == CAND_BAD_RESOURCE_CLASS))
+        rc = explain_unknown_names(st, q, on_request, on_summary, arg, fail);
+    return rc;
 }

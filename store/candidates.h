@@ -178,6 +178,10 @@ struct cand_tally {
 struct cand_tallies {
     struct cand_tally *v; /* in constraint order, then first seen */
     size_t n, cap;
+    /* The engine's own: the entry last added to and the name it was
+     * added with (the same name pointer needs no string compare). */
+    const char *hint_name;
+    size_t hint;
 };
 
 /* A provider that failed exactly one constraint of one group (or a root

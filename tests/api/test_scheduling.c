@@ -163,6 +163,60 @@ START_TEST(candidates_come_from_the_derived_query)
 }
 END_TEST
 
+/* The derivation's line for param=value, or NULL. */
+static const char *derived_from(json_t *doc, const char *param, const char *value)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(doc, "derivation"), i, d)
+    {
+        if (strcmp(json_string_value(json_object_get(d, "param")), param) == 0 &&
+            strcmp(json_string_value(json_object_get(d, "value")), value) == 0)
+            return json_string_value(json_object_get(d, "from"));
+    }
+    return NULL;
+}
+
+START_TEST(explain_derives_mixed_cpu_policy_and_thread_policy)
+{
+    struct req rq;
+    ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL,
+                               "{\"explain\": true, \"flavor\": {\"vcpus\": 4, "
+                               "\"memory_mb\": 512, \"extra_specs\": {\"hw:cpu_policy\": "
+                               "\"mixed\", \"hw:cpu_dedicated_mask\": \"^0\", "
+                               "\"hw:emulator_threads_policy\": \"isolate\"}}}"),
+                     200);
+    json_t *doc = reply_doc(&rq);
+    const char *v = derived_from(doc, "resources", "VCPU:1");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, "flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 1 not "
+                        "pinned by flavor extra spec hw:cpu_dedicated_mask=^0");
+    v = derived_from(doc, "resources", "PCPU:4");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, "flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 3 pinned "
+                        "by flavor extra spec hw:cpu_dedicated_mask=^0, + 1 for "
+                        "hw:emulator_threads_policy=isolate");
+    json_decref(doc);
+    req_release(&rq);
+    /* Dedicated from the image, hyperthreads forbidden by the flavor. */
+    ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL,
+                               "{\"explain\": true, \"flavor\": {\"vcpus\": 2, "
+                               "\"memory_mb\": 512, \"extra_specs\": "
+                               "{\"hw:cpu_thread_policy\": \"isolate\"}}, \"image\": "
+                               "{\"properties\": {\"hw_cpu_policy\": \"dedicated\"}}}"),
+                     200);
+    doc = reply_doc(&rq);
+    v = derived_from(doc, "resources", "PCPU:2");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, "flavor vcpus=2 with image property hw_cpu_policy=dedicated");
+    v = derived_from(doc, "required", "!HW_CPU_HYPERTHREADING");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, "flavor extra spec hw:cpu_thread_policy=isolate");
+    json_decref(doc);
+    req_release(&rq);
+}
+END_TEST
+
 START_TEST(mixed_cpu_policy_claims_pcpu_and_vcpu)
 {
     ck_assert_int_eq(test_status(&env, "POST", "/resource_providers", "1.20",
@@ -220,6 +274,7 @@ int main(void)
     tcase_add_test(tc, names_are_checked_against_the_catalog);
     tcase_add_test(tc, reply_carries_the_query_nova_would_send);
     tcase_add_test(tc, mixed_cpu_policy_claims_pcpu_and_vcpu);
+    tcase_add_test(tc, explain_derives_mixed_cpu_policy_and_thread_policy);
     tcase_add_test(tc, candidates_come_from_the_derived_query);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -17,9 +17,9 @@ placid on free 127.0.0.1 ports with fresh databases and checks:
     values of both are one-line start-up errors;
   - a client that disconnects cancels its search: with one worker thread,
     GET / is answered soon after the client of a long search hangs up;
-  - SIGTERM during a long search: the search stops, its client gets 503,
-    the server exits 0 promptly (the client sees 503 or its connection
-    closed);
+  - SIGTERM during a long search: the search stops, its client gets the
+    503 (the server answers the requests under way before it closes the
+    connections), the server exits 0 promptly;
   - numeric edges: resources=CUSTOM_X:9223372036854775807 on a provider with
     usage finds nothing, without a sanitizer report.
 
@@ -264,17 +264,21 @@ def test_disconnect_and_sigterm(tmp):
             rc = None
         secs = time.monotonic() - t0
         s.settimeout(5)
+        answer = ''
         try:
-            answer = s.recv(4096).decode('latin-1')
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                answer += data.decode('latin-1')
         except OSError:
-            answer = ''
+            pass
         s.close()
         check(rc == 0 and secs < 5, f'SIGTERM during a long search: exit {rc} after {secs:.1f} s')
-        # MHD closes the connections it still holds when it stops, so the
-        # 503 the stopped search queued may not be sent: a 503 or a closed
-        # connection are both fine, an unending wait is not.
-        check(answer == '' or answer.startswith('HTTP/1.1 503'),
-              f'... its connection got 503 or was closed ({answer[:20]!r})')
+        # The stopped search's 503 reaches its client before the server
+        # closes the connections it still holds (a bounded drain).
+        check(answer.startswith('HTTP/1.1 503') and 'shutting down' in answer,
+              f'... its client got the 503 before the server stopped ({answer[:40]!r})')
     finally:
         srv.stop()
         check(not any(m in srv.log() for m in SANITIZER_MARKS), 'cancel: no sanitizer report')

@@ -135,9 +135,38 @@ def main():
             check(rc == 0, 'placid exits 0 on SIGTERM')
             check(not any(m in log for m in ('AddressSanitizer', 'LeakSanitizer',
                                              'runtime error:')), 'no sanitizer report')
+        randomized(tmp)
         flags(tmp)
     print(f'{"FAIL" if failures else "ok"}: explain, {len(failures)} failure(s)')
     return 1 if failures else 0
+
+
+EXPLAINED = {}  # query -> the explanation of run()
+
+
+def randomized(tmp):
+    """--randomize-candidates changes which candidates a limited plain query
+    returns, not why the others fail: an explanation is the same with it."""
+    p = Placid(tmp, ['--randomize-candidates'])
+    try:
+        for q, doc in EXPLAINED.items():
+            again = p.ok('GET', '/placid/allocation_candidates/explain?' + q)
+            check(again == doc, f'--randomize-candidates: the same explanation ({q[:40]}...)')
+    finally:
+        p.stop()
+
+
+def same_answer(p, q, what):
+    """The explanation answers exactly where the plain query does (status
+    and error text)."""
+    ps, _, pt = p.call('GET', '/allocation_candidates?' + q)
+    es, _, et = p.call('GET', '/placid/allocation_candidates/explain?' + q)
+    if ps == 200:
+        check(es == 200, f'{what}: plain 200, explain {es}')
+        return json.loads(et) if es == 200 else None
+    detail = lambda t: [e['detail'] for e in json.loads(t)['errors']]
+    check(es == ps and detail(et) == detail(pt), f'{what}: plain {ps}, explain {es} (same error)')
+    return None
 
 
 def flags(tmp):
@@ -235,6 +264,27 @@ def run(p):
     check(status == 400 and 'expected positive integer' in text, f'bad query: 400 ({status})')
     status, _, text = p.call('GET', '/placid/allocation_candidates/explain?resources=CUSTOM_NO:1')
     check(status == 400 and 'No such resource class' in text, 'unknown class: 400')
+
+    # Unknown names the plain query never reaches: it stops at the first
+    # group (or root_required) that matches nothing and answers 200.
+    nobody = 'b0b0b0b0-0000-4000-8000-000000000001'
+    doc = same_answer(p, f'resources=VCPU:1&member_of={nobody}&required=CUSTOM_NOPE',
+                      'unknown trait after an aggregate nobody is in')
+    check(doc is not None and doc['trees']['considered'] == 5 and
+          reasons(doc).get(('member_of', 'not in the member_of aggregates')) == 5,
+          'and it explains: every tree fails member_of')
+    doc = same_answer(p, f'resources=VCPU:1&root_required=COMPUTE_STATUS_DISABLED,!{PACKED}'
+                      '&required=CUSTOM_NOPE', 'unknown trait after root_required nobody passes')
+    check(doc is not None and doc['trees']['considered'] == 5, 'and it explains every tree')
+    doc = same_answer(p, 'resources1=VCPU:100&resources2=CUSTOM_NOPE:1&group_policy=none',
+                      'unknown class after a group that fits nowhere')
+    check(doc is not None and any('CUSTOM_NOPE' in (t.get('reason') or '')
+                                  for g in doc['groups'] for t in g.get('eliminated', [])),
+          'and names the unknown class in its group')
+    same_answer(p, 'resources=VCPU:1&required=CUSTOM_NOPE', 'unknown trait, nothing empty before')
+    same_answer(p, 'resources1=VCPU:1&resources2=CUSTOM_NOPE:1&group_policy=none',
+                'unknown class, nothing empty before')
+    EXPLAINED[q] = p.ok('GET', '/placid/allocation_candidates/explain?' + q)
 
 
 if __name__ == '__main__':

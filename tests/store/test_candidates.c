@@ -1176,6 +1176,7 @@ static void tallies_text(const struct cand_tallies *t, char *out, size_t size)
 struct xanswer {
     struct cand_explain x;
     enum store_rc rc;
+    struct cand_failure fail;
     char why[1024];
     char groups[4][1024];
     char near[1024];
@@ -1194,12 +1195,11 @@ static struct xanswer a_explained;
 static struct xanswer *explain(struct qb *b)
 {
     struct xanswer a = a_explained;
-    struct cand_failure fail;
     cand_explain_free(&a.x);
     memset(&a, 0, sizeof(a));
     a.x.near_max = 3;
     b->q.explain = &a.x;
-    a.rc = store_candidates_get(st, &b->q, no_request, NULL, NULL, &fail);
+    a.rc = store_candidates_get(st, &b->q, no_request, NULL, NULL, &a.fail);
     tallies_text(&a.x.why, a.why, sizeof(a.why));
     for (size_t g = 0; g < a.x.n_groups && g < 4; g++)
         tallies_text(&a.x.groups[g].why, a.groups[g], sizeof(a.groups[g]));
@@ -1264,6 +1264,104 @@ START_TEST(explain_capacity_max_unit_and_step_with_near_misses_nearest_first)
      * order), min_unit/step counts 0.5, fuller (2 of 3) is cut. */
     ck_assert_str_eq(a->near, "full:capacity:VCPU(3>2) small:max_unit:VCPU(3>2) "
                               "stepped:min_unit_step:VCPU(3>4)");
+}
+END_TEST
+
+/* A tree of one provider takes a short path (issue 12, explain's cost):
+ * the first failure over all classes in the constraint order, and a near
+ * miss only when it failed one check; a two-provider tree the general one. */
+START_TEST(explain_lone_providers_first_failure_across_classes)
+{
+    rp("a", NULL); /* VCPU: max_unit 2; MEMORY_MB: 4 free */
+    inv_full("a", "VCPU", 8, 0, 1, 2, 1, 1.0);
+    inv("a", "MEMORY_MB", 64);
+    alloc("a", "MEMORY_MB", 60);
+    rp("b", NULL); /* MEMORY_MB: max_unit 5 */
+    inv("b", "VCPU", 8);
+    inv_full("b", "MEMORY_MB", 64, 0, 1, 5, 1, 1.0);
+    rp("c", NULL); /* VCPU: min_unit 4, step 4 */
+    inv_full("c", "VCPU", 8, 0, 4, 8, 4, 1.0);
+    inv("c", "MEMORY_MB", 64);
+    rp("d", NULL); /* no MEMORY_MB */
+    inv("d", "VCPU", 8);
+    rp("t", NULL); /* two providers: VCPU on the root, MEMORY_MB 9 free on a child */
+    inv("t", "VCPU", 8);
+    rp("tc", "t");
+    inv_full("tc", "MEMORY_MB", 9, 0, 1, 64, 1, 1.0);
+    struct qb *b = qb_new();
+    group(b, "", "VCPU:3,MEMORY_MB:10");
+    struct xanswer *a = explain(b);
+    ck_assert_uint_eq(a->x.trees, 5);
+    ck_assert_uint_eq(a->x.trees_ok, 0);
+    ck_assert_str_eq(a->why, "no_inventory/0:MEMORY_MB=1 capacity/0:MEMORY_MB(10>9)=2 "
+                             "max_unit/0:MEMORY_MB(10>5)=1 min_unit_step/0:VCPU(3>4)=1");
+    ck_assert_str_eq(a->groups[0], a->why);
+    /* Near misses of the failing class: tc is 0.1 short, b and c 0.5 (in
+     * tree order), a 0.6 (cut at K = 3); d, without the class, is none. */
+    ck_assert_str_eq(a->near, "tc:capacity:MEMORY_MB(10>9) b:max_unit:MEMORY_MB(10>5) "
+                              "c:min_unit_step:VCPU(3>4)");
+}
+END_TEST
+
+/* An unknown name the plain query never reaches (it stops at the first
+ * group or root_required that matches nothing): the explanation answers
+ * too, the name matching nothing; where the plain query fails, it fails. */
+static struct qb *unknown_after_empty(int which)
+{
+    struct qb *b = qb_new();
+    if (which == 0) { /* an aggregate nobody is in, then the trait, in one group */
+        group(b, "", "VCPU:1");
+        member_of(b, 0, AGG_B);
+        req(b, 0, "CUSTOM_NOPE");
+    } else if (which == 1) { /* root_required nobody has, then the trait */
+        group(b, "", "VCPU:1");
+        root_req(b, "CUSTOM_GOLD");
+        req(b, 0, "CUSTOM_NOPE");
+    } else if (which == 2) { /* a group that fits nowhere, then the class */
+        group(b, "1", "VCPU:100");
+        group(b, "2", "CUSTOM_NOPE:1");
+    } else { /* nothing empty before the unknown trait */
+        group(b, "", "VCPU:1");
+        req(b, 0, "CUSTOM_NOPE");
+    }
+    return b;
+}
+
+START_TEST(explain_answers_where_the_plain_query_answers)
+{
+    rp("cn1", NULL);
+    inv("cn1", "VCPU", 8);
+    trait("cn1", "CUSTOM_SILVER");
+    agg("cn1", AGG_A);
+    rp("cn2", NULL); /* makes AGG_B and CUSTOM_GOLD known */
+    agg("cn2", AGG_B);
+    trait("cn2", "CUSTOM_GOLD");
+    test_sql(st, "DELETE FROM provider_aggregates WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn2')");
+    test_sql(st, "DELETE FROM provider_traits WHERE provider_id = "
+                 "(SELECT id FROM providers WHERE name = 'cn2')");
+    const char *why[] = {"aggregates/0=2", "traits/0:CUSTOM_NOPE=1 root_required:CUSTOM_GOLD=1",
+                         "no_inventory/1:CUSTOM_NOPE=1 no_inventory/0:VCPU=1"};
+    const char *group_why[] = {"aggregates/0=2", "traits/0:CUSTOM_NOPE=1 no_inventory/0:VCPU=1",
+                               "no_inventory/1:CUSTOM_NOPE=2"};
+    for (int i = 0; i < 3; i++) {
+        struct answer *p = run(unknown_after_empty(i));
+        ck_assert_int_eq(p->rc, STORE_OK);
+        ck_assert_uint_eq(p->n_cands, 0);
+        struct xanswer *a = explain(unknown_after_empty(i));
+        ck_assert_msg(a->rc == STORE_OK, "case %d: rc %d", i, a->rc);
+        ck_assert_uint_eq(a->x.trees, 2);
+        ck_assert_uint_eq(a->x.candidates, 0);
+        ck_assert_str_eq(a->why, why[i]);
+        ck_assert_str_eq(a->groups[i == 2 ? 1 : 0], group_why[i]);
+    }
+    struct answer *p = run(unknown_after_empty(3));
+    ck_assert_int_eq(p->rc, STORE_INVALID);
+    ck_assert_int_eq(p->fail.kind, CAND_BAD_TRAIT);
+    struct xanswer *a = explain(unknown_after_empty(3));
+    ck_assert_int_eq(a->rc, STORE_INVALID);
+    ck_assert_int_eq(a->fail.kind, CAND_BAD_TRAIT);
+    ck_assert_str_eq(a->fail.name, "CUSTOM_NOPE");
 }
 END_TEST
 
@@ -1332,6 +1430,10 @@ START_TEST(explain_traits_aggregates_and_in_tree_in_order)
     a = explain(b);
     ck_assert_uint_eq(a->x.candidates, 0);
     ck_assert_str_eq(a->why, "traits/0=1 no_inventory/0:PCPU=4");
+    /* ... and the group's own count says so (it has no choice in t). */
+    ck_assert_str_eq(a->groups[0], "traits/0=1 no_inventory/0:PCPU=4");
+    ck_assert_uint_eq(a->x.groups[0].trees_ok, 0);
+    ck_assert_str_eq(a->near, "");
 }
 END_TEST
 
@@ -1462,6 +1564,8 @@ static Suite *suite(void)
     tcase_add_test(tc, huge_amounts_and_capacities_do_not_overflow);
     tcase_add_test(tc, explain_packed_ring_names_the_missing_root_trait_and_counts_like_the_query);
     tcase_add_test(tc, explain_capacity_max_unit_and_step_with_near_misses_nearest_first);
+    tcase_add_test(tc, explain_lone_providers_first_failure_across_classes);
+    tcase_add_test(tc, explain_answers_where_the_plain_query_answers);
     tcase_add_test(tc, explain_traits_aggregates_and_in_tree_in_order);
     tcase_add_test(tc, explain_nested_sharing_and_granular_groups);
     tcase_add_test(tc, explain_same_subtree_isolate_and_summed_amounts);
