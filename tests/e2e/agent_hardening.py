@@ -26,7 +26,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import threading
 import time
 
 import requests
+
+from helpers.placid_e2e import free_port
 
 PLACID, AGENT = sys.argv[1], sys.argv[2]
 TRAIT = "COMPUTE_NET_VIRTIO_PACKED"
@@ -48,12 +49,6 @@ def check(cond, what, extra=None):
         if extra is not None:
             print("     " + str(extra)[-1500:])
     return cond
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Placid:

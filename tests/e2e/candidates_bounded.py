@@ -38,22 +38,10 @@ import urllib.error
 import urllib.request
 import uuid
 
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port
+
 PLACID = sys.argv[1]
-SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'LeakSanitizer', 'runtime error:')
 FAST_MS = 100.0  # the bound, on the min of a few tries (ASan build)
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class Server:

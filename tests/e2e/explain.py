@@ -16,7 +16,6 @@ sanitizer report.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,25 +26,14 @@ import uuid
 
 import jsonschema
 
+from helpers.placid_e2e import check, failures, free_port
+
 PLACID = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA = json.load(open(os.path.join(HERE, '..', '..', 'api', 'explain.schema.json')))
 PACKED = 'COMPUTE_NET_VIRTIO_PACKED'
 AGG = '14a5c8a3-5a99-4e8f-88be-00d85fcb1c17'
 OTHER = 'a9a9a9a9-0000-4000-8000-000000000001'
-failures = []
-
-
-def check(cond, what):
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class Placid:

@@ -9,7 +9,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,23 +16,12 @@ import time
 import urllib.error
 import urllib.request
 
+from helpers.placid_e2e import check, failures, free_port
+
 PLACID = sys.argv[1]
 AGENT = sys.argv[2] if len(sys.argv) > 2 else None
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = pathlib.Path(os.environ.get("PLACID_SHARED", ROOT.parent / "shared"))
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(url, method="GET", headers=None, body=None):

@@ -9,9 +9,10 @@ import re
 import subprocess
 import sys
 
+from helpers.placid_e2e import check, failures
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 AGENT = sys.argv[2] if len(sys.argv) > 2 else None
-failures = []
 
 # layer -> the project headers and system headers it must not include
 RULES = {
@@ -25,12 +26,6 @@ RULES = {
 # it may include.
 ALLOWED = {("agent", "api/keystone.h")}
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 for layer, (dirs, system) in RULES.items():

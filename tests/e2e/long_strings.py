@@ -21,7 +21,6 @@ exits non-zero on any failure.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,11 +30,12 @@ import uuid
 
 import requests
 
+from helpers.placid_e2e import SANITIZER_MARKS, free_port
+
 CHARS = {'2-byte': '\u00e9', '3-byte': '\u20ac', '4-byte': '\U0001F600'}
 NAME_MAX = 200           # resource provider names (characters)
 EXTERNAL_ID_MAX = 255    # project_id, user_id (characters)
 ASCII_NAME_MAX = 255     # custom classes, traits, consumer types
-SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'LeakSanitizer', 'runtime error:')
 
 failures = []
 
@@ -44,12 +44,6 @@ def report(ok, what):
     print('%s %s' % ('ok' if ok else 'FAIL', what))
     if not ok:
         failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def start_server(binary, tmp):

@@ -20,7 +20,6 @@ failure."""
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import time
 import uuid
 
 import requests
+
+from helpers.placid_e2e import free_port
 
 PLACID = sys.argv[1]
 SECONDS = float(os.environ.get("MIXED_LOAD_SECONDS", "6"))
@@ -49,12 +50,6 @@ def check(cond, what, extra=None):
         if extra is not None:
             print("     " + str(extra)[-2000:])
     return cond
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def setup(url):

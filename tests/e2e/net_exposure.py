@@ -12,27 +12,15 @@ exits non-zero on any failure.
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from helpers.placid_e2e import check, failures, free_port
+
 PLACID = sys.argv[1]
 SECRET = "7f3c0a9e5b1d4c2aa8e6f0b3d9c71e42"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_env(**extra):

@@ -15,31 +15,18 @@ lines; exits non-zero on any failure.
 import http.client
 import os
 import resource
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port, stop
+
 PLACID = sys.argv[1]
 STALLED = 2000
 ADDRESSES = 20            # 127.0.0.2 .. 127.0.0.21, STALLED / ADDRESSES each
 DEADLINE = 5              # --request-timeout for the test
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:")
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def raise_fd_limit(want):
@@ -94,17 +81,6 @@ def must_start(args, tmp, what):
         print(f"FAIL: net_slowloris, {len(failures)} failure(s)")
         sys.exit(1)
     return proc, port, err
-
-
-def stop(proc, err):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = -9
-    err.seek(0)
-    return rc, err.read()
 
 
 def client_sockets(pid):

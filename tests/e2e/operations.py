@@ -16,20 +16,9 @@ import time
 import urllib.error
 import urllib.request
 
+from helpers.placid_e2e import check, failures, free_port
+
 PLACID = sys.argv[1]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

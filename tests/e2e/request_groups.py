@@ -18,13 +18,14 @@ only; prints ok/FAIL lines and exits 1 on any failure."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 import requests
+
+from helpers.placid_e2e import free_port
 
 PLACID = sys.argv[1]
 CAP = 256
@@ -39,12 +40,6 @@ def check(cond, what, extra=None):
         if extra is not None:
             print("     " + str(extra)[:600])
     return cond
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Placid:

@@ -31,7 +31,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +40,8 @@ import time
 import uuid
 
 import requests
+
+from helpers.placid_e2e import free_port
 
 WRITERS = 20
 HOLD_S = 2.0  # well inside the committer's 5 s wait for the lock
@@ -57,12 +58,6 @@ def report(ok, what):
     print('%s %s' % ('ok' if ok else 'FAIL', what))
     if not ok:
         failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def one_line_error(binary, args, env=None):

@@ -33,7 +33,6 @@ exits non-zero on any failure.
 
 import os
 import shutil
-import socket
 import sqlite3
 import struct
 import subprocess
@@ -45,6 +44,8 @@ import uuid
 
 import requests
 
+from helpers.placid_e2e import SANITIZER_MARKS, free_port
+
 PROVIDERS = int(os.environ.get('WL_PROVIDERS', 200))
 WRITERS = int(os.environ.get('WL_WRITERS', 4))
 LOAD_SECONDS = int(os.environ.get('WL_SECONDS', 20))
@@ -54,7 +55,6 @@ P99_LIMIT_MS = 100.0
 WAL_LIMIT_MB = 64.0
 HEADERS = {'x-auth-token': 'admin', 'accept': 'application/json',
            'openstack-api-version': 'placement 1.28'}
-SANITIZER_MARKS = ('ERROR: AddressSanitizer', 'LeakSanitizer', 'runtime error:')
 
 failures = []
 
@@ -63,12 +63,6 @@ def report(ok, what):
     print('%s %s' % ('ok' if ok else 'FAIL', what))
     if not ok:
         failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def start_server(binary, db, log):
