@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/body_buf.h"
 #include "core/util.h"
 
 struct pl_client {
@@ -12,32 +13,6 @@ struct pl_client {
     char *base; /* without trailing slash */
     char *token;
 };
-
-struct buf {
-    char *data;
-    size_t len, cap;
-    bool too_large;
-};
-
-/* Keeps at most PL_MAX_RESPONSE bytes; returning less than it was given
- * makes libcurl abort the transfer (CURLE_WRITE_ERROR). */
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    struct buf *b = arg;
-    size_t n = size * nmemb;
-    if (n > PL_MAX_RESPONSE - b->len) {
-        b->too_large = true;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->data = xrealloc(b->data, b->cap);
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
 
 struct pl_client *pl_client_new(const char *base_url, const char *token)
 {
@@ -110,7 +85,8 @@ bool pl_call(struct pl_client *c, const char *method, const char *path, const ch
 {
     char line[64], *text = NULL, *auth;
     struct curl_slist *headers = NULL;
-    struct buf got = {0};
+    /* At most PL_MAX_RESPONSE bytes are kept; past it the transfer aborts. */
+    struct body_buf got = {.max = PL_MAX_RESPONSE};
     CURL *h = c->curl;
 
     memset(out, 0, sizeof(*out));
@@ -142,7 +118,7 @@ bool pl_call(struct pl_client *c, const char *method, const char *path, const ch
     if (strcmp(method, "GET") != 0)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_buf_collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &got);
 
     CURLcode rc = curl_easy_perform(h);

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "agent/client.h"
+#include "core/body_buf.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -58,23 +59,9 @@ int agent_keystone_init(struct agent_keystone *k, const char *auth_url, const ch
 }
 
 struct reply {
-    char *body;
-    size_t len;
+    struct body_buf body; /* at most 8 MiB */
     char token[8192];
 };
-
-static size_t on_body(char *data, size_t size, size_t n, void *cls)
-{
-    struct reply *r = cls;
-    size_t add = size * n;
-    if (r->len + add > 8 * 1024 * 1024)
-        return 0;
-    r->body = xrealloc(r->body, r->len + add + 1);
-    memcpy(r->body + r->len, data, add);
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
-}
 
 static size_t on_header(char *data, size_t size, size_t n, void *cls)
 {
@@ -123,7 +110,7 @@ static bool find_endpoint(struct agent_keystone *k, json_t *catalog)
 /* POST /v3/auth/tokens with the password; fills token, renew_at, endpoint. */
 static enum report_rc login(struct agent_keystone *k)
 {
-    struct reply r = {0};
+    struct reply r = {.body.max = 8 * 1024 * 1024};
     char url[600];
     json_t *req = json_pack(
         "{s:{s:{s:[s],s:{s:{s:s,s:s,s:{s:s}}}},s:{s:{s:s,s:{s:s}}}}}", "auth", "identity",
@@ -142,8 +129,8 @@ static enum report_rc login(struct agent_keystone *k)
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_buf_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);
     CURLcode rc = curl_easy_perform(c);
@@ -154,7 +141,7 @@ static enum report_rc login(struct agent_keystone *k)
     free(text);
 
     enum report_rc out = REPORT_OK;
-    json_t *doc = r.body ? json_loads(r.body, 0, NULL) : NULL;
+    json_t *doc = r.body.data ? json_loads(r.body.data, 0, NULL) : NULL;
     json_t *tok = json_object_get(doc, "token");
     if (rc != CURLE_OK) {
         log_msg(LOG_WARN, "keystone at %s unreachable: %s", k->auth_url, curl_easy_strerror(rc));
@@ -179,7 +166,7 @@ static enum report_rc login(struct agent_keystone *k)
             snprintf(k->endpoint, sizeof(k->endpoint), "%s", k->url_override);
     }
     json_decref(doc);
-    free(r.body);
+    free(r.body.data);
     return out;
 }
 

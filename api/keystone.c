@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/body_buf.h"
 #include "core/log.h"
 
 #define TOKEN_MAX        8192 /* longer X-Auth-Token values are refused unseen */
@@ -210,23 +211,9 @@ time_t keystone_parse_time(const char *s)
 
 struct http_reply {
     long status;
-    char *body;
-    size_t len;
+    struct body_buf body; /* at most 4 MiB: no token document is this large */
     char subject_token[TOKEN_MAX]; /* X-Subject-Token of the answer */
 };
-
-static size_t on_body(char *data, size_t size, size_t n, void *cls)
-{
-    struct http_reply *r = cls;
-    size_t add = size * n;
-    if (r->len + add > 4 * 1024 * 1024)
-        return 0; /* no token document is this large */
-    r->body = xrealloc(r->body, r->len + add + 1);
-    memcpy(r->body + r->len, data, add);
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
-}
 
 static size_t on_header(char *data, size_t size, size_t n, void *cls)
 {
@@ -261,6 +248,7 @@ static bool ks_http(struct keystone *ks, const char *path, const char *auth, con
         return false;
     }
     memset(r, 0, sizeof(*r));
+    r->body.max = 4 * 1024 * 1024;
     snprintf(url, sizeof(url), "%s%s", ks->url, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -284,8 +272,8 @@ static bool ks_http(struct keystone *ks, const char *path, const char *auth, con
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_buf_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r->body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     CURLcode rc = curl_easy_perform(c);
@@ -297,8 +285,8 @@ static bool ks_http(struct keystone *ks, const char *path, const char *auth, con
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     if (rc != CURLE_OK) {
-        free(r->body);
-        r->body = NULL;
+        free(r->body.data);
+        r->body.data = NULL;
     }
     return rc == CURLE_OK;
 }
@@ -327,7 +315,7 @@ static bool login_locked(struct keystone *ks, char *why, size_t whysz)
         return false;
     bool ok = r.status == 201 && r.subject_token[0];
     if (ok) {
-        json_t *doc = json_loads(r.body ? r.body : "", 0, NULL);
+        json_t *doc = json_loads(r.body.data ? r.body.data : "", 0, NULL);
         const char *exp = NULL;
         json_unpack(doc, "{s:{s:s}}", "token", "expires_at", &exp);
         time_t now = time(NULL), t = keystone_parse_time(exp);
@@ -342,7 +330,7 @@ static bool login_locked(struct keystone *ks, char *why, size_t whysz)
         snprintf(why, whysz, "Keystone refused placid's service credentials (HTTP %ld)",
                  r.status);
     }
-    free(r.body);
+    free(r.body.data);
     return ok;
 }
 
@@ -425,10 +413,10 @@ static void validate_remote(struct keystone *ks, const char *token, struct entry
         }
         if (r.status != 401)
             break;
-        free(r.body); /* our service token was refused: renew once */
-        r.body = NULL;
+        free(r.body.data); /* our service token was refused: renew once */
+        r.body.data = NULL;
     }
-    if (r.status == 200 && take_identity(e, r.body) && e->until > now) {
+    if (r.status == 200 && take_identity(e, r.body.data) && e->until > now) {
         e->state = E_VALID;
         if (e->until > now + ks->cache_seconds)
             e->until = now + ks->cache_seconds;
@@ -440,7 +428,7 @@ static void validate_remote(struct keystone *ks, const char *token, struct entry
         snprintf(e->why, sizeof(e->why), "Keystone answered HTTP %ld to a token validation",
                  r.status);
     }
-    free(r.body);
+    free(r.body.data);
 }
 
 static uint64_t hash_token(const char *s)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/body_buf.h"
 #include "core/util.h"
 #include "support.h"
 
@@ -93,6 +94,26 @@ START_TEST(fnv_constants_give_the_reference_hashes)
 }
 END_TEST
 
+START_TEST(body_buf_collects_up_to_max_then_refuses)
+{
+    struct body_buf b = {.max = 10};
+    char abc[] = "abcdef", xyz[] = "xyzw", more[] = "q";
+    ck_assert_uint_eq(body_buf_collect(abc, 1, 6, &b), 6);
+    ck_assert_uint_eq(body_buf_collect(xyz, 2, 2, &b), 4); /* size * n bytes */
+    ck_assert_str_eq(b.data, "abcdefxyzw");
+    ck_assert_uint_eq(b.len, 10);
+    ck_assert(!b.too_large);
+    ck_assert_uint_eq(body_buf_collect(more, 1, 1, &b), 0); /* past max */
+    ck_assert(b.too_large);
+    ck_assert_str_eq(b.data, "abcdefxyzw");
+    free(b.data);
+    struct body_buf empty = {.max = 10};
+    ck_assert_uint_eq(body_buf_collect(more, 1, 0, &empty), 0);
+    ck_assert_str_eq(empty.data, ""); /* a body, if empty */
+    free(empty.data);
+}
+END_TEST
+
 START_TEST(arena_survives_many_and_large_allocations)
 {
     struct arena a = {0};
@@ -118,6 +139,7 @@ int main(void)
     tcase_add_test(tc, strptr_cmp_sorts_strings);
     tcase_add_test(tc, fnv_constants_give_the_reference_hashes);
     tcase_add_test(tc, arena_grow_keeps_elements_and_doubles);
+    tcase_add_test(tc, body_buf_collects_up_to_max_then_refuses);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
