@@ -409,37 +409,61 @@ static bool generic_check(const char *key, const char *match, const struct polic
     return strcmp(match, v ? v : "None") == 0;
 }
 
-static const struct rule *find_rule(const struct policy *p, const char *name)
+static size_t find_rule_index(const struct policy *p, const char *name)
 {
     for (size_t i = 0; i < p->n; i++)
         if (strcmp(p->rules[i].name, name) == 0)
-            return &p->rules[i];
-    return NULL;
+            return i;
+    return p->n;
 }
 
-/* Rules referring to each other in a cycle would recurse for ever; oslo
- * recurses until Python's limit, placid denies past this depth. */
-#define MAX_DEPTH 32
+/* One policy_allows call. A rule's answer depends only on the caller and
+ * the target, both fixed for the call, so each rule is evaluated at most
+ * once: "rule:x or rule:x" chains would otherwise double the work per
+ * reference. A rule met again while it is still being evaluated is a cycle
+ * (oslo recurses until Python's limit); placid denies it, and a chain of
+ * rules deeper than MAX_RULE_DEPTH, rather than risk the stack. */
+#define MAX_RULE_DEPTH 32
 
-static bool eval(const struct policy *p, const struct pnode *n, const struct policy_creds *c,
-                 const struct policy_target *t, int depth)
+enum memo { MEMO_UNKNOWN, MEMO_BUSY, MEMO_FALSE, MEMO_TRUE };
+
+struct eval_ctx {
+    const struct policy *p;
+    const struct policy_creds *c;
+    const struct policy_target *t;
+    unsigned char *memo; /* enum memo per rule of p; owned by policy_allows */
+    int depth;           /* rules being evaluated */
+};
+
+static bool eval(struct eval_ctx *x, const struct pnode *n);
+
+static bool eval_rule(struct eval_ctx *x, const char *name)
+{
+    size_t i = find_rule_index(x->p, name);
+    if (i == x->p->n || x->memo[i] == MEMO_BUSY || x->depth >= MAX_RULE_DEPTH)
+        return false;
+    if (x->memo[i] == MEMO_UNKNOWN) {
+        x->memo[i] = MEMO_BUSY;
+        x->depth++;
+        x->memo[i] = eval(x, x->p->rules[i].tree) ? MEMO_TRUE : MEMO_FALSE;
+        x->depth--;
+    }
+    return x->memo[i] == MEMO_TRUE;
+}
+
+static bool eval(struct eval_ctx *x, const struct pnode *n)
 {
     char buf[512];
-    if (depth > MAX_DEPTH)
-        return false;
     switch (n->kind) {
     case PK_TRUE: return true;
     case PK_FALSE: return false;
-    case PK_NOT: return !eval(p, n->l, c, t, depth);
-    case PK_AND: return eval(p, n->l, c, t, depth) && eval(p, n->r, c, t, depth);
-    case PK_OR: return eval(p, n->l, c, t, depth) || eval(p, n->r, c, t, depth);
-    case PK_RULE: {
-        const struct rule *r = find_rule(p, n->match);
-        return r && eval(p, r->tree, c, t, depth + 1);
-    }
-    case PK_ROLE: return format_match(n->match, t, buf, sizeof(buf)) && has_role(c, buf);
+    case PK_NOT: return !eval(x, n->l);
+    case PK_AND: return eval(x, n->l) && eval(x, n->r);
+    case PK_OR: return eval(x, n->l) || eval(x, n->r);
+    case PK_RULE: return eval_rule(x, n->match);
+    case PK_ROLE: return format_match(n->match, x->t, buf, sizeof(buf)) && has_role(x->c, buf);
     case PK_GENERIC:
-        return format_match(n->match, t, buf, sizeof(buf)) && generic_check(n->key, buf, c);
+        return format_match(n->match, x->t, buf, sizeof(buf)) && generic_check(n->key, buf, x->c);
     }
     return false;
 }
@@ -458,12 +482,17 @@ static bool scope_ok(const struct rule *r, const struct policy_creds *c)
 bool policy_allows(const struct policy *p, const char *rule, const struct policy_creds *creds,
                    const struct policy_target *target)
 {
-    const struct rule *r = find_rule(p, rule);
-    if (!r)
+    size_t i = find_rule_index(p, rule);
+    if (i == p->n)
         return false;
-    if (p->enforce_scope && !scope_ok(r, creds))
+    if (p->enforce_scope && !scope_ok(&p->rules[i], creds))
         return false;
-    return eval(p, r->tree, creds, target, 0);
+    struct eval_ctx x = {p, creds, target, calloc(p->n, 1), 0};
+    if (!x.memo)
+        return false;
+    bool allowed = eval_rule(&x, rule);
+    free(x.memo);
+    return allowed;
 }
 
 /* ---- Rule sets ---- */

@@ -263,6 +263,18 @@ START_TEST(rule_cycles_deny_instead_of_recursing)
 }
 END_TEST
 
+/* The fuzzer's find: each self-reference doubles the work of evaluating
+ * "test" when every rule reference is evaluated afresh (2^32 checks at
+ * the old depth limit, minutes); a rule's answer is the same for the
+ * whole call, so it is worked out once. Check's timeout fails the old code. */
+START_TEST(self_references_are_evaluated_once)
+{
+    ck_assert(!allows("rule:test or rule:test or role:nobody", &project_admin));
+    ck_assert(!allows("(rule:test and rule:test) or (rule:test and rule:test)", &project_admin));
+    ck_assert(allows("role:admin or rule:test or rule:test", &project_admin));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("policy");
@@ -277,6 +289,7 @@ int main(void)
     tcase_add_test(tc, bad_files_name_the_problem);
     tcase_add_test(tc, reload_keeps_old_rules_on_a_bad_file);
     tcase_add_test(tc, rule_cycles_deny_instead_of_recursing);
+    tcase_add_test(tc, self_references_are_evaluated_once);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
