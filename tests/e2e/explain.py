@@ -8,8 +8,9 @@ COMPUTE_STATUS_DISABLED), cn-elsewhere (has the trait, in another
 aggregate). GET /placid/allocation_candidates/explain and POST
 /placid/allocation_candidates with "explain": true must name each reason,
 count what the plain query returns, list the near misses, give the
-derivation of the POST query, render as text for Accept: text/plain, and
-validate against api/explain.schema.json (python3-jsonschema). Prints
+derivation of the POST query (also for a hw:cpu_policy=mixed flavor: the
+translator's own record of the PCPU/VCPU split), render as text for
+Accept: text/plain, and validate against api/explain.schema.json (python3-jsonschema). Prints
 ok/FAIL lines, exits non-zero on failure; the server's stderr must hold no
 sanitizer report.
 """
@@ -179,6 +180,38 @@ def flags(tmp):
         p.stop()
 
 
+def mixed_cpu_flavor(p):
+    """hw:cpu_policy=mixed: the derivation is the translator's own record of
+    the PCPU/VCPU split, and the hosts (VCPU only) all lack PCPU."""
+    flavor = {'vcpus': 4, 'memory_mb': 512, 'root_gb': 10,
+              'extra_specs': {'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': '^0',
+                              'hw:virtio_packed_ring': 'true'}}
+    plain = p.ok('POST', '/placid/allocation_candidates', {'flavor': flavor})
+    status, _, text = p.call('POST', '/placid/allocation_candidates',
+                             {'flavor': flavor, 'explain': True})
+    check(status == 200, f'POST explain, mixed CPU flavor: {status}')
+    doc = json.loads(text)
+    valid(doc, 'POST explain, mixed CPU flavor')
+    check(doc['candidates']['total'] == len(plain['allocation_requests']) == 0,
+          'mixed CPU flavor: candidate count equals the plain POST\'s (0: no host has PCPU)')
+    check(plain['query'].startswith('limit=1000&resources=DISK_GB%3A10%2CMEMORY_MB%3A512%2C'
+                                    'PCPU%3A3%2CVCPU%3A1&'), f'mixed: query {plain["query"]}')
+    derived = {(d['param'], d['value']): d['from'] for d in doc['derivation']}
+    check(derived.get(('resources', 'PCPU:3')) ==
+          'flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 3 pinned by flavor '
+          'extra spec hw:cpu_dedicated_mask=^0', 'PCPU:3 <= hw:cpu_policy=mixed, the mask')
+    check(derived.get(('resources', 'VCPU:1')) ==
+          'flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 1 not pinned by '
+          'flavor extra spec hw:cpu_dedicated_mask=^0', 'VCPU:1 <= hw:cpu_policy=mixed, the rest')
+    check(derived.get(('root_required', PACKED)) ==
+          'flavor extra spec hw:virtio_packed_ring=true', 'packed ring next to the mixed split')
+    parts = {(k, v) for k, vs in (kv.split('=', 1) for kv in doc['query'].split('&'))
+             for v in vs.split(',') if v}
+    check(parts == set(derived), 'every part of the derived query has its source, and no more')
+    check(reasons(doc).get(('no_inventory', 'no inventory of PCPU')) == 3,
+          'the three packed, enabled hosts lack PCPU')
+
+
 def run(p):
     host(p, 'cn-old', [], [AGG])
     host(p, 'cn-packed', [PACKED], [AGG])
@@ -241,6 +274,7 @@ def run(p):
                                  {'flavor': flavor, 'explain': True}, accept='text/plain')
     check(status == 200 and ctype.startswith('text/plain') and
           'hw:virtio_packed_ring=true' in text, 'POST explain as text names the flavor spec')
+    mixed_cpu_flavor(p)
     status, _, text = p.call('POST', '/placid/allocation_candidates',
                              {'flavor': flavor, 'explain': 'yes'})
     check(status == 400 and 'explain' in text, f'"explain": "yes" is a 400 ({status})')

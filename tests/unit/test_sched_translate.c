@@ -46,17 +46,42 @@ static struct sched_request flavor_2_2048_20(const struct sched_kv *specs,
 
 static char result[2048];
 
+/* Every comma-separated part of every parameter of q has exactly one
+ * source, in q's order, and there is no other source. */
+static void assert_sources_cover(const struct sched_query *q)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        for (const char *v = q->params[i].value; *v;) {
+            size_t n = strcspn(v, ",");
+            ck_assert_msg(k < q->n_sources, "%s: part %.*s has no source", q->params[i].key,
+                          (int)n, v);
+            const struct sched_source *src = &q->sources[k++];
+            ck_assert_str_eq(src->param, q->params[i].key);
+            ck_assert_msg(strlen(src->value) == n && strncmp(src->value, v, n) == 0,
+                          "%s: source for %s, part %.*s", src->param, src->value, (int)n, v);
+            ck_assert_msg(src->from && *src->from, "%s=%s: empty source", src->param,
+                          src->value);
+            v += n + (v[n] == ',');
+        }
+    }
+    ck_assert_uint_eq(k, q->n_sources);
+}
+
 /* Translates and returns the decoded query (or "ERROR: <message>") in a
- * static buffer. */
+ * static buffer; every successful translation must give each part its
+ * source. */
 static const char *translate(const struct sched_request *in, bool encode)
 {
     struct arena a = {0};
     struct sched_query q;
     char err[700];
-    if (sched_translate(in, fake_exists, NULL, &a, &q, err, sizeof(err)) < 0)
+    if (sched_translate(in, fake_exists, NULL, &a, &q, err, sizeof(err)) < 0) {
         snprintf(result, sizeof(result), "ERROR: %s", err);
-    else
+    } else {
+        assert_sources_cover(&q);
         snprintf(result, sizeof(result), "%s", sched_query_string(&q, encode, &a));
+    }
     arena_free(&a);
     return result;
 }
@@ -670,6 +695,106 @@ START_TEST(a_group_with_many_classes_is_joined_in_sorted_order)
 }
 END_TEST
 
+/* ---- Sources: what explain shows is what the translator did ---- */
+
+static char from_buf[1024];
+
+/* The source of param=value in the translation of in (a copy), "NONE" if
+ * it has none; the sources must cover the query (assert_sources_cover). */
+static const char *source_of(const struct sched_request *in, const char *param, const char *value)
+{
+    struct arena a = {0};
+    struct sched_query q;
+    char err[700];
+    ck_assert_msg(sched_translate(in, fake_exists, NULL, &a, &q, err, sizeof(err)) == 0, "%s",
+                  err);
+    assert_sources_cover(&q);
+    snprintf(from_buf, sizeof(from_buf), "NONE");
+    for (size_t i = 0; i < q.n_sources; i++)
+        if (strcmp(q.sources[i].param, param) == 0 && strcmp(q.sources[i].value, value) == 0)
+            snprintf(from_buf, sizeof(from_buf), "%s", q.sources[i].from);
+    arena_free(&a);
+    return from_buf;
+}
+
+START_TEST(every_translated_part_has_the_source_it_was_translated_from)
+{
+    struct sched_kv mixed[] = {{"hw:cpu_policy", "mixed"},
+                               {"hw:cpu_realtime", "yes"},
+                               {"hw:cpu_realtime_mask", "^0"},
+                               {"hw:virtio_packed_ring", "true"},
+                               {"group_policy", "isolate"},
+                               {"resources1:CUSTOM_A", "1"},
+                               {"trait1:CUSTOM_T", "required"},
+                               {"trait:CUSTOM_BOTH", "required"},
+                               {"trait:CUSTOM_CASE", "Required"}, /* ignored, like nova */
+                               END_KV};
+    struct sched_kv props[] = {{"hw_cpu_realtime_mask", "^0-1"},
+                               {"hw_virtio_packed_ring", "yes"},
+                               {"trait:CUSTOM_BOTH", "required"},
+                               {"trait:CUSTOM_IMG", "required"},
+                               END_KV};
+    struct sched_request in = flavor_2_2048_20(mixed, props);
+    in.vcpus = 4;
+    in.swap = 1025;
+    in.forbid_disabled_computes = true;
+    /* The image's realtime mask wins, and the split says so. */
+    ck_assert_str_eq(source_of(&in, "resources", "VCPU:2"),
+                     "flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 2 not "
+                     "pinned by image property hw_cpu_realtime_mask=^0-1");
+    ck_assert_str_eq(source_of(&in, "resources", "PCPU:2"),
+                     "flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 2 pinned by "
+                     "image property hw_cpu_realtime_mask=^0-1");
+    ck_assert_str_eq(source_of(&in, "resources", "DISK_GB:22"),
+                     "flavor root_gb=20 + ephemeral_gb=0 + swap=1025 MB");
+    ck_assert_str_eq(source_of(&in, "resources", "MEMORY_MB:2048"), "flavor memory_mb=2048");
+    ck_assert_str_eq(source_of(&in, "root_required", "COMPUTE_NET_VIRTIO_PACKED"),
+                     "flavor extra spec hw:virtio_packed_ring=true and image property "
+                     "hw_virtio_packed_ring=yes");
+    ck_assert_str_eq(source_of(&in, "root_required", "!COMPUTE_STATUS_DISABLED"),
+                     "nova's compute_status_filter (always)");
+    ck_assert_str_eq(source_of(&in, "group_policy", "isolate"),
+                     "flavor extra spec group_policy=isolate");
+    ck_assert_str_eq(source_of(&in, "resources1", "CUSTOM_A:1"),
+                     "flavor extra spec resources1:CUSTOM_A=1");
+    ck_assert_str_eq(source_of(&in, "required1", "CUSTOM_T"),
+                     "flavor extra spec trait1:CUSTOM_T=required");
+    ck_assert_str_eq(source_of(&in, "required", "CUSTOM_BOTH"),
+                     "flavor extra spec trait:CUSTOM_BOTH=required and image property "
+                     "trait:CUSTOM_BOTH=required");
+    ck_assert_str_eq(source_of(&in, "required", "CUSTOM_IMG"),
+                     "image property trait:CUSTOM_IMG=required");
+    ck_assert_str_eq(source_of(&in, "required", "CUSTOM_CASE"), "NONE");
+    ck_assert_str_eq(source_of(&in, "limit", "1000"),
+                     "nova's max_placement_results (default 1000)");
+
+    /* Packed ring from the image alone; dedicated CPUs from the image with
+     * the flavor's isolated emulator threads; the thread policy's trait. */
+    struct sched_kv specs[] = {{"hw:emulator_threads_policy", "isolate"},
+                               {"hw:cpu_thread_policy", "require"},
+                               END_KV};
+    struct sched_kv img[] = {{"hw_virtio_packed_ring", "true"},
+                             {"hw_cpu_policy", "dedicated"},
+                             END_KV};
+    in = flavor_2_2048_20(specs, img);
+    in.limit = 7;
+    ck_assert_str_eq(source_of(&in, "root_required", "COMPUTE_NET_VIRTIO_PACKED"),
+                     "image property hw_virtio_packed_ring=true");
+    ck_assert_str_eq(source_of(&in, "resources", "PCPU:3"),
+                     "flavor vcpus=2 with image property hw_cpu_policy=dedicated, + 1 for "
+                     "hw:emulator_threads_policy=isolate");
+    ck_assert_str_eq(source_of(&in, "required", "HW_CPU_HYPERTHREADING"),
+                     "flavor extra spec hw:cpu_thread_policy=require");
+    ck_assert_str_eq(source_of(&in, "limit", "7"), "the request's limit");
+
+    /* A flavor resource overriding the base one is described as the spec. */
+    struct sched_kv over[] = {{"resources:VCPU", "3"}, {"resources:DISK_GB", "0"}, END_KV};
+    in = flavor_2_2048_20(over, NULL);
+    ck_assert_str_eq(source_of(&in, "resources", "VCPU:3"), "flavor extra spec resources:VCPU=3");
+    ck_assert_str_eq(source_of(&in, "resources", "DISK_GB:20"), "NONE");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sched_translate");
@@ -707,6 +832,7 @@ int main(void)
     tcase_add_test(tc, cpu_masks_follow_parse_cpu_spec_and_its_messages);
     tcase_add_test(tc, masks_and_realtime_need_the_right_policy);
     tcase_add_test(tc, explicit_vcpu_and_pcpu_requests_follow_novas_rules);
+    tcase_add_test(tc, every_translated_part_has_the_source_it_was_translated_from);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
