@@ -1,12 +1,15 @@
 """Pieces every e2e test needs, written once: ok/FAIL reporting, a free
 127.0.0.1 port, the sanitizer marks to scan a log for, stopping a server by
-PID, and a placid started on a free port (Server). A test imports it as `from helpers.placid_e2e import ...`
-(tests/run runs only tests/e2e/*.py, so this module is not run as a test).
+PID, and starting a placid on a free port and waiting until it answers
+(launch, wait_ready, start_placid, must_start, Server). A test imports it
+as `from helpers.placid_e2e import ...` (tests/run runs only
+tests/e2e/*.py, so this module is not run as a test).
 """
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -40,18 +43,73 @@ def free_port():
         return s.getsockname()[1]
 
 
-def stop(proc, err):
+def stop(proc, err=None):
     """SIGTERM `proc` (SIGKILL after 30 s); return its exit code (-9 when
-    killed) and all it wrote to `err`, a file opened w+."""
+    killed) and all it wrote to `err`, a file opened w+ ("" without one)."""
     proc.send_signal(signal.SIGTERM)
     try:
         rc = proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
         rc = -9
+    if err is None:
+        return rc, ""
     err.seek(0)
     return rc, err.read()
 
+
+def launch(binary, port, db, args=(), stdout=subprocess.DEVNULL, stderr=None, env=None):
+    """Starts `binary --listen 127.0.0.1:port --db db args...`; returns the
+    Popen at once (see wait_ready)."""
+    return subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--db", db, *args],
+                            stdout=stdout, stderr=stderr, env=env)
+
+
+def wait_ready(port, proc, seconds=20.0):
+    """True once GET / on 127.0.0.1:port answers 200; False when `proc`
+    exits first or `seconds` pass."""
+    end = time.time() + seconds
+    while time.time() < end and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def start_placid(binary, db, args=(), stderr=None, env=None):
+    """launch() on a free port, then wait_ready(); returns (proc, base URL).
+    When it does not answer, kills it and raises SystemExit (a FAIL line)."""
+    port = free_port()
+    proc = launch(binary, port, db, args, stderr=stderr, env=env)
+    if not wait_ready(port, proc):
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        raise SystemExit(f"FAIL placid did not answer GET / (exit status {proc.returncode})")
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def must_start(binary, tmp, args, what, test):
+    """A placid on a free port with a database of its own in tmp, without the
+    PLACID_* environment; stderr goes to a file opened w+. Checked as `what`;
+    when it does not answer, prints its log and `test`'s FAIL line and exits
+    1. Returns (proc, port, stderr file)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
+    err = open(os.path.join(tmp, f"placid-{port}.log"), "w+")
+    proc = launch(binary, port, os.path.join(tmp, f"{port}.db"), args, stderr=err, env=env)
+    if not check(wait_ready(port, proc), what):
+        proc.kill()
+        proc.wait()
+        err.seek(0)
+        print(err.read()[-2000:])
+        print(f"FAIL: {test}, {len(failures)} failure(s)")
+        sys.exit(1)
+    return proc, port, err
 
 class Server:
     """A placid (`binary`, a test's argv[1]) on a free 127.0.0.1 port with
@@ -65,18 +123,10 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(tmp, "placid.log")
         self.log = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(
-            [binary, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(tmp, "placid.db"), *args],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        end = time.time() + 20
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
+        self.proc = launch(binary, self.port, os.path.join(tmp, "placid.db"), args,
+                           stdout=self.log, stderr=subprocess.STDOUT)
+        if wait_ready(self.port, self.proc):
+            return
         self.stop()
         raise SystemExit("placid did not start")
 
