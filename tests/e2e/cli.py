@@ -9,7 +9,7 @@ import sys
 import tempfile
 import urllib.request
 
-from helpers.placid_e2e import check, failures, free_port, stop, wait_ready
+from helpers.placid_e2e import check, failures, free_port, one_line_error, stop, wait_ready
 
 PLACID = sys.argv[1]
 
@@ -23,11 +23,6 @@ def start(args, env=None):
     proc = subprocess.Popen([PLACID] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env)
     return proc
-
-
-def one_line_error(res):
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
-    return res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
 
 
 with tempfile.TemporaryDirectory() as tmp:

@@ -5,12 +5,14 @@ PID, and starting a placid on a free port and waiting until it answers
 as `from helpers.placid_e2e import ...` (tests/run runs only
 tests/e2e/*.py, so this module is not run as a test).
 """
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 # The report of every check that failed, in order; a test exits non-zero
@@ -57,6 +59,34 @@ def stop(proc, err=None):
         return rc, ""
     err.seek(0)
     return rc, err.read()
+
+
+def stopped_cleanly(rc, log):
+    """Exit status 0 and no sanitizer report (ASan, LSan, TSan or UBSan) in
+    the log."""
+    return rc == 0 and "Sanitizer" not in log and "runtime error" not in log
+
+
+def one_line_error(res, want=""):
+    """True when a finished placid run (subprocess.run with text=True) failed
+    with exactly one line on stderr, "placid: ...", that contains `want`."""
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    return (res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
+            and want in lines[0])
+
+
+def http_call(url, method="GET", headers=None, body=None, timeout=30):
+    """One request (urllib); returns (status, headers, body bytes), HTTP
+    errors included. A body is sent as JSON."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    if data:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
 
 
 def launch(binary, port, db, args=(), stdout=subprocess.DEVNULL, stderr=None, env=None):
@@ -113,18 +143,18 @@ def must_start(binary, tmp, args, what, test):
 
 class Server:
     """A placid (`binary`, a test's argv[1]) on a free 127.0.0.1 port with
-    the database tmp/placid.db and `args` (by default two HTTP workers); its
-    stdout and stderr go to tmp/placid.log (`log_path`). The constructor
+    the database tmp/NAME.db and `args` (by default two HTTP workers); its
+    stdout and stderr go to tmp/NAME.log (`log_path`). The constructor
     returns once GET / answers 200 (SystemExit after 20 s); stop() ends it by
     PID."""
 
-    def __init__(self, binary, tmp, args=("--threads", "2")):
+    def __init__(self, binary, tmp, args=("--threads", "2"), name="placid", env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = os.path.join(tmp, "placid.log")
+        self.log_path = os.path.join(tmp, name + ".log")
         self.log = open(self.log_path, "w+")
-        self.proc = launch(binary, self.port, os.path.join(tmp, "placid.db"), args,
-                           stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = launch(binary, self.port, os.path.join(tmp, name + ".db"), args,
+                           stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if wait_ready(self.port, self.proc):
             return
         self.stop()
