@@ -38,7 +38,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port, one_line_error, refuse
 
 PLACID = sys.argv[1]
 FAST_MS = 100.0  # the issue's bound, on the min of a few tries (ASan build)
@@ -210,11 +210,7 @@ def test_work_limit(tmp, srv_args_env):
     for args, env in ((['--candidates-work-limit', 'lots'], None),
                       (['--candidates-work-limit', '-1'], None),
                       ([], dict(os.environ, PLACID_CANDIDATES_WORK_LIMIT='1e9'))):
-        res = subprocess.run([PLACID, '--listen', f'127.0.0.1:{free_port()}', '--db',
-                              os.path.join(tmp, 'never.db')] + args, env=env,
-                             capture_output=True, text=True, timeout=20)
-        lines = [line for line in res.stderr.splitlines() if line.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and 'candidates-work-limit' in lines[0],
+        check(one_line_error(refuse(PLACID, tmp, args, env), 'candidates-work-limit'),
               f'bad work limit {args or env["PLACID_CANDIDATES_WORK_LIMIT"]}: one-line error')
 
 

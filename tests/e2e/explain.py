@@ -16,18 +16,15 @@ sanitizer report.
 """
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 
 import jsonschema
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import Server, check, failures, one_line_error, refuse
 
 PLACID = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,23 +34,10 @@ AGG = '14a5c8a3-5a99-4e8f-88be-00d85fcb1c17'
 OTHER = 'a9a9a9a9-0000-4000-8000-000000000001'
 
 
-class Placid:
+class Placid(Server):
     def __init__(self, tmp, args=()):
-        self.port = free_port()
-        self.base = f'http://127.0.0.1:{self.port}'
-        self.errpath = os.path.join(tmp, 'placid.err')
-        self.err = open(self.errpath, 'w')
-        self.proc = subprocess.Popen([PLACID, '--listen', f'127.0.0.1:{self.port}', '--db',
-                                      os.path.join(tmp, 'p.db')] + list(args),
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(self.base + '/', timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError('placid did not start')
+        super().__init__(PLACID, tmp, list(args), name='p')
+        self.base = self.url
 
     def call(self, method, path, body=None, token='admin', accept=None):
         headers = {'x-auth-token': token, 'openstack-api-version': 'placement latest'}
@@ -74,13 +58,6 @@ class Placid:
         if status >= 300:
             raise RuntimeError(f'{method} {path}: {status} {text}')
         return json.loads(text) if text else None
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=20)
-        self.err.close()
-        with open(self.errpath) as f:
-            return rc, f.read()
 
 
 def host(p, name, traits, aggs, used_vcpu=0):
@@ -162,11 +139,7 @@ def flags(tmp):
     for args, env in ((['--explain-near-misses', '101'], None),
                       (['--explain-near-misses', 'some'], None),
                       ([], dict(os.environ, PLACID_EXPLAIN_NEAR_MISSES='-1'))):
-        res = subprocess.run([PLACID, '--listen', f'127.0.0.1:{free_port()}', '--db',
-                              os.path.join(tmp, 'never.db')] + args, env=env,
-                             capture_output=True, text=True, timeout=20)
-        lines = [line for line in res.stderr.splitlines() if line.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and 'explain-near-misses' in lines[0],
+        check(one_line_error(refuse(PLACID, tmp, args, env), 'explain-near-misses'),
               f'bad near-miss count {args or env["PLACID_EXPLAIN_NEAR_MISSES"]}: one-line error')
     os.remove(os.path.join(tmp, 'p.db'))
     p = Placid(tmp, ['--explain-near-misses', '1'])

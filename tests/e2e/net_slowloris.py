@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port, must_start, stop
+from helpers.placid_e2e import (SANITIZER_MARKS, check, failures, free_port, must_start,
+                                 one_line_error, stop)
 
 PLACID = sys.argv[1]
 STALLED = 2000
@@ -203,8 +204,7 @@ with tempfile.TemporaryDirectory() as tmp:
         res = subprocess.run([PLACID, "--listen", f"127.0.0.1:{free_port()}", "--db",
                               os.path.join(tmp, "v.db")] + args, capture_output=True, text=True,
                              timeout=20, env=env)
-        lines = [l for l in res.stderr.splitlines() if l.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: "),
+        check(one_line_error(res),
               f"{' '.join(args)}: one-line error ({res.stderr.strip()!r})")
     for var, val in (("PLACID_REQUEST_TIMEOUT", "0"), ("PLACID_MAX_CONNECTIONS", "x"),
                      ("PLACID_MAX_CONNECTIONS_PER_CLIENT", "-5")):

@@ -75,6 +75,14 @@ def one_line_error(res, want=""):
             and want in lines[0])
 
 
+def refuse(binary, tmp, args, env=None):
+    """Runs placid with `args` on a free port and tmp/never.db, for flags it
+    must refuse at once; returns the finished run (subprocess.run, text)."""
+    return subprocess.run([binary, "--listen", f"127.0.0.1:{free_port()}", "--db",
+                           os.path.join(tmp, "never.db"), *args],
+                          env=env, capture_output=True, text=True, timeout=20)
+
+
 def http_call(url, method="GET", headers=None, body=None, timeout=30):
     """One request (urllib); returns (status, headers, body bytes), HTTP
     errors included. A body is sent as JSON."""
