@@ -21,7 +21,6 @@ exits non-zero on any failure.
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import urllib.parse
@@ -29,7 +28,7 @@ import uuid
 
 import requests
 
-from helpers.placid_e2e import SANITIZER_MARKS, check, failures, start_placid
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, start_placid, stop
 
 CHARS = {'2-byte': '\u00e9', '3-byte': '\u20ac', '4-byte': '\U0001F600'}
 NAME_MAX = 200           # resource provider names (characters)
@@ -184,12 +183,7 @@ def main():
         check(len(got.get('allocations', {})) == len(CHARS),
               'GET /resource_providers/{u}/allocations lists every consumer')
     finally:
-        proc.terminate()
-        try:
-            rc = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = proc.wait()
+        rc, _ = stop(proc)
     check(rc == 0, 'server exits 0 on SIGTERM (got %s)' % rc)
     with open(os.path.join(tmp, 'stderr.log'), errors='replace') as f:
         log = f.read()

@@ -35,7 +35,6 @@ import os
 import shutil
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,6 +44,7 @@ import uuid
 import requests
 
 from helpers.placid_e2e import SANITIZER_MARKS, check, failures, start_placid
+from helpers.placid_e2e import stop as stop_placid
 
 PROVIDERS = int(os.environ.get('WL_PROVIDERS', 200))
 WRITERS = int(os.environ.get('WL_WRITERS', 4))
@@ -185,12 +185,7 @@ def main():
               % (top, WAL_LIMIT_MB))
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = proc.wait()
+        rc, _ = stop_placid(proc)
         log.close()
     check(rc == 0, 'server exits 0 on SIGTERM (got %s)' % rc)
     with open(os.path.join(tmp, 'stderr.log'), errors='replace') as f:
