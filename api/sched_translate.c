@@ -78,13 +78,33 @@ static int fail(struct tx *t, const char *fmt, ...)
     return -1;
 }
 
+/* The source of a part, formatted only when in->record_sources asks for
+ * the derivation (explain); NULL otherwise, so a plain query does not pay
+ * for the words. */
+static const char *src(const struct tx *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static const char *src(const struct tx *t, const char *fmt, ...)
+{
+    if (!t->in->record_sources)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *out = arena_alloc(t->a, n > 0 ? (size_t)n + 1 : 1);
+    va_start(ap, fmt);
+    vsnprintf(out, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
 /* Adds x with its source; a value asked for twice (a flavor and an image
  * requiring the same trait) keeps one part naming both sources. */
 static void strset_add(struct arena *a, struct strset *s, const char *x, const char *from)
 {
     for (size_t i = 0; i < s->n; i++) {
         if (strcmp(s->v[i].value, x) == 0) {
-            if (strcmp(s->v[i].from, from) != 0)
+            if (from && strcmp(s->v[i].from, from) != 0)
                 s->v[i].from = arena_printf(a, "%s and %s", s->v[i].from, from);
             return;
         }
@@ -312,8 +332,7 @@ static int add_extra_spec_resource(struct tx *t, const struct sched_kv *kv, cons
     size_t gi = group_get(t, suffix, kv->key);
     if (gi == SIZE_MAX)
         return -1;
-    group_set_resource(t, gi, rc, amount,
-                       arena_printf(t->a, "flavor extra spec %s=%s", kv->key, kv->value));
+    group_set_resource(t, gi, rc, amount, src(t, "flavor extra spec %s=%s", kv->key, kv->value));
     return 0;
 }
 
@@ -336,7 +355,7 @@ static int add_extra_spec_trait(struct tx *t, const struct sched_kv *kv, const c
         return -1;
     struct group *g = &t->groups[gi];
     strset_add(t->a, required ? &g->required : &g->forbidden, trait,
-               arena_printf(t->a, "flavor extra spec %s=%s", kv->key, kv->value));
+               src(t, "flavor extra spec %s=%s", kv->key, kv->value));
     return 0;
 }
 
@@ -382,7 +401,7 @@ static int process_image_traits(struct tx *t)
             return -1;
         size_t g0 = group_get(t, "", NULL);
         strset_add(t->a, &t->groups[g0].required, kv->key + 6,
-                   arena_printf(t->a, "image property %s=%s", kv->key, kv->value));
+                   src(t, "image property %s=%s", kv->key, kv->value));
     }
     return 0;
 }
@@ -422,10 +441,10 @@ static int cpu_policy(struct tx *t, const char **policy, const char **origin)
             return fail(t, "Image property 'hw_cpu_policy' is not permitted to override CPU "
                            "pinning policy set against the flavor");
         *policy = fp;
-        *origin = arena_printf(t->a, "flavor extra spec hw:cpu_policy=%s", fp);
+        *origin = src(t, "flavor extra spec hw:cpu_policy=%s", fp);
     } else if (ip && *ip) {
         *policy = ip;
-        *origin = arena_printf(t->a, "image property hw_cpu_policy=%s", ip);
+        *origin = src(t, "image property hw_cpu_policy=%s", ip);
     }
     return 0;
 }
@@ -458,9 +477,8 @@ static int cpu_thread_policy(struct tx *t, const char **policy, const char **ori
         *policy = fp;
     }
     if (*policy)
-        *origin = *policy == fp
-                      ? arena_printf(t->a, "flavor extra spec hw:cpu_thread_policy=%s", fp)
-                      : arena_printf(t->a, "image property hw_cpu_thread_policy=%s", ip);
+        *origin = *policy == fp ? src(t, "flavor extra spec hw:cpu_thread_policy=%s", fp)
+                                : src(t, "image property hw_cpu_thread_policy=%s", ip);
     return 0;
 }
 
@@ -475,15 +493,14 @@ static void pin_cpus(struct tx *t, const char *policy, const char *origin, bool 
 
     if (strcmp(policy, "dedicated") == 0) {
         group_set_resource(t, g0, "PCPU", vcpus + isolate,
-                           arena_printf(t->a, "flavor vcpus=%lld with %s%s", vcpus, origin, plus1));
+                           src(t, "flavor vcpus=%lld with %s%s", vcpus, origin, plus1));
     } else if (strcmp(policy, "mixed") == 0) {
         group_set_resource(t, g0, "VCPU", vcpus - pinned,
-                           arena_printf(t->a,
-                                        "flavor vcpus=%lld with %s: the %lld not pinned by %s",
-                                        vcpus, origin, vcpus - pinned, mixed->from));
+                           src(t, "flavor vcpus=%lld with %s: the %lld not pinned by %s", vcpus,
+                               origin, vcpus - pinned, mixed->from));
         group_set_resource(t, g0, "PCPU", pinned + isolate,
-                           arena_printf(t->a, "flavor vcpus=%lld with %s: the %lld pinned by %s%s",
-                                        vcpus, origin, pinned, mixed->from, plus1));
+                           src(t, "flavor vcpus=%lld with %s: the %lld pinned by %s%s", vcpus,
+                               origin, pinned, mixed->from, plus1));
     }
 }
 
@@ -528,19 +545,17 @@ static void add_flavor_base(struct tx *t)
     size_t g0 = group_get(t, "", NULL);
 
     if (!any_group_has(t, "VCPU") && !any_group_has(t, "PCPU"))
-        group_set_resource(t, g0, "VCPU", in->vcpus,
-                           arena_printf(t->a, "flavor vcpus=%lld", in->vcpus));
+        group_set_resource(t, g0, "VCPU", in->vcpus, src(t, "flavor vcpus=%lld", in->vcpus));
     if (!any_group_has(t, "MEMORY_MB"))
         group_set_resource(t, g0, "MEMORY_MB", in->memory_mb,
-                           arena_printf(t->a, "flavor memory_mb=%lld", in->memory_mb));
+                           src(t, "flavor memory_mb=%lld", in->memory_mb));
     if (!any_group_has(t, "DISK_GB")) {
         /* compute_utils.convert_mb_to_ceil_gb */
         long long disk = in->ephemeral_gb + (in->swap + 1023) / 1024 + in->root_gb;
         if (disk)
-            group_set_resource(
-                t, g0, "DISK_GB", disk,
-                arena_printf(t->a, "flavor root_gb=%lld + ephemeral_gb=%lld + swap=%lld MB",
-                             in->root_gb, in->ephemeral_gb, in->swap));
+            group_set_resource(t, g0, "DISK_GB", disk,
+                               src(t, "flavor root_gb=%lld + ephemeral_gb=%lld + swap=%lld MB",
+                                   in->root_gb, in->ephemeral_gb, in->swap));
     }
 }
 
@@ -680,14 +695,14 @@ static void build_query(struct tx *t, struct sched_query *q)
     draft_single(t->a, &ds, "limit", arena_printf(t->a, "%lld", t->in->limit), limit_source(t->in));
     if (t->group_policy)
         draft_single(t->a, &ds, "group_policy", t->group_policy,
-                     arena_printf(t->a, "flavor extra spec group_policy=%s", t->group_policy));
+                     src(t, "flavor extra spec group_policy=%s", t->group_policy));
     draft_traits(t->a, &ds, "root_required", &t->root_required, &t->root_forbidden);
     for (size_t i = 0; i < t->n_groups; i++)
         draft_group(t, &ds, &t->groups[i]);
     qsort(ds.v, ds.n, sizeof(*ds.v), cmp_draft);
 
     size_t n_src = 0;
-    for (size_t i = 0; i < ds.n; i++)
+    for (size_t i = 0; i < ds.n && t->in->record_sources; i++)
         n_src += ds.v[i].parts.n;
     q->params = arena_alloc(t->a, (ds.n + 1) * sizeof(*q->params));
     q->sources = arena_alloc(t->a, (n_src + 1) * sizeof(*q->sources));
@@ -695,24 +710,25 @@ static void build_query(struct tx *t, struct sched_query *q)
     q->n_sources = 0;
     for (size_t i = 0; i < ds.n; i++) {
         q->params[i] = ds.v[i].p;
-        for (size_t j = 0; j < ds.v[i].parts.n; j++)
+        for (size_t j = 0; j < ds.v[i].parts.n && t->in->record_sources; j++)
             q->sources[q->n_sources++] = (struct sched_source){
                 ds.v[i].p.key, ds.v[i].parts.v[j].value, ds.v[i].parts.v[j].from};
     }
 }
 
-/* Where the request filters' root_required traits come from. */
-static const char *packed_source(struct arena *a, const struct sched_request *in)
+/* Where the packed-ring request filter's root_required trait comes from. */
+static const char *packed_source(const struct tx *t)
 {
+    const struct sched_request *in = t->in;
     const char *fv = find_kv(in->extra_specs, in->n_extra_specs, "hw:virtio_packed_ring");
     const char *iv = find_kv(in->image_props, in->n_image_props, "hw_virtio_packed_ring");
     if (fv && iv)
-        return arena_printf(a,
-                            "flavor extra spec hw:virtio_packed_ring=%s and image property "
-                            "hw_virtio_packed_ring=%s",
-                            fv, iv);
-    return fv ? arena_printf(a, "flavor extra spec hw:virtio_packed_ring=%s", fv)
-              : arena_printf(a, "image property hw_virtio_packed_ring=%s", iv);
+        return src(t,
+                   "flavor extra spec hw:virtio_packed_ring=%s and image property "
+                   "hw_virtio_packed_ring=%s",
+                   fv, iv);
+    return fv ? src(t, "flavor extra spec hw:virtio_packed_ring=%s", fv)
+              : src(t, "image property hw_virtio_packed_ring=%s", iv);
 }
 
 int sched_translate(const struct sched_request *in, sched_name_exists_fn *exists, void *arg,
@@ -734,7 +750,7 @@ int sched_translate(const struct sched_request *in, sched_name_exists_fn *exists
     strip_zeros(&t);
     /* Request filters: packed_virtqueue_filter and compute_status_filter. */
     if (packed)
-        strset_add(a, &t.root_required, PACKED_TRAIT, packed_source(a, in));
+        strset_add(a, &t.root_required, PACKED_TRAIT, packed_source(&t));
     if (in->forbid_disabled_computes)
         strset_add(a, &t.root_forbidden, DISABLED_TRAIT, "nova's compute_status_filter (always)");
     build_query(&t, out);

@@ -40,6 +40,9 @@ struct sched_request {
     /* nova's compute_status_filter: root_required gets !COMPUTE_STATUS_DISABLED.
      * Always on in nova; a switch here so the §7 examples without it can be checked. */
     bool forbid_disabled_computes;
+    /* Fill the query's sources (the derivation explain shows); off, the
+     * translation does not spend time on words nobody reads. */
+    bool record_sources;
 };
 
 enum sched_name_kind { SCHED_TRAIT, SCHED_RESOURCE_CLASS };
@@ -65,8 +68,9 @@ struct sched_source {
 };
 
 /* The derived query: parameters in nova's order (sorted by key, then value),
- * and the source of every part of every parameter, in the same order (an
- * empty resources[S] of a traits-only group has no part). */
+ * and, with in->record_sources, the source of every part of every
+ * parameter, in the same order (an empty resources[S] of a traits-only
+ * group has no part); without it, n_sources is 0. */
 struct sched_query {
     struct sched_param *params;
     size_t n;

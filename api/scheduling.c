@@ -200,6 +200,7 @@ static int parse_body(struct req *rq, struct sched_request *in)
         return -1;
     /* nova's compute_status_filter always runs. */
     in->forbid_disabled_computes = true;
+    in->record_sources = json_is_true(explain);
     return 0;
 }
 

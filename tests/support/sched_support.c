@@ -25,7 +25,8 @@ static size_t kv_count(const struct sched_kv *kv)
 struct sched_request sched_test_flavor(const struct sched_kv *specs, const struct sched_kv *props)
 {
     struct sched_request in = {
-        .vcpus = 2, .memory_mb = 2048, .root_gb = 20, .limit = SCHED_DEFAULT_LIMIT};
+        .vcpus = 2, .memory_mb = 2048, .root_gb = 20, .limit = SCHED_DEFAULT_LIMIT,
+        .record_sources = true};
     in.extra_specs = specs;
     in.n_extra_specs = kv_count(specs);
     in.image_props = props;

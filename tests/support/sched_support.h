@@ -20,7 +20,7 @@ bool sched_test_exists(void *arg, enum sched_name_kind kind, const char *name);
 
 /* The standard flavor of the §7 examples: vcpus=2, ram=2048, root_gb=20,
  * with the END_KV-terminated specs and props (either may be NULL),
- * borrowed. */
+ * borrowed; sources are recorded. */
 struct sched_request sched_test_flavor(const struct sched_kv *specs, const struct sched_kv *props);
 
 /* Asserts that every comma-separated part of every parameter of q has

@@ -518,6 +518,32 @@ START_TEST(every_translated_part_has_the_source_it_was_translated_from)
 }
 END_TEST
 
+/* A plain query (no explain) gets the same parameters without the words. */
+START_TEST(sources_are_recorded_only_when_asked)
+{
+    struct sched_kv specs[] = {{"hw:cpu_policy", "mixed"},
+                               {"hw:cpu_dedicated_mask", "^0"},
+                               {"hw:virtio_packed_ring", "true"},
+                               {"trait1:CUSTOM_T", "required"},
+                               {"resources1:CUSTOM_A", "1"},
+                               END_KV};
+    struct sched_request in = sched_test_flavor(specs, NULL);
+    struct arena a = {0};
+    struct sched_query with, without;
+    char err[700];
+    in.vcpus = 4;
+    in.forbid_disabled_computes = true;
+    ck_assert_int_eq(sched_translate(&in, sched_test_exists, NULL, &a, &with, err, sizeof(err)), 0);
+    in.record_sources = false;
+    ck_assert_int_eq(sched_translate(&in, sched_test_exists, NULL, &a, &without, err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(sched_query_string(&with, true, &a), sched_query_string(&without, true, &a));
+    ck_assert_uint_eq(with.n_sources, 9);
+    ck_assert_uint_eq(without.n_sources, 0);
+    arena_free(&a);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sched_translate");
@@ -550,6 +576,7 @@ int main(void)
     tcase_add_test(tc, one_request_group_past_the_cap_is_an_error_naming_the_limit);
     tcase_add_test(tc, a_group_with_many_classes_is_joined_in_sorted_order);
     tcase_add_test(tc, every_translated_part_has_the_source_it_was_translated_from);
+    tcase_add_test(tc, sources_are_recorded_only_when_asked);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
