@@ -10,7 +10,7 @@
  * /placid/allocation_candidates with "explain": true does the same for the
  * query derived from a flavor and an image, and says which flavor or image
  * property each part of the query came from. JSON (schema:
- * docs/explain.schema.json) or, for Accept: text/plain, a short report. */
+ * api/explain.schema.json) or, for Accept: text/plain, a short report. */
 #ifndef PLACID_API_EXPLAIN_H
 #define PLACID_API_EXPLAIN_H
 

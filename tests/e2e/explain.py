@@ -10,9 +10,9 @@ aggregate). GET /placid/allocation_candidates/explain and POST
 count what the plain query returns, list the near misses, give the
 derivation of the POST query (also for a hw:cpu_policy=mixed flavor: the
 translator's own record of the PCPU/VCPU split), render as text for
-Accept: text/plain, and validate against api/explain.schema.json (python3-jsonschema). Prints
-ok/FAIL lines, exits non-zero on failure; the server's stderr must hold no
-sanitizer report.
+Accept: text/plain, and validate against api/explain.schema.json
+(python3-jsonschema). Prints ok/FAIL lines, exits non-zero on failure; the
+server's log must hold no sanitizer report.
 """
 import json
 import os
