@@ -837,8 +837,8 @@ fail:
     return rc;
 }
 
-enum store_rc store_provider_allocations(struct store *st, long long provider_id,
-                                         store_allocation_fn *on_row, void *arg)
+static enum store_rc provider_allocations(struct store *st, long long provider_id,
+                                          store_allocation_fn *on_row, void *arg)
 {
     static const char sql[] =
         "SELECT c.uuid, c.generation, rc.name, a.used, a.created_at, COALESCE(a.updated_at, 0)"
@@ -851,6 +851,18 @@ enum store_rc store_provider_allocations(struct store *st, long long provider_id
     sqlite3_bind_int64(s, 1, provider_id);
     /* The provider's own uuid/generation are the caller's; not needed here. */
     return stream_allocations(st, s, false, "", 0, on_row, arg);
+}
+
+enum store_rc store_provider_allocations(struct store *st, const char *uuid,
+                                         struct provider_ref *ref, store_allocation_fn *on_row,
+                                         void *arg)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = provider_allocations(st, ref->id, on_row, arg);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
 }
 
 static enum store_rc consumer_delete(struct store *st, const char *consumer_uuid)

@@ -53,8 +53,8 @@ static int inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
     "i.resource_class_id, rc.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size," \
     " i.allocation_ratio, i.created_at, COALESCE(i.updated_at, 0)"
 
-enum store_rc store_inventories_list(struct store *st, long long provider_id,
-                                     store_inventory_fn *on_row, void *arg)
+static enum store_rc inventories_list(struct store *st, long long provider_id,
+                                      store_inventory_fn *on_row, void *arg)
 {
     static const char sql[] = "SELECT " INVENTORY_COLUMNS
                               " FROM inventories i JOIN resource_classes rc"
@@ -79,8 +79,19 @@ enum store_rc store_inventories_list(struct store *st, long long provider_id,
     return out;
 }
 
-enum store_rc store_inventory_get(struct store *st, long long provider_id, const char *rc_name,
-                                  struct inventory *out)
+enum store_rc store_inventories_list(struct store *st, const char *uuid, struct provider_ref *ref,
+                                     store_inventory_fn *on_row, void *arg)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = inventories_list(st, ref->id, on_row, arg);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
+}
+
+static enum store_rc inventory_get(struct store *st, long long provider_id, const char *rc_name,
+                                   struct inventory *out)
 {
     static const char sql[] = "SELECT " INVENTORY_COLUMNS
                               " FROM inventories i JOIN resource_classes rc"
@@ -95,6 +106,17 @@ enum store_rc store_inventory_get(struct store *st, long long provider_id, const
     if (rc == STORE_OK)
         rc = store_rc_from_sqlite(st, inventory_from_row(s, out), "inventory get");
     stmt_done(s);
+    return rc;
+}
+
+enum store_rc store_inventory_get(struct store *st, const char *uuid, const char *rc_name,
+                                  struct provider_ref *ref, struct inventory *out)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = inventory_get(st, ref->id, rc_name, out);
+    tx_rollback(st); /* a read: nothing to keep */
     return rc;
 }
 

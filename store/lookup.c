@@ -49,22 +49,15 @@ enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
     return id_by_name(st, sql, name, id);
 }
 
-enum store_rc store_begin_write(struct store *st)
+enum store_rc provider_read_begin(struct store *st, const char *uuid, struct provider_ref *ref)
 {
-    return tx_begin_write(st);
-}
-
-enum store_rc store_begin_read(struct store *st)
-{
-    return tx_begin_read(st);
-}
-
-enum store_rc store_commit(struct store *st)
-{
-    return tx_commit(st);
-}
-
-void store_rollback(struct store *st)
-{
-    tx_rollback(st);
+    ref->id = 0;
+    enum store_rc rc = tx_begin_read(st);
+    if (rc != STORE_OK)
+        return rc;
+    if ((rc = store_provider_ref(st, uuid, ref)) != STORE_OK) {
+        ref->id = 0;
+        tx_rollback(st);
+    }
+    return rc;
 }

@@ -200,8 +200,8 @@ enum store_rc store_traits_resolve(struct store *st, const char *const *names, s
     return STORE_OK;
 }
 
-enum store_rc store_provider_traits_list(struct store *st, long long provider_id,
-                                         store_trait_row_fn *on_row, void *arg)
+static enum store_rc provider_traits_list(struct store *st, long long provider_id,
+                                          store_trait_row_fn *on_row, void *arg)
 {
     static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
                               " JOIN traits t ON t.id = pt.trait_id"
@@ -211,6 +211,18 @@ enum store_rc store_provider_traits_list(struct store *st, long long provider_id
         return STORE_ERROR;
     sqlite3_bind_int64(s, 1, provider_id);
     return stream_traits(st, s, on_row, arg, "list provider traits");
+}
+
+enum store_rc store_provider_traits_list(struct store *st, const char *uuid,
+                                         struct provider_ref *ref, store_trait_row_fn *on_row,
+                                         void *arg)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = provider_traits_list(st, ref->id, on_row, arg);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
 }
 
 /* STORE_OK when provider_id exists with this generation. */
@@ -272,4 +284,58 @@ fail:
 out:
     free(ids_json);
     return rc;
+}
+
+/* The steps of PUT and DELETE .../traits inside their write transaction:
+ * provider (STORE_NOT_FOUND), generation (STORE_CONFLICT; with generation
+ * NULL not checked), names (STORE_INVALID), the replacement, the new set. */
+static enum store_rc traits_set_steps(struct store *st, const char *uuid,
+                                      const long long *generation, const char *const *names,
+                                      size_t n, long long *ids, long long *new_gen,
+                                      store_trait_row_fn *on_row, void *arg)
+{
+    struct provider_ref ref;
+    enum store_rc rc = store_provider_ref(st, uuid, &ref);
+    if (rc != STORE_OK)
+        return rc;
+    if (generation && ref.generation != *generation)
+        return STORE_CONFLICT;
+    if (n > 0 && (rc = store_traits_resolve(st, names, n, ids, NULL)) != STORE_OK)
+        return rc == STORE_NOT_FOUND ? STORE_INVALID : rc;
+    if ((rc = store_provider_traits_replace(st, ref.id, ref.generation, ids, n, new_gen)) !=
+        STORE_OK)
+        return rc;
+    return on_row ? provider_traits_list(st, ref.id, on_row, arg) : STORE_OK;
+}
+
+/* traits_set_steps() as one write transaction, all or nothing. */
+static enum store_rc traits_set(struct store *st, const char *uuid, const long long *generation,
+                                const char *const *names, size_t n, long long *ids,
+                                long long *new_generation, store_trait_row_fn *on_row, void *arg)
+{
+    long long gen = 0;
+    enum store_rc rc = tx_begin_write(st);
+    if (rc != STORE_OK)
+        return rc;
+    rc = traits_set_steps(st, uuid, generation, names, n, ids, &gen, on_row, arg);
+    if (rc != STORE_OK) {
+        tx_rollback(st);
+        return rc;
+    }
+    if ((rc = tx_commit(st)) == STORE_OK && new_generation)
+        *new_generation = gen;
+    return rc;
+}
+
+enum store_rc store_provider_traits_set(struct store *st, const char *uuid, long long generation,
+                                        const char *const *names, size_t n, long long *ids,
+                                        long long *new_generation, store_trait_row_fn *on_row,
+                                        void *arg)
+{
+    return traits_set(st, uuid, &generation, names, n, ids, new_generation, on_row, arg);
+}
+
+enum store_rc store_provider_traits_clear(struct store *st, const char *uuid)
+{
+    return traits_set(st, uuid, NULL, NULL, 0, NULL, NULL, NULL, NULL);
 }

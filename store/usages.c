@@ -23,8 +23,8 @@ static enum store_rc stream_usages(struct store *st, sqlite3_stmt *s, store_usag
     return out;
 }
 
-enum store_rc store_provider_usages(struct store *st, long long provider_id,
-                                    store_usage_fn *on_row, void *arg)
+static enum store_rc provider_usages(struct store *st, long long provider_id,
+                                     store_usage_fn *on_row, void *arg)
 {
     /* One row per class with inventory, 0 when nothing is allocated. */
     static const char sql[] =
@@ -37,6 +37,17 @@ enum store_rc store_provider_usages(struct store *st, long long provider_id,
         return STORE_ERROR;
     sqlite3_bind_int64(s, 1, provider_id);
     return stream_usages(st, s, on_row, arg);
+}
+
+enum store_rc store_provider_usages(struct store *st, const char *uuid, struct provider_ref *ref,
+                                    store_usage_fn *on_row, void *arg)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = provider_usages(st, ref->id, on_row, arg);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
 }
 
 enum store_rc store_usages_by_project(struct store *st, const char *project_id,
