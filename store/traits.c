@@ -9,9 +9,6 @@
 
 static const char CUSTOM_PREFIX[] = "CUSTOM_";
 
-/* Columns: id, name, created_at, updated_at (0 when NULL). */
-#define TRAIT_COLUMNS "t.id, t.name, t.created_at, COALESCE(t.updated_at, 0)"
-
 /* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
 static int trait_from_row(sqlite3_stmt *s, struct trait *out)
 {
@@ -61,15 +58,7 @@ static char *like_prefix_pattern(const char *prefix)
 enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
                                 store_trait_row_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM traits t"
-                              " WHERE (?1 IS NULL OR t.name IN (SELECT value FROM json_each(?1)))"
-                              "   AND (?2 IS NULL OR t.name LIKE ?2 ESCAPE '\\')"
-                              "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM provider_traits pt"
-                              "                              WHERE pt.trait_id = t.id) = ?3)"
-                              " ORDER BY t.name";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_TRAITS_LIST);
     char *names = f && f->names ? json_text_array(f->names, f->n_names) : NULL;
     char *pattern = f && f->prefix ? like_prefix_pattern(f->prefix) : NULL;
     if (names)
@@ -86,10 +75,7 @@ enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
 
 enum store_rc store_trait_get(struct store *st, const char *name, struct trait *out)
 {
-    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM traits t WHERE t.name = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_TRAIT_GET);
     stmt_bind_text(s, 1, name);
     enum store_rc rc = stmt_row(st, s, "get trait");
     if (rc == STORE_OK)
@@ -101,7 +87,6 @@ enum store_rc store_trait_get(struct store *st, const char *name, struct trait *
 enum store_rc store_trait_ensure(struct store *st, const char *name, struct trait *out,
                                  bool *created)
 {
-    static const char sql[] = "INSERT INTO traits(name, created_at) VALUES (?1, ?2)";
     bool is_new = false;
     enum store_rc rc;
 
@@ -109,11 +94,7 @@ enum store_rc store_trait_ensure(struct store *st, const char *name, struct trai
         return rc;
     rc = store_trait_get(st, name, out);
     if (rc == STORE_NOT_FOUND) {
-        sqlite3_stmt *s = stmt_get(st, sql);
-        if (!s) {
-            rc = STORE_ERROR;
-            goto fail;
-        }
+        sqlite3_stmt *s = stmt_of(st, STMT_TRAIT_INSERT);
         stmt_bind_text(s, 1, name);
         sqlite3_bind_int64(s, 2, store_now());
         if ((rc = stmt_exec(st, s, "create trait")) != STORE_OK ||
@@ -138,15 +119,13 @@ fail:
  * does. */
 static enum store_rc trait_in_use(struct store *st, long long id)
 {
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM provider_traits WHERE trait_id = ?1)";
     bool used = false;
-    enum store_rc rc = stmt_flag_id(st, sql, id, &used, "trait in use");
+    enum store_rc rc = stmt_flag_id(st, STMT_TRAIT_IN_USE, id, &used, "trait in use");
     return rc == STORE_OK && used ? STORE_IN_USE : rc;
 }
 
 enum store_rc store_trait_delete(struct store *st, const char *name)
 {
-    static const char sql[] = "DELETE FROM traits WHERE id = ?1";
     struct trait row = {0};
     enum store_rc rc;
 
@@ -160,7 +139,7 @@ enum store_rc store_trait_delete(struct store *st, const char *name)
         goto fail;
     }
     if ((rc = trait_in_use(st, row.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, sql, row.id, "delete trait")) != STORE_OK)
+        (rc = stmt_exec_id(st, STMT_TRAIT_DELETE, row.id, "delete trait")) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
@@ -171,11 +150,7 @@ fail:
 enum store_rc store_traits_resolve(struct store *st, const char *const *names, size_t n,
                                    long long *ids, const char **first_missing)
 {
-    static const char sql[] =
-        "SELECT j.key, t.id FROM json_each(?1) j JOIN traits t ON t.name = j.value";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_TRAITS_RESOLVE);
     memset(ids, 0, n * sizeof(*ids));
     char *text = json_text_array(names, n);
     stmt_bind_text(s, 1, text);
@@ -203,12 +178,7 @@ enum store_rc store_traits_resolve(struct store *st, const char *const *names, s
 static enum store_rc provider_traits_list(struct store *st, long long provider_id,
                                           store_trait_row_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
-                              " JOIN traits t ON t.id = pt.trait_id"
-                              " WHERE pt.provider_id = ?1 ORDER BY t.name";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_TRAITS);
     sqlite3_bind_int64(s, 1, provider_id);
     return stream_traits(st, s, on_row, arg, "list provider traits");
 }
@@ -235,12 +205,10 @@ static enum store_rc check_generation(struct store *st, long long provider_id, l
 
 /* Runs a bound statement for provider_id and ids_json and adds the rows it
  * changed to *changed. */
-static enum store_rc exec_counting(struct store *st, const char *sql, long long provider_id,
+static enum store_rc exec_counting(struct store *st, enum stmt_id id, long long provider_id,
                                    const char *ids_json, int *changed, const char *what)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, id);
     sqlite3_bind_int64(s, 1, provider_id);
     stmt_bind_text(s, 2, ids_json);
     enum store_rc rc = stmt_exec(st, s, what);
@@ -253,12 +221,6 @@ enum store_rc store_provider_traits_replace(struct store *st, long long provider
                                             long long generation, const long long *trait_ids,
                                             size_t n, long long *new_generation)
 {
-    static const char delete_sql[] = "DELETE FROM provider_traits WHERE provider_id = ?1"
-                                     " AND trait_id NOT IN (SELECT value FROM json_each(?2))";
-    /* OR IGNORE skips pairs already there (and duplicates in the list);
-     * it does not hide foreign-key errors for unknown trait ids. */
-    static const char insert_sql[] = "INSERT OR IGNORE INTO provider_traits(provider_id, trait_id)"
-                                     " SELECT ?1, value FROM json_each(?2)";
     char *ids_json = json_id_array(trait_ids, n);
     int changed = 0;
     enum store_rc rc;
@@ -266,9 +228,9 @@ enum store_rc store_provider_traits_replace(struct store *st, long long provider
     if ((rc = tx_begin_write(st)) != STORE_OK)
         goto out;
     if ((rc = check_generation(st, provider_id, generation)) != STORE_OK ||
-        (rc = exec_counting(st, delete_sql, provider_id, ids_json, &changed,
+        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_REMOVE, provider_id, ids_json, &changed,
                             "remove provider traits")) != STORE_OK ||
-        (rc = exec_counting(st, insert_sql, provider_id, ids_json, &changed,
+        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_ADD, provider_id, ids_json, &changed,
                             "add provider traits")) != STORE_OK)
         goto fail;
     /* The generation moves only when the set really changed. */
