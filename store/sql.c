@@ -282,6 +282,8 @@ const char *const store_sql[STMT__COUNT] = {
         " WHERE id = ?1 AND generation = ?2",
     [STMT_CONSUMER_DELETE] =
         "DELETE FROM consumers WHERE id = ?1",
+
+    /* ---- store/allocation_reads.c ---- */
     [STMT_CONSUMER_READ] =
         "SELECT c.id, c.uuid, c.generation, p.external_id, u.external_id,"
         " COALESCE(ct.name, '" STORE_CONSUMER_TYPE_UNKNOWN "')"

@@ -90,6 +90,7 @@
     X(ALLOCATION_INSERT) \
     X(CONSUMER_BUMP) \
     X(CONSUMER_DELETE) \
+    /* store/allocation_reads.c */ \
     X(CONSUMER_READ) \
     X(CONSUMER_ALLOCATION_ROWS) \
     X(PROVIDER_ALLOCATION_ROWS) \

@@ -368,7 +368,7 @@ enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uui
                                             const long long *expect_gen, long long *generation);
 
 /* ---- Inventories, allocations, usages (store/inventories.c, store/allocations.c,
- *      store/usages.c) ---- */
+ *      store/allocation_reads.c, store/usages.c) ---- */
 
 #define STORE_NAME_MAX 256 /* ASCII names (resource class, consumer type) and uuids: 255 + NUL */
 
