@@ -38,7 +38,7 @@ struct store {
 /* Frees an object of the tree cache (store/candidates.c makes them). */
 void candidates_trees_destroy(void *obj);
 
-/* Prepares every statement of store_sql[] on st's connection (with
+/* Prepares every statement of sqlite_sql[] on st's connection (with
  * SQLITE_PREPARE_PERSISTENT), after the migrations. Returns 0, or -1 with
  * a one-line reason naming the statement and SQLite's error in err. */
 int stmts_prepare(struct store *st, char *err, size_t errsz);
@@ -50,7 +50,7 @@ static inline sqlite3_stmt *stmt_of(struct store *st, enum stmt_id id)
     return st->stmts[id];
 }
 
-/* For store/candidates.c until its SQL joins store/sql.c: returns the
+/* For store/candidates.c until its SQL joins store/sql_sqlite.c: returns the
  * cached statement for sql, prepared on first use with
  * SQLITE_PREPARE_PERSISTENT. sql must be a string with static storage: the
  * cache is keyed by its address. The store owns the statement; pair each use

@@ -1,6 +1,7 @@
-/* The ids of the store's static statements (the SQL of each backend is in
- * one file: store/sql.c for SQLite). Every id is prepared when a connection
- * opens, so using one never fails and needs no check. Internal to store/. */
+/* The ids of the store's static statements, shared by every backend; the
+ * SQL of each backend is in one file of its own (store/sql_sqlite.c for
+ * SQLite). Every id is prepared when a connection opens, so using one never
+ * fails and needs no check. Internal to store/. */
 #ifndef PLACID_STORE_STATEMENTS_H
 #define PLACID_STORE_STATEMENTS_H
 
@@ -106,10 +107,10 @@ enum stmt_id {
 };
 /* clang-format on */
 
-/* The SQL text of each id for this backend (store/sql.c); never NULL. */
-extern const char *const store_sql[STMT__COUNT];
+/* The SQLite text of each id (store/sql_sqlite.c); never NULL. */
+extern const char *const sqlite_sql[STMT__COUNT];
 
-/* The name of each id ("PROVIDER_REF"), for messages. */
+/* The name of each id ("PROVIDER_REF"), for messages (store/statements.c). */
 extern const char *const store_stmt_names[STMT__COUNT];
 
 #endif

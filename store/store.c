@@ -315,7 +315,7 @@ struct store *store_open(const char *path, char *err, size_t errsz)
 int stmts_prepare(struct store *st, char *err, size_t errsz)
 {
     for (int id = 0; id < STMT__COUNT; id++) {
-        if (sqlite3_prepare_v3(st->db, store_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
+        if (sqlite3_prepare_v3(st->db, sqlite_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
                                NULL) != SQLITE_OK) {
             snprintf(err, errsz, "cannot prepare statement %s: %s", store_stmt_names[id],
                      sqlite3_errmsg(st->db));

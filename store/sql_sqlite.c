@@ -4,7 +4,7 @@
  * Every text is prepared when a connection opens (stmts_prepare()), so SQL
  * that does not prepare stops start-up with its error instead of failing a
  * request. A second backend (PostgreSQL) gives the same ids its own texts
- * in a file of its own. */
+ * in a file of its own (store/sql_pg.c). */
 #include "store/statements.h"
 #include "store/store.h" /* STORE_CONSUMER_TYPE_UNKNOWN */
 
@@ -29,7 +29,7 @@
     " i.allocation_ratio, i.created_at, COALESCE(i.updated_at, 0)"
 
 /* clang-format off */
-const char *const store_sql[STMT__COUNT] = {
+const char *const sqlite_sql[STMT__COUNT] = {
     /* ---- store/store.c ---- */
     [STMT_BEGIN_WRITE] =
         "BEGIN IMMEDIATE",
@@ -329,11 +329,5 @@ const char *const store_sql[STMT__COUNT] = {
         " FROM sel s JOIN resource_classes rc ON rc.id = s.rc"
         " LEFT JOIN consumer_types ct ON ct.id = s.t"
         " GROUP BY s.t, s.rc ORDER BY s.t, s.rc",
-};
-
-const char *const store_stmt_names[STMT__COUNT] = {
-#define X(id) [STMT_##id] = #id,
-    STORE_STATEMENTS(X)
-#undef X
 };
 /* clang-format on */
