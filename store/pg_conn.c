@@ -40,19 +40,18 @@ static bool is_uri(const char *s)
     return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
 }
 
-/* postgresql://user:PASSWORD@host:port/db?k=v&password=PASSWORD: the user
- * information ends at the last '@' before the path or query. */
+/* postgresql://user:PASSWORD@host:port/db?k=v&password=PASSWORD. The user
+ * information is taken to end at the last '@' of the whole string, not the
+ * first '/' or '?' as libpq parses it: a password mistyped with a raw '/'
+ * or '?' is then still masked (masking too much is harmless). */
 static void mask_uri(const char *s, size_t n, struct outbuf *o)
 {
     const char *end = s + n, *rest = strstr(s, "://") + 3;
     put(o, s, (size_t)(rest - s));
-    size_t auth = strcspn(rest, "/?");
-    if (rest + auth > end)
-        auth = (size_t)(end - rest);
     const char *at = NULL;
-    for (size_t i = 0; i < auth; i++)
-        if (rest[i] == '@')
-            at = rest + i;
+    for (const char *p = rest; p < end; p++)
+        if (*p == '@')
+            at = p;
     if (at) {
         const char *colon = memchr(rest, ':', (size_t)(at - rest));
         put(o, rest, (size_t)((colon ? colon + 1 : at) - rest));

@@ -27,6 +27,7 @@ START_TEST(masking_hides_every_password)
               "postgres://u:***@h1,h2/d?sslmode=require&password=***&application_name=a");
     masked_is("postgresql://u:a@b@h/d", "postgresql://u:***@h/d");
     masked_is("postgresql://u@h/d", "postgresql://u@h/d");
+    masked_is("postgresql://u:p/s?s@h/d", "postgresql://u:***@h/d"); /* unencoded / and ? */
     masked_is("postgresql:///d?host=/run/pg", "postgresql:///d?host=/run/pg");
     masked_is("host=db password=s3cret dbname=placid", "host=db password=*** dbname=placid");
     masked_is("host=db password = 'se cr\\'et' user=u", "host=db password = *** user=u");
