@@ -22,8 +22,6 @@ if(PLACID_POSTGRESQL)
     DEPENDS ${PG_MIGRATION_FILES} ${CMAKE_SOURCE_DIR}/cmake/embed_migrations.cmake
     COMMENT "Embedding PostgreSQL migrations")
   file(GLOB PG_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/store/pg_*.c)
-  # New code is kept -Wconversion-clean from the start.
-  set_source_files_properties(${PG_SOURCES} PROPERTIES COMPILE_OPTIONS "-Wconversion")
   list(APPEND STORE_SOURCES ${PG_SOURCES} ${PG_MIGRATIONS_C})
   set(PLACID_PG_LIBS PkgConfig::PQ)
 endif()
