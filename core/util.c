@@ -125,6 +125,14 @@ void arena_free(struct arena *a)
     a->head = NULL;
 }
 
+uint64_t str_hash64(const char *s)
+{
+    uint64_t h = FNV64_OFFSET_BASIS;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        h = (h ^ *p) * FNV64_PRIME;
+    return h;
+}
+
 /* xorshift state seeded from /dev/urandom per thread; uuids need uniqueness,
  * not secrecy. The shifts are Marsaglia's xorshift64 triple (13, 7, 17),
  * which gives the full period of 2^64 - 1 from any non-zero state. */

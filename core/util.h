@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -37,6 +38,9 @@ void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
 #define FNV64_OFFSET_BASIS  14695981039346656037ull
 #define FNV64_PRIME         1099511628211ull
 #define FIBONACCI_HASH_MULT 0x9e3779b97f4a7c15ull
+
+/* FNV-1a, 64 bits, of the bytes of s up to its NUL. */
+uint64_t str_hash64(const char *s);
 
 /* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
 void uuid4_generate(char out[37]);
