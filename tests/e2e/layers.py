@@ -16,10 +16,11 @@ AGENT = sys.argv[2] if len(sys.argv) > 2 else None
 
 # layer -> the project headers and system headers it must not include
 RULES = {
-    "core": (("server/", "store/", "api/", "agent/"), ("microhttpd.h", "sqlite3.h", "jansson.h")),
+    "core": (("server/", "store/", "api/", "agent/"),
+             ("microhttpd.h", "sqlite3.h", "libpq-fe.h", "jansson.h")),
     "store": (("server/", "api/", "agent/"), ("microhttpd.h", "jansson.h")),
-    "api": (("agent/",), ("microhttpd.h", "sqlite3.h")),
-    "agent": (("server/", "store/", "api/"), ("microhttpd.h", "sqlite3.h")),
+    "api": (("agent/",), ("microhttpd.h", "sqlite3.h", "libpq-fe.h")),
+    "agent": (("server/", "store/", "api/"), ("microhttpd.h", "sqlite3.h", "libpq-fe.h")),
 }
 # The agent shares the Keystone v3 client with the server (api/keystone.c,
 # compiled into placid-agent by agent/CMakeLists.txt): the one api/ header

@@ -1,0 +1,134 @@
+/* Units of work on PostgreSQL: a transaction per call and the retry rule
+ * of store/pg_unit.h. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "store/pg_unit.h"
+
+/* Why these levels: docs/postgresql.md, section 2. Writes wait for each
+ * other on row locks instead of aborting; a read sees one snapshot, which
+ * the tree cache's (block, version) pairs need, and a read-only
+ * REPEATABLE READ transaction is never aborted for serialization. */
+static const char *const begin_sql[] = {
+    [PG_UNIT_WRITE] = "BEGIN ISOLATION LEVEL READ COMMITTED",
+    [PG_UNIT_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+};
+
+static bool state_is(const char *state, const char *want)
+{
+    return strncmp(state, want, strlen(want)) == 0;
+}
+
+/* The connection is gone: class 08 (connection exception), 57P01-57P03
+ * (the server is shutting down or terminated this backend), or libpq
+ * already knows it is broken. */
+static bool connection_lost(PGconn *conn, const char *state)
+{
+    return PQstatus(conn) == CONNECTION_BAD || state_is(state, "08") ||
+           state_is(state, "57P01") || state_is(state, "57P02") || state_is(state, "57P03");
+}
+
+enum store_rc pg_unit_check(struct pg_unit *u, const PGresult *res, const char *what)
+{
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return STORE_OK;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(u->sqlstate, sizeof(u->sqlstate), "%s", state ? state : "");
+    if (state_is(u->sqlstate, "40001") || state_is(u->sqlstate, "40P01")) {
+        u->retryable = true;
+        return STORE_CONFLICT;
+    }
+    if (connection_lost(u->conn, u->sqlstate)) {
+        u->lost = true;
+        return STORE_BUSY;
+    }
+    if (state_is(u->sqlstate, "23505"))
+        return STORE_DUPLICATE;
+    if (state_is(u->sqlstate, "23503"))
+        return STORE_IN_USE;
+    if (state_is(u->sqlstate, "55P03") || state_is(u->sqlstate, "57014"))
+        return STORE_BUSY;
+    char why[512];
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    pg_error_line(primary ? primary : PQerrorMessage(u->conn), why, sizeof(why));
+    log_msg(LOG_ERROR, "store: %s: %s (SQLSTATE %s)", what, why, u->sqlstate);
+    return STORE_ERROR;
+}
+
+/* One run of the body and its commit or rollback. *commit_lost: the
+ * connection broke during COMMIT, so whether it committed is unknown. */
+static enum store_rc run_once(struct pg_unit *u, pg_unit_fn *fn, void *arg, bool *commit_lost)
+{
+    enum store_rc rc = fn(u, arg);
+    if (rc != STORE_OK) {
+        if (!u->lost)
+            PQclear(PQexec(u->conn, "ROLLBACK"));
+        return rc;
+    }
+    PGresult *res = PQexec(u->conn, "COMMIT");
+    rc = pg_unit_check(u, res, "COMMIT");
+    if (rc == STORE_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        /* PostgreSQL answers COMMIT of a failed transaction with ROLLBACK:
+         * the body went on after an error it should have returned. */
+        log_msg(LOG_ERROR, "store: a unit of work ignored a failed statement; rolled back");
+        rc = STORE_ERROR;
+    }
+    PQclear(res);
+    *commit_lost = rc != STORE_OK && u->lost;
+    return rc;
+}
+
+/* 1-5 ms, from the clock's nanoseconds: enough to move racing nodes apart. */
+static void backoff(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    struct timespec d = {0, (1 + now.tv_nsec % 5) * 1000000L};
+    nanosleep(&d, NULL);
+}
+
+enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum store_rc exhausted,
+                          pg_unit_fn *fn, void *arg, unsigned *attempts)
+{
+    enum store_rc rc;
+    unsigned runs = 0, retries = 0;
+    bool reconnected = false;
+    for (;;) {
+        struct pg_unit u = {.attempt = runs};
+        bool commit_lost = false;
+        if ((rc = pg_pool_acquire(pool, &u.conn)) != STORE_OK)
+            break;
+        rc = pg_pool_begin(pool, u.conn, begin_sql[kind]);
+        if (rc == STORE_OK) {
+            runs++;
+            rc = run_once(&u, fn, arg, &commit_lost);
+        }
+        pg_pool_release(pool, u.conn);
+        if (rc == STORE_OK || commit_lost)
+            break;
+        if (u.retryable && retries < PG_UNIT_RETRIES) {
+            retries++;
+            log_msg(LOG_DEBUG, "store: unit of work aborted (SQLSTATE %s), retry %u", u.sqlstate,
+                    retries);
+            backoff();
+            continue;
+        }
+        if (u.retryable) {
+            log_msg(LOG_WARN, "store: unit of work aborted %u times (SQLSTATE %s), giving up",
+                    runs, u.sqlstate);
+            rc = exhausted;
+            break;
+        }
+        if (u.lost && !reconnected) {
+            reconnected = true; /* nothing was committed: run it once more */
+            continue;
+        }
+        break;
+    }
+    if (attempts)
+        *attempts = runs;
+    return rc;
+}
