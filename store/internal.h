@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "store/sql.h"
 #include "store/statements.h"
 #include "store/store.h"
 
@@ -22,10 +23,19 @@ struct committer;
 
 struct sql_ops;
 
+/* A statement of the registry on an SQLite connection: store/sql.h's
+ * struct sql (ops NULL) and its prepared statement. base.st stays NULL:
+ * a parked connection (group commit) moves to another handle, and SQLite
+ * finds the connection from the statement. */
+struct sql_sqlite {
+    struct sql base;
+    sqlite3_stmt *stmt;
+};
+
 struct store {
     const struct sql_ops *ops; /* the backend of store/sql.h: NULL for SQLite */
     sqlite3 *db;
-    sqlite3_stmt *stmts[STMT__COUNT];        /* every static statement, prepared at open */
+    struct sql_sqlite stmts[STMT__COUNT];    /* every static statement, prepared at open */
     struct stmt_slot cache[STMT_CACHE_SIZE]; /* stmt_get()'s, for store/candidates*.c */
     int tx_depth;             /* >0 inside a transaction started by tx_begin_* */
     bool reading;             /* the outermost transaction is a read (tx_begin_read) */
@@ -50,7 +60,7 @@ int stmts_prepare(struct store *st, char *err, size_t errsz);
  * pair each use with stmt_done(). Never NULL once st is open. */
 static inline sqlite3_stmt *stmt_of(struct store *st, enum stmt_id id)
 {
-    return st->stmts[id];
+    return st->stmts[id].stmt;
 }
 
 /* For store/candidates.c until its SQL joins store/sql_sqlite.c: returns the
@@ -89,6 +99,8 @@ enum store_rc provider_read_begin(struct store *st, const char *uuid, struct pro
 /* Maps an SQLite result code to a store result, logging unexpected ones
  * with what (an identifier of the failing step). */
 enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what);
+/* The same for a connection db. */
+enum store_rc sqlite_rc_map(sqlite3 *db, int rc, const char *what);
 
 /* Runs a statement that returns no rows (INSERT/UPDATE/DELETE) and resets
  * it. Returns STORE_OK or the mapped error. */
