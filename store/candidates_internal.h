@@ -1,0 +1,503 @@
+/* The allocation candidates engine's own declarations, shared by its files
+ * only (store/candidates.h is the contract the API uses).
+ *
+ * The engine is split by what each part may touch:
+ *   store/candidates.c          the entry point and the walk over blocks of trees
+ *                               (transactions, the tree cache, randomization);
+ *   store/candidates_load.c     reading provider trees, sharing providers and block
+ *                               versions (the only SQL of the trees);
+ *   store/candidates_resolve.c  names to ids (traits, classes, aggregates, in_tree)
+ *                               and ids back to names, in Placement's order (SQL);
+ *   store/solver_trees.c        building a "world" (the trees of a block) from rows;
+ *   store/solver.c              solving one anchor: per-group choices, combining them,
+ *                               pruning, bounded work;
+ *   store/solver_emit.c         handing candidates and summaries to the callbacks;
+ *   store/solver_explain.c      explain (issue 12): why a tree yielded nothing.
+ * The solver_* files are pure: no sqlite3, no struct store. Rows come in
+ * through world_add_*() and names through struct engine's fetch_name hook,
+ * so tests/solver/ runs them on trees built by hand. */
+#ifndef PLACID_STORE_CANDIDATES_INTERNAL_H
+#define PLACID_STORE_CANDIDATES_INTERNAL_H
+
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+#include "store/candidates.h"
+
+struct store;
+struct tree_entry;
+
+/* ---- A resettable bump allocator for per-request and per-anchor scratch ---- */
+
+struct pool_chunk;
+struct pool {
+    struct pool_chunk *head;
+};
+
+void *pool_alloc(struct pool *p, size_t n);
+char *pool_strdup(struct pool *p, const char *s);
+/* Frees every chunk but the newest, which is kept (emptied) for reuse. */
+void pool_reset(struct pool *p);
+void pool_free(struct pool *p);
+
+/* ---- Growable arrays: malloc'd, or their own huge-page mapping from a
+ * megabyte up (store/solver_trees.c) ---- */
+
+/* Grows an array (malloc'd or mapped by size) to hold at least need
+ * elements. */
+void grow(void **v, size_t *cap, size_t need, size_t elem);
+void array_free(void *v, size_t cap, size_t elem);
+
+/* ---- Small integer helpers ---- */
+
+static inline int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Membership in a sorted array. */
+static inline bool has_id(const long long *v, size_t n, long long id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid] == id)
+            return true;
+        if (v[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* True when the sorted arrays a and b share an element. */
+static inline bool intersects(const long long *a, size_t na, const long long *b, size_t nb)
+{
+    size_t i = 0, j = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j])
+            return true;
+        if (a[i] < b[j])
+            i++;
+        else
+            j++;
+    }
+    return false;
+}
+
+/* Saturating arithmetic for amounts, capacities and usage: every operand
+ * is an int64 the API or the database accepted, and a result past the range
+ * only has to compare correctly ("more than anything can hold"). */
+static inline long long sat_add(long long a, long long b)
+{
+    long long r;
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? LLONG_MAX : LLONG_MIN;
+    return r;
+}
+
+static inline long long sat_sub(long long a, long long b)
+{
+    long long r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? LLONG_MAX : LLONG_MIN;
+    return r;
+}
+
+static inline uint64_t hash_ll(long long v)
+{
+    uint64_t h = (uint64_t)v * FIBONACCI_HASH_MULT;
+    return h ^ (h >> 29);
+}
+
+/* ---- The in-memory picture of some provider trees ---- */
+
+struct cinv {
+    long long rc, total, reserved, min_unit, max_unit, step_size;
+    long long used, capacity;
+    double ratio; /* for explanations */
+};
+
+/* A provider of a finished world. Worlds of blocks are shared by concurrent
+ * requests through the tree cache, so nothing here changes once
+ * world_finalize() is done: per-request state lives in the engine. */
+struct cprov {
+    long long id, parent_id, root_id;
+    char uuid[37];
+    bool sharing;
+    struct cprov *parent, *root;
+    struct cprov *next; /* next member of the same tree, by id */
+    struct cprov *tail; /* roots only, while linking: last member */
+    /* The first of this provider's interchangeable siblings: leaves under the
+     * same parent, not sharing, with identical inventories, usage, traits and
+     * aggregates. NULL when it has none. Swapping two of them maps every
+     * candidate to another one, so a search that found nothing with one need
+     * not try the others (see combine). */
+    const struct cprov *twin;
+    bool has_children;
+    struct cinv *inv;
+    const long long *traits, *aggs; /* sorted ids */
+    size_t n_inv, n_traits, n_aggs;
+    size_t inv_off, trait_off, agg_off; /* while loading */
+};
+
+struct world {
+    struct cprov *provs;
+    size_t n, cap;
+    struct cinv *inv;
+    size_t n_inv, cap_inv;
+    long long *traits;
+    size_t n_traits, cap_traits;
+    long long *aggs;
+    size_t n_aggs, cap_aggs;
+    size_t *slots; /* id -> index + 1; open addressing */
+    size_t n_slots, cap_slots;
+    struct cprov **roots; /* by id */
+    size_t n_roots, cap_roots;
+};
+
+/* Building a world (store/solver_trees.c). Providers are added in id order
+ * (an outlier range may follow), then each kind of row in provider order;
+ * world_finalize() links the trees, after which the world never changes. */
+struct cprov *world_add_provider(struct world *w, long long id, long long root_id,
+                                 long long parent_id, const char *uuid);
+/* Room for the rows of `added` providers just added. */
+void world_reserve_rows(struct world *w, size_t added);
+/* The provider of a row, among those from index first on: *cur is a cursor
+ * that only moves forward for rows in provider order. NULL when absent. */
+struct cprov *world_row_provider(struct world *w, size_t first, size_t *cur, long long id);
+/* An inventory of p (classes in id order): rc, total, reserved, min_unit,
+ * max_unit, step_size and ratio from v; capacity is worked out, used is 0. */
+void world_add_inventory(struct world *w, struct cprov *p, const struct cinv *v);
+/* The usage of class rc on p (an inventory added before). */
+void world_set_usage(struct world *w, struct cprov *p, long long rc, long long used);
+void world_add_trait(struct world *w, struct cprov *p, long long trait_id);
+void world_add_aggregate(struct world *w, struct cprov *p, long long agg_id);
+/* Sets the pointers once the arrays stop moving; shares_trait is the id of
+ * MISC_SHARES_VIA_AGGREGATE (0: none). */
+void world_finalize(struct world *w, long long shares_trait);
+void world_free(struct world *w);
+/* Empties w but keeps its arrays for the next batch or request. */
+void world_reset(struct world *w);
+size_t world_bytes(const struct world *w);
+
+static inline struct cprov *world_find(const struct world *w, long long id)
+{
+    if (!w->n_slots)
+        return NULL;
+    size_t mask = w->n_slots - 1;
+    for (size_t i = hash_ll(id) & mask;; i = (i + 1) & mask) {
+        size_t s = w->slots[i];
+        if (!s)
+            return NULL;
+        if (w->provs[s - 1].id == id)
+            return &w->provs[s - 1];
+    }
+}
+
+static inline struct cinv *find_inv(const struct cprov *p, long long rc)
+{
+    for (size_t i = 0; i < p->n_inv; i++)
+        if (p->inv[i].rc == rc)
+            return &p->inv[i];
+    return NULL;
+}
+
+/* Placement's capacity test for one amount (research_context.py
+ * _capacity_check_clause). */
+static inline bool fits(const struct cinv *v, long long amount)
+{
+    return v && amount <= sat_sub(v->capacity, v->used) && v->min_unit <= amount &&
+           v->max_unit >= amount && v->step_size > 0 && amount % v->step_size == 0;
+}
+
+/* ---- Names: id -> name, filled on demand ---- */
+
+struct namecache {
+    long long *ids;
+    const char **names;
+    size_t n, cap; /* cap is a power of two (or 0) */
+};
+
+void namecache_put(struct namecache *c, long long id, const char *name);
+void namecache_free(struct namecache *c);
+
+/* ---- The engine ---- */
+
+struct idset {
+    long long *ids; /* sorted */
+    size_t n;
+};
+
+/* A request group with its names resolved. */
+struct rgroup {
+    const struct cand_group *g;
+    bool suffixed;
+    size_t n_res;
+    long long *rc; /* unsuffixed: sorted by id (Placement's product order) */
+    long long *amount;
+    const char **rc_name;
+    struct idset *req; /* any-of sets of traits */
+    size_t n_req;
+    struct idset forb;
+    struct idset *mof; /* any-of sets of aggregates */
+    size_t n_mof;
+    struct idset forb_aggs;
+    long long tree_root; /* in_tree: the tree's root id; 0 when not given */
+    const char **req_label; /* explain: "A or B" per required set, made on demand */
+};
+
+/* One choice a group can make under an anchor: the amounts it takes and the
+ * providers it maps to. */
+struct pick {
+    struct cprov *p;
+    struct cinv *inv;
+    long long amount;
+    const char *rc_name;
+};
+
+struct sol {
+    struct pick *items;
+    size_t n_items;
+    struct cprov **maps; /* distinct providers, in pick order */
+    size_t n_maps;
+};
+
+struct sol_list {
+    struct sol *v;
+    size_t n, cap;
+};
+
+/* A candidate kept for randomization (pointers into retained worlds). */
+struct stored {
+    struct pick *items; /* consolidated */
+    size_t n_items;
+    struct cprov ***maps; /* per group */
+    size_t *n_maps;
+};
+
+struct dkey {
+    uint64_t hash;
+    size_t len;
+    long long *key;
+};
+
+/* Memory kept between requests (store/candidates.c keeps a few warm). */
+struct scratch {
+    struct pool req_pool;    /* lives for the request */
+    struct pool anchor_pool; /* reset after every anchor */
+    struct world spw;        /* the trees of the sharing providers */
+};
+
+/* What the summaries must show, per provider used by this request: an
+ * open-addressing map keyed by provider address (the providers themselves
+ * may be shared with other requests). */
+enum { MARK_TREE = 1, MARK_PROVIDER = 2 };
+
+struct markset {
+    const struct cprov **keys;
+    unsigned char *vals;
+    size_t cap, n;
+};
+
+unsigned char mark_get(const struct markset *m, const struct cprov *p);
+void mark_set(struct markset *m, const struct cprov *p, unsigned char bits);
+void markset_free(struct markset *m);
+
+enum name_kind { NAME_RC, NAME_TRAIT };
+
+struct engine {
+    struct store *st;
+    const struct cand_query *q;
+    struct rgroup *groups;
+    size_t n_groups;
+    struct idset root_req, root_forb;
+    size_t **subtree; /* per same_subtree: group indices */
+    size_t *n_subtree;
+    long long shares_trait;
+    bool has_trees, drop_nested;
+    struct scratch *sc; /* pools and worlds, reused across requests */
+    struct cprov **sps; /* sharing providers by id */
+    size_t n_sps;
+    struct sol_list *sols; /* per group, refilled for every anchor */
+    struct pick *run;      /* consolidated amounts of the current combination */
+    size_t n_run, cap_run;
+    const struct sol **chosen; /* per group */
+    struct cprov ***cmaps;     /* per group: the chosen mappings */
+    size_t *cn_maps;
+    struct cprov **ext; /* sharing providers anchored to the current anchor */
+    size_t n_ext, cap_ext;
+    cand_request_fn *on_request;
+    cand_summary_fn *on_summary;
+    void *arg;
+    size_t count;
+    size_t resolving; /* the group being resolved (SIZE_MAX: request-wide names) */
+    bool stop, cb_failed, mark_only;
+    struct dkey *dslots;
+    size_t n_dslots, n_dkeys;
+    struct namecache rc_names, trait_names;
+    /* The name of an id the caches do not hold yet ("" when it has none);
+     * the engine caches it. Set by whoever runs the engine. */
+    const char *(*fetch_name)(struct engine *e, enum name_kind kind, long long id);
+    enum store_rc name_rc;
+    struct stored *stored;
+    size_t n_stored, cap_stored;
+    struct tree_entry **held; /* randomization: every block until the end */
+    size_t n_held, cap_held;
+    struct markset marks;
+    /* Bounded work (cand_query.work_limit, cancelled). */
+    unsigned long long work, next_poll;
+    enum cand_bad_kind gave_up; /* CAND_WORK_LIMIT or CAND_CANCELLED once stopped */
+    /* Pruning: the classes the groups ask for with their summed amounts, and
+     * per combine() depth the twins whose subtree found nothing. */
+    long long *dem_rc, *dem_amount;
+    size_t n_dem;
+    bool room_check; /* some class is asked by several groups: tree_has_room can prune */
+    size_t found;    /* combinations that passed every check */
+    /* Explain: what the current anchor's combinations ran into. */
+    size_t leaves, subtree_rejects, isolate_clashes;
+    enum cand_constraint anchor_fail;
+    size_t empty_group; /* CX_TRAITS: the group left without a choice */
+    bool randomize;     /* q->randomize, unless explaining */
+    /* Explaining a query the plain engine answers empty before it reaches
+     * an unknown name: such a name gets an id nothing has (unknown_id, down
+     * from -1), named in the name caches. */
+    bool lenient;
+    long long unknown_id;
+    const struct cprov ***failed;
+    size_t *n_failed;
+    /* Emission buffers, reused. */
+    struct cand_item *items;
+    size_t cap_items;
+    struct cand_mapping *mappings;
+    const char **uuids;
+    size_t cap_uuids;
+    struct cand_summary_res *sres;
+    size_t cap_sres;
+    const char **snames;
+    size_t cap_snames;
+};
+
+/* The name of a resource class or trait id, cached for the request. */
+const char *engine_name(struct engine *e, enum name_kind kind, long long id);
+
+/* ---- Bounded work (store/solver.c) ---- */
+
+bool spend_poll(struct engine *e);
+
+/* Counts n steps; false (and the run stopped) once the budget is spent or
+ * the caller cancelled. */
+static inline bool spend(struct engine *e, unsigned long long n)
+{
+    e->work += n;
+    return e->work < e->next_poll || spend_poll(e);
+}
+
+/* ---- Filters on one provider ---- */
+
+static inline bool in_all_sets(const struct cprov *p, const struct idset *sets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!intersects(p->aggs, p->n_aggs, sets[i].ids, sets[i].n))
+            return false;
+    return true;
+}
+
+static inline bool has_any(const long long *v, size_t n, const struct idset *s)
+{
+    return s->n && intersects(v, n, s->ids, s->n);
+}
+
+/* Every any-of set meets the traits of p. */
+static inline bool has_required(const struct cprov *p, const struct idset *sets, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!intersects(p->traits, p->n_traits, sets[i].ids, sets[i].n))
+            return false;
+    return true;
+}
+
+static inline bool root_passes(const struct engine *e, const struct cprov *root)
+{
+    for (size_t i = 0; i < e->root_req.n; i++)
+        if (!has_id(root->traits, root->n_traits, e->root_req.ids[i]))
+            return false;
+    return !has_any(root->traits, root->n_traits, &e->root_forb);
+}
+
+/* What a provider can give of class rc to all groups together: the sum of
+ * the groups' amounts must stay within its free capacity and max_unit. */
+static inline long long can_give(const struct cprov *p, long long rc)
+{
+    const struct cinv *v = find_inv(p, rc);
+    if (!v)
+        return 0;
+    long long free = sat_sub(v->capacity, v->used);
+    free = free < v->max_unit ? free : v->max_unit;
+    return free > 0 ? free : 0;
+}
+
+/* ---- Solving (store/solver.c) ---- */
+
+/* Once the groups are resolved: the summed demand and the per-group state. */
+void engine_prepare(struct engine *e);
+/* Picks the sharing providers out of e->sc->spw once it is finalized. */
+void engine_take_sharing(struct engine *e);
+/* The sharing providers (outside root's tree) that share an aggregate with
+ * some provider of it. */
+void find_ext(struct engine *e, struct cprov *root);
+/* Every candidate anchored at each root of w, in order. */
+void engine_solve_world(struct engine *e, const struct world *w);
+/* Frees what engine_prepare() and the solve allocated (not e->sc). */
+void engine_release(struct engine *e);
+
+/* ---- Output (store/solver_emit.c) ---- */
+
+void emit_request(struct engine *e, const struct pick *run, size_t n_run,
+                  struct cprov *const *const *maps, const size_t *n_maps);
+void store_candidate(struct engine *e);
+/* Before 1.29 (nested deployment, limit reached) Placement still shows the
+ * providers that any dropped-by-limit candidate used in a kept tree. */
+void mark_late(struct engine *e);
+/* Summaries of the trees of w that candidates used; skip_sharing leaves out
+ * the trees held in the sharing world. */
+void emit_world_summaries(struct engine *e, const struct world *w, bool skip_sharing);
+
+/* ---- Explain (store/solver_explain.c) ---- */
+
+/* Counts one tree: yielded something, or charged to its first failure. */
+void explain_anchor(struct engine *e, struct cprov *root, bool ok);
+
+/* ---- With the database (store/candidates_load.c, candidates_resolve.c) ---- */
+
+/* Appends the trees whose root id is in [lo, hi] to w. */
+enum store_rc world_load(struct store *st, struct world *w, long long lo, long long hi);
+/* Reads the trees of every sharing provider once into e->sc->spw. */
+enum store_rc load_sharing(struct engine *e);
+
+/* A block of trees (store/tree_cache.h) and the version this transaction sees. */
+struct block_version {
+    long long block, version;
+};
+
+/* The next blocks after block `after` with their versions, at most `want`
+ * of them, in block order. */
+enum store_rc next_blocks(struct store *st, long long after, size_t want,
+                          struct block_version *out, size_t *n);
+/* The finished trees of one block: the shared copy when the cache holds the
+ * block at the version this transaction sees, else read now and offered to
+ * the cache. The caller releases *out. */
+enum store_rc block_world(struct engine *e, struct block_version bv, struct tree_entry **out);
+
+/* Request-wide names, then each group in query order. */
+enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail);
+/* engine.fetch_name for a database: one point query per distinct id. */
+const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id);
+
+#endif

@@ -1,0 +1,162 @@
+/* The candidates engine's output: each candidate handed to the request
+ * callback (or kept for randomization), the marks of what was used, and
+ * the provider summaries of the trees used. Pure: names come through
+ * engine_name(). See store/candidates_internal.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/candidates_internal.h"
+
+static size_t mark_hash(const struct cprov *p, size_t mask)
+{
+    return (size_t)hash_ll((long long)(uintptr_t)p) & mask;
+}
+
+unsigned char mark_get(const struct markset *m, const struct cprov *p)
+{
+    if (!m->cap)
+        return 0;
+    for (size_t i = mark_hash(p, m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
+        if (m->keys[i] == p)
+            return m->vals[i];
+    return 0;
+}
+
+void mark_set(struct markset *m, const struct cprov *p, unsigned char bits)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        struct markset old = *m;
+        m->cap = old.cap ? 2 * old.cap : 256;
+        m->keys = xcalloc(m->cap, sizeof(*m->keys));
+        m->vals = xcalloc(m->cap, sizeof(*m->vals));
+        m->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.keys[i])
+                mark_set(m, old.keys[i], old.vals[i]);
+        free(old.keys);
+        free(old.vals);
+    }
+    size_t i = mark_hash(p, m->cap - 1);
+    while (m->keys[i] && m->keys[i] != p)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        m->keys[i] = p;
+        m->n++;
+    }
+    m->vals[i] |= bits;
+}
+
+void markset_free(struct markset *m)
+{
+    free(m->keys);
+    free(m->vals);
+}
+
+/* Builds the public view of a candidate (items grouped by provider in order
+ * of first appearance) and hands it to the callback. */
+void emit_request(struct engine *e, const struct pick *run, size_t n_run,
+                  struct cprov *const *const *maps, const size_t *n_maps)
+{
+    grow((void **)&e->items, &e->cap_items, n_run + 1, sizeof(*e->items));
+    size_t n = 0;
+    for (size_t i = 0; i < n_run; i++) {
+        size_t j = 0;
+        while (j < i && run[j].p != run[i].p)
+            j++;
+        if (j < i)
+            continue; /* this provider's items were written with its first one */
+        for (size_t k = i; k < n_run; k++)
+            if (run[k].p == run[i].p)
+                e->items[n++] = (struct cand_item){run[k].p->uuid, run[k].rc_name, run[k].amount};
+    }
+    size_t total = 0;
+    for (size_t g = 0; g < e->n_groups; g++)
+        total += n_maps[g];
+    grow((void **)&e->uuids, &e->cap_uuids, total + 1, sizeof(*e->uuids));
+    size_t u = 0;
+    for (size_t g = 0; g < e->n_groups; g++) {
+        e->mappings[g] = (struct cand_mapping){e->groups[g].g->suffix, e->uuids + u, n_maps[g]};
+        for (size_t j = 0; j < n_maps[g]; j++)
+            e->uuids[u++] = maps[g][j]->uuid;
+    }
+    for (size_t i = 0; i < n_run; i++) {
+        mark_set(&e->marks, run[i].p, MARK_PROVIDER);
+        mark_set(&e->marks, run[i].p->root, MARK_TREE);
+    }
+    struct cand_request r = {e->items, n, e->mappings, e->n_groups};
+    if (e->on_request(e->arg, &r)) {
+        e->cb_failed = true;
+        e->stop = true;
+    }
+}
+
+void store_candidate(struct engine *e)
+{
+    grow((void **)&e->stored, &e->cap_stored, e->n_stored + 1, sizeof(*e->stored));
+    struct stored *s = &e->stored[e->n_stored++];
+    struct pool *pool = &e->sc->req_pool;
+    s->n_items = e->n_run;
+    s->items = pool_alloc(pool, (e->n_run ? e->n_run : 1) * sizeof(*s->items));
+    memcpy(s->items, e->run, e->n_run * sizeof(*s->items));
+    s->maps = pool_alloc(pool, e->n_groups * sizeof(*s->maps));
+    s->n_maps = pool_alloc(pool, e->n_groups * sizeof(*s->n_maps));
+    for (size_t g = 0; g < e->n_groups; g++) {
+        s->n_maps[g] = e->chosen[g]->n_maps;
+        s->maps[g] = pool_alloc(pool, (s->n_maps[g] ? s->n_maps[g] : 1) * sizeof(**s->maps));
+        memcpy(s->maps[g], e->chosen[g]->maps, s->n_maps[g] * sizeof(**s->maps));
+    }
+}
+
+/* Before 1.29 (nested deployment, limit reached) Placement still shows the
+ * providers that any dropped-by-limit candidate used in a kept tree. */
+void mark_late(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_run; i++)
+        if (mark_get(&e->marks, e->run[i].p->root) & MARK_TREE)
+            mark_set(&e->marks, e->run[i].p, MARK_PROVIDER);
+}
+
+/* ---- Summaries ---- */
+
+static void emit_summary(struct engine *e, const struct cprov *p)
+{
+    grow((void **)&e->sres, &e->cap_sres, p->n_inv + 1, sizeof(*e->sres));
+    grow((void **)&e->snames, &e->cap_snames, p->n_traits + 1, sizeof(*e->snames));
+    for (size_t i = 0; i < p->n_inv; i++)
+        e->sres[i] =
+            (struct cand_summary_res){engine_name(e, NAME_RC, p->inv[i].rc),
+                                      p->inv[i].capacity, p->inv[i].used};
+    for (size_t i = 0; i < p->n_traits; i++)
+        e->snames[i] = engine_name(e, NAME_TRAIT, p->traits[i]);
+    struct cand_summary s = {
+        .uuid = p->uuid,
+        .parent_uuid = p->parent ? p->parent->uuid : NULL,
+        .root_uuid = p->root->uuid,
+        .res = e->sres,
+        .n_res = p->n_inv,
+        .traits = e->snames,
+        .n_traits = p->n_traits,
+    };
+    if (e->on_summary(e->arg, &s))
+        e->cb_failed = true;
+}
+
+/* Summaries of the trees of w that candidates used: every provider of such a
+ * tree, or (before 1.29 in a nested deployment) only the providers used.
+ * skip_sharing leaves out the trees held in the sharing world. */
+void emit_world_summaries(struct engine *e, const struct world *w, bool skip_sharing)
+{
+    if (e->q->explain)
+        return;
+    for (size_t r = 0; r < w->n_roots && !e->cb_failed; r++) {
+        const struct cprov *root = w->roots[r];
+        if (!(mark_get(&e->marks, root) & MARK_TREE))
+            continue;
+        if (skip_sharing && world_find(&e->sc->spw, root->id))
+            continue;
+        for (const struct cprov *p = root; p && !e->cb_failed; p = p->next)
+            if (!e->drop_nested || (mark_get(&e->marks, p) & MARK_PROVIDER))
+                emit_summary(e, p);
+    }
+}
+
