@@ -433,10 +433,7 @@ static void validate_remote(struct keystone *ks, const char *token, struct entry
 
 static uint64_t hash_token(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return fnv1a64(FNV64_OFFSET_BASIS, s, strlen(s));
 }
 
 static struct entry *find_locked(struct keystone *ks, const char *token, uint64_t h)

@@ -13,10 +13,7 @@ struct strmap_slot {
 /* FNV-1a, 64 bits. */
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = FNV64_OFFSET_BASIS;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        h = (h ^ *p) * FNV64_PRIME;
-    return h;
+    return fnv1a64(FNV64_OFFSET_BASIS, s, strlen(s));
 }
 
 void strmap_init(struct strmap *m, struct arena *a)

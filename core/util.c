@@ -62,7 +62,8 @@ void *arena_alloc(struct arena *a, size_t n)
     n = (n + align - 1) / align * align;
     struct arena_chunk *c = a->head;
     if (!c || c->size - c->used < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        size_t chunk = a->chunk_size ? a->chunk_size : ARENA_CHUNK;
+        size_t size = n > chunk ? n : chunk;
         c = xmalloc(sizeof(*c) + size);
         c->size = size;
         c->used = 0;
@@ -125,6 +126,28 @@ void arena_free(struct arena *a)
     a->head = NULL;
 }
 
+uint64_t fnv1a64(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * FNV64_PRIME;
+    return h;
+}
+
+void arena_reset(struct arena *a)
+{
+    if (!a->head)
+        return;
+    struct arena_chunk *keep = a->head, *c = keep->next;
+    while (c) {
+        struct arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+}
+
 /* xorshift state seeded from /dev/urandom per thread; uuids need uniqueness,
  * not secrecy. The shifts are Marsaglia's xorshift64 triple (13, 7, 17),
  * which gives the full period of 2^64 - 1 from any non-zero state. */
@@ -132,7 +155,7 @@ static _Thread_local uint64_t rng_state;
 
 enum { XORSHIFT64_A = 13, XORSHIFT64_B = 7, XORSHIFT64_C = 17 };
 
-static uint64_t rng_next(void)
+uint64_t rng_next(void)
 {
     if (!rng_state) {
         int fd = open("/dev/urandom", O_RDONLY);

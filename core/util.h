@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -18,12 +19,16 @@ char *xstrdup(const char *s);
 struct arena_chunk;
 struct arena {
     struct arena_chunk *head;
+    size_t chunk_size; /* bytes of a new chunk; 0: 4 KiB */
 };
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void arena_free(struct arena *a);
+/* Empties a for reuse: frees every chunk but the newest, which is kept
+ * (emptied), so a reused arena runs on warm memory. */
+void arena_reset(struct arena *a);
 
 /* Makes room for one more element in the arena array v of n elements of
  * elem bytes each, whose capacity is *cap: returns v while n < *cap, else a
@@ -37,6 +42,14 @@ void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
 #define FNV64_OFFSET_BASIS  14695981039346656037ull
 #define FNV64_PRIME         1099511628211ull
 #define FIBONACCI_HASH_MULT 0x9e3779b97f4a7c15ull
+
+/* FNV-1a over n bytes, from h (FNV64_OFFSET_BASIS to start, or an earlier
+ * result to continue). */
+uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
+
+/* The next value of this thread's xorshift64 generator, seeded from
+ * /dev/urandom on first use: for uuids and sampling, not for secrets. */
+uint64_t rng_next(void);
 
 /* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
 void uuid4_generate(char out[37]);

@@ -31,7 +31,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -45,6 +44,7 @@
  * request finds a warm set whichever worker thread serves it. */
 #define SCRATCH_KEEP_BYTES ((size_t)2 << 20)
 #define SCRATCH_KEPT       4
+#define SCRATCH_CHUNK      ((size_t)64 << 10) /* an anchor's scratch fits one chunk */
 
 static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct scratch *scratch_kept[SCRATCH_KEPT];
@@ -52,8 +52,8 @@ static size_t scratch_n_kept;
 
 static void scratch_destroy(struct scratch *sc)
 {
-    pool_free(&sc->req_pool);
-    pool_free(&sc->anchor_pool);
+    arena_free(&sc->req_arena);
+    arena_free(&sc->anchor_arena);
     world_free(&sc->spw);
     free(sc);
 }
@@ -65,15 +65,20 @@ static struct scratch *scratch_take(void)
     if (scratch_n_kept)
         sc = scratch_kept[--scratch_n_kept];
     pthread_mutex_unlock(&scratch_lock);
-    return sc ? sc : xcalloc(1, sizeof(*sc));
+    if (!sc) {
+        sc = xcalloc(1, sizeof(*sc));
+        sc->req_arena.chunk_size = SCRATCH_CHUNK;
+        sc->anchor_arena.chunk_size = SCRATCH_CHUNK;
+    }
+    return sc;
 }
 
 /* Empties sc and keeps it for a later request, unless it grew big (a large
  * answer) or enough are kept: then the memory goes back to the system. */
 static void scratch_give_back(struct scratch *sc)
 {
-    pool_reset(&sc->req_pool);
-    pool_reset(&sc->anchor_pool);
+    arena_reset(&sc->req_arena);
+    arena_reset(&sc->anchor_arena);
     world_reset(&sc->spw);
     if (world_bytes(&sc->spw) <= SCRATCH_KEEP_BYTES) {
         pthread_mutex_lock(&scratch_lock);
@@ -114,7 +119,7 @@ static enum store_rc walk_block(struct engine *e, struct block_version bv)
  * and then in growing chunks. */
 static enum store_rc walk_anchors(struct engine *e)
 {
-    struct block_version *bv = pool_alloc(&e->sc->req_pool, BLOCKS_MAX * sizeof(*bv));
+    struct block_version *bv = arena_alloc(&e->sc->req_arena, BLOCKS_MAX * sizeof(*bv));
     size_t want = BLOCKS_FIRST, n;
     long long after = -1;
     while (!e->stop && !e->cb_failed) {
@@ -131,29 +136,17 @@ static enum store_rc walk_anchors(struct engine *e)
     return STORE_OK;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return *s * 2685821657736338717ull;
-}
-
 /* randomize_allocation_candidates: random.sample(limit) or a shuffle, then
  * summaries for the trees of what was kept. */
 static void finish_random(struct engine *e)
 {
     size_t n = e->n_stored;
     size_t k = e->q->limit && e->q->limit < n ? e->q->limit : n;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)e;
-    seed = seed ? seed : 88172645463325252ull;
     size_t *idx = xmalloc((n ? n : 1) * sizeof(*idx));
     for (size_t i = 0; i < n; i++)
         idx[i] = i;
     for (size_t i = 0; i < k; i++) {
-        size_t j = i + (size_t)(rng_next(&seed) % (n - i));
+        size_t j = i + (size_t)(rng_next() % (n - i));
         size_t t = idx[i];
         idx[i] = idx[j];
         idx[j] = t;

@@ -25,31 +25,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/idmap.h"
 #include "core/util.h"
 #include "store/candidates.h"
 
 struct store;
 struct tree_entry;
 
-/* ---- A resettable bump allocator for per-request and per-anchor scratch ---- */
-
-struct pool_chunk;
-struct pool {
-    struct pool_chunk *head;
-};
-
-void *pool_alloc(struct pool *p, size_t n);
-char *pool_strdup(struct pool *p, const char *s);
-/* Frees every chunk but the newest, which is kept (emptied) for reuse. */
-void pool_reset(struct pool *p);
-void pool_free(struct pool *p);
-
 /* ---- Growable arrays: malloc'd, or their own huge-page mapping from a
  * megabyte up (store/solver_trees.c) ---- */
 
 /* Grows an array (malloc'd or mapped by size) to hold at least need
- * elements. */
-void grow(void **v, size_t *cap, size_t need, size_t elem);
+ * elements: grow() is the inline check, grow_to() the growing. */
+void grow_to(void **v, size_t *cap, size_t need, size_t elem);
+static inline void grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+    if (need > *cap)
+        grow_to(v, cap, need, elem);
+}
 void array_free(void *v, size_t cap, size_t elem);
 
 /* ---- Small integer helpers ---- */
@@ -156,8 +149,7 @@ struct world {
     size_t n_traits, cap_traits;
     long long *aggs;
     size_t n_aggs, cap_aggs;
-    size_t *slots; /* id -> index + 1; open addressing */
-    size_t n_slots, cap_slots;
+    struct idmap index; /* provider id -> its index in provs + 1 */
     struct cprov **roots; /* by id */
     size_t n_roots, cap_roots;
 };
@@ -189,16 +181,8 @@ size_t world_bytes(const struct world *w);
 
 static inline struct cprov *world_find(const struct world *w, long long id)
 {
-    if (!w->n_slots)
-        return NULL;
-    size_t mask = w->n_slots - 1;
-    for (size_t i = hash_ll(id) & mask;; i = (i + 1) & mask) {
-        size_t s = w->slots[i];
-        if (!s)
-            return NULL;
-        if (w->provs[s - 1].id == id)
-            return &w->provs[s - 1];
-    }
+    uintptr_t i = idmap_get(&w->index, (uint64_t)id);
+    return i ? &w->provs[i - 1] : NULL;
 }
 
 static inline struct cinv *find_inv(const struct cprov *p, long long rc)
@@ -217,25 +201,9 @@ static inline bool fits(const struct cinv *v, long long amount)
            v->max_unit >= amount && v->step_size > 0 && amount % v->step_size == 0;
 }
 
-/* ---- Names: id -> name, filled on demand ---- */
-
-struct namecache {
-    long long *ids;
-    const char **names;
-    size_t n, cap; /* cap is a power of two (or 0) */
-};
-
-void namecache_put(struct namecache *c, long long id, const char *name);
-void namecache_free(struct namecache *c);
-
 /* ---- The engine ---- */
 
-struct idset {
-    long long *ids; /* sorted */
-    size_t n;
-};
-
-/* A request group with its names resolved. */
+/* A request group with its names resolved (every struct id_set sorted). */
 struct rgroup {
     const struct cand_group *g;
     bool suffixed;
@@ -243,12 +211,12 @@ struct rgroup {
     long long *rc; /* unsuffixed: sorted by id (Placement's product order) */
     long long *amount;
     const char **rc_name;
-    struct idset *req; /* any-of sets of traits */
+    struct id_set *req; /* any-of sets of traits */
     size_t n_req;
-    struct idset forb;
-    struct idset *mof; /* any-of sets of aggregates */
+    struct id_set forb;
+    struct id_set *mof; /* any-of sets of aggregates */
     size_t n_mof;
-    struct idset forb_aggs;
+    struct id_set forb_aggs;
     long long tree_root; /* in_tree: the tree's root id; 0 when not given */
     const char **req_label; /* explain: "A or B" per required set, made on demand */
 };
@@ -282,33 +250,33 @@ struct stored {
     size_t *n_maps;
 };
 
+/* A candidate made only of sharing providers, as dedup_first() keys it. */
 struct dkey {
-    uint64_t hash;
+    long long *key; /* in the request arena */
     size_t len;
-    long long *key;
+    size_t next; /* index + 1 of the next key with the same hash; 0: none */
 };
 
 /* Memory kept between requests (store/candidates.c keeps a few warm). */
 struct scratch {
-    struct pool req_pool;    /* lives for the request */
-    struct pool anchor_pool; /* reset after every anchor */
+    struct arena req_arena;    /* lives for the request */
+    struct arena anchor_arena; /* reset after every anchor */
     struct world spw;        /* the trees of the sharing providers */
 };
 
-/* What the summaries must show, per provider used by this request: an
- * open-addressing map keyed by provider address (the providers themselves
- * may be shared with other requests). */
+/* What the summaries must show, per provider used by this request (the
+ * engine's marks: provider address -> these bits). */
 enum { MARK_TREE = 1, MARK_PROVIDER = 2 };
 
-struct markset {
-    const struct cprov **keys;
-    unsigned char *vals;
-    size_t cap, n;
-};
+static inline unsigned mark_get(const struct idmap *marks, const struct cprov *p)
+{
+    return (unsigned)idmap_get(marks, (uintptr_t)p);
+}
 
-unsigned char mark_get(const struct markset *m, const struct cprov *p);
-void mark_set(struct markset *m, const struct cprov *p, unsigned char bits);
-void markset_free(struct markset *m);
+static inline void mark_set(struct idmap *marks, const struct cprov *p, unsigned bits)
+{
+    *idmap_slot(marks, (uintptr_t)p) |= bits;
+}
 
 enum name_kind { NAME_RC, NAME_TRAIT };
 
@@ -317,12 +285,12 @@ struct engine {
     const struct cand_query *q;
     struct rgroup *groups;
     size_t n_groups;
-    struct idset root_req, root_forb;
+    struct id_set root_req, root_forb;
     size_t **subtree; /* per same_subtree: group indices */
     size_t *n_subtree;
     long long shares_trait;
     bool has_trees, drop_nested;
-    struct scratch *sc; /* pools and worlds, reused across requests */
+    struct scratch *sc; /* arenas and worlds, reused across requests */
     struct cprov **sps; /* sharing providers by id */
     size_t n_sps;
     struct sol_list *sols; /* per group, refilled for every anchor */
@@ -339,9 +307,10 @@ struct engine {
     size_t count;
     size_t resolving; /* the group being resolved (SIZE_MAX: request-wide names) */
     bool stop, cb_failed, mark_only;
-    struct dkey *dslots;
-    size_t n_dslots, n_dkeys;
-    struct namecache rc_names, trait_names;
+    struct idmap dedup; /* dedup_first(): key hash -> index + 1 in dkeys */
+    struct dkey *dkeys;
+    size_t n_dkeys, cap_dkeys;
+    struct idmap rc_names, trait_names; /* id -> name (const char *) */
     /* The name of an id the caches do not hold yet ("" when it has none);
      * the engine caches it. Set by whoever runs the engine. */
     const char *(*fetch_name)(struct engine *e, enum name_kind kind, long long id);
@@ -350,7 +319,7 @@ struct engine {
     size_t n_stored, cap_stored;
     struct tree_entry **held; /* randomization: every block until the end */
     size_t n_held, cap_held;
-    struct markset marks;
+    struct idmap marks; /* provider address -> MARK_* bits */
     /* Bounded work (cand_query.work_limit, cancelled). */
     unsigned long long work, next_poll;
     enum cand_bad_kind gave_up; /* CAND_WORK_LIMIT or CAND_CANCELLED once stopped */
@@ -401,7 +370,7 @@ static inline bool spend(struct engine *e, unsigned long long n)
 
 /* ---- Filters on one provider ---- */
 
-static inline bool in_all_sets(const struct cprov *p, const struct idset *sets, size_t n)
+static inline bool in_all_sets(const struct cprov *p, const struct id_set *sets, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!intersects(p->aggs, p->n_aggs, sets[i].ids, sets[i].n))
@@ -409,13 +378,13 @@ static inline bool in_all_sets(const struct cprov *p, const struct idset *sets, 
     return true;
 }
 
-static inline bool has_any(const long long *v, size_t n, const struct idset *s)
+static inline bool has_any(const long long *v, size_t n, const struct id_set *s)
 {
     return s->n && intersects(v, n, s->ids, s->n);
 }
 
 /* Every any-of set meets the traits of p. */
-static inline bool has_required(const struct cprov *p, const struct idset *sets, size_t n)
+static inline bool has_required(const struct cprov *p, const struct id_set *sets, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (!intersects(p->traits, p->n_traits, sets[i].ids, sets[i].n))

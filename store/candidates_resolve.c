@@ -11,7 +11,6 @@
 
 static const char SQL_RC_NAME[] = "SELECT name FROM resource_classes WHERE id = ?1";
 static const char SQL_TRAIT_NAME[] = "SELECT name FROM traits WHERE id = ?1";
-static const char SQL_AGG_ID[] = "SELECT id FROM aggregates WHERE uuid = ?1";
 static const char SQL_HAS_TREES[] = "SELECT 1 FROM providers WHERE parent_id IS NOT NULL LIMIT 1";
 static const char SQL_ROOTS_WITH_TRAIT[] =
     "SELECT p.id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
@@ -25,34 +24,34 @@ static const char SQL_AGG_HAS[] = "SELECT 1 FROM provider_aggregates WHERE provi
                                   " AND aggregate_id IN (SELECT value FROM json_each(?2))";
 
 
-static enum store_rc agg_id(struct store *st, const char *uuid, long long *id)
+/* An id for an unknown name that no provider has (lenient explanations). */
+static long long unknown_name(struct engine *e, struct idmap *names, const char *name)
 {
-    sqlite3_stmt *s = stmt_get(st, SQL_AGG_ID);
-    if (!s)
-        return STORE_ERROR;
-    stmt_bind_text(s, 1, uuid);
-    enum store_rc rc = stmt_row(st, s, "aggregate lookup");
-    if (rc == STORE_OK)
-        *id = sqlite3_column_int64(s, 0);
-    stmt_done(s);
-    return rc;
+    long long id = --e->unknown_id;
+    idmap_put(names, (uint64_t)id, (uintptr_t)arena_strdup(&e->sc->req_arena, name));
+    return id;
+}
+
+/* Adds id to the sorted set ids[0..*n) unless it is there. */
+static void sorted_add(long long *ids, size_t *n, long long id)
+{
+    size_t i = *n;
+    while (i > 0 && ids[i - 1] > id)
+        i--;
+    if (i > 0 && ids[i - 1] == id)
+        return;
+    memmove(&ids[i + 1], &ids[i], (*n - i) * sizeof(*ids));
+    ids[i] = id;
+    (*n)++;
 }
 
 /* Resolves trait names into a sorted id set; STORE_NOT_FOUND names the
  * first unknown one in fail. */
-/* An id for an unknown name that no provider has (lenient explanations). */
-static long long unknown_name(struct engine *e, struct namecache *c, const char *name)
-{
-    long long id = --e->unknown_id;
-    namecache_put(c, id, pool_strdup(&e->sc->req_pool, name));
-    return id;
-}
-
 static enum store_rc resolve_traits(struct engine *e, const struct cand_names *names,
-                                    struct idset *out, struct cand_failure *fail)
+                                    struct id_set *out, struct cand_failure *fail)
 {
-    out->ids = pool_alloc(&e->sc->req_pool, (names->n ? names->n : 1) * sizeof(*out->ids));
-    out->n = 0;
+    long long *ids = arena_alloc(&e->sc->req_arena, (names->n ? names->n : 1) * sizeof(*ids));
+    *out = (struct id_set){ids, 0};
     for (size_t i = 0; i < names->n; i++) {
         long long id = 0;
         enum store_rc rc = store_trait_id(e->st, names->names[i], &id);
@@ -66,44 +65,38 @@ static enum store_rc resolve_traits(struct engine *e, const struct cand_names *n
         }
         if (rc != STORE_OK)
             return rc;
-        if (!has_id(out->ids, out->n, id)) {
-            out->ids[out->n++] = id;
-            qsort(out->ids, out->n, sizeof(*out->ids), cmp_ll);
-        }
+        sorted_add(ids, &out->n, id);
     }
     return STORE_OK;
 }
 
 /* Resolves aggregate uuids, dropping unknown ones (they match nothing). */
 static enum store_rc resolve_aggs(struct engine *e, const struct cand_names *names,
-                                  struct idset *out)
+                                  struct id_set *out)
 {
-    out->ids = pool_alloc(&e->sc->req_pool, (names->n ? names->n : 1) * sizeof(*out->ids));
-    out->n = 0;
+    long long *ids = arena_alloc(&e->sc->req_arena, (names->n ? names->n : 1) * sizeof(*ids));
+    *out = (struct id_set){ids, 0};
     for (size_t i = 0; i < names->n; i++) {
         long long id = 0;
-        enum store_rc rc = agg_id(e->st, names->names[i], &id);
+        enum store_rc rc = store_aggregate_id(e->st, names->names[i], &id);
         if (rc == STORE_NOT_FOUND)
             continue;
         if (rc != STORE_OK)
             return rc;
-        if (!has_id(out->ids, out->n, id)) {
-            out->ids[out->n++] = id;
-            qsort(out->ids, out->n, sizeof(*out->ids), cmp_ll);
-        }
+        sorted_add(ids, &out->n, id);
     }
     return STORE_OK;
 }
 
-/* The ids as a JSON array for json_each(), in the request pool. */
-static const char *json_ids(struct engine *e, const struct idset *s)
+/* The ids as a JSON array for json_each(), in the request arena. */
+static const char *json_ids(struct engine *e, const struct id_set *s)
 {
-    return json_ids_write(pool_alloc(&e->sc->req_pool, JSON_IDS_SIZE(s->n)), s->ids, s->n);
+    return json_ids_write(arena_alloc(&e->sc->req_arena, JSON_IDS_SIZE(s->n)), s->ids, s->n);
 }
 
 /* Is some provider in every one of the aggregate sets
  * (provider_ids_matching_aggregates non-empty)? */
-static enum store_rc any_provider_in_all(struct engine *e, const struct idset *sets, size_t n,
+static enum store_rc any_provider_in_all(struct engine *e, const struct id_set *sets, size_t n,
                                          bool *found)
 {
     *found = false;
@@ -112,7 +105,7 @@ static enum store_rc any_provider_in_all(struct engine *e, const struct idset *s
     if (!drive || !check)
         return STORE_ERROR;
     stmt_bind_text(drive, 1, json_ids(e, &sets[0]));
-    const char **others = pool_alloc(&e->sc->req_pool, (n ? n : 1) * sizeof(*others));
+    const char **others = arena_alloc(&e->sc->req_arena, (n ? n : 1) * sizeof(*others));
     for (size_t i = 1; i < n; i++)
         others[i] = json_ids(e, &sets[i]);
     int rc;
@@ -172,15 +165,15 @@ static enum store_rc any_root_passes(struct engine *e, bool *found)
 static enum store_rc resolve_group(struct engine *e, const struct cand_group *g, struct rgroup *rg,
                                    bool *empty, struct cand_failure *fail)
 {
-    struct pool *pool = &e->sc->req_pool;
+    struct arena *arena = &e->sc->req_arena;
     enum store_rc rc;
     rg->g = g;
     rg->suffixed = g->suffix[0] != '\0';
     rg->n_res = g->n_res;
     size_t n = g->n_res ? g->n_res : 1;
-    rg->rc = pool_alloc(pool, n * sizeof(*rg->rc));
-    rg->amount = pool_alloc(pool, n * sizeof(*rg->amount));
-    rg->rc_name = pool_alloc(pool, n * sizeof(*rg->rc_name));
+    rg->rc = arena_alloc(arena, n * sizeof(*rg->rc));
+    rg->amount = arena_alloc(arena, n * sizeof(*rg->amount));
+    rg->rc_name = arena_alloc(arena, n * sizeof(*rg->rc_name));
     for (size_t i = 0; i < g->n_res; i++) {
         rc = store_resource_class_id(e->st, g->rc_names[i], &rg->rc[i]);
         if (rc == STORE_NOT_FOUND && e->lenient) {
@@ -212,7 +205,7 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
             }
     }
     rg->n_mof = g->n_member_of;
-    rg->mof = pool_alloc(pool, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->mof));
+    rg->mof = arena_alloc(arena, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->mof));
     for (size_t i = 0; i < g->n_member_of; i++) {
         if ((rc = resolve_aggs(e, &g->member_of[i], &rg->mof[i])) != STORE_OK)
             return rc;
@@ -233,7 +226,7 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
     if ((rc = resolve_aggs(e, &g->forbidden_aggs, &rg->forb_aggs)) != STORE_OK)
         return rc;
     rg->n_req = g->n_required;
-    rg->req = pool_alloc(pool, (g->n_required ? g->n_required : 1) * sizeof(*rg->req));
+    rg->req = arena_alloc(arena, (g->n_required ? g->n_required : 1) * sizeof(*rg->req));
     for (size_t i = 0; i < g->n_required; i++)
         if ((rc = resolve_traits(e, &g->required[i], &rg->req[i], fail)) != STORE_OK)
             return rc;
@@ -289,7 +282,7 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
         }
     }
     e->n_groups = q->n_groups;
-    e->groups = pool_alloc(&e->sc->req_pool, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
+    e->groups = arena_alloc(&e->sc->req_arena, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
     memset(e->groups, 0, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
     for (size_t i = 0; i < q->n_groups && !*empty; i++) {
         e->resolving = i;
@@ -298,11 +291,11 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
     }
     if (*empty)
         return STORE_OK;
-    e->subtree = pool_alloc(&e->sc->req_pool, (q->n_same_subtree + 1) * sizeof(*e->subtree));
-    e->n_subtree = pool_alloc(&e->sc->req_pool, (q->n_same_subtree + 1) * sizeof(*e->n_subtree));
+    e->subtree = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->subtree));
+    e->n_subtree = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->n_subtree));
     for (size_t t = 0; t < q->n_same_subtree; t++) {
         const struct cand_names *s = &q->same_subtree[t];
-        e->subtree[t] = pool_alloc(&e->sc->req_pool, (s->n + 1) * sizeof(**e->subtree));
+        e->subtree[t] = arena_alloc(&e->sc->req_arena, (s->n + 1) * sizeof(**e->subtree));
         e->n_subtree[t] = 0;
         for (size_t i = 0; i < s->n; i++)
             for (size_t g = 0; g < q->n_groups; g++)
@@ -327,7 +320,7 @@ const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id)
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        name = pool_strdup(&e->sc->req_pool, (const char *)sqlite3_column_text(s, 0));
+        name = arena_strdup(&e->sc->req_arena, (const char *)sqlite3_column_text(s, 0));
     else if (rc != SQLITE_DONE)
         e->name_rc = store_rc_from_sqlite(e->st, rc, "candidates names");
     stmt_done(s);

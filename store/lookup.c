@@ -43,6 +43,12 @@ enum store_rc store_resource_class_id(struct store *st, const char *name, long l
     return id_by_name(st, sql, name, id);
 }
 
+enum store_rc store_aggregate_id(struct store *st, const char *uuid, long long *id)
+{
+    static const char sql[] = "SELECT id FROM aggregates WHERE uuid = ?1";
+    return id_by_name(st, sql, uuid, id);
+}
+
 enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
 {
     static const char sql[] = "SELECT id FROM traits WHERE name = ?1";

@@ -75,10 +75,10 @@ static void multi_leaf(struct multi *m)
         if (!ok)
             return;
     }
-    struct pool *pool = &m->e->sc->anchor_pool;
+    struct arena *arena = &m->e->sc->anchor_arena;
     struct sol s = {.n_items = rg->n_res};
-    s.items = pool_alloc(pool, rg->n_res * sizeof(*s.items));
-    s.maps = pool_alloc(pool, rg->n_res * sizeof(*s.maps));
+    s.items = arena_alloc(arena, rg->n_res * sizeof(*s.items));
+    s.maps = arena_alloc(arena, rg->n_res * sizeof(*s.maps));
     memcpy(s.items, m->cur, rg->n_res * sizeof(*s.items));
     for (size_t k = 0; k < rg->n_res; k++) {
         size_t j = 0;
@@ -125,10 +125,10 @@ static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct c
     if (rg->tree_root && root->id != rg->tree_root)
         return;
     struct multi m = {.e = e, .rg = rg};
-    struct pool *pool = &e->sc->anchor_pool;
-    m.lists = pool_alloc(pool, rg->n_res * sizeof(*m.lists));
-    m.n_lists = pool_alloc(pool, rg->n_res * sizeof(*m.n_lists));
-    m.cur = pool_alloc(pool, rg->n_res * sizeof(*m.cur));
+    struct arena *arena = &e->sc->anchor_arena;
+    m.lists = arena_alloc(arena, rg->n_res * sizeof(*m.lists));
+    m.n_lists = arena_alloc(arena, rg->n_res * sizeof(*m.n_lists));
+    m.cur = arena_alloc(arena, rg->n_res * sizeof(*m.cur));
     bool root_in_aggs = rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof);
     bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forb_aggs);
     size_t n_ext = rg->tree_root ? 0 : e->n_ext; /* in_tree keeps sharing providers out */
@@ -138,7 +138,7 @@ static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct c
     if (!spend(e, (members + n_ext) * rg->n_res))
         return;
     for (size_t k = 0; k < rg->n_res; k++) {
-        struct pick *list = pool_alloc(pool, (members + n_ext) * sizeof(*list));
+        struct pick *list = arena_alloc(arena, (members + n_ext) * sizeof(*list));
         size_t n = 0;
         for (struct cprov *p = root; p; p = p->next) {
             struct cinv *v = find_inv(p, rg->rc[k]);
@@ -180,11 +180,11 @@ static bool single_admits(const struct rgroup *rg, const struct cprov *p, struct
 
 static void single_add(struct engine *e, const struct rgroup *rg, struct cprov *p)
 {
-    struct pool *pool = &e->sc->anchor_pool;
-    struct pick *items = pool_alloc(pool, (rg->n_res ? rg->n_res : 1) * sizeof(*items));
+    struct arena *arena = &e->sc->anchor_arena;
+    struct pick *items = arena_alloc(arena, (rg->n_res ? rg->n_res : 1) * sizeof(*items));
     if (!single_admits(rg, p, items))
         return;
-    struct cprov **maps = pool_alloc(pool, sizeof(*maps));
+    struct cprov **maps = arena_alloc(arena, sizeof(*maps));
     maps[0] = p;
     sols_push(&e->sols[rg - e->groups],
               (struct sol){.items = items, .n_items = rg->n_res, .maps = maps, .n_maps = 1});
@@ -274,8 +274,8 @@ static bool dedup_first(struct engine *e)
     size_t len = 3 * e->n_run + e->n_groups;
     for (size_t g = 0; g < e->n_groups; g++)
         len += e->chosen[g]->n_maps;
-    long long *key = pool_alloc(&e->sc->req_pool, len * sizeof(*key));
-    struct pick *sorted = pool_alloc(&e->sc->anchor_pool, e->n_run * sizeof(*sorted));
+    long long *key = arena_alloc(&e->sc->req_arena, len * sizeof(*key));
+    struct pick *sorted = arena_alloc(&e->sc->anchor_arena, e->n_run * sizeof(*sorted));
     memcpy(sorted, e->run, e->n_run * sizeof(*sorted));
     qsort(sorted, e->n_run, sizeof(*sorted), cmp_pick);
     size_t n = 0;
@@ -291,32 +291,14 @@ static bool dedup_first(struct engine *e)
         qsort(key + start, n - start, sizeof(*key), cmp_ll);
         key[n++] = -1;
     }
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ hash_ll(key[i])) * 1099511628211ull;
-    if (2 * (e->n_dkeys + 1) > e->n_dslots) {
-        struct dkey *old = e->dslots;
-        size_t n_old = e->n_dslots;
-        e->n_dslots = n_old ? 2 * n_old : 64;
-        e->dslots = xcalloc(e->n_dslots, sizeof(*e->dslots));
-        for (size_t i = 0; i < n_old; i++) {
-            if (!old[i].key)
-                continue;
-            size_t j = old[i].hash & (e->n_dslots - 1);
-            while (e->dslots[j].key)
-                j = (j + 1) & (e->n_dslots - 1);
-            e->dslots[j] = old[i];
-        }
-        free(old);
-    }
-    size_t mask = e->n_dslots - 1;
-    size_t i = h & mask;
-    for (; e->dslots[i].key; i = (i + 1) & mask)
-        if (e->dslots[i].hash == h && e->dslots[i].len == n &&
-            memcmp(e->dslots[i].key, key, n * sizeof(*key)) == 0)
+    uint64_t h = fnv1a64(FNV64_OFFSET_BASIS, key, n * sizeof(*key));
+    uintptr_t *head = idmap_slot(&e->dedup, h);
+    for (size_t i = *head; i; i = e->dkeys[i - 1].next)
+        if (e->dkeys[i - 1].len == n && memcmp(e->dkeys[i - 1].key, key, n * sizeof(*key)) == 0)
             return false;
-    e->dslots[i] = (struct dkey){h, n, key};
-    e->n_dkeys++;
+    grow((void **)&e->dkeys, &e->cap_dkeys, e->n_dkeys + 1, sizeof(*e->dkeys));
+    e->dkeys[e->n_dkeys++] = (struct dkey){key, n, *head};
+    *head = e->n_dkeys;
     return true;
 }
 
@@ -470,7 +452,7 @@ static void combine(struct engine *e, size_t g)
         run_remove(e, s, mark);
         if (twin && e->found == found && !e->stop) {
             if (!e->failed[g])
-                e->failed[g] = pool_alloc(&e->sc->anchor_pool, l->n * sizeof(**e->failed));
+                e->failed[g] = arena_alloc(&e->sc->anchor_arena, l->n * sizeof(**e->failed));
             e->failed[g][e->n_failed[g]++] = twin;
         }
     }
@@ -528,7 +510,7 @@ static bool enough_to_isolate(struct engine *e)
         }
     if (k < 2)
         return true;
-    const struct cprov **v = pool_alloc(&e->sc->anchor_pool, n * sizeof(*v));
+    const struct cprov **v = arena_alloc(&e->sc->anchor_arena, n * sizeof(*v));
     n = 0;
     for (size_t g = 0; g < e->n_groups; g++)
         for (size_t i = 0; e->groups[g].suffixed && i < e->sols[g].n; i++)
@@ -560,13 +542,13 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
         if (!e->sols[g].n || e->stop) {
             e->anchor_fail = CX_TRAITS;
             e->empty_group = g;
-            pool_reset(&e->sc->anchor_pool);
+            arena_reset(&e->sc->anchor_arena);
             return;
         }
     }
     if (e->q->isolate && !enough_to_isolate(e)) {
         e->anchor_fail = CX_ISOLATE;
-        pool_reset(&e->sc->anchor_pool);
+        arena_reset(&e->sc->anchor_arena);
         return;
     }
     memset(e->failed, 0, e->n_groups * sizeof(*e->failed)); /* made when a twin fails */
@@ -576,7 +558,7 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
         e->anchor_fail = CX_SAME_SUBTREE;
     else if (!e->leaves && e->isolate_clashes)
         e->anchor_fail = CX_ISOLATE;
-    pool_reset(&e->sc->anchor_pool);
+    arena_reset(&e->sc->anchor_arena);
 }
 
 static void solve_anchor(struct engine *e, struct cprov *root)
@@ -595,8 +577,8 @@ static void sum_demand(struct engine *e)
     size_t total = 0;
     for (size_t g = 0; g < e->n_groups; g++)
         total += e->groups[g].n_res;
-    e->dem_rc = pool_alloc(&e->sc->req_pool, (total + 1) * sizeof(*e->dem_rc));
-    e->dem_amount = pool_alloc(&e->sc->req_pool, (total + 1) * sizeof(*e->dem_amount));
+    e->dem_rc = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->dem_rc));
+    e->dem_amount = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->dem_amount));
     for (size_t g = 0; g < e->n_groups; g++)
         for (size_t k = 0; k < e->groups[g].n_res; k++) {
             const struct rgroup *rg = &e->groups[g];
@@ -622,7 +604,7 @@ static int cmp_prov_id(const void *a, const void *b)
 void engine_take_sharing(struct engine *e)
 {
     const struct world *spw = &e->sc->spw;
-    e->sps = pool_alloc(&e->sc->req_pool, (spw->n ? spw->n : 1) * sizeof(*e->sps));
+    e->sps = arena_alloc(&e->sc->req_arena, (spw->n ? spw->n : 1) * sizeof(*e->sps));
     for (size_t i = 0; i < spw->n; i++)
         if (spw->provs[i].sharing)
             e->sps[e->n_sps++] = &spw->provs[i];
@@ -632,8 +614,8 @@ void engine_take_sharing(struct engine *e)
 void engine_prepare(struct engine *e)
 {
     sum_demand(e);
-    e->failed = pool_alloc(&e->sc->req_pool, e->n_groups * sizeof(*e->failed));
-    e->n_failed = pool_alloc(&e->sc->req_pool, e->n_groups * sizeof(*e->n_failed));
+    e->failed = arena_alloc(&e->sc->req_arena, e->n_groups * sizeof(*e->failed));
+    e->n_failed = arena_alloc(&e->sc->req_arena, e->n_groups * sizeof(*e->n_failed));
     e->sols = xcalloc(e->n_groups, sizeof(*e->sols));
     e->chosen = xcalloc(e->n_groups, sizeof(*e->chosen));
     e->cmaps = xcalloc(e->n_groups, sizeof(*e->cmaps));
@@ -652,7 +634,7 @@ void engine_solve_world(struct engine *e, const struct world *w)
 
 void engine_release(struct engine *e)
 {
-    markset_free(&e->marks);
+    idmap_free(&e->marks);
     if (e->sols)
         for (size_t g = 0; g < e->n_groups; g++)
             array_free(e->sols[g].v, e->sols[g].cap, sizeof(*e->sols[g].v));
@@ -662,13 +644,14 @@ void engine_release(struct engine *e)
     free(e->cn_maps);
     array_free(e->run, e->cap_run, sizeof(*e->run));
     array_free(e->ext, e->cap_ext, sizeof(*e->ext));
-    free(e->dslots);
+    idmap_free(&e->dedup);
+    array_free(e->dkeys, e->cap_dkeys, sizeof(*e->dkeys));
     array_free(e->stored, e->cap_stored, sizeof(*e->stored));
     array_free(e->items, e->cap_items, sizeof(*e->items));
     free(e->mappings);
     array_free(e->uuids, e->cap_uuids, sizeof(*e->uuids));
     array_free(e->sres, e->cap_sres, sizeof(*e->sres));
     array_free(e->snames, e->cap_snames, sizeof(*e->snames));
-    namecache_free(&e->rc_names);
-    namecache_free(&e->trait_names);
+    idmap_free(&e->rc_names);
+    idmap_free(&e->trait_names);
 }

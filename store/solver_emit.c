@@ -7,51 +7,6 @@
 
 #include "store/candidates_internal.h"
 
-static size_t mark_hash(const struct cprov *p, size_t mask)
-{
-    return (size_t)hash_ll((long long)(uintptr_t)p) & mask;
-}
-
-unsigned char mark_get(const struct markset *m, const struct cprov *p)
-{
-    if (!m->cap)
-        return 0;
-    for (size_t i = mark_hash(p, m->cap - 1); m->keys[i]; i = (i + 1) & (m->cap - 1))
-        if (m->keys[i] == p)
-            return m->vals[i];
-    return 0;
-}
-
-void mark_set(struct markset *m, const struct cprov *p, unsigned char bits)
-{
-    if (2 * (m->n + 1) > m->cap) {
-        struct markset old = *m;
-        m->cap = old.cap ? 2 * old.cap : 256;
-        m->keys = xcalloc(m->cap, sizeof(*m->keys));
-        m->vals = xcalloc(m->cap, sizeof(*m->vals));
-        m->n = 0;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.keys[i])
-                mark_set(m, old.keys[i], old.vals[i]);
-        free(old.keys);
-        free(old.vals);
-    }
-    size_t i = mark_hash(p, m->cap - 1);
-    while (m->keys[i] && m->keys[i] != p)
-        i = (i + 1) & (m->cap - 1);
-    if (!m->keys[i]) {
-        m->keys[i] = p;
-        m->n++;
-    }
-    m->vals[i] |= bits;
-}
-
-void markset_free(struct markset *m)
-{
-    free(m->keys);
-    free(m->vals);
-}
-
 /* Builds the public view of a candidate (items grouped by provider in order
  * of first appearance) and hands it to the callback. */
 void emit_request(struct engine *e, const struct pick *run, size_t n_run,
@@ -94,15 +49,15 @@ void store_candidate(struct engine *e)
 {
     grow((void **)&e->stored, &e->cap_stored, e->n_stored + 1, sizeof(*e->stored));
     struct stored *s = &e->stored[e->n_stored++];
-    struct pool *pool = &e->sc->req_pool;
+    struct arena *arena = &e->sc->req_arena;
     s->n_items = e->n_run;
-    s->items = pool_alloc(pool, (e->n_run ? e->n_run : 1) * sizeof(*s->items));
+    s->items = arena_alloc(arena, (e->n_run ? e->n_run : 1) * sizeof(*s->items));
     memcpy(s->items, e->run, e->n_run * sizeof(*s->items));
-    s->maps = pool_alloc(pool, e->n_groups * sizeof(*s->maps));
-    s->n_maps = pool_alloc(pool, e->n_groups * sizeof(*s->n_maps));
+    s->maps = arena_alloc(arena, e->n_groups * sizeof(*s->maps));
+    s->n_maps = arena_alloc(arena, e->n_groups * sizeof(*s->n_maps));
     for (size_t g = 0; g < e->n_groups; g++) {
         s->n_maps[g] = e->chosen[g]->n_maps;
-        s->maps[g] = pool_alloc(pool, (s->n_maps[g] ? s->n_maps[g] : 1) * sizeof(**s->maps));
+        s->maps[g] = arena_alloc(arena, (s->n_maps[g] ? s->n_maps[g] : 1) * sizeof(**s->maps));
         memcpy(s->maps[g], e->chosen[g]->maps, s->n_maps[g] * sizeof(**s->maps));
     }
 }

@@ -11,7 +11,7 @@
 
 #define LV_OK ((int)CX_COUNT)
 
-/* A reason while diagnosing: names point into the request's pools and are
+/* A reason while diagnosing: names point into the request's arenas and are
  * copied (struct cand_reason) only when a tally or near miss keeps them. */
 struct why {
     enum cand_constraint what;
@@ -118,7 +118,7 @@ static const char *set_names(struct engine *e, const struct rgroup *rg, size_t i
 {
     struct rgroup *w = (struct rgroup *)rg; /* a cache: the group itself does not change */
     if (!w->req_label) {
-        w->req_label = pool_alloc(&e->sc->req_pool, rg->n_req * sizeof(*w->req_label));
+        w->req_label = arena_alloc(&e->sc->req_arena, rg->n_req * sizeof(*w->req_label));
         memset(w->req_label, 0, rg->n_req * sizeof(*w->req_label));
     }
     if (w->req_label[i])
@@ -131,7 +131,7 @@ static const char *set_names(struct engine *e, const struct rgroup *rg, size_t i
                          engine_name(e, NAME_TRAIT, rg->req[i].ids[k]));
         len = n > 0 && len + (size_t)n < sizeof(out) ? len + (size_t)n : sizeof(out) - 1;
     }
-    return w->req_label[i] = pool_strdup(&e->sc->req_pool, out);
+    return w->req_label[i] = arena_strdup(&e->sc->req_arena, out);
 }
 
 /* The amount checks of class k of group g on p. */
@@ -318,7 +318,7 @@ static void keep_furthest(struct pcheck *best, const struct pcheck *c)
 
 /* Group g's first failure under root (level LV_OK: it has a choice there);
  * *klass is the failing class of the unsuffixed group. The class-free
- * checks of each provider are made once (base, from the anchor pool). */
+ * checks of each provider are made once (base, from the anchor arena). */
 /* Adds the amount checks of class k of the unsuffixed group rg on p to
  * c (its class-free checks), as check_amount would. */
 static void add_amounts(struct pcheck *c, size_t g, const struct rgroup *rg, size_t k,
@@ -353,11 +353,11 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
         n++;
     struct pcheck base_one[1];
     const struct cprov *pv_one[1];
-    bool one = n + e->n_ext == 1; /* a lone provider needs no pool */
+    bool one = n + e->n_ext == 1; /* a lone provider needs no arena */
     struct pcheck *base =
-        one ? base_one : pool_alloc(&e->sc->anchor_pool, (n + e->n_ext) * sizeof(*base));
+        one ? base_one : arena_alloc(&e->sc->anchor_arena, (n + e->n_ext) * sizeof(*base));
     const struct cprov **pv =
-        one ? pv_one : pool_alloc(&e->sc->anchor_pool, (n + e->n_ext) * sizeof(*pv));
+        one ? pv_one : arena_alloc(&e->sc->anchor_arena, (n + e->n_ext) * sizeof(*pv));
     n = 0;
     FOR_EACH_PROVIDER(e, root, p, ext, {
         pv[n] = p;
@@ -627,6 +627,6 @@ void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     } else if (!near_full_below(e, bad_group, &first)) {
         near_group(e, bad_group, root, bad_class);
     }
-    pool_reset(&e->sc->anchor_pool);
+    arena_reset(&e->sc->anchor_arena);
 }
 

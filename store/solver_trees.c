@@ -11,59 +11,6 @@
 
 #include "store/candidates_internal.h"
 
-/* ---- A resettable bump allocator for per-request and per-anchor scratch ---- */
-
-struct pool_chunk {
-    struct pool_chunk *next;
-    size_t size, used;
-    max_align_t data[];
-};
-
-void *pool_alloc(struct pool *p, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    struct pool_chunk *c = p->head;
-    if (!c || c->size - c->used < n) {
-        size_t size = n > 65536 ? n : 65536;
-        c = xmalloc(sizeof(*c) + size);
-        c->size = size;
-        c->used = 0;
-        c->next = p->head;
-        p->head = c;
-    }
-    void *out = (char *)c->data + c->used;
-    c->used += n;
-    return out;
-}
-
-char *pool_strdup(struct pool *p, const char *s)
-{
-    size_t n = strlen(s) + 1;
-    return memcpy(pool_alloc(p, n), s, n);
-}
-
-/* Frees every chunk but the newest, which is kept (emptied) for reuse. */
-void pool_reset(struct pool *p)
-{
-    if (!p->head)
-        return;
-    struct pool_chunk *keep = p->head, *c = keep->next;
-    while (c) {
-        struct pool_chunk *next = c->next;
-        free(c);
-        c = next;
-    }
-    keep->next = NULL;
-    keep->used = 0;
-}
-
-void pool_free(struct pool *p)
-{
-    pool_reset(p);
-    free(p->head);
-    p->head = NULL;
-}
-
 /* Arrays of a megabyte or more live in their own mappings: they grow with
  * mremap (no copying), go back to the system when freed, and ask for
  * transparent huge pages, because faulting in fresh 4 KiB pages (tens of
@@ -87,12 +34,8 @@ static void *map_resize(void *old, size_t old_bytes, size_t bytes)
     return p;
 }
 
-/* Grows an array (malloc'd or mapped by size) to hold at least need
- * elements. */
-void grow(void **v, size_t *cap, size_t need, size_t elem)
+void grow_to(void **v, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return;
     size_t n = *cap ? *cap : 16;
     while (n < need)
         n *= 2;
@@ -130,7 +73,7 @@ void world_free(struct world *w)
     array_free(w->inv, w->cap_inv, sizeof(*w->inv));
     array_free(w->traits, w->cap_traits, sizeof(*w->traits));
     array_free(w->aggs, w->cap_aggs, sizeof(*w->aggs));
-    array_free(w->slots, w->cap_slots, sizeof(*w->slots));
+    idmap_free(&w->index);
     array_free(w->roots, w->cap_roots, sizeof(*w->roots));
     memset(w, 0, sizeof(*w));
 }
@@ -138,13 +81,14 @@ void world_free(struct world *w)
 /* Empties w but keeps its arrays for the next batch or request. */
 void world_reset(struct world *w)
 {
-    w->n = w->n_inv = w->n_traits = w->n_aggs = w->n_roots = w->n_slots = 0;
+    w->n = w->n_inv = w->n_traits = w->n_aggs = w->n_roots = 0;
+    idmap_clear(&w->index, 0);
 }
 
 size_t world_bytes(const struct world *w)
 {
     return w->cap * sizeof(*w->provs) + w->cap_inv * sizeof(*w->inv) +
-           (w->cap_traits + w->cap_aggs) * sizeof(long long) + w->cap_slots * sizeof(size_t) +
+           (w->cap_traits + w->cap_aggs) * sizeof(long long) + idmap_bytes(&w->index) +
            w->cap_roots * sizeof(*w->roots);
 }
 
@@ -317,28 +261,14 @@ static void find_twins(struct world *w)
  * it gets no root and stays out of every tree. */
 void world_finalize(struct world *w, long long shares_trait)
 {
-    size_t slots = 16;
-    while (slots < 2 * w->n)
-        slots *= 2;
-    if (slots > w->cap_slots) {
-        array_free(w->slots, w->cap_slots, sizeof(*w->slots));
-        w->slots = NULL;
-        w->cap_slots = 0;
-        grow((void **)&w->slots, &w->cap_slots, slots, sizeof(*w->slots));
-    }
-    w->n_slots = slots;
-    memset(w->slots, 0, slots * sizeof(*w->slots));
-    size_t mask = w->n_slots - 1;
+    idmap_clear(&w->index, w->n);
     for (size_t k = 0; k < w->n; k++) {
         struct cprov *p = &w->provs[k];
         p->inv = p->n_inv ? &w->inv[p->inv_off] : NULL;
         p->traits = p->n_traits ? &w->traits[p->trait_off] : NULL;
         p->aggs = p->n_aggs ? &w->aggs[p->agg_off] : NULL;
         p->sharing = shares_trait && has_id(p->traits, p->n_traits, shares_trait);
-        size_t i = hash_ll(p->id) & mask;
-        while (w->slots[i])
-            i = (i + 1) & mask;
-        w->slots[i] = k + 1;
+        idmap_put(&w->index, (uint64_t)p->id, k + 1);
     }
     grow((void **)&w->roots, &w->cap_roots, w->n + 1, sizeof(*w->roots));
     w->n_roots = 0;
@@ -370,47 +300,13 @@ void world_finalize(struct world *w, long long shares_trait)
 
 /* ---- Names ---- */
 
-void namecache_put(struct namecache *c, long long id, const char *name)
-{
-    if (2 * (c->n + 1) > c->cap) {
-        struct namecache old = *c;
-        c->cap = c->cap ? 2 * c->cap : 64;
-        c->ids = xcalloc(c->cap, sizeof(*c->ids));
-        c->names = xcalloc(c->cap, sizeof(*c->names));
-        c->n = 0;
-        for (size_t i = 0; i < old.cap; i++)
-            if (old.names[i])
-                namecache_put(c, old.ids[i], old.names[i]);
-        free(old.ids);
-        free(old.names);
-    }
-    size_t mask = c->cap - 1;
-    size_t i = hash_ll(id) & mask;
-    while (c->names[i] && c->ids[i] != id)
-        i = (i + 1) & mask;
-    if (!c->names[i])
-        c->n++;
-    c->ids[i] = id;
-    c->names[i] = name;
-}
-
-void namecache_free(struct namecache *c)
-{
-    free(c->ids);
-    free(c->names);
-    memset(c, 0, sizeof(*c));
-}
-
 const char *engine_name(struct engine *e, enum name_kind kind, long long id)
 {
-    struct namecache *c = kind == NAME_RC ? &e->rc_names : &e->trait_names;
-    if (c->cap) {
-        size_t mask = c->cap - 1;
-        for (size_t i = hash_ll(id) & mask; c->names[i]; i = (i + 1) & mask)
-            if (c->ids[i] == id)
-                return c->names[i];
-    }
+    struct idmap *names = kind == NAME_RC ? &e->rc_names : &e->trait_names;
+    uintptr_t known = idmap_get(names, (uint64_t)id);
+    if (known)
+        return (const char *)known;
     const char *name = e->fetch_name(e, kind, id);
-    namecache_put(c, id, name);
+    idmap_put(names, (uint64_t)id, (uintptr_t)name);
     return name;
 }

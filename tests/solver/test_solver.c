@@ -225,7 +225,7 @@ static struct result solve(struct run_opts o)
     memset(&out, 0, sizeof(out));
     struct cand_group cg[MAX_GROUPS];
     struct rgroup rg[MAX_GROUPS];
-    struct idset req[MAX_GROUPS][4], mof[MAX_GROUPS];
+    struct id_set req[MAX_GROUPS][4], mof[MAX_GROUPS];
     const char *rc_names[MAX_GROUPS][4];
     memset(rg, 0, sizeof(rg));
     for (size_t g = 0; g < n_groups; g++) {
@@ -240,11 +240,11 @@ static struct result solve(struct run_opts o)
             rc_names[g][k] = fetch_name(NULL, NAME_RC, t->rc[k]);
         rg[g].rc_name = rc_names[g];
         for (size_t i = 0; i < t->n_req; i++)
-            req[g][i] = (struct idset){t->req_ids[i], t->n_req_ids[i]};
+            req[g][i] = (struct id_set){t->req_ids[i], t->n_req_ids[i]};
         rg[g].req = req[g];
         rg[g].n_req = t->n_req;
-        rg[g].forb = (struct idset){t->forb_ids, t->n_forb};
-        mof[g] = (struct idset){t->mof_ids, t->n_mof_ids};
+        rg[g].forb = (struct id_set){t->forb_ids, t->n_forb};
+        mof[g] = (struct id_set){t->mof_ids, t->n_mof_ids};
         rg[g].mof = &mof[g];
         rg[g].n_mof = t->n_mof_ids ? 1 : 0;
         rg[g].tree_root = t->tree_root;
@@ -277,8 +277,8 @@ static struct result solve(struct run_opts o)
     out.leaves = e.leaves;
     out.anchor_fail = e.anchor_fail;
     engine_release(&e);
-    pool_free(&sc.req_pool);
-    pool_free(&sc.anchor_pool);
+    arena_free(&sc.req_arena);
+    arena_free(&sc.anchor_arena);
     world_free(&sc.spw);
     world_free(&w);
     return out;
