@@ -54,7 +54,7 @@ static void scratch_destroy(struct scratch *sc)
 {
     arena_free(&sc->req_arena);
     arena_free(&sc->anchor_arena);
-    world_free(&sc->spw);
+    world_free(&sc->sharing_world);
     free(sc);
 }
 
@@ -79,8 +79,8 @@ static void scratch_give_back(struct scratch *sc)
 {
     arena_reset(&sc->req_arena);
     arena_reset(&sc->anchor_arena);
-    world_reset(&sc->spw);
-    if (world_bytes(&sc->spw) <= SCRATCH_KEEP_BYTES) {
+    world_reset(&sc->sharing_world);
+    if (world_bytes(&sc->sharing_world) <= SCRATCH_KEEP_BYTES) {
         pthread_mutex_lock(&scratch_lock);
         if (scratch_n_kept < SCRATCH_KEPT) {
             scratch_kept[scratch_n_kept++] = sc;
@@ -102,9 +102,9 @@ static enum store_rc walk_block(struct engine *e, struct block_version bv)
         return rc;
     const struct world *w = t->obj;
     engine_solve_world(e, w);
-    if (e->randomize) {
-        grow((void **)&e->held, &e->cap_held, e->n_held + 1, sizeof(*e->held));
-        e->held[e->n_held++] = t;
+    if (e->query.randomize) {
+        grow((void **)&e->trees.held, &e->trees.cap_held, e->trees.n_held + 1, sizeof(*e->trees.held));
+        e->trees.held[e->trees.n_held++] = t;
         return STORE_OK;
     }
     emit_world_summaries(e, w, true);
@@ -122,9 +122,9 @@ static enum store_rc walk_anchors(struct engine *e)
     struct block_version *bv = arena_alloc(&e->sc->req_arena, BLOCKS_MAX * sizeof(*bv));
     size_t want = BLOCKS_FIRST, n;
     long long after = -1;
-    while (!e->stop && !e->cb_failed) {
+    while (!e->budget.stop && !e->out.cb_failed) {
         enum store_rc rc = next_blocks(e->st, after, want, bv, &n);
-        for (size_t i = 0; i < n && rc == STORE_OK && !e->stop && !e->cb_failed; i++)
+        for (size_t i = 0; i < n && rc == STORE_OK && !e->budget.stop && !e->out.cb_failed; i++)
             rc = walk_block(e, bv[i]);
         if (rc != STORE_OK)
             return rc;
@@ -140,7 +140,7 @@ static enum store_rc walk_anchors(struct engine *e)
  * summaries for the trees of what was kept. */
 static void finish_random(struct engine *e)
 {
-    size_t n = e->n_stored;
+    size_t n = e->out.n_stored;
     size_t k = e->q->limit && e->q->limit < n ? e->q->limit : n;
     size_t *idx = xmalloc((n ? n : 1) * sizeof(*idx));
     for (size_t i = 0; i < n; i++)
@@ -151,27 +151,27 @@ static void finish_random(struct engine *e)
         idx[i] = idx[j];
         idx[j] = t;
     }
-    for (size_t i = 0; i < k && !e->cb_failed; i++) {
-        const struct stored *s = &e->stored[idx[i]];
+    for (size_t i = 0; i < k && !e->out.cb_failed; i++) {
+        const struct stored *s = &e->out.stored[idx[i]];
         emit_request(e, s->items, s->n_items, (struct cprov *const *const *)s->maps, s->n_maps);
     }
-    if (e->drop_nested)
+    if (e->query.drop_nested)
         for (size_t i = k; i < n; i++)
-            for (size_t j = 0; j < e->stored[idx[i]].n_items; j++) {
-                const struct cprov *p = e->stored[idx[i]].items[j].p;
-                if (mark_get(&e->marks, p->root) & MARK_TREE)
-                    mark_set(&e->marks, p, MARK_PROVIDER);
+            for (size_t j = 0; j < e->out.stored[idx[i]].n_items; j++) {
+                const struct cprov *p = e->out.stored[idx[i]].items[j].p;
+                if (mark_get(&e->out.marks, p->root) & MARK_TREE)
+                    mark_set(&e->out.marks, p, MARK_PROVIDER);
             }
     free(idx);
-    for (size_t i = 0; i < e->n_held && !e->cb_failed; i++)
-        emit_world_summaries(e, e->held[i]->obj, true);
+    for (size_t i = 0; i < e->trees.n_held && !e->out.cb_failed; i++)
+        emit_world_summaries(e, e->trees.held[i]->obj, true);
 }
 
 static void engine_free(struct engine *e)
 {
-    for (size_t i = 0; i < e->n_held; i++)
-        tree_cache_release(e->st->trees, e->held[i]);
-    array_free(e->held, e->cap_held, sizeof(*e->held));
+    for (size_t i = 0; i < e->trees.n_held; i++)
+        tree_cache_release(e->st->trees, e->trees.held[i]);
+    array_free(e->trees.held, e->trees.cap_held, sizeof(*e->trees.held));
     engine_release(e);
     scratch_give_back(e->sc);
 }
@@ -185,23 +185,23 @@ static enum store_rc run(struct engine *e, struct cand_failure *fail)
             xcalloc(e->q->n_groups ? e->q->n_groups : 1, sizeof(*e->q->explain->groups));
     }
     enum store_rc rc = resolve(e, &empty, fail);
-    if (rc != STORE_OK || empty || !e->n_groups)
+    if (rc != STORE_OK || empty || !e->query.n_groups)
         return rc;
     engine_prepare(e);
     if ((rc = load_sharing(e)) != STORE_OK)
         return rc;
     if ((rc = walk_anchors(e)) != STORE_OK)
         return rc;
-    if (e->gave_up) {
-        fail->kind = e->gave_up;
+    if (e->budget.gave_up) {
+        fail->kind = e->budget.gave_up;
         return STORE_INVALID;
     }
-    if (e->randomize)
+    if (e->query.randomize)
         finish_random(e);
-    emit_world_summaries(e, &e->sc->spw, false);
-    if (e->cb_failed)
+    emit_world_summaries(e, &e->sc->sharing_world, false);
+    if (e->out.cb_failed)
         return STORE_ERROR;
-    return e->name_rc;
+    return e->names.fetch_rc;
 }
 
 static int count_request(void *arg, const struct cand_request *r)
@@ -249,23 +249,20 @@ static enum store_rc candidates_get(struct store *st, const struct cand_query *q
 {
     struct engine e = {.st = st,
                        .q = q,
-                       .randomize = q->randomize && !q->explain,
-                       .lenient = lenient,
-                       .on_request = on_request,
-                       .on_summary = on_summary,
-                       .arg = arg,
-                       .fetch_name = fetch_name_sql,
-                       .sc = scratch_take()};
+                       .sc = scratch_take(),
+                       .query = {.randomize = q->randomize && !q->explain},
+                       .out = {.on_request = on_request, .on_summary = on_summary, .arg = arg},
+                       .names = {.fetch = fetch_name_sql, .lenient = lenient}};
     memset(fail, 0, sizeof(*fail));
     enum store_rc rc = tx_begin_read(st);
     if (rc != STORE_OK)
         return rc;
     rc = run(&e, fail);
-    log_msg(LOG_DEBUG, "candidates: %llu steps%s", e.work,
-            e.gave_up == CAND_WORK_LIMIT  ? " (work limit)"
-            : e.gave_up == CAND_CANCELLED ? " (cancelled)"
+    log_msg(LOG_DEBUG, "candidates: %llu steps%s", e.budget.steps,
+            e.budget.gave_up == CAND_WORK_LIMIT  ? " (work limit)"
+            : e.budget.gave_up == CAND_CANCELLED ? " (cancelled)"
                                           : "");
-    size_t failed_group = e.gave_up ? SIZE_MAX : e.resolving;
+    size_t failed_group = e.budget.gave_up ? SIZE_MAX : e.names.resolving;
     engine_free(&e);
     if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX && !q->explain &&
         earlier_group_empty(st, q, failed_group)) {

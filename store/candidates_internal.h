@@ -112,7 +112,7 @@ static inline uint64_t hash_ll(long long v)
 /* ---- The in-memory picture of some provider trees ---- */
 
 struct cinv {
-    long long rc, total, reserved, min_unit, max_unit, step_size;
+    long long rc_id, total, reserved, min_unit, max_unit, step_size;
     long long used, capacity;
     double ratio; /* for explanations */
 };
@@ -164,11 +164,11 @@ void world_reserve_rows(struct world *w, size_t added);
 /* The provider of a row, among those from index first on: *cur is a cursor
  * that only moves forward for rows in provider order. NULL when absent. */
 struct cprov *world_row_provider(struct world *w, size_t first, size_t *cur, long long id);
-/* An inventory of p (classes in id order): rc, total, reserved, min_unit,
+/* An inventory of p (classes in id order): rc_id, total, reserved, min_unit,
  * max_unit, step_size and ratio from v; capacity is worked out, used is 0. */
 void world_add_inventory(struct world *w, struct cprov *p, const struct cinv *v);
-/* The usage of class rc on p (an inventory added before). */
-void world_set_usage(struct world *w, struct cprov *p, long long rc, long long used);
+/* The usage of class rc_id on p (an inventory added before). */
+void world_set_usage(struct world *w, struct cprov *p, long long rc_id, long long used);
 void world_add_trait(struct world *w, struct cprov *p, long long trait_id);
 void world_add_aggregate(struct world *w, struct cprov *p, long long agg_id);
 /* Sets the pointers once the arrays stop moving; shares_trait is the id of
@@ -185,10 +185,10 @@ static inline struct cprov *world_find(const struct world *w, long long id)
     return i ? &w->provs[i - 1] : NULL;
 }
 
-static inline struct cinv *find_inv(const struct cprov *p, long long rc)
+static inline struct cinv *find_inv(const struct cprov *p, long long rc_id)
 {
     for (size_t i = 0; i < p->n_inv; i++)
-        if (p->inv[i].rc == rc)
+        if (p->inv[i].rc_id == rc_id)
             return &p->inv[i];
     return NULL;
 }
@@ -208,17 +208,17 @@ struct rgroup {
     const struct cand_group *g;
     bool suffixed;
     size_t n_res;
-    long long *rc; /* unsuffixed: sorted by id (Placement's product order) */
-    long long *amount;
-    const char **rc_name;
-    struct id_set *req; /* any-of sets of traits */
-    size_t n_req;
-    struct id_set forb;
-    struct id_set *mof; /* any-of sets of aggregates */
-    size_t n_mof;
-    struct id_set forb_aggs;
+    long long *rc_ids; /* unsuffixed: sorted by id (Placement's product order) */
+    long long *amounts;
+    const char **rc_names;
+    struct id_set *required; /* any-of sets of traits */
+    size_t n_required;
+    struct id_set forbidden;
+    struct id_set *member_of; /* any-of sets of aggregates */
+    size_t n_member_of;
+    struct id_set forbidden_aggs;
     long long tree_root; /* in_tree: the tree's root id; 0 when not given */
-    const char **req_label; /* explain: "A or B" per required set, made on demand */
+    const char **required_labels; /* explain: "A or B" per required set, made on demand */
 };
 
 /* One choice a group can make under an anchor: the amounts it takes and the
@@ -261,7 +261,7 @@ struct dkey {
 struct scratch {
     struct arena req_arena;    /* lives for the request */
     struct arena anchor_arena; /* reset after every anchor */
-    struct world spw;        /* the trees of the sharing providers */
+    struct world sharing_world;        /* the trees of the sharing providers */
 };
 
 /* What the summaries must show, per provider used by this request (the
@@ -278,79 +278,117 @@ static inline void mark_set(struct idmap *marks, const struct cprov *p, unsigned
     *idmap_slot(marks, (uintptr_t)p) |= bits;
 }
 
-enum name_kind { NAME_RC, NAME_TRAIT };
-
-struct engine {
-    struct store *st;
-    const struct cand_query *q;
+/* The request, its names resolved (store/candidates_resolve.c). */
+struct engine_query {
     struct rgroup *groups;
     size_t n_groups;
-    struct id_set root_req, root_forb;
-    size_t **subtree; /* per same_subtree: group indices */
-    size_t *n_subtree;
-    long long shares_trait;
-    bool has_trees, drop_nested;
-    struct scratch *sc; /* arenas and worlds, reused across requests */
-    struct cprov **sps; /* sharing providers by id */
-    size_t n_sps;
-    struct sol_list *sols; /* per group, refilled for every anchor */
-    struct pick *run;      /* consolidated amounts of the current combination */
-    size_t n_run, cap_run;
-    const struct sol **chosen; /* per group */
-    struct cprov ***cmaps;     /* per group: the chosen mappings */
-    size_t *cn_maps;
-    struct cprov **ext; /* sharing providers anchored to the current anchor */
-    size_t n_ext, cap_ext;
-    cand_request_fn *on_request;
-    cand_summary_fn *on_summary;
-    void *arg;
-    size_t count;
-    size_t resolving; /* the group being resolved (SIZE_MAX: request-wide names) */
-    bool stop, cb_failed, mark_only;
+    struct id_set root_required, root_forbidden; /* traits the anchor root must (not) have */
+    size_t **subtree_groups; /* per same_subtree set: the indices of its groups */
+    size_t *n_subtree_groups;
+    long long shares_trait; /* MISC_SHARES_VIA_AGGREGATE's id; 0: no such trait */
+    bool has_trees;         /* some provider has a parent */
+    bool drop_nested;       /* before 1.29 with trees: one provider per tree */
+    bool randomize;         /* q->randomize, unless explaining */
+    /* The classes the groups ask for with their summed amounts (tree_has_room). */
+    long long *demand_rc_ids, *demand_amounts;
+    size_t n_demand;
+    bool room_check; /* some class is asked by several groups: tree_has_room can prune */
+};
+
+/* The trees around the current anchor. */
+struct engine_trees {
+    struct cprov **sharing; /* every sharing provider, by id (in e->sc->sharing_world) */
+    size_t n_sharing;
+    struct cprov **anchored; /* the sharing providers anchored to the current anchor */
+    size_t n_anchored, cap_anchored;
+    struct tree_entry **held; /* randomization: every block until the end */
+    size_t n_held, cap_held;
+};
+
+/* Bounded work (cand_query.work_limit, cancelled) and the end of the run. */
+struct engine_budget {
+    unsigned long long steps, next_poll;
+    enum cand_bad_kind gave_up; /* CAND_WORK_LIMIT or CAND_CANCELLED once stopped */
+    bool stop;                  /* given up, limit reached or a callback failed */
+};
+
+/* The search under the current anchor (store/solver.c). */
+struct engine_search {
+    struct sol_list *choices; /* per group, refilled for every anchor */
+    struct pick *combo;       /* consolidated amounts of the current combination */
+    size_t n_combo, cap_combo;
+    const struct sol **chosen; /* per group: its choice in the current combination */
+    /* Per combine() depth, the twins whose subtree found nothing. */
+    const struct cprov ***failed_twins;
+    size_t *n_failed_twins;
+    size_t found;       /* combinations that passed every check */
     struct idmap dedup; /* dedup_first(): key hash -> index + 1 in dkeys */
     struct dkey *dkeys;
     size_t n_dkeys, cap_dkeys;
-    struct idmap rc_names, trait_names; /* id -> name (const char *) */
-    /* The name of an id the caches do not hold yet ("" when it has none);
-     * the engine caches it. Set by whoever runs the engine. */
-    const char *(*fetch_name)(struct engine *e, enum name_kind kind, long long id);
-    enum store_rc name_rc;
-    struct stored *stored;
-    size_t n_stored, cap_stored;
-    struct tree_entry **held; /* randomization: every block until the end */
-    size_t n_held, cap_held;
+};
+
+/* What goes to the callbacks (store/solver_emit.c), with its reused buffers. */
+struct engine_output {
+    cand_request_fn *on_request;
+    cand_summary_fn *on_summary;
+    void *arg;
+    size_t count;     /* requests emitted */
+    bool cb_failed;   /* a callback returned non-zero */
+    bool mark_only;   /* limit reached before 1.29: only mark what later candidates use */
     struct idmap marks; /* provider address -> MARK_* bits */
-    /* Bounded work (cand_query.work_limit, cancelled). */
-    unsigned long long work, next_poll;
-    enum cand_bad_kind gave_up; /* CAND_WORK_LIMIT or CAND_CANCELLED once stopped */
-    /* Pruning: the classes the groups ask for with their summed amounts, and
-     * per combine() depth the twins whose subtree found nothing. */
-    long long *dem_rc, *dem_amount;
-    size_t n_dem;
-    bool room_check; /* some class is asked by several groups: tree_has_room can prune */
-    size_t found;    /* combinations that passed every check */
-    /* Explain: what the current anchor's combinations ran into. */
-    size_t leaves, subtree_rejects, isolate_clashes;
-    enum cand_constraint anchor_fail;
-    size_t empty_group; /* CX_TRAITS: the group left without a choice */
-    bool randomize;     /* q->randomize, unless explaining */
-    /* Explaining a query the plain engine answers empty before it reaches
-     * an unknown name: such a name gets an id nothing has (unknown_id, down
-     * from -1), named in the name caches. */
-    bool lenient;
-    long long unknown_id;
-    const struct cprov ***failed;
-    size_t *n_failed;
-    /* Emission buffers, reused. */
+    struct stored *stored; /* randomization: every candidate, emitted at the end */
+    size_t n_stored, cap_stored;
+    struct cprov ***chosen_maps; /* per group: the chosen mappings */
+    size_t *n_chosen_maps;
     struct cand_item *items;
     size_t cap_items;
     struct cand_mapping *mappings;
     const char **uuids;
     size_t cap_uuids;
-    struct cand_summary_res *sres;
-    size_t cap_sres;
-    const char **snames;
-    size_t cap_snames;
+    struct cand_summary_res *summary_res;
+    size_t cap_summary_res;
+    const char **summary_traits;
+    size_t cap_summary_traits;
+};
+
+/* Explain: what the current anchor's combinations ran into. */
+struct engine_why {
+    size_t leaves, subtree_rejects, isolate_clashes;
+    enum cand_constraint anchor_fail;
+    size_t empty_group; /* CX_TRAITS: the group left without a choice */
+};
+
+enum name_kind { NAME_RC, NAME_TRAIT };
+
+struct engine;
+
+/* Names: ids back to names for summaries and explanations. */
+struct engine_names {
+    struct idmap rc, trait; /* id -> name (const char *) */
+    /* The name of an id the maps do not hold yet ("" when it has none);
+     * engine_name() keeps it. Set by whoever runs the engine. */
+    const char *(*fetch)(struct engine *e, enum name_kind kind, long long id);
+    enum store_rc fetch_rc; /* the first error of fetch, else STORE_OK */
+    size_t resolving;       /* the group being resolved (SIZE_MAX: request-wide names) */
+    /* Explaining a query the plain engine answers empty before it reaches
+     * an unknown name: such a name gets an id nothing has (unknown_id, down
+     * from -1), named in the name maps. */
+    bool lenient;
+    long long unknown_id;
+};
+
+/* One run of the engine over one query. */
+struct engine {
+    struct store *st; /* NULL without a database (tests/solver) */
+    const struct cand_query *q;
+    struct scratch *sc; /* arenas and the sharing world, reused across requests */
+    struct engine_query query;
+    struct engine_trees trees;
+    struct engine_budget budget;
+    struct engine_search search;
+    struct engine_output out;
+    struct engine_why why;
+    struct engine_names names;
 };
 
 /* The name of a resource class or trait id, cached for the request. */
@@ -364,8 +402,8 @@ bool spend_poll(struct engine *e);
  * the caller cancelled. */
 static inline bool spend(struct engine *e, unsigned long long n)
 {
-    e->work += n;
-    return e->work < e->next_poll || spend_poll(e);
+    e->budget.steps += n;
+    return e->budget.steps < e->budget.next_poll || spend_poll(e);
 }
 
 /* ---- Filters on one provider ---- */
@@ -394,17 +432,17 @@ static inline bool has_required(const struct cprov *p, const struct id_set *sets
 
 static inline bool root_passes(const struct engine *e, const struct cprov *root)
 {
-    for (size_t i = 0; i < e->root_req.n; i++)
-        if (!has_id(root->traits, root->n_traits, e->root_req.ids[i]))
+    for (size_t i = 0; i < e->query.root_required.n; i++)
+        if (!has_id(root->traits, root->n_traits, e->query.root_required.ids[i]))
             return false;
-    return !has_any(root->traits, root->n_traits, &e->root_forb);
+    return !has_any(root->traits, root->n_traits, &e->query.root_forbidden);
 }
 
-/* What a provider can give of class rc to all groups together: the sum of
- * the groups' amounts must stay within its free capacity and max_unit. */
-static inline long long can_give(const struct cprov *p, long long rc)
+/* What a provider can give of class rc_id to all groups together: the sum
+ * of the groups' amounts must stay within its free capacity and max_unit. */
+static inline long long can_give(const struct cprov *p, long long rc_id)
 {
-    const struct cinv *v = find_inv(p, rc);
+    const struct cinv *v = find_inv(p, rc_id);
     if (!v)
         return 0;
     long long free = sat_sub(v->capacity, v->used);
@@ -416,7 +454,7 @@ static inline long long can_give(const struct cprov *p, long long rc)
 
 /* Once the groups are resolved: the summed demand and the per-group state. */
 void engine_prepare(struct engine *e);
-/* Picks the sharing providers out of e->sc->spw once it is finalized. */
+/* Picks the sharing providers out of e->sc->sharing_world once it is finalized. */
 void engine_take_sharing(struct engine *e);
 /* The sharing providers (outside root's tree) that share an aggregate with
  * some provider of it. */
@@ -447,7 +485,7 @@ void explain_anchor(struct engine *e, struct cprov *root, bool ok);
 
 /* Appends the trees whose root id is in [lo, hi] to w. */
 enum store_rc world_load(struct store *st, struct world *w, long long lo, long long hi);
-/* Reads the trees of every sharing provider once into e->sc->spw. */
+/* Reads the trees of every sharing provider once into e->sc->sharing_world. */
 enum store_rc load_sharing(struct engine *e);
 
 /* A block of trees (store/tree_cache.h) and the version this transaction sees. */

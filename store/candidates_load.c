@@ -66,7 +66,7 @@ static void row_inventory(struct world *w, size_t first, size_t *cur, sqlite3_st
     struct cprov *p = world_row_provider(w, first, cur, sqlite3_column_int64(s, 0));
     if (!p)
         return;
-    struct cinv v = {.rc = sqlite3_column_int64(s, 1),
+    struct cinv v = {.rc_id = sqlite3_column_int64(s, 1),
                      .total = sqlite3_column_int64(s, 2),
                      .reserved = sqlite3_column_int64(s, 3),
                      .min_unit = sqlite3_column_int64(s, 4),
@@ -162,12 +162,12 @@ void candidates_trees_destroy(void *obj)
 
 enum store_rc load_sharing(struct engine *e)
 {
-    if (!e->shares_trait)
+    if (!e->query.shares_trait)
         return STORE_OK;
     sqlite3_stmt *s = stmt_get(e->st, SQL_SHARING_ROOTS);
     if (!s)
         return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, e->shares_trait);
+    sqlite3_bind_int64(s, 1, e->query.shares_trait);
     long long *roots = NULL;
     size_t n = 0, cap = 0;
     int rc;
@@ -178,11 +178,11 @@ enum store_rc load_sharing(struct engine *e)
     stmt_done(s);
     enum store_rc out = rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(e->st, rc, "sharing");
     for (size_t i = 0; i < n && out == STORE_OK; i++)
-        out = world_load(e->st, &e->sc->spw, roots[i], roots[i]);
+        out = world_load(e->st, &e->sc->sharing_world, roots[i], roots[i]);
     array_free(roots, cap, sizeof(*roots));
     if (out != STORE_OK)
         return out;
-    world_finalize(&e->sc->spw, e->shares_trait);
+    world_finalize(&e->sc->sharing_world, e->query.shares_trait);
     engine_take_sharing(e);
     return STORE_OK;
 }
@@ -217,7 +217,7 @@ enum store_rc block_world(struct engine *e, struct block_version bv, struct tree
         candidates_trees_destroy(w);
         return rc;
     }
-    world_finalize(w, e->shares_trait);
+    world_finalize(w, e->query.shares_trait);
     *out = tree_cache_adopt(cache, bv.block, bv.version, w, sizeof(*w) + world_bytes(w));
     return STORE_OK;
 }

@@ -27,7 +27,7 @@ static const char SQL_AGG_HAS[] = "SELECT 1 FROM provider_aggregates WHERE provi
 /* An id for an unknown name that no provider has (lenient explanations). */
 static long long unknown_name(struct engine *e, struct idmap *names, const char *name)
 {
-    long long id = --e->unknown_id;
+    long long id = --e->names.unknown_id;
     idmap_put(names, (uint64_t)id, (uintptr_t)arena_strdup(&e->sc->req_arena, name));
     return id;
 }
@@ -55,8 +55,8 @@ static enum store_rc resolve_traits(struct engine *e, const struct cand_names *n
     for (size_t i = 0; i < names->n; i++) {
         long long id = 0;
         enum store_rc rc = store_trait_id(e->st, names->names[i], &id);
-        if (rc == STORE_NOT_FOUND && e->lenient) {
-            id = unknown_name(e, &e->trait_names, names->names[i]);
+        if (rc == STORE_NOT_FOUND && e->names.lenient) {
+            id = unknown_name(e, &e->names.trait, names->names[i]);
             rc = STORE_OK;
         }
         if (rc == STORE_NOT_FOUND) {
@@ -132,12 +132,12 @@ static enum store_rc any_provider_in_all(struct engine *e, const struct id_set *
 static enum store_rc any_root_passes(struct engine *e, bool *found)
 {
     *found = false;
-    sqlite3_stmt *drive = stmt_get(e->st, e->root_req.n ? SQL_ROOTS_WITH_TRAIT : SQL_ALL_ROOTS);
+    sqlite3_stmt *drive = stmt_get(e->st, e->query.root_required.n ? SQL_ROOTS_WITH_TRAIT : SQL_ALL_ROOTS);
     sqlite3_stmt *traits = stmt_get(e->st, SQL_PROVIDER_TRAITS);
     if (!drive || !traits)
         return STORE_ERROR;
-    if (e->root_req.n)
-        sqlite3_bind_int64(drive, 1, e->root_req.ids[0]);
+    if (e->query.root_required.n)
+        sqlite3_bind_int64(drive, 1, e->query.root_required.ids[0]);
     long long have[256];
     int rc;
     while (!*found && (rc = sqlite3_step(drive)) == SQLITE_ROW) {
@@ -171,13 +171,13 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
     rg->suffixed = g->suffix[0] != '\0';
     rg->n_res = g->n_res;
     size_t n = g->n_res ? g->n_res : 1;
-    rg->rc = arena_alloc(arena, n * sizeof(*rg->rc));
-    rg->amount = arena_alloc(arena, n * sizeof(*rg->amount));
-    rg->rc_name = arena_alloc(arena, n * sizeof(*rg->rc_name));
+    rg->rc_ids = arena_alloc(arena, n * sizeof(*rg->rc_ids));
+    rg->amounts = arena_alloc(arena, n * sizeof(*rg->amounts));
+    rg->rc_names = arena_alloc(arena, n * sizeof(*rg->rc_names));
     for (size_t i = 0; i < g->n_res; i++) {
-        rc = store_resource_class_id(e->st, g->rc_names[i], &rg->rc[i]);
-        if (rc == STORE_NOT_FOUND && e->lenient) {
-            rg->rc[i] = unknown_name(e, &e->rc_names, g->rc_names[i]);
+        rc = store_resource_class_id(e->st, g->rc_names[i], &rg->rc_ids[i]);
+        if (rc == STORE_NOT_FOUND && e->names.lenient) {
+            rg->rc_ids[i] = unknown_name(e, &e->names.rc, g->rc_names[i]);
             rc = STORE_OK;
         }
         if (rc == STORE_NOT_FOUND) {
@@ -186,51 +186,51 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
         }
         if (rc != STORE_OK)
             return rc;
-        rg->amount[i] = g->amounts[i];
-        rg->rc_name[i] = g->rc_names[i];
+        rg->amounts[i] = g->amounts[i];
+        rg->rc_names[i] = g->rc_names[i];
     }
     if (!rg->suffixed) {
         /* Insertion sort by class id: Placement walks the classes that way. */
         for (size_t i = 1; i < rg->n_res; i++)
-            for (size_t j = i; j > 0 && rg->rc[j - 1] > rg->rc[j]; j--) {
-                long long t = rg->rc[j];
-                rg->rc[j] = rg->rc[j - 1];
-                rg->rc[j - 1] = t;
-                t = rg->amount[j];
-                rg->amount[j] = rg->amount[j - 1];
-                rg->amount[j - 1] = t;
-                const char *s = rg->rc_name[j];
-                rg->rc_name[j] = rg->rc_name[j - 1];
-                rg->rc_name[j - 1] = s;
+            for (size_t j = i; j > 0 && rg->rc_ids[j - 1] > rg->rc_ids[j]; j--) {
+                long long t = rg->rc_ids[j];
+                rg->rc_ids[j] = rg->rc_ids[j - 1];
+                rg->rc_ids[j - 1] = t;
+                t = rg->amounts[j];
+                rg->amounts[j] = rg->amounts[j - 1];
+                rg->amounts[j - 1] = t;
+                const char *s = rg->rc_names[j];
+                rg->rc_names[j] = rg->rc_names[j - 1];
+                rg->rc_names[j - 1] = s;
             }
     }
-    rg->n_mof = g->n_member_of;
-    rg->mof = arena_alloc(arena, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->mof));
+    rg->n_member_of = g->n_member_of;
+    rg->member_of = arena_alloc(arena, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->member_of));
     for (size_t i = 0; i < g->n_member_of; i++) {
-        if ((rc = resolve_aggs(e, &g->member_of[i], &rg->mof[i])) != STORE_OK)
+        if ((rc = resolve_aggs(e, &g->member_of[i], &rg->member_of[i])) != STORE_OK)
             return rc;
-        if (!rg->mof[i].n && !e->q->explain) {
+        if (!rg->member_of[i].n && !e->q->explain) {
             *empty = true;
             return STORE_OK;
         }
     }
-    if (rg->n_mof) {
+    if (rg->n_member_of) {
         bool found;
-        if ((rc = any_provider_in_all(e, rg->mof, rg->n_mof, &found)) != STORE_OK)
+        if ((rc = any_provider_in_all(e, rg->member_of, rg->n_member_of, &found)) != STORE_OK)
             return rc;
         if (!found && !e->q->explain) {
             *empty = true;
             return STORE_OK;
         }
     }
-    if ((rc = resolve_aggs(e, &g->forbidden_aggs, &rg->forb_aggs)) != STORE_OK)
+    if ((rc = resolve_aggs(e, &g->forbidden_aggs, &rg->forbidden_aggs)) != STORE_OK)
         return rc;
-    rg->n_req = g->n_required;
-    rg->req = arena_alloc(arena, (g->n_required ? g->n_required : 1) * sizeof(*rg->req));
+    rg->n_required = g->n_required;
+    rg->required = arena_alloc(arena, (g->n_required ? g->n_required : 1) * sizeof(*rg->required));
     for (size_t i = 0; i < g->n_required; i++)
-        if ((rc = resolve_traits(e, &g->required[i], &rg->req[i], fail)) != STORE_OK)
+        if ((rc = resolve_traits(e, &g->required[i], &rg->required[i], fail)) != STORE_OK)
             return rc;
-    if ((rc = resolve_traits(e, &g->forbidden, &rg->forb, fail)) != STORE_OK)
+    if ((rc = resolve_traits(e, &g->forbidden, &rg->forbidden, fail)) != STORE_OK)
         return rc;
     if (g->in_tree) {
         struct provider_ref ref;
@@ -263,16 +263,16 @@ static enum store_rc query_flag(struct store *st, const char *sql, bool *out)
 enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
 {
     const struct cand_query *q = e->q;
-    e->resolving = SIZE_MAX;
-    enum store_rc rc = store_trait_id(e->st, "MISC_SHARES_VIA_AGGREGATE", &e->shares_trait);
+    e->names.resolving = SIZE_MAX;
+    enum store_rc rc = store_trait_id(e->st, "MISC_SHARES_VIA_AGGREGATE", &e->query.shares_trait);
     if (rc == STORE_NOT_FOUND)
-        e->shares_trait = 0;
+        e->query.shares_trait = 0;
     else if (rc != STORE_OK)
         return rc;
-    if ((rc = resolve_traits(e, &q->root_required, &e->root_req, fail)) != STORE_OK ||
-        (rc = resolve_traits(e, &q->root_forbidden, &e->root_forb, fail)) != STORE_OK)
+    if ((rc = resolve_traits(e, &q->root_required, &e->query.root_required, fail)) != STORE_OK ||
+        (rc = resolve_traits(e, &q->root_forbidden, &e->query.root_forbidden, fail)) != STORE_OK)
         return rc;
-    if (e->root_req.n || e->root_forb.n) {
+    if (e->query.root_required.n || e->query.root_forbidden.n) {
         bool found;
         if ((rc = any_root_passes(e, &found)) != STORE_OK)
             return rc;
@@ -281,30 +281,30 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
             return STORE_OK;
         }
     }
-    e->n_groups = q->n_groups;
-    e->groups = arena_alloc(&e->sc->req_arena, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
-    memset(e->groups, 0, (q->n_groups ? q->n_groups : 1) * sizeof(*e->groups));
+    e->query.n_groups = q->n_groups;
+    e->query.groups = arena_alloc(&e->sc->req_arena, (q->n_groups ? q->n_groups : 1) * sizeof(*e->query.groups));
+    memset(e->query.groups, 0, (q->n_groups ? q->n_groups : 1) * sizeof(*e->query.groups));
     for (size_t i = 0; i < q->n_groups && !*empty; i++) {
-        e->resolving = i;
-        if ((rc = resolve_group(e, &q->groups[i], &e->groups[i], empty, fail)) != STORE_OK)
+        e->names.resolving = i;
+        if ((rc = resolve_group(e, &q->groups[i], &e->query.groups[i], empty, fail)) != STORE_OK)
             return rc;
     }
     if (*empty)
         return STORE_OK;
-    e->subtree = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->subtree));
-    e->n_subtree = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->n_subtree));
+    e->query.subtree_groups = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->query.subtree_groups));
+    e->query.n_subtree_groups = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->query.n_subtree_groups));
     for (size_t t = 0; t < q->n_same_subtree; t++) {
         const struct cand_names *s = &q->same_subtree[t];
-        e->subtree[t] = arena_alloc(&e->sc->req_arena, (s->n + 1) * sizeof(**e->subtree));
-        e->n_subtree[t] = 0;
+        e->query.subtree_groups[t] = arena_alloc(&e->sc->req_arena, (s->n + 1) * sizeof(**e->query.subtree_groups));
+        e->query.n_subtree_groups[t] = 0;
         for (size_t i = 0; i < s->n; i++)
             for (size_t g = 0; g < q->n_groups; g++)
                 if (strcmp(q->groups[g].suffix, s->names[i]) == 0)
-                    e->subtree[t][e->n_subtree[t]++] = g;
+                    e->query.subtree_groups[t][e->query.n_subtree_groups[t]++] = g;
     }
-    if ((rc = query_flag(e->st, SQL_HAS_TREES, &e->has_trees)) != STORE_OK)
+    if ((rc = query_flag(e->st, SQL_HAS_TREES, &e->query.has_trees)) != STORE_OK)
         return rc;
-    e->drop_nested = !q->nested_aware && e->has_trees;
+    e->query.drop_nested = !q->nested_aware && e->query.has_trees;
     return STORE_OK;
 }
 
@@ -314,7 +314,7 @@ const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id)
     const char *name = "";
     sqlite3_stmt *s = stmt_get(e->st, kind == NAME_RC ? SQL_RC_NAME : SQL_TRAIT_NAME);
     if (!s) {
-        e->name_rc = STORE_ERROR;
+        e->names.fetch_rc = STORE_ERROR;
         return name;
     }
     sqlite3_bind_int64(s, 1, id);
@@ -322,7 +322,7 @@ const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id)
     if (rc == SQLITE_ROW)
         name = arena_strdup(&e->sc->req_arena, (const char *)sqlite3_column_text(s, 0));
     else if (rc != SQLITE_DONE)
-        e->name_rc = store_rc_from_sqlite(e->st, rc, "candidates names");
+        e->names.fetch_rc = store_rc_from_sqlite(e->st, rc, "candidates names");
     stmt_done(s);
     return name;
 }

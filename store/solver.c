@@ -29,20 +29,20 @@
 /* The slow path of spend(): a poll point, or a run given up. */
 bool spend_poll(struct engine *e)
 {
-    if (e->gave_up)
+    if (e->budget.gave_up)
         return false;
-    e->next_poll = e->work + CAND_POLL_STEPS;
-    if (e->q->work_limit && e->next_poll > e->q->work_limit)
-        e->next_poll = e->q->work_limit + 1;
-    if (e->q->work_limit && e->work > e->q->work_limit)
-        e->gave_up = CAND_WORK_LIMIT;
+    e->budget.next_poll = e->budget.steps + CAND_POLL_STEPS;
+    if (e->q->work_limit && e->budget.next_poll > e->q->work_limit)
+        e->budget.next_poll = e->q->work_limit + 1;
+    if (e->q->work_limit && e->budget.steps > e->q->work_limit)
+        e->budget.gave_up = CAND_WORK_LIMIT;
     else if (e->q->cancelled && e->q->cancelled(e->q->cancel_arg))
-        e->gave_up = CAND_CANCELLED;
-    if (e->gave_up) {
-        e->stop = true;
-        e->next_poll = 0; /* every later step takes the slow path and fails */
+        e->budget.gave_up = CAND_CANCELLED;
+    if (e->budget.gave_up) {
+        e->budget.stop = true;
+        e->budget.next_poll = 0; /* every later step takes the slow path and fails */
     }
-    return !e->gave_up;
+    return !e->budget.gave_up;
 }
 
 static void sols_push(struct sol_list *l, struct sol s)
@@ -67,11 +67,11 @@ struct multi {
 static void multi_leaf(struct multi *m)
 {
     const struct rgroup *rg = m->rg;
-    for (size_t i = 0; i < rg->n_req; i++) {
+    for (size_t i = 0; i < rg->n_required; i++) {
         bool ok = false;
         for (size_t k = 0; k < rg->n_res && !ok; k++)
-            ok = intersects(m->cur[k].p->traits, m->cur[k].p->n_traits, rg->req[i].ids,
-                            rg->req[i].n);
+            ok = intersects(m->cur[k].p->traits, m->cur[k].p->n_traits, rg->required[i].ids,
+                            rg->required[i].n);
         if (!ok)
             return;
     }
@@ -87,7 +87,7 @@ static void multi_leaf(struct multi *m)
         if (j == s.n_maps)
             s.maps[s.n_maps++] = s.items[k].p;
     }
-    sols_push(&m->e->sols[rg - m->e->groups], s);
+    sols_push(&m->e->search.choices[rg - m->e->query.groups], s);
 }
 
 static void multi_walk(struct multi *m, size_t k)
@@ -98,7 +98,7 @@ static void multi_walk(struct multi *m, size_t k)
         multi_leaf(m);
         return;
     }
-    for (size_t i = 0; i < m->n_lists[k] && !m->e->stop; i++) {
+    for (size_t i = 0; i < m->n_lists[k] && !m->e->budget.stop; i++) {
         m->cur[k] = m->lists[k][i];
         multi_walk(m, k + 1);
     }
@@ -108,16 +108,16 @@ static void multi_walk(struct multi *m, size_t k)
 static bool multi_admits(const struct rgroup *rg, const struct cprov *p, bool ext,
                          bool root_in_aggs, bool root_in_bad)
 {
-    if (has_any(p->traits, p->n_traits, &rg->forb))
+    if (has_any(p->traits, p->n_traits, &rg->forbidden))
         return false;
-    if (rg->n_mof) {
-        bool in = in_all_sets(p, rg->mof, rg->n_mof);
+    if (rg->n_member_of) {
+        bool in = in_all_sets(p, rg->member_of, rg->n_member_of);
         /* The aggregate of a root spans its tree; a sharing provider must be
          * in the aggregates itself (research_context.py). */
         if (!in && (ext || !root_in_aggs))
             return false;
     }
-    return !root_in_bad && !has_any(p->aggs, p->n_aggs, &rg->forb_aggs);
+    return !root_in_bad && !has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs);
 }
 
 static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct cprov *root)
@@ -129,9 +129,9 @@ static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct c
     m.lists = arena_alloc(arena, rg->n_res * sizeof(*m.lists));
     m.n_lists = arena_alloc(arena, rg->n_res * sizeof(*m.n_lists));
     m.cur = arena_alloc(arena, rg->n_res * sizeof(*m.cur));
-    bool root_in_aggs = rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof);
-    bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forb_aggs);
-    size_t n_ext = rg->tree_root ? 0 : e->n_ext; /* in_tree keeps sharing providers out */
+    bool root_in_aggs = rg->n_member_of && in_all_sets(root, rg->member_of, rg->n_member_of);
+    bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forbidden_aggs);
+    size_t n_ext = rg->tree_root ? 0 : e->trees.n_anchored; /* in_tree keeps sharing providers out */
     size_t members = 0;
     for (struct cprov *p = root; p; p = p->next)
         members++;
@@ -141,15 +141,15 @@ static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct c
         struct pick *list = arena_alloc(arena, (members + n_ext) * sizeof(*list));
         size_t n = 0;
         for (struct cprov *p = root; p; p = p->next) {
-            struct cinv *v = find_inv(p, rg->rc[k]);
-            if (fits(v, rg->amount[k]) && multi_admits(rg, p, false, root_in_aggs, root_in_bad))
-                list[n++] = (struct pick){p, v, rg->amount[k], rg->rc_name[k]};
+            struct cinv *v = find_inv(p, rg->rc_ids[k]);
+            if (fits(v, rg->amounts[k]) && multi_admits(rg, p, false, root_in_aggs, root_in_bad))
+                list[n++] = (struct pick){p, v, rg->amounts[k], rg->rc_names[k]};
         }
         for (size_t i = 0; i < n_ext; i++) {
-            struct cprov *p = e->ext[i];
-            struct cinv *v = find_inv(p, rg->rc[k]);
-            if (fits(v, rg->amount[k]) && multi_admits(rg, p, true, root_in_aggs, root_in_bad))
-                list[n++] = (struct pick){p, v, rg->amount[k], rg->rc_name[k]};
+            struct cprov *p = e->trees.anchored[i];
+            struct cinv *v = find_inv(p, rg->rc_ids[k]);
+            if (fits(v, rg->amounts[k]) && multi_admits(rg, p, true, root_in_aggs, root_in_bad))
+                list[n++] = (struct pick){p, v, rg->amounts[k], rg->rc_names[k]};
         }
         if (!n)
             return;
@@ -164,16 +164,16 @@ static bool single_admits(const struct rgroup *rg, const struct cprov *p, struct
 {
     if (rg->n_res && rg->tree_root && p->root_id != rg->tree_root)
         return false;
-    if (!rg->n_res && !rg->n_req && !rg->n_mof)
+    if (!rg->n_res && !rg->n_required && !rg->n_member_of)
         return false; /* upstream finds nothing for an unfiltered resourceless group */
-    if (!has_required(p, rg->req, rg->n_req) || has_any(p->traits, p->n_traits, &rg->forb) ||
-        !in_all_sets(p, rg->mof, rg->n_mof) || has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+    if (!has_required(p, rg->required, rg->n_required) || has_any(p->traits, p->n_traits, &rg->forbidden) ||
+        !in_all_sets(p, rg->member_of, rg->n_member_of) || has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs))
         return false;
     for (size_t k = 0; k < rg->n_res; k++) {
-        struct cinv *v = find_inv(p, rg->rc[k]);
-        if (!fits(v, rg->amount[k]))
+        struct cinv *v = find_inv(p, rg->rc_ids[k]);
+        if (!fits(v, rg->amounts[k]))
             return false;
-        out[k] = (struct pick){(struct cprov *)p, v, rg->amount[k], rg->rc_name[k]};
+        out[k] = (struct pick){(struct cprov *)p, v, rg->amounts[k], rg->rc_names[k]};
     }
     return true;
 }
@@ -186,7 +186,7 @@ static void single_add(struct engine *e, const struct rgroup *rg, struct cprov *
         return;
     struct cprov **maps = arena_alloc(arena, sizeof(*maps));
     maps[0] = p;
-    sols_push(&e->sols[rg - e->groups],
+    sols_push(&e->search.choices[rg - e->query.groups],
               (struct sol){.items = items, .n_items = rg->n_res, .maps = maps, .n_maps = 1});
 }
 
@@ -195,10 +195,10 @@ static void solve_suffixed(struct engine *e, const struct rgroup *rg, struct cpr
     for (struct cprov *p = root; p; p = p->next)
         if (spend(e, 1))
             single_add(e, rg, p);
-    if (!spend(e, e->n_ext))
+    if (!spend(e, e->trees.n_anchored))
         return;
-    for (size_t i = 0; i < e->n_ext; i++)
-        single_add(e, rg, e->ext[i]);
+    for (size_t i = 0; i < e->trees.n_anchored; i++)
+        single_add(e, rg, e->trees.anchored[i]);
 }
 
 /* ---- Combining the groups ---- */
@@ -218,8 +218,8 @@ static bool satisfies_same_subtree(const struct engine *e)
     for (size_t t = 0; t < e->q->n_same_subtree; t++) {
         const struct cprov *u[64];
         size_t n = 0;
-        for (size_t i = 0; i < e->n_subtree[t]; i++) {
-            const struct sol *s = e->chosen[e->subtree[t][i]];
+        for (size_t i = 0; i < e->query.n_subtree_groups[t]; i++) {
+            const struct sol *s = e->search.chosen[e->query.subtree_groups[t][i]];
             for (size_t j = 0; j < s->n_maps; j++) {
                 size_t k = 0;
                 while (k < n && u[k] != s->maps[j])
@@ -243,18 +243,18 @@ static bool satisfies_same_subtree(const struct engine *e)
 /* Before 1.29 a candidate may not take from two providers of one tree. */
 static bool uses_one_provider_per_tree(const struct engine *e)
 {
-    for (size_t i = 0; i < e->n_run; i++)
+    for (size_t i = 0; i < e->search.n_combo; i++)
         for (size_t j = 0; j < i; j++)
-            if (e->run[i].p != e->run[j].p && e->run[i].p->root == e->run[j].p->root)
+            if (e->search.combo[i].p != e->search.combo[j].p && e->search.combo[i].p->root == e->search.combo[j].p->root)
                 return false;
     return true;
 }
 
 static bool all_sharing(const struct engine *e)
 {
-    for (size_t g = 0; g < e->n_groups; g++)
-        for (size_t j = 0; j < e->chosen[g]->n_maps; j++)
-            if (!e->chosen[g]->maps[j]->sharing)
+    for (size_t g = 0; g < e->query.n_groups; g++)
+        for (size_t j = 0; j < e->search.chosen[g]->n_maps; j++)
+            if (!e->search.chosen[g]->maps[j]->sharing)
                 return false;
     return true;
 }
@@ -264,55 +264,55 @@ static int cmp_pick(const void *a, const void *b)
     const struct pick *x = a, *y = b;
     if (x->p->id != y->p->id)
         return (x->p->id > y->p->id) - (x->p->id < y->p->id);
-    return (x->inv->rc > y->inv->rc) - (x->inv->rc < y->inv->rc);
+    return (x->inv->rc_id > y->inv->rc_id) - (x->inv->rc_id < y->inv->rc_id);
 }
 
 /* A candidate made of sharing providers only may come up under several
  * anchors; Placement's set keeps one. Returns true the first time. */
 static bool dedup_first(struct engine *e)
 {
-    size_t len = 3 * e->n_run + e->n_groups;
-    for (size_t g = 0; g < e->n_groups; g++)
-        len += e->chosen[g]->n_maps;
+    size_t len = 3 * e->search.n_combo + e->query.n_groups;
+    for (size_t g = 0; g < e->query.n_groups; g++)
+        len += e->search.chosen[g]->n_maps;
     long long *key = arena_alloc(&e->sc->req_arena, len * sizeof(*key));
-    struct pick *sorted = arena_alloc(&e->sc->anchor_arena, e->n_run * sizeof(*sorted));
-    memcpy(sorted, e->run, e->n_run * sizeof(*sorted));
-    qsort(sorted, e->n_run, sizeof(*sorted), cmp_pick);
+    struct pick *sorted = arena_alloc(&e->sc->anchor_arena, e->search.n_combo * sizeof(*sorted));
+    memcpy(sorted, e->search.combo, e->search.n_combo * sizeof(*sorted));
+    qsort(sorted, e->search.n_combo, sizeof(*sorted), cmp_pick);
     size_t n = 0;
-    for (size_t i = 0; i < e->n_run; i++) {
+    for (size_t i = 0; i < e->search.n_combo; i++) {
         key[n++] = sorted[i].p->id;
-        key[n++] = sorted[i].inv->rc;
+        key[n++] = sorted[i].inv->rc_id;
         key[n++] = sorted[i].amount;
     }
-    for (size_t g = 0; g < e->n_groups; g++) {
+    for (size_t g = 0; g < e->query.n_groups; g++) {
         size_t start = n;
-        for (size_t j = 0; j < e->chosen[g]->n_maps; j++)
-            key[n++] = e->chosen[g]->maps[j]->id;
+        for (size_t j = 0; j < e->search.chosen[g]->n_maps; j++)
+            key[n++] = e->search.chosen[g]->maps[j]->id;
         qsort(key + start, n - start, sizeof(*key), cmp_ll);
         key[n++] = -1;
     }
     uint64_t h = fnv1a64(FNV64_OFFSET_BASIS, key, n * sizeof(*key));
-    uintptr_t *head = idmap_slot(&e->dedup, h);
-    for (size_t i = *head; i; i = e->dkeys[i - 1].next)
-        if (e->dkeys[i - 1].len == n && memcmp(e->dkeys[i - 1].key, key, n * sizeof(*key)) == 0)
+    uintptr_t *head = idmap_slot(&e->search.dedup, h);
+    for (size_t i = *head; i; i = e->search.dkeys[i - 1].next)
+        if (e->search.dkeys[i - 1].len == n && memcmp(e->search.dkeys[i - 1].key, key, n * sizeof(*key)) == 0)
             return false;
-    grow((void **)&e->dkeys, &e->cap_dkeys, e->n_dkeys + 1, sizeof(*e->dkeys));
-    e->dkeys[e->n_dkeys++] = (struct dkey){key, n, *head};
-    *head = e->n_dkeys;
+    grow((void **)&e->search.dkeys, &e->search.cap_dkeys, e->search.n_dkeys + 1, sizeof(*e->search.dkeys));
+    e->search.dkeys[e->search.n_dkeys++] = (struct dkey){key, n, *head};
+    *head = e->search.n_dkeys;
     return true;
 }
 
 static void combination_done(struct engine *e)
 {
-    e->leaves++;
+    e->why.leaves++;
     if (!satisfies_same_subtree(e)) {
-        e->subtree_rejects++;
+        e->why.subtree_rejects++;
         return;
     }
-    if (e->drop_nested && !uses_one_provider_per_tree(e))
+    if (e->query.drop_nested && !uses_one_provider_per_tree(e))
         return;
-    e->found++;
-    if (e->mark_only) {
+    e->search.found++;
+    if (e->out.mark_only) {
         mark_late(e);
         return;
     }
@@ -322,20 +322,20 @@ static void combination_done(struct engine *e)
         e->q->explain->candidates++;
         return;
     }
-    if (e->randomize) {
+    if (e->query.randomize) {
         store_candidate(e);
         return;
     }
-    for (size_t g = 0; g < e->n_groups; g++) {
-        e->cmaps[g] = e->chosen[g]->maps;
-        e->cn_maps[g] = e->chosen[g]->n_maps;
+    for (size_t g = 0; g < e->query.n_groups; g++) {
+        e->out.chosen_maps[g] = e->search.chosen[g]->maps;
+        e->out.n_chosen_maps[g] = e->search.chosen[g]->n_maps;
     }
-    emit_request(e, e->run, e->n_run, (struct cprov *const *const *)e->cmaps, e->cn_maps);
-    if (e->q->limit && ++e->count >= e->q->limit) {
-        if (e->drop_nested)
-            e->mark_only = true;
+    emit_request(e, e->search.combo, e->search.n_combo, (struct cprov *const *const *)e->out.chosen_maps, e->out.n_chosen_maps);
+    if (e->q->limit && ++e->out.count >= e->q->limit) {
+        if (e->query.drop_nested)
+            e->out.mark_only = true;
         else
-            e->stop = true;
+            e->budget.stop = true;
     }
 }
 
@@ -344,31 +344,31 @@ static void combination_done(struct engine *e)
  * (_consolidate_allocation_requests + exceeds_capacity). */
 static bool run_add(struct engine *e, const struct sol *s)
 {
-    size_t mark = e->n_run;
-    grow((void **)&e->run, &e->cap_run, e->n_run + s->n_items + 1, sizeof(*e->run));
+    size_t mark = e->search.n_combo;
+    grow((void **)&e->search.combo, &e->search.cap_combo, e->search.n_combo + s->n_items + 1, sizeof(*e->search.combo));
     for (size_t i = 0; i < s->n_items; i++) {
         const struct pick *it = &s->items[i];
         size_t j = 0;
-        while (j < e->n_run && e->run[j].inv != it->inv)
+        while (j < e->search.n_combo && e->search.combo[j].inv != it->inv)
             j++;
-        if (j == e->n_run) { /* a new amount: fits() has checked it alone */
-            e->run[e->n_run++] = *it;
+        if (j == e->search.n_combo) { /* a new amount: fits() has checked it alone */
+            e->search.combo[e->search.n_combo++] = *it;
             continue;
         }
         long long sum;
-        bool over = __builtin_add_overflow(e->run[j].amount, it->amount, &sum);
+        bool over = __builtin_add_overflow(e->search.combo[j].amount, it->amount, &sum);
         if (over || sum > it->inv->max_unit || sum > sat_sub(it->inv->capacity, it->inv->used)) {
             for (size_t k = 0; k < i; k++) {
                 size_t x = 0;
-                while (x < mark && e->run[x].inv != s->items[k].inv)
+                while (x < mark && e->search.combo[x].inv != s->items[k].inv)
                     x++;
                 if (x < mark)
-                    e->run[x].amount -= s->items[k].amount;
+                    e->search.combo[x].amount -= s->items[k].amount;
             }
-            e->n_run = mark;
+            e->search.n_combo = mark;
             return false;
         }
-        e->run[j].amount = sum;
+        e->search.combo[j].amount = sum;
     }
     return true;
 }
@@ -377,20 +377,20 @@ static void run_remove(struct engine *e, const struct sol *s, size_t mark)
 {
     for (size_t i = 0; i < s->n_items; i++)
         for (size_t x = 0; x < mark; x++)
-            if (e->run[x].inv == s->items[i].inv)
-                e->run[x].amount -= s->items[i].amount;
-    e->n_run = mark;
+            if (e->search.combo[x].inv == s->items[i].inv)
+                e->search.combo[x].amount -= s->items[i].amount;
+    e->search.n_combo = mark;
 }
 
 /* Is p out of the current partial combination (no amount, no mapping)? */
 static bool untouched(const struct engine *e, size_t g, const struct cprov *p)
 {
-    for (size_t i = 0; i < e->n_run; i++)
-        if (e->run[i].p == p)
+    for (size_t i = 0; i < e->search.n_combo; i++)
+        if (e->search.combo[i].p == p)
             return false;
     for (size_t h = 0; h < g; h++)
-        for (size_t j = 0; j < e->chosen[h]->n_maps; j++)
-            if (e->chosen[h]->maps[j] == p)
+        for (size_t j = 0; j < e->search.chosen[h]->n_maps; j++)
+            if (e->search.chosen[h]->maps[j] == p)
                 return false;
     return true;
 }
@@ -400,13 +400,13 @@ static bool untouched(const struct engine *e, size_t g, const struct cprov *p)
 static const struct cprov *twin_of(const struct engine *e, size_t g, const struct sol *s)
 {
     const struct cprov *p = s->maps[0];
-    return p->twin && e->groups[g].suffixed && untouched(e, g, p) ? p->twin : NULL;
+    return p->twin && e->query.groups[g].suffixed && untouched(e, g, p) ? p->twin : NULL;
 }
 
 static bool twin_failed(const struct engine *e, size_t g, const struct cprov *twin)
 {
-    for (size_t i = 0; i < e->n_failed[g]; i++)
-        if (e->failed[g][i] == twin)
+    for (size_t i = 0; i < e->search.n_failed_twins[g]; i++)
+        if (e->search.failed_twins[g][i] == twin)
             return true;
     return false;
 }
@@ -421,16 +421,16 @@ static void combine(struct engine *e, size_t g)
 {
     /* A step costs more the more amounts the run holds (run_add scans them),
      * and a leaf checks same_subtree over every group. */
-    if (!spend(e, 1 + e->n_run + (g == e->n_groups && e->q->n_same_subtree ? g : 0)))
+    if (!spend(e, 1 + e->search.n_combo + (g == e->query.n_groups && e->q->n_same_subtree ? g : 0)))
         return;
-    if (g == e->n_groups) {
+    if (g == e->query.n_groups) {
         combination_done(e);
         return;
     }
-    const struct sol_list *l = &e->sols[g];
-    bool isolate = e->q->isolate && e->groups[g].suffixed;
-    e->n_failed[g] = 0;
-    for (size_t i = 0; i < l->n && !e->stop; i++) {
+    const struct sol_list *l = &e->search.choices[g];
+    bool isolate = e->q->isolate && e->query.groups[g].suffixed;
+    e->search.n_failed_twins[g] = 0;
+    for (size_t i = 0; i < l->n && !e->budget.stop; i++) {
         const struct sol *s = &l->v[i];
         const struct cprov *twin = s->n_maps == 1 && s->maps[0]->twin ? twin_of(e, g, s) : NULL;
         if (twin && twin_failed(e, g, twin))
@@ -438,22 +438,22 @@ static void combine(struct engine *e, size_t g)
         if (isolate) {
             bool clash = false;
             for (size_t h = 0; h < g && !clash; h++)
-                clash = e->groups[h].suffixed && e->chosen[h]->maps[0] == s->maps[0];
+                clash = e->query.groups[h].suffixed && e->search.chosen[h]->maps[0] == s->maps[0];
             if (clash) {
-                e->isolate_clashes++;
+                e->why.isolate_clashes++;
                 continue;
             }
         }
-        size_t mark = e->n_run, found = e->found;
+        size_t mark = e->search.n_combo, found = e->search.found;
         if (!run_add(e, s))
             continue;
-        e->chosen[g] = s;
+        e->search.chosen[g] = s;
         combine(e, g + 1);
         run_remove(e, s, mark);
-        if (twin && e->found == found && !e->stop) {
-            if (!e->failed[g])
-                e->failed[g] = arena_alloc(&e->sc->anchor_arena, l->n * sizeof(**e->failed));
-            e->failed[g][e->n_failed[g]++] = twin;
+        if (twin && e->search.found == found && !e->budget.stop) {
+            if (!e->search.failed_twins[g])
+                e->search.failed_twins[g] = arena_alloc(&e->sc->anchor_arena, l->n * sizeof(**e->search.failed_twins));
+            e->search.failed_twins[g][e->search.n_failed_twins[g]++] = twin;
         }
     }
 }
@@ -461,17 +461,17 @@ static void combine(struct engine *e, size_t g)
 /* anchors_for_sharing_providers */
 void find_ext(struct engine *e, struct cprov *root)
 {
-    e->n_ext = 0;
-    for (size_t i = 0; i < e->n_sps; i++) {
-        struct cprov *sp = e->sps[i];
+    e->trees.n_anchored = 0;
+    for (size_t i = 0; i < e->trees.n_sharing; i++) {
+        struct cprov *sp = e->trees.sharing[i];
         if (sp->root == root || !sp->n_aggs)
             continue;
         bool shares = false;
         for (struct cprov *p = root; p && !shares; p = p->next)
             shares = intersects(p->aggs, p->n_aggs, sp->aggs, sp->n_aggs);
         if (shares) {
-            grow((void **)&e->ext, &e->cap_ext, e->n_ext + 1, sizeof(*e->ext));
-            e->ext[e->n_ext++] = sp;
+            grow((void **)&e->trees.anchored, &e->trees.cap_anchored, e->trees.n_anchored + 1, sizeof(*e->trees.anchored));
+            e->trees.anchored[e->trees.n_anchored++] = sp;
         }
     }
 }
@@ -480,13 +480,13 @@ void find_ext(struct engine *e, struct cprov *root)
  * class at all? A necessary condition, checked before any enumeration. */
 static bool tree_has_room(struct engine *e, struct cprov *root)
 {
-    for (size_t c = 0; c < e->n_dem; c++) {
+    for (size_t c = 0; c < e->query.n_demand; c++) {
         long long have = 0;
-        for (struct cprov *p = root; p && have < e->dem_amount[c]; p = p->next)
-            have = sat_add(have, can_give(p, e->dem_rc[c]));
-        for (size_t i = 0; i < e->n_ext && have < e->dem_amount[c]; i++)
-            have = sat_add(have, can_give(e->ext[i], e->dem_rc[c]));
-        if (have < e->dem_amount[c])
+        for (struct cprov *p = root; p && have < e->query.demand_amounts[c]; p = p->next)
+            have = sat_add(have, can_give(p, e->query.demand_rc_ids[c]));
+        for (size_t i = 0; i < e->trees.n_anchored && have < e->query.demand_amounts[c]; i++)
+            have = sat_add(have, can_give(e->trees.anchored[i], e->query.demand_rc_ids[c]));
+        if (have < e->query.demand_amounts[c])
             return false;
     }
     return true;
@@ -503,18 +503,18 @@ static int cmp_ptr(const void *a, const void *b)
 static bool enough_to_isolate(struct engine *e)
 {
     size_t k = 0, n = 0;
-    for (size_t g = 0; g < e->n_groups; g++)
-        if (e->groups[g].suffixed) {
+    for (size_t g = 0; g < e->query.n_groups; g++)
+        if (e->query.groups[g].suffixed) {
             k++;
-            n += e->sols[g].n;
+            n += e->search.choices[g].n;
         }
     if (k < 2)
         return true;
     const struct cprov **v = arena_alloc(&e->sc->anchor_arena, n * sizeof(*v));
     n = 0;
-    for (size_t g = 0; g < e->n_groups; g++)
-        for (size_t i = 0; e->groups[g].suffixed && i < e->sols[g].n; i++)
-            v[n++] = e->sols[g].v[i].maps[0];
+    for (size_t g = 0; g < e->query.n_groups; g++)
+        for (size_t i = 0; e->query.groups[g].suffixed && i < e->search.choices[g].n; i++)
+            v[n++] = e->search.choices[g].v[i].maps[0];
     qsort(v, n, sizeof(*v), cmp_ptr);
     size_t distinct = n ? 1 : 0;
     for (size_t i = 1; i < n; i++)
@@ -527,71 +527,71 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
 {
     if (!spend(e, 1))
         return;
-    if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root))
+    if ((e->query.root_required.n || e->query.root_forbidden.n) && !root_passes(e, root))
         return;
     find_ext(e, root);
-    if (e->room_check && !tree_has_room(e, root))
+    if (e->query.room_check && !tree_has_room(e, root))
         return;
-    for (size_t g = 0; g < e->n_groups; g++) {
-        const struct rgroup *rg = &e->groups[g];
-        e->sols[g].n = 0;
+    for (size_t g = 0; g < e->query.n_groups; g++) {
+        const struct rgroup *rg = &e->query.groups[g];
+        e->search.choices[g].n = 0;
         if (rg->suffixed)
             solve_suffixed(e, rg, root);
         else
             solve_unsuffixed(e, rg, root);
-        if (!e->sols[g].n || e->stop) {
-            e->anchor_fail = CX_TRAITS;
-            e->empty_group = g;
+        if (!e->search.choices[g].n || e->budget.stop) {
+            e->why.anchor_fail = CX_TRAITS;
+            e->why.empty_group = g;
             arena_reset(&e->sc->anchor_arena);
             return;
         }
     }
     if (e->q->isolate && !enough_to_isolate(e)) {
-        e->anchor_fail = CX_ISOLATE;
+        e->why.anchor_fail = CX_ISOLATE;
         arena_reset(&e->sc->anchor_arena);
         return;
     }
-    memset(e->failed, 0, e->n_groups * sizeof(*e->failed)); /* made when a twin fails */
-    e->n_run = 0;
+    memset(e->search.failed_twins, 0, e->query.n_groups * sizeof(*e->search.failed_twins)); /* made when a twin fails */
+    e->search.n_combo = 0;
     combine(e, 0);
-    if (e->subtree_rejects)
-        e->anchor_fail = CX_SAME_SUBTREE;
-    else if (!e->leaves && e->isolate_clashes)
-        e->anchor_fail = CX_ISOLATE;
+    if (e->why.subtree_rejects)
+        e->why.anchor_fail = CX_SAME_SUBTREE;
+    else if (!e->why.leaves && e->why.isolate_clashes)
+        e->why.anchor_fail = CX_ISOLATE;
     arena_reset(&e->sc->anchor_arena);
 }
 
 static void solve_anchor(struct engine *e, struct cprov *root)
 {
-    size_t found = e->found;
-    e->anchor_fail = CX_COMBINED;
-    e->leaves = e->subtree_rejects = e->isolate_clashes = 0;
+    size_t found = e->search.found;
+    e->why.anchor_fail = CX_COMBINED;
+    e->why.leaves = e->why.subtree_rejects = e->why.isolate_clashes = 0;
     solve_anchor_core(e, root);
-    if (e->q->explain && !e->gave_up)
-        explain_anchor(e, root, e->found > found);
+    if (e->q->explain && !e->budget.gave_up)
+        explain_anchor(e, root, e->search.found > found);
 }
 
 /* The summed amount of every class the groups ask for (tree_has_room). */
 static void sum_demand(struct engine *e)
 {
     size_t total = 0;
-    for (size_t g = 0; g < e->n_groups; g++)
-        total += e->groups[g].n_res;
-    e->dem_rc = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->dem_rc));
-    e->dem_amount = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->dem_amount));
-    for (size_t g = 0; g < e->n_groups; g++)
-        for (size_t k = 0; k < e->groups[g].n_res; k++) {
-            const struct rgroup *rg = &e->groups[g];
+    for (size_t g = 0; g < e->query.n_groups; g++)
+        total += e->query.groups[g].n_res;
+    e->query.demand_rc_ids = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->query.demand_rc_ids));
+    e->query.demand_amounts = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->query.demand_amounts));
+    for (size_t g = 0; g < e->query.n_groups; g++)
+        for (size_t k = 0; k < e->query.groups[g].n_res; k++) {
+            const struct rgroup *rg = &e->query.groups[g];
             size_t c = 0;
-            while (c < e->n_dem && e->dem_rc[c] != rg->rc[k])
+            while (c < e->query.n_demand && e->query.demand_rc_ids[c] != rg->rc_ids[k])
                 c++;
-            if (c == e->n_dem) {
-                e->dem_rc[e->n_dem++] = rg->rc[k];
-                e->dem_amount[c] = 0;
+            if (c == e->query.n_demand) {
+                e->query.demand_rc_ids[e->query.n_demand++] = rg->rc_ids[k];
+                e->query.demand_amounts[c] = 0;
             } else {
-                e->room_check = true; /* one group alone is checked by its own solve */
+                e->query.room_check = true; /* one group alone is checked by its own solve */
             }
-            e->dem_amount[c] = sat_add(e->dem_amount[c], rg->amount[k]);
+            e->query.demand_amounts[c] = sat_add(e->query.demand_amounts[c], rg->amounts[k]);
         }
 }
 
@@ -603,55 +603,55 @@ static int cmp_prov_id(const void *a, const void *b)
 
 void engine_take_sharing(struct engine *e)
 {
-    const struct world *spw = &e->sc->spw;
-    e->sps = arena_alloc(&e->sc->req_arena, (spw->n ? spw->n : 1) * sizeof(*e->sps));
-    for (size_t i = 0; i < spw->n; i++)
-        if (spw->provs[i].sharing)
-            e->sps[e->n_sps++] = &spw->provs[i];
-    qsort(e->sps, e->n_sps, sizeof(*e->sps), cmp_prov_id);
+    const struct world *sharing_world = &e->sc->sharing_world;
+    e->trees.sharing = arena_alloc(&e->sc->req_arena, (sharing_world->n ? sharing_world->n : 1) * sizeof(*e->trees.sharing));
+    for (size_t i = 0; i < sharing_world->n; i++)
+        if (sharing_world->provs[i].sharing)
+            e->trees.sharing[e->trees.n_sharing++] = &sharing_world->provs[i];
+    qsort(e->trees.sharing, e->trees.n_sharing, sizeof(*e->trees.sharing), cmp_prov_id);
 }
 
 void engine_prepare(struct engine *e)
 {
     sum_demand(e);
-    e->failed = arena_alloc(&e->sc->req_arena, e->n_groups * sizeof(*e->failed));
-    e->n_failed = arena_alloc(&e->sc->req_arena, e->n_groups * sizeof(*e->n_failed));
-    e->sols = xcalloc(e->n_groups, sizeof(*e->sols));
-    e->chosen = xcalloc(e->n_groups, sizeof(*e->chosen));
-    e->cmaps = xcalloc(e->n_groups, sizeof(*e->cmaps));
-    e->cn_maps = xcalloc(e->n_groups, sizeof(*e->cn_maps));
-    e->mappings = xcalloc(e->n_groups, sizeof(*e->mappings));
+    e->search.failed_twins = arena_alloc(&e->sc->req_arena, e->query.n_groups * sizeof(*e->search.failed_twins));
+    e->search.n_failed_twins = arena_alloc(&e->sc->req_arena, e->query.n_groups * sizeof(*e->search.n_failed_twins));
+    e->search.choices = xcalloc(e->query.n_groups, sizeof(*e->search.choices));
+    e->search.chosen = xcalloc(e->query.n_groups, sizeof(*e->search.chosen));
+    e->out.chosen_maps = xcalloc(e->query.n_groups, sizeof(*e->out.chosen_maps));
+    e->out.n_chosen_maps = xcalloc(e->query.n_groups, sizeof(*e->out.n_chosen_maps));
+    e->out.mappings = xcalloc(e->query.n_groups, sizeof(*e->out.mappings));
 }
 
 void engine_solve_world(struct engine *e, const struct world *w)
 {
-    for (size_t r = 0; r < w->n_roots && !e->stop; r++) {
+    for (size_t r = 0; r < w->n_roots && !e->budget.stop; r++) {
         /* A sharing provider's tree is used through its one shared copy. */
-        struct cprov *root = world_find(&e->sc->spw, w->roots[r]->id);
+        struct cprov *root = world_find(&e->sc->sharing_world, w->roots[r]->id);
         solve_anchor(e, root ? root : w->roots[r]);
     }
 }
 
 void engine_release(struct engine *e)
 {
-    idmap_free(&e->marks);
-    if (e->sols)
-        for (size_t g = 0; g < e->n_groups; g++)
-            array_free(e->sols[g].v, e->sols[g].cap, sizeof(*e->sols[g].v));
-    free(e->sols);
-    free(e->chosen);
-    free(e->cmaps);
-    free(e->cn_maps);
-    array_free(e->run, e->cap_run, sizeof(*e->run));
-    array_free(e->ext, e->cap_ext, sizeof(*e->ext));
-    idmap_free(&e->dedup);
-    array_free(e->dkeys, e->cap_dkeys, sizeof(*e->dkeys));
-    array_free(e->stored, e->cap_stored, sizeof(*e->stored));
-    array_free(e->items, e->cap_items, sizeof(*e->items));
-    free(e->mappings);
-    array_free(e->uuids, e->cap_uuids, sizeof(*e->uuids));
-    array_free(e->sres, e->cap_sres, sizeof(*e->sres));
-    array_free(e->snames, e->cap_snames, sizeof(*e->snames));
-    idmap_free(&e->rc_names);
-    idmap_free(&e->trait_names);
+    idmap_free(&e->out.marks);
+    if (e->search.choices)
+        for (size_t g = 0; g < e->query.n_groups; g++)
+            array_free(e->search.choices[g].v, e->search.choices[g].cap, sizeof(*e->search.choices[g].v));
+    free(e->search.choices);
+    free(e->search.chosen);
+    free(e->out.chosen_maps);
+    free(e->out.n_chosen_maps);
+    array_free(e->search.combo, e->search.cap_combo, sizeof(*e->search.combo));
+    array_free(e->trees.anchored, e->trees.cap_anchored, sizeof(*e->trees.anchored));
+    idmap_free(&e->search.dedup);
+    array_free(e->search.dkeys, e->search.cap_dkeys, sizeof(*e->search.dkeys));
+    array_free(e->out.stored, e->out.cap_stored, sizeof(*e->out.stored));
+    array_free(e->out.items, e->out.cap_items, sizeof(*e->out.items));
+    free(e->out.mappings);
+    array_free(e->out.uuids, e->out.cap_uuids, sizeof(*e->out.uuids));
+    array_free(e->out.summary_res, e->out.cap_summary_res, sizeof(*e->out.summary_res));
+    array_free(e->out.summary_traits, e->out.cap_summary_traits, sizeof(*e->out.summary_traits));
+    idmap_free(&e->names.rc);
+    idmap_free(&e->names.trait);
 }

@@ -117,30 +117,30 @@ static void note_fail(struct pcheck *c, size_t g, enum cand_constraint what, con
 static const char *set_names(struct engine *e, const struct rgroup *rg, size_t i)
 {
     struct rgroup *w = (struct rgroup *)rg; /* a cache: the group itself does not change */
-    if (!w->req_label) {
-        w->req_label = arena_alloc(&e->sc->req_arena, rg->n_req * sizeof(*w->req_label));
-        memset(w->req_label, 0, rg->n_req * sizeof(*w->req_label));
+    if (!w->required_labels) {
+        w->required_labels = arena_alloc(&e->sc->req_arena, rg->n_required * sizeof(*w->required_labels));
+        memset(w->required_labels, 0, rg->n_required * sizeof(*w->required_labels));
     }
-    if (w->req_label[i])
-        return w->req_label[i];
+    if (w->required_labels[i])
+        return w->required_labels[i];
     char out[256];
     size_t len = 0;
     out[0] = '\0';
-    for (size_t k = 0; k < rg->req[i].n && len + 1 < sizeof(out); k++) {
+    for (size_t k = 0; k < rg->required[i].n && len + 1 < sizeof(out); k++) {
         int n = snprintf(out + len, sizeof(out) - len, "%s%s", k ? " or " : "",
-                         engine_name(e, NAME_TRAIT, rg->req[i].ids[k]));
+                         engine_name(e, NAME_TRAIT, rg->required[i].ids[k]));
         len = n > 0 && len + (size_t)n < sizeof(out) ? len + (size_t)n : sizeof(out) - 1;
     }
-    return w->req_label[i] = arena_strdup(&e->sc->req_arena, out);
+    return w->required_labels[i] = arena_strdup(&e->sc->req_arena, out);
 }
 
 /* The amount checks of class k of group g on p. */
 static void check_amount(struct pcheck *c, size_t g, const struct rgroup *rg, size_t k,
                          const struct cprov *p)
 {
-    const struct cinv *v = find_inv(p, rg->rc[k]);
-    long long a = rg->amount[k];
-    const char *name = rg->rc_name[k];
+    const struct cinv *v = find_inv(p, rg->rc_ids[k]);
+    long long a = rg->amounts[k];
+    const char *name = rg->rc_names[k];
     if (!v) {
         note_fail(c, g, CX_NO_INVENTORY, name, false, a, 0, 0, NULL);
         return;
@@ -164,8 +164,8 @@ struct afail {
 
 static struct afail amount_level(const struct rgroup *rg, size_t k, const struct cprov *p)
 {
-    const struct cinv *v = find_inv(p, rg->rc[k]);
-    long long a = rg->amount[k];
+    const struct cinv *v = find_inv(p, rg->rc_ids[k]);
+    long long a = rg->amounts[k];
     struct afail f = {.level = LV_OK, .v = v};
     if (!v)
         return (struct afail){.level = CX_NO_INVENTORY, .n_failed = 1};
@@ -183,8 +183,8 @@ static struct afail amount_level(const struct rgroup *rg, size_t k, const struct
  * what comparing providers needs. */
 static int amount_first(const struct rgroup *rg, size_t k, const struct cprov *p, long long *have)
 {
-    const struct cinv *v = find_inv(p, rg->rc[k]);
-    long long a = rg->amount[k];
+    const struct cinv *v = find_inv(p, rg->rc_ids[k]);
+    long long a = rg->amounts[k];
     *have = 0;
     if (!v)
         return CX_NO_INVENTORY;
@@ -208,13 +208,13 @@ static int amount_first(const struct rgroup *rg, size_t k, const struct cprov *p
 static void check_traits(struct engine *e, struct pcheck *c, size_t g, const struct rgroup *rg,
                          const struct cprov *p, bool required)
 {
-    for (size_t i = 0; required && i < rg->n_req; i++)
-        if (!intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n))
+    for (size_t i = 0; required && i < rg->n_required; i++)
+        if (!intersects(p->traits, p->n_traits, rg->required[i].ids, rg->required[i].n))
             note_fail(c, g, CX_TRAITS, set_names(e, rg, i), false, 0, 0, 0, NULL);
-    for (size_t i = 0; i < rg->forb.n; i++)
-        if (has_id(p->traits, p->n_traits, rg->forb.ids[i]))
+    for (size_t i = 0; i < rg->forbidden.n; i++)
+        if (has_id(p->traits, p->n_traits, rg->forbidden.ids[i]))
             note_fail(c, g, CX_TRAITS,
-                      engine_name(e, NAME_TRAIT, rg->forb.ids[i]), true, 0, 0,
+                      engine_name(e, NAME_TRAIT, rg->forbidden.ids[i]), true, 0, 0,
                       0, NULL);
 }
 
@@ -226,8 +226,8 @@ struct rootaggs {
 
 static struct rootaggs root_aggs(const struct rgroup *rg, const struct cprov *root)
 {
-    return (struct rootaggs){rg->n_mof && in_all_sets(root, rg->mof, rg->n_mof),
-                             has_any(root->aggs, root->n_aggs, &rg->forb_aggs)};
+    return (struct rootaggs){rg->n_member_of && in_all_sets(root, rg->member_of, rg->n_member_of),
+                             has_any(root->aggs, root->n_aggs, &rg->forbidden_aggs)};
 }
 
 /* The checks of group g on p that no class enters: in_tree, aggregates and
@@ -236,7 +236,7 @@ static struct rootaggs root_aggs(const struct rgroup *rg, const struct cprov *ro
 static void check_base_into(struct engine *e, size_t g, const struct cprov *root,
                             const struct cprov *p, bool ext, struct rootaggs ra, struct pcheck *out)
 {
-    const struct rgroup *rg = &e->groups[g];
+    const struct rgroup *rg = &e->query.groups[g];
     out->level = LV_OK;
     out->n_failed = 0;
     out->r.have = 0;
@@ -245,20 +245,20 @@ static void check_base_into(struct engine *e, size_t g, const struct cprov *root
         if (rg->tree_root && (root->id != rg->tree_root || ext))
             note_fail(out, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
         /* The root itself is in them exactly when ra.in_aggs says so. */
-        if (rg->n_mof && (ext || !ra.in_aggs) && (p == root || !in_all_sets(p, rg->mof, rg->n_mof)))
+        if (rg->n_member_of && (ext || !ra.in_aggs) && (p == root || !in_all_sets(p, rg->member_of, rg->n_member_of)))
             note_fail(out, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
-        if (ra.in_bad || has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+        if (ra.in_bad || has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs))
             note_fail(out, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
         check_traits(e, out, g, rg, p, false);
         return;
     }
     if (rg->n_res && rg->tree_root && p->root_id != rg->tree_root)
         note_fail(out, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
-    if (!in_all_sets(p, rg->mof, rg->n_mof))
+    if (!in_all_sets(p, rg->member_of, rg->n_member_of))
         note_fail(out, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
-    if (has_any(p->aggs, p->n_aggs, &rg->forb_aggs))
+    if (has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs))
         note_fail(out, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
-    if (!rg->n_res && !rg->n_req && !rg->n_mof)
+    if (!rg->n_res && !rg->n_required && !rg->n_member_of)
         note_fail(out, g, CX_TRAITS, "", false, 0, 0, 0, NULL);
     check_traits(e, out, g, rg, p, true);
 }
@@ -276,7 +276,7 @@ static struct pcheck check_base(struct engine *e, size_t g, const struct cprov *
 static struct pcheck check_amounts(const struct engine *e, size_t g, const struct cprov *p,
                                    size_t k, struct pcheck base)
 {
-    const struct rgroup *rg = &e->groups[g];
+    const struct rgroup *rg = &e->query.groups[g];
     if (!rg->suffixed) {
         check_amount(&base, g, rg, k, p);
         return base;
@@ -309,8 +309,8 @@ static void keep_furthest(struct pcheck *best, const struct pcheck *c)
             bool ext = false;                                                                     \
             body;                                                                                 \
         }                                                                                         \
-        for (size_t i_ = 0; i_ < (e)->n_ext; i_++) {                                              \
-            struct cprov *p = (e)->ext[i_];                                                       \
+        for (size_t i_ = 0; i_ < (e)->trees.n_anchored; i_++) {                                              \
+            struct cprov *p = (e)->trees.anchored[i_];                                                       \
             bool ext = true;                                                                      \
             body;                                                                                 \
         }                                                                                         \
@@ -329,7 +329,7 @@ static void add_amounts(struct pcheck *c, size_t g, const struct rgroup *rg, siz
     if (f.level < c->level) {
         c->level = f.level;
         c->r = (struct why){.what = (enum cand_constraint)f.level, .group = g,
-                            .name = rg->rc_name[k], .asked = rg->amount[k], .have = f.have,
+                            .name = rg->rc_names[k], .asked = rg->amounts[k], .have = f.have,
                             .extra = f.extra};
         c->v = f.level == CX_NO_INVENTORY ? NULL : f.v;
     }
@@ -337,7 +337,7 @@ static void add_amounts(struct pcheck *c, size_t g, const struct rgroup *rg, siz
 
 static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *root, size_t *klass)
 {
-    const struct rgroup *rg = &e->groups[g];
+    const struct rgroup *rg = &e->query.groups[g];
     struct pcheck out = {.level = -1};
     struct rootaggs ra = rg->suffixed ? (struct rootaggs){0} : root_aggs(rg, root);
     *klass = SIZE_MAX;
@@ -353,11 +353,11 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
         n++;
     struct pcheck base_one[1];
     const struct cprov *pv_one[1];
-    bool one = n + e->n_ext == 1; /* a lone provider needs no arena */
+    bool one = n + e->trees.n_anchored == 1; /* a lone provider needs no arena */
     struct pcheck *base =
-        one ? base_one : arena_alloc(&e->sc->anchor_arena, (n + e->n_ext) * sizeof(*base));
+        one ? base_one : arena_alloc(&e->sc->anchor_arena, (n + e->trees.n_anchored) * sizeof(*base));
     const struct cprov **pv =
-        one ? pv_one : arena_alloc(&e->sc->anchor_arena, (n + e->n_ext) * sizeof(*pv));
+        one ? pv_one : arena_alloc(&e->sc->anchor_arena, (n + e->trees.n_anchored) * sizeof(*pv));
     n = 0;
     FOR_EACH_PROVIDER(e, root, p, ext, {
         pv[n] = p;
@@ -397,7 +397,7 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
     }
     out = (struct pcheck){.level = LV_OK};
     /* Each class has a provider: the required traits must be on them. */
-    for (size_t i = 0; i < rg->n_req; i++) {
+    for (size_t i = 0; i < rg->n_required; i++) {
         bool met = false;
         n = 0;
         FOR_EACH_PROVIDER(e, root, p, ext, {
@@ -406,7 +406,7 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
             const struct pcheck *b = &base[n++];
             for (size_t k = 0; k < rg->n_res && !met; k++)
                 if (b->level == LV_OK &&
-                    intersects(p->traits, p->n_traits, rg->req[i].ids, rg->req[i].n) &&
+                    intersects(p->traits, p->n_traits, rg->required[i].ids, rg->required[i].n) &&
                     amount_first(rg, k, p, &have) == LV_OK)
                     met = true;
         });
@@ -425,8 +425,8 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
 static void diag_group(struct engine *e, size_t g, struct cprov *root, size_t *klass,
                        struct pcheck *out)
 {
-    const struct rgroup *rg = &e->groups[g];
-    if (!rg->suffixed && !root->next && !e->n_ext) {
+    const struct rgroup *rg = &e->query.groups[g];
+    if (!rg->suffixed && !root->next && !e->trees.n_anchored) {
         check_base_into(e, g, root, root, false, root_aggs(rg, root), out);
         int level = LV_OK;
         size_t kk = SIZE_MAX;
@@ -492,7 +492,7 @@ static void near_add(struct cand_explain *x, const struct cprov *p, const struct
 /* The providers that fail only group g's one constraint are near misses. */
 static void near_group(struct engine *e, size_t g, struct cprov *root, size_t klass)
 {
-    const struct rgroup *rg = &e->groups[g];
+    const struct rgroup *rg = &e->query.groups[g];
     if (!rg->suffixed && klass == SIZE_MAX)
         return; /* the unsuffixed group failed on its traits as a whole */
     struct rootaggs ra = rg->suffixed ? (struct rootaggs){0} : root_aggs(rg, root);
@@ -500,7 +500,7 @@ static void near_group(struct engine *e, size_t g, struct cprov *root, size_t kl
         struct pcheck c = check_provider(e, g, root, p, ext, rg->suffixed ? SIZE_MAX : klass, ra);
         /* A provider without the class is no near miss of the unsuffixed
          * group: the class may come from any provider of the tree. */
-        if (c.n_failed == 1 && (e->groups[g].suffixed || c.level != CX_NO_INVENTORY))
+        if (c.n_failed == 1 && (e->query.groups[g].suffixed || c.level != CX_NO_INVENTORY))
             near_add(e->q->explain, p, &c);
     });
 }
@@ -508,14 +508,14 @@ static void near_group(struct engine *e, size_t g, struct cprov *root, size_t kl
 static struct why root_reason(struct engine *e, const struct cprov *root)
 {
     struct why r = {.what = CX_ROOT_REQUIRED, .group = SIZE_MAX, .name = ""};
-    for (size_t i = 0; i < e->root_req.n; i++)
-        if (!has_id(root->traits, root->n_traits, e->root_req.ids[i])) {
-            r.name = engine_name(e, NAME_TRAIT, e->root_req.ids[i]);
+    for (size_t i = 0; i < e->query.root_required.n; i++)
+        if (!has_id(root->traits, root->n_traits, e->query.root_required.ids[i])) {
+            r.name = engine_name(e, NAME_TRAIT, e->query.root_required.ids[i]);
             return r;
         }
-    for (size_t i = 0; i < e->root_forb.n; i++)
-        if (has_id(root->traits, root->n_traits, e->root_forb.ids[i])) {
-            r.name = engine_name(e, NAME_TRAIT, e->root_forb.ids[i]);
+    for (size_t i = 0; i < e->query.root_forbidden.n; i++)
+        if (has_id(root->traits, root->n_traits, e->query.root_forbidden.ids[i])) {
+            r.name = engine_name(e, NAME_TRAIT, e->query.root_forbidden.ids[i]);
             r.forbidden = true;
             return r;
         }
@@ -526,15 +526,15 @@ static struct why root_reason(struct engine *e, const struct cprov *root)
 static struct why room_reason(struct engine *e, struct cprov *root)
 {
     struct why r = {.what = CX_COMBINED, .group = SIZE_MAX, .name = ""};
-    for (size_t c = 0; c < e->n_dem; c++) {
+    for (size_t c = 0; c < e->query.n_demand; c++) {
         long long have = 0;
         for (struct cprov *p = root; p; p = p->next)
-            have = sat_add(have, can_give(p, e->dem_rc[c]));
-        for (size_t i = 0; i < e->n_ext; i++)
-            have = sat_add(have, can_give(e->ext[i], e->dem_rc[c]));
-        if (have < e->dem_amount[c]) {
-            r.name = engine_name(e, NAME_RC, e->dem_rc[c]);
-            r.asked = e->dem_amount[c];
+            have = sat_add(have, can_give(p, e->query.demand_rc_ids[c]));
+        for (size_t i = 0; i < e->trees.n_anchored; i++)
+            have = sat_add(have, can_give(e->trees.anchored[i], e->query.demand_rc_ids[c]));
+        if (have < e->query.demand_amounts[c]) {
+            r.name = engine_name(e, NAME_RC, e->query.demand_rc_ids[c]);
+            r.asked = e->query.demand_amounts[c];
             r.have = have;
             return r;
         }
@@ -557,7 +557,7 @@ static bool near_full_below(const struct engine *e, size_t g, const struct pchec
     double bound = 0;
     if (first->level < CX_CAPACITY)
         bound = 1.0;
-    else if (first->level == CX_CAPACITY && (!e->groups[g].suffixed || e->groups[g].n_res == 1))
+    else if (first->level == CX_CAPACITY && (!e->query.groups[g].suffixed || e->query.groups[g].n_res == 1))
         bound = near_distance(&first->r);
     return x->near[x->n_near - 1].distance <= bound;
 }
@@ -569,23 +569,23 @@ void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     x->trees++;
     if (ok) {
         x->trees_ok++;
-        for (size_t g = 0; g < e->n_groups; g++)
+        for (size_t g = 0; g < e->query.n_groups; g++)
             x->groups[g].trees_ok++;
         return;
     }
     find_ext(e, root);
     struct pcheck first = {.level = LV_OK};
     size_t n_bad = 0, bad_group = SIZE_MAX, bad_class = SIZE_MAX;
-    if ((e->root_req.n || e->root_forb.n) && !root_passes(e, root)) {
+    if ((e->query.root_required.n || e->query.root_forbidden.n) && !root_passes(e, root)) {
         first.level = CX_ROOT_REQUIRED;
         first.r = root_reason(e, root);
         n_bad++;
     }
-    for (size_t g = 0; g < e->n_groups; g++) {
+    for (size_t g = 0; g < e->query.n_groups; g++) {
         size_t klass;
         struct pcheck c;
         diag_group(e, g, root, &klass, &c);
-        if (c.level == LV_OK && e->anchor_fail == CX_TRAITS && e->empty_group == g) {
+        if (c.level == LV_OK && e->why.anchor_fail == CX_TRAITS && e->why.empty_group == g) {
             /* Each required trait is on a usable provider, but no one
              * combination of them has them all: the solve found none. */
             c = (struct pcheck){.level = CX_TRAITS, .n_failed = 1};
@@ -604,13 +604,13 @@ void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     }
     if (first.level == LV_OK) {
         /* Every group fits alone: what solve_anchor ran into together. */
-        first.r = e->anchor_fail == CX_COMBINED ? room_reason(e, root)
-                                                : (struct why){.what = e->anchor_fail,
+        first.r = e->why.anchor_fail == CX_COMBINED ? room_reason(e, root)
+                                                : (struct why){.what = e->why.anchor_fail,
                                                                .group = SIZE_MAX, .name = ""};
         /* A group each of whose traits some usable provider has, but no
          * combination of them has them all. */
-        if (e->anchor_fail == CX_TRAITS)
-            first.r.group = e->empty_group;
+        if (e->why.anchor_fail == CX_TRAITS)
+            first.r.group = e->why.empty_group;
     }
     tally_add(&x->why, &first.r);
     if (n_bad != 1)
@@ -618,9 +618,9 @@ void explain_anchor(struct engine *e, struct cprov *root, bool ok)
     if (bad_group == SIZE_MAX) {
         struct pcheck c = {.level = CX_ROOT_REQUIRED, .n_failed = 1, .r = first.r};
         near_add(x, root, &c);
-    } else if (!root->next && !e->n_ext) {
+    } else if (!root->next && !e->trees.n_anchored) {
         /* One provider: the group's check of it is first itself. */
-        bool suffixed = e->groups[bad_group].suffixed;
+        bool suffixed = e->query.groups[bad_group].suffixed;
         if (first.n_failed == 1 &&
             (suffixed || (bad_class != SIZE_MAX && first.level != CX_NO_INVENTORY)))
             near_add(x, root, &first);

@@ -147,7 +147,7 @@ void world_add_inventory(struct world *w, struct cprov *p, const struct cinv *ro
 void world_set_usage(struct world *w, struct cprov *p, long long rc, long long used)
 {
     for (size_t i = 0; i < p->n_inv; i++)
-        if (w->inv[p->inv_off + i].rc == rc)
+        if (w->inv[p->inv_off + i].rc_id == rc)
             w->inv[p->inv_off + i].used = used;
 }
 
@@ -210,7 +210,7 @@ static bool interchangeable(const struct cprov *a, const struct cprov *b)
         return false;
     for (size_t i = 0; i < a->n_inv; i++) {
         const struct cinv *x = &a->inv[i], *y = &b->inv[i];
-        if (x->rc != y->rc || x->total != y->total || x->reserved != y->reserved ||
+        if (x->rc_id != y->rc_id || x->total != y->total || x->reserved != y->reserved ||
             x->min_unit != y->min_unit || x->max_unit != y->max_unit ||
             x->step_size != y->step_size || x->used != y->used || x->capacity != y->capacity ||
             x->ratio != y->ratio)
@@ -302,11 +302,11 @@ void world_finalize(struct world *w, long long shares_trait)
 
 const char *engine_name(struct engine *e, enum name_kind kind, long long id)
 {
-    struct idmap *names = kind == NAME_RC ? &e->rc_names : &e->trait_names;
+    struct idmap *names = kind == NAME_RC ? &e->names.rc : &e->names.trait;
     uintptr_t known = idmap_get(names, (uint64_t)id);
     if (known)
         return (const char *)known;
-    const char *name = e->fetch_name(e, kind, id);
+    const char *name = e->names.fetch(e, kind, id);
     idmap_put(names, (uint64_t)id, (uintptr_t)name);
     return name;
 }

@@ -113,7 +113,7 @@ static void build(struct world *w, bool sharing_only)
         struct cprov *p = world_row_provider(w, 0, &cur, invs[i].p);
         if (!p)
             continue;
-        struct cinv v = {.rc = invs[i].rc, .total = invs[i].total, .reserved = invs[i].reserved,
+        struct cinv v = {.rc_id = invs[i].rc, .total = invs[i].total, .reserved = invs[i].reserved,
                          .min_unit = invs[i].min_unit, .max_unit = invs[i].max_unit,
                          .step_size = invs[i].step, .ratio = 1.0};
         world_add_inventory(w, p, &v);
@@ -143,12 +143,12 @@ struct tgroup {
     const char *suffix;
     long long rc[4], amount[4];
     size_t n_res;
-    long long req_ids[4][4]; /* any-of sets */
-    size_t n_req_ids[4], n_req;
-    long long forb_ids[4];
-    size_t n_forb;
-    long long mof_ids[4];
-    size_t n_mof_ids; /* one any-of set of aggregates when non-zero */
+    long long required_ids[4][4]; /* any-of sets */
+    size_t n_required_ids[4], n_required;
+    long long forbidden_ids[4];
+    size_t n_forbidden;
+    long long member_of_ids[4];
+    size_t n_member_of_ids; /* one any-of set of aggregates when non-zero */
     long long tree_root;
 };
 
@@ -225,7 +225,7 @@ static struct result solve(struct run_opts o)
     memset(&out, 0, sizeof(out));
     struct cand_group cg[MAX_GROUPS];
     struct rgroup rg[MAX_GROUPS];
-    struct id_set req[MAX_GROUPS][4], mof[MAX_GROUPS];
+    struct id_set required[MAX_GROUPS][4], member_of[MAX_GROUPS];
     const char *rc_names[MAX_GROUPS][4];
     memset(rg, 0, sizeof(rg));
     for (size_t g = 0; g < n_groups; g++) {
@@ -234,19 +234,19 @@ static struct result solve(struct run_opts o)
         rg[g].g = &cg[g];
         rg[g].suffixed = t->suffix[0] != '\0';
         rg[g].n_res = t->n_res;
-        rg[g].rc = t->rc;
-        rg[g].amount = t->amount;
+        rg[g].rc_ids = t->rc;
+        rg[g].amounts = t->amount;
         for (size_t k = 0; k < t->n_res; k++)
             rc_names[g][k] = fetch_name(NULL, NAME_RC, t->rc[k]);
-        rg[g].rc_name = rc_names[g];
-        for (size_t i = 0; i < t->n_req; i++)
-            req[g][i] = (struct id_set){t->req_ids[i], t->n_req_ids[i]};
-        rg[g].req = req[g];
-        rg[g].n_req = t->n_req;
-        rg[g].forb = (struct id_set){t->forb_ids, t->n_forb};
-        mof[g] = (struct id_set){t->mof_ids, t->n_mof_ids};
-        rg[g].mof = &mof[g];
-        rg[g].n_mof = t->n_mof_ids ? 1 : 0;
+        rg[g].rc_names = rc_names[g];
+        for (size_t i = 0; i < t->n_required; i++)
+            required[g][i] = (struct id_set){t->required_ids[i], t->n_required_ids[i]};
+        rg[g].required = required[g];
+        rg[g].n_required = t->n_required;
+        rg[g].forbidden = (struct id_set){t->forbidden_ids, t->n_forbidden};
+        member_of[g] = (struct id_set){t->member_of_ids, t->n_member_of_ids};
+        rg[g].member_of = &member_of[g];
+        rg[g].n_member_of = t->n_member_of_ids ? 1 : 0;
         rg[g].tree_root = t->tree_root;
     }
     size_t subtree_groups[4], n_subtree = 0, *subtree = subtree_groups;
@@ -260,26 +260,31 @@ static struct result solve(struct run_opts o)
     long long root_req = o.root_req, root_forb = o.root_forb;
     struct scratch sc = {0};
     struct world w = {0};
-    struct engine e = {.q = &q, .groups = rg, .n_groups = n_groups, .subtree = &subtree,
-                       .n_subtree = &n_subtree, .shares_trait = SHARES, .sc = &sc,
-                       .on_request = on_request, .on_summary = on_summary, .arg = &out,
-                       .fetch_name = fetch_name,
-                       .root_req = {&root_req, root_req ? 1 : 0},
-                       .root_forb = {&root_forb, root_forb ? 1 : 0}};
+    struct engine e = {.q = &q,
+                       .sc = &sc,
+                       .query = {.groups = rg,
+                                 .n_groups = n_groups,
+                                 .subtree_groups = &subtree,
+                                 .n_subtree_groups = &n_subtree,
+                                 .shares_trait = SHARES,
+                                 .root_required = {&root_req, root_req ? 1 : 0},
+                                 .root_forbidden = {&root_forb, root_forb ? 1 : 0}},
+                       .out = {.on_request = on_request, .on_summary = on_summary, .arg = &out},
+                       .names = {.fetch = fetch_name}};
     build(&w, false);
-    build(&sc.spw, true);
+    build(&sc.sharing_world, true);
     engine_prepare(&e);
     engine_take_sharing(&e);
     engine_solve_world(&e, &w);
     emit_world_summaries(&e, &w, true);
-    emit_world_summaries(&e, &sc.spw, false);
-    out.gave_up = e.gave_up;
-    out.leaves = e.leaves;
-    out.anchor_fail = e.anchor_fail;
+    emit_world_summaries(&e, &sc.sharing_world, false);
+    out.gave_up = e.budget.gave_up;
+    out.leaves = e.why.leaves;
+    out.anchor_fail = e.why.anchor_fail;
     engine_release(&e);
     arena_free(&sc.req_arena);
     arena_free(&sc.anchor_arena);
-    world_free(&sc.spw);
+    world_free(&sc.sharing_world);
     world_free(&w);
     return out;
 }
@@ -368,15 +373,15 @@ START_TEST(required_traits_may_come_from_any_provider_used_and_forbidden_from_no
     struct tgroup *g = group("");
     res(g, VCPU, 1);
     res(g, DISK_GB, 1);
-    g->req_ids[0][0] = AVX;
-    g->n_req_ids[0] = 1;
-    g->req_ids[1][0] = SSD;
-    g->n_req_ids[1] = 1;
-    g->n_req = 2;
+    g->required_ids[0][0] = AVX;
+    g->n_required_ids[0] = 1;
+    g->required_ids[1][0] = SSD;
+    g->n_required_ids[1] = 1;
+    g->n_required = 2;
     ck_assert_str_eq(solve((struct run_opts){0}).text, "numa0:VCPU=1 cn1:DISK_GB=1");
-    g->n_req = 1;
-    g->forb_ids[0] = SSD;
-    g->n_forb = 1;
+    g->n_required = 1;
+    g->forbidden_ids[0] = SSD;
+    g->n_forbidden = 1;
     ck_assert_uint_eq(solve((struct run_opts){0}).candidates, 0);
 }
 END_TEST
@@ -392,10 +397,10 @@ START_TEST(member_of_holds_through_the_root_and_root_traits_filter_anchors)
     trait(cn2, AVX);
     struct tgroup *g = group("");
     res(g, VCPU, 1);
-    g->mof_ids[0] = AGG1;
-    g->n_mof_ids = 1;
+    g->member_of_ids[0] = AGG1;
+    g->n_member_of_ids = 1;
     ck_assert_str_eq(solve((struct run_opts){0}).text, "numa0:VCPU=1");
-    g->n_mof_ids = 0;
+    g->n_member_of_ids = 0;
     ck_assert_str_eq(solve((struct run_opts){.root_req = AVX}).text, "cn2:VCPU=1");
     ck_assert_str_eq(solve((struct run_opts){.root_forb = AVX}).text, "numa0:VCPU=1");
 }
