@@ -48,31 +48,18 @@ char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, size;
-    max_align_t data[];
-};
-
 #define ARENA_CHUNK 4096
 
-void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc_chunk(struct arena *a, size_t n)
 {
-    size_t align = sizeof(max_align_t);
-    n = (n + align - 1) / align * align;
-    struct arena_chunk *c = a->head;
-    if (!c || c->size - c->used < n) {
-        size_t chunk = a->chunk_size ? a->chunk_size : ARENA_CHUNK;
-        size_t size = n > chunk ? n : chunk;
-        c = xmalloc(sizeof(*c) + size);
-        c->size = size;
-        c->used = 0;
-        c->next = a->head;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
+    size_t chunk = a->chunk_size ? a->chunk_size : ARENA_CHUNK;
+    size_t size = n > chunk ? n : chunk;
+    struct arena_chunk *c = xmalloc(sizeof(*c) + size);
+    c->size = size;
+    c->used = n;
+    c->next = a->head;
+    a->head = c;
+    return c->data;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)

@@ -16,12 +16,30 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* A request-lifetime bump allocator: everything is freed at once by arena_free(). */
-struct arena_chunk;
-struct arena {
-    struct arena_chunk *head;
-    size_t chunk_size; /* bytes of a new chunk; 0: 4 KiB */
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, size;
+    max_align_t data[];
 };
-void *arena_alloc(struct arena *a, size_t n);
+struct arena {
+    struct arena_chunk *head; /* the newest chunk, the one allocations come from */
+    size_t chunk_size;        /* bytes of a new chunk; 0: 4 KiB */
+};
+/* arena_alloc()'s slow path: a new chunk for n bytes (a multiple of
+ * sizeof(max_align_t)). */
+void *arena_alloc_chunk(struct arena *a, size_t n);
+/* n bytes aligned for any type, valid until arena_free() or arena_reset().
+ * Inline, since the engine's hot loops allocate this way. */
+static inline void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct arena_chunk *c = a->head;
+    if (!c || c->size - c->used < n)
+        return arena_alloc_chunk(a, n);
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
