@@ -560,6 +560,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         malloc_trim(0);
 }
 
+/* MHD's printf-style format: the attribute lets clang's -Wformat-nonliteral
+ * see that fmt is a format passed through, as gcc assumes for a va_list. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];

@@ -79,8 +79,12 @@ static unsigned method_index(const char *method)
 
 static size_t slot_hash(const char *route, unsigned method, int status)
 {
-    uint64_t h = (uint64_t)(uintptr_t)route * 0x9e3779b97f4a7c15ull;
-    h ^= (uint64_t)method * 0xff51afd7ed558ccdull + (uint64_t)status * 0xc4ceb9fe1a85ec53ull;
+    /* The golden ratio and murmur3's fmix64 multipliers, typed uint64_t: with
+     * ull literals gcc looks through the (uint64_t) cast of the int status
+     * and gives a false -Wsign-conversion. */
+    uint64_t h = (uint64_t)(uintptr_t)route * UINT64_C(0x9e3779b97f4a7c15);
+    h ^= (uint64_t)method * UINT64_C(0xff51afd7ed558ccd) +
+         (uint64_t)status * UINT64_C(0xc4ceb9fe1a85ec53);
     return (size_t)(h >> 23) % SLOTS;
 }
 

@@ -51,6 +51,7 @@ static int call(const char *method, const char *path, const char *version, const
     return test_call_keep(&env, &last, method, path, version, body);
 }
 
+static long long path_int(const char *fmt, ...) PRINTF_LIKE(1, 2);
 static long long path_int(const char *fmt, ...)
 {
     /* A JSON pointer-like walk: keys separated by '/'. */
@@ -88,7 +89,7 @@ START_TEST(list_form_before_1_12_and_incomplete_consumer)
     ck_assert_int_eq(call("GET", "/allocations/" C1, NULL, NULL), 200);
     ck_assert_int_eq(path_int("allocations/" RP1 "/resources/VCPU"), 2);
     ck_assert_int_eq(path_int("allocations/" RP1 "/generation"), 2);
-    ck_assert_int_eq(json_object_size(last.doc), 1);
+    ck_assert_uint_eq(json_object_size(last.doc), 1);
     ck_assert_int_eq(call("GET", "/allocations/" C1, "1.12", NULL), 200);
     ck_assert_str_eq(json_string_value(json_object_get(last.doc, "project_id")),
                      "00000000-0000-0000-0000-000000000000");
@@ -153,8 +154,8 @@ START_TEST(consumer_generation_conflicts_use_novas_wording)
                           "\", \"consumer_generation\": 2}"),
                      204);
     ck_assert_int_eq(call("GET", "/allocations/" C1, "1.28", NULL), 200);
-    ck_assert_int_eq(json_object_size(last.doc), 1);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "allocations")), 0);
+    ck_assert_uint_eq(json_object_size(last.doc), 1);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "allocations")), 0);
 }
 END_TEST
 
@@ -282,7 +283,7 @@ END_TEST
 START_TEST(delete_and_missing_reads)
 {
     ck_assert_int_eq(call("GET", "/allocations/" C1, NULL, NULL), 200);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "allocations")), 0);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "allocations")), 0);
     ck_assert_int_eq(call("DELETE", "/allocations/" C1, NULL, NULL), 404);
     ASSERT_DETAIL("No allocations for consumer '" C1 "'");
     ck_assert_int_eq(call("PUT", "/allocations/" C1, "1.28", body_28(RP1, "\"VCPU\": 1", "null", 0)),

@@ -56,7 +56,7 @@ START_TEST(post_creates_with_defaults_location_and_generation)
 {
     ck_assert_int_eq(call("GET", RP "/inventories", NULL, NULL), 200);
     ck_assert_int_eq(int_at("resource_provider_generation"), 0);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "inventories")), 0);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "inventories")), 0);
     ck_assert_int_eq(call("POST", RP "/inventories", NULL,
                           "{\"resource_class\": \"DISK_GB\", \"total\": 2048, \"reserved\": 512}"),
                      201);

@@ -145,7 +145,7 @@ START_TEST(a_ratio_of_1e30_reads_back_and_holds_the_largest_amounts)
     ck_assert_int_eq(test_call_keep(&env, &last, "GET",
                                     "/resource_providers?resources=VCPU:2147483647", "1.39", NULL),
                      200);
-    ck_assert_int_eq(json_array_size(json_object_get(last.doc, "resource_providers")), 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(last.doc, "resource_providers")), 1);
 }
 END_TEST
 

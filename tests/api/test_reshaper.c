@@ -71,7 +71,7 @@ START_TEST(reshape_moves_everything_at_once)
 {
     ck_assert_int_eq(call("POST", "/reshaper", "1.30", move_body(2, "VCPU", 1)), 204);
     ck_assert_int_eq(call("GET", "/resource_providers/" RP "/usages", NULL, NULL), 200);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
     ck_assert_int_eq(int_at("usages", "DISK_GB"), 10);
     ck_assert_int_eq(int_at("resource_provider_generation", NULL), 5);
     ck_assert_int_eq(call("GET", "/resource_providers/" CHILD "/usages", NULL, NULL), 200);

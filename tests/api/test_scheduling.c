@@ -144,7 +144,7 @@ START_TEST(candidates_come_from_the_derived_query)
     const char *plain = "{\"flavor\": {\"vcpus\": 1, \"memory_mb\": 512}}";
     ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL, plain), 200);
     json_t *doc = reply_doc(&rq);
-    ck_assert_int_eq(json_array_size(json_object_get(doc, "allocation_requests")), 1);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "allocation_requests")), 1);
     ck_assert_ptr_nonnull(json_object_get(json_object_get(doc, "provider_summaries"), U1));
     /* the latest microversion: mappings are present */
     json_t *ar = json_array_get(json_object_get(doc, "allocation_requests"), 0);
@@ -157,7 +157,7 @@ START_TEST(candidates_come_from_the_derived_query)
                          "{\"hw:virtio_packed_ring\": \"yes\"}}}";
     ck_assert_int_eq(test_call(&env, &rq, "POST", PATH, NULL, packed), 200);
     doc = reply_doc(&rq);
-    ck_assert_int_eq(json_array_size(json_object_get(doc, "allocation_requests")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "allocation_requests")), 0);
     json_decref(doc);
     req_release(&rq);
 }
@@ -251,7 +251,7 @@ START_TEST(mixed_cpu_policy_claims_pcpu_and_vcpu)
                                "\"hw:cpu_dedicated_mask\": \"1-5\"}}}"),
                      200);
     doc = reply_doc(&rq);
-    ck_assert_int_eq(json_array_size(json_object_get(doc, "allocation_requests")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(doc, "allocation_requests")), 0);
     json_decref(doc);
     req_release(&rq);
     test_expect_error(&env, "POST", PATH, NULL,

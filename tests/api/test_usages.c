@@ -88,7 +88,7 @@ START_TEST(project_usages_validate_the_query)
     ck_assert_int_eq(call("GET", "/usages?project_id=x&consumer_type=bad", "1.38", NULL), 400);
     ASSERT_DETAIL("'bad' does not match '^[A-Z0-9_]+$|^all|^unknown$'");
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ, "1.9", NULL), 200);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 0);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "usages")), 0);
 }
 END_TEST
 
@@ -109,7 +109,7 @@ START_TEST(project_usages_by_user_and_consumer_type)
     ck_assert_int_eq(usage("unknown", "consumer_count"), 1);
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ "&consumer_type=all", "1.38", NULL),
                      200);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
     ck_assert_int_eq(usage("all", "consumer_count"), 3);
     ck_assert_int_eq(usage("all", "DISK_GB"), 21);
     ck_assert_int_eq(
@@ -117,10 +117,10 @@ START_TEST(project_usages_by_user_and_consumer_type)
     ck_assert_int_eq(usage("unknown", "VCPU"), 1);
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ "&consumer_type=PONY", "1.38", NULL),
                      200);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "usages")), 1);
     ck_assert_int_eq(call("GET", "/usages?project_id=" PROJ "&consumer_type=ALL", "1.38", NULL),
                      200);
-    ck_assert_int_eq(json_object_size(json_object_get(last.doc, "usages")), 0);
+    ck_assert_uint_eq(json_object_size(json_object_get(last.doc, "usages")), 0);
 }
 END_TEST
 
