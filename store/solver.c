@@ -131,21 +131,21 @@ static void solve_unsuffixed(struct engine *e, const struct rgroup *rg, struct c
     m.cur = arena_alloc(arena, rg->n_res * sizeof(*m.cur));
     bool root_in_aggs = rg->n_member_of && in_all_sets(root, rg->member_of, rg->n_member_of);
     bool root_in_bad = has_any(root->aggs, root->n_aggs, &rg->forbidden_aggs);
-    size_t n_ext = rg->tree_root ? 0 : e->trees.n_anchored; /* in_tree keeps sharing providers out */
+    size_t n_anchored = rg->tree_root ? 0 : e->trees.n_anchored; /* in_tree: no sharing providers */
     size_t members = 0;
     for (struct cprov *p = root; p; p = p->next)
         members++;
-    if (!spend(e, (members + n_ext) * rg->n_res))
+    if (!spend(e, (members + n_anchored) * rg->n_res))
         return;
     for (size_t k = 0; k < rg->n_res; k++) {
-        struct pick *list = arena_alloc(arena, (members + n_ext) * sizeof(*list));
+        struct pick *list = arena_alloc(arena, (members + n_anchored) * sizeof(*list));
         size_t n = 0;
         for (struct cprov *p = root; p; p = p->next) {
             struct cinv *v = find_inv(p, rg->rc_ids[k]);
             if (fits(v, rg->amounts[k]) && multi_admits(rg, p, false, root_in_aggs, root_in_bad))
                 list[n++] = (struct pick){p, v, rg->amounts[k], rg->rc_names[k]};
         }
-        for (size_t i = 0; i < n_ext; i++) {
+        for (size_t i = 0; i < n_anchored; i++) {
             struct cprov *p = e->trees.anchored[i];
             struct cinv *v = find_inv(p, rg->rc_ids[k]);
             if (fits(v, rg->amounts[k]) && multi_admits(rg, p, true, root_in_aggs, root_in_bad))
