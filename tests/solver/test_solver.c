@@ -215,6 +215,7 @@ struct run_opts {
     size_t n_same_subtree;
     unsigned long long work_limit;
     long long root_req, root_forb;
+    struct cand_explain *explain; /* groups allocated here, as store/candidates.c does */
 };
 
 /* Solves the groups over the trees as store_candidates_get would after
@@ -256,7 +257,11 @@ static struct result solve(struct run_opts o)
                 subtree_groups[n_subtree++] = g;
     struct cand_query q = {.n_groups = n_groups, .n_same_subtree = o.n_same_subtree ? 1 : 0,
                            .isolate = o.isolate, .limit = o.limit, .nested_aware = true,
-                           .work_limit = o.work_limit};
+                           .work_limit = o.work_limit, .explain = o.explain};
+    if (o.explain) {
+        o.explain->n_groups = n_groups;
+        o.explain->groups = xcalloc(n_groups, sizeof(*o.explain->groups));
+    }
     long long root_req = o.root_req, root_forb = o.root_forb;
     struct scratch sc = {0};
     struct world w = {0};
@@ -512,6 +517,36 @@ START_TEST(twins_that_led_nowhere_are_not_tried_again)
 }
 END_TEST
 
+/* Explain: each tree that yields nothing is charged to its first failing
+ * constraint, and a provider that fails one check is a near miss. */
+START_TEST(explain_charges_a_tree_to_its_first_failure)
+{
+    inv(prov("cn1", 0), VCPU, 8);
+    inv_full(prov("cn2", 0), VCPU, 8, 1, 8, 1, 7); /* 1 free */
+    long long cn3 = prov("cn3", 0);
+    inv(cn3, DISK_GB, 100);
+    res(group(""), VCPU, 2);
+    struct cand_explain x = {.near_max = 5};
+    struct result r = solve((struct run_opts){.explain = &x});
+    ck_assert_uint_eq(r.candidates, 0); /* counted, not emitted */
+    ck_assert_uint_eq(r.summaries, 0);
+    ck_assert_uint_eq(x.trees, 3);
+    ck_assert_uint_eq(x.trees_ok, 1);
+    ck_assert_uint_eq(x.candidates, 1);
+    ck_assert_uint_eq(x.why.n, 2); /* in constraint order */
+    ck_assert_int_eq(x.why.v[0].r.what, CX_NO_INVENTORY);
+    ck_assert_str_eq(x.why.v[0].r.name, "VCPU");
+    ck_assert_int_eq(x.why.v[1].r.what, CX_CAPACITY);
+    ck_assert_int_eq(x.why.v[1].r.asked, 2);
+    ck_assert_int_eq(x.why.v[1].r.have, 1);
+    ck_assert_uint_eq(x.n_near, 1); /* cn2; cn3 lacks the class altogether */
+    ck_assert_str_eq(x.near[0].uuid, "cn2");
+    ck_assert_int_eq(x.near[0].capacity, 8);
+    ck_assert_int_eq(x.near[0].used, 7);
+    cand_explain_free(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("solver");
@@ -528,6 +563,7 @@ int main(void)
     tcase_add_test(tc, the_work_limit_gives_up);
     tcase_add_test(tc, a_tree_without_room_for_the_summed_amounts_is_not_searched);
     tcase_add_test(tc, twins_that_led_nowhere_are_not_tried_again);
+    tcase_add_test(tc, explain_charges_a_tree_to_its_first_failure);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
