@@ -103,7 +103,8 @@ static enum store_rc walk_block(struct engine *e, struct block_version bv)
     const struct world *w = t->obj;
     engine_solve_world(e, w);
     if (e->query.randomize) {
-        grow((void **)&e->trees.held, &e->trees.cap_held, e->trees.n_held + 1, sizeof(*e->trees.held));
+        grow((void **)&e->trees.held, &e->trees.cap_held, e->trees.n_held + 1,
+             sizeof(*e->trees.held));
         e->trees.held[e->trees.n_held++] = t;
         return STORE_OK;
     }

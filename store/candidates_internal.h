@@ -14,7 +14,7 @@
  *   store/solver_emit.c         handing candidates and summaries to the callbacks;
  *   store/solver_explain.c      explain (issue 12): why a tree yielded nothing.
  * The solver_* files are pure: no sqlite3, no struct store. Rows come in
- * through world_add_*() and names through struct engine's fetch_name hook,
+ * through world_add_*() and names through struct engine's names.fetch hook,
  * so tests/solver/ runs them on trees built by hand. */
 #ifndef PLACID_STORE_CANDIDATES_INTERNAL_H
 #define PLACID_STORE_CANDIDATES_INTERNAL_H
@@ -46,12 +46,6 @@ static inline void grow(void **v, size_t *cap, size_t need, size_t elem)
 void array_free(void *v, size_t cap, size_t elem);
 
 /* ---- Small integer helpers ---- */
-
-static inline int cmp_ll(const void *a, const void *b)
-{
-    long long x = *(const long long *)a, y = *(const long long *)b;
-    return (x > y) - (x < y);
-}
 
 /* Membership in a sorted array. */
 static inline bool has_id(const long long *v, size_t n, long long id)
@@ -101,12 +95,6 @@ static inline long long sat_sub(long long a, long long b)
     if (__builtin_sub_overflow(a, b, &r))
         return b < 0 ? LLONG_MAX : LLONG_MIN;
     return r;
-}
-
-static inline uint64_t hash_ll(long long v)
-{
-    uint64_t h = (uint64_t)v * FIBONACCI_HASH_MULT;
-    return h ^ (h >> 29);
 }
 
 /* ---- The in-memory picture of some provider trees ---- */
@@ -458,7 +446,7 @@ void engine_prepare(struct engine *e);
 void engine_take_sharing(struct engine *e);
 /* The sharing providers (outside root's tree) that share an aggregate with
  * some provider of it. */
-void find_ext(struct engine *e, struct cprov *root);
+void find_anchored(struct engine *e, struct cprov *root);
 /* Every candidate anchored at each root of w, in order. */
 void engine_solve_world(struct engine *e, const struct world *w);
 /* Frees what engine_prepare() and the solve allocated (not e->sc). */
@@ -504,7 +492,7 @@ enum store_rc block_world(struct engine *e, struct block_version bv, struct tree
 
 /* Request-wide names, then each group in query order. */
 enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail);
-/* engine.fetch_name for a database: one point query per distinct id. */
+/* engine.names.fetch for a database: one point query per distinct id. */
 const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id);
 
 #endif

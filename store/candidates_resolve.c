@@ -132,7 +132,8 @@ static enum store_rc any_provider_in_all(struct engine *e, const struct id_set *
 static enum store_rc any_root_passes(struct engine *e, bool *found)
 {
     *found = false;
-    sqlite3_stmt *drive = stmt_get(e->st, e->query.root_required.n ? SQL_ROOTS_WITH_TRAIT : SQL_ALL_ROOTS);
+    sqlite3_stmt *drive =
+        stmt_get(e->st, e->query.root_required.n ? SQL_ROOTS_WITH_TRAIT : SQL_ALL_ROOTS);
     sqlite3_stmt *traits = stmt_get(e->st, SQL_PROVIDER_TRAITS);
     if (!drive || !traits)
         return STORE_ERROR;
@@ -205,7 +206,8 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
             }
     }
     rg->n_member_of = g->n_member_of;
-    rg->member_of = arena_alloc(arena, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->member_of));
+    rg->member_of =
+        arena_alloc(arena, (g->n_member_of ? g->n_member_of : 1) * sizeof(*rg->member_of));
     for (size_t i = 0; i < g->n_member_of; i++) {
         if ((rc = resolve_aggs(e, &g->member_of[i], &rg->member_of[i])) != STORE_OK)
             return rc;
@@ -282,7 +284,8 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
         }
     }
     e->query.n_groups = q->n_groups;
-    e->query.groups = arena_alloc(&e->sc->req_arena, (q->n_groups ? q->n_groups : 1) * sizeof(*e->query.groups));
+    e->query.groups =
+        arena_alloc(&e->sc->req_arena, (q->n_groups ? q->n_groups : 1) * sizeof(*e->query.groups));
     memset(e->query.groups, 0, (q->n_groups ? q->n_groups : 1) * sizeof(*e->query.groups));
     for (size_t i = 0; i < q->n_groups && !*empty; i++) {
         e->names.resolving = i;
@@ -291,11 +294,14 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
     }
     if (*empty)
         return STORE_OK;
-    e->query.subtree_groups = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->query.subtree_groups));
-    e->query.n_subtree_groups = arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->query.n_subtree_groups));
+    e->query.subtree_groups =
+        arena_alloc(&e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->query.subtree_groups));
+    e->query.n_subtree_groups = arena_alloc(
+        &e->sc->req_arena, (q->n_same_subtree + 1) * sizeof(*e->query.n_subtree_groups));
     for (size_t t = 0; t < q->n_same_subtree; t++) {
         const struct cand_names *s = &q->same_subtree[t];
-        e->query.subtree_groups[t] = arena_alloc(&e->sc->req_arena, (s->n + 1) * sizeof(**e->query.subtree_groups));
+        e->query.subtree_groups[t] =
+            arena_alloc(&e->sc->req_arena, (s->n + 1) * sizeof(**e->query.subtree_groups));
         e->query.n_subtree_groups[t] = 0;
         for (size_t i = 0; i < s->n; i++)
             for (size_t g = 0; g < q->n_groups; g++)

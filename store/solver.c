@@ -166,8 +166,10 @@ static bool single_admits(const struct rgroup *rg, const struct cprov *p, struct
         return false;
     if (!rg->n_res && !rg->n_required && !rg->n_member_of)
         return false; /* upstream finds nothing for an unfiltered resourceless group */
-    if (!has_required(p, rg->required, rg->n_required) || has_any(p->traits, p->n_traits, &rg->forbidden) ||
-        !in_all_sets(p, rg->member_of, rg->n_member_of) || has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs))
+    if (!has_required(p, rg->required, rg->n_required) ||
+        has_any(p->traits, p->n_traits, &rg->forbidden) ||
+        !in_all_sets(p, rg->member_of, rg->n_member_of) ||
+        has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs))
         return false;
     for (size_t k = 0; k < rg->n_res; k++) {
         struct cinv *v = find_inv(p, rg->rc_ids[k]);
@@ -245,7 +247,8 @@ static bool uses_one_provider_per_tree(const struct engine *e)
 {
     for (size_t i = 0; i < e->search.n_combo; i++)
         for (size_t j = 0; j < i; j++)
-            if (e->search.combo[i].p != e->search.combo[j].p && e->search.combo[i].p->root == e->search.combo[j].p->root)
+            if (e->search.combo[i].p != e->search.combo[j].p &&
+                e->search.combo[i].p->root == e->search.combo[j].p->root)
                 return false;
     return true;
 }
@@ -257,6 +260,12 @@ static bool all_sharing(const struct engine *e)
             if (!e->search.chosen[g]->maps[j]->sharing)
                 return false;
     return true;
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
 }
 
 static int cmp_pick(const void *a, const void *b)
@@ -294,9 +303,11 @@ static bool dedup_first(struct engine *e)
     uint64_t h = fnv1a64(FNV64_OFFSET_BASIS, key, n * sizeof(*key));
     uintptr_t *head = idmap_slot(&e->search.dedup, h);
     for (size_t i = *head; i; i = e->search.dkeys[i - 1].next)
-        if (e->search.dkeys[i - 1].len == n && memcmp(e->search.dkeys[i - 1].key, key, n * sizeof(*key)) == 0)
+        if (e->search.dkeys[i - 1].len == n &&
+            memcmp(e->search.dkeys[i - 1].key, key, n * sizeof(*key)) == 0)
             return false;
-    grow((void **)&e->search.dkeys, &e->search.cap_dkeys, e->search.n_dkeys + 1, sizeof(*e->search.dkeys));
+    grow((void **)&e->search.dkeys, &e->search.cap_dkeys, e->search.n_dkeys + 1,
+         sizeof(*e->search.dkeys));
     e->search.dkeys[e->search.n_dkeys++] = (struct dkey){key, n, *head};
     *head = e->search.n_dkeys;
     return true;
@@ -330,7 +341,8 @@ static void combination_done(struct engine *e)
         e->out.chosen_maps[g] = e->search.chosen[g]->maps;
         e->out.n_chosen_maps[g] = e->search.chosen[g]->n_maps;
     }
-    emit_request(e, e->search.combo, e->search.n_combo, (struct cprov *const *const *)e->out.chosen_maps, e->out.n_chosen_maps);
+    emit_request(e, e->search.combo, e->search.n_combo,
+                 (struct cprov *const *const *)e->out.chosen_maps, e->out.n_chosen_maps);
     if (e->q->limit && ++e->out.count >= e->q->limit) {
         if (e->query.drop_nested)
             e->out.mark_only = true;
@@ -345,7 +357,8 @@ static void combination_done(struct engine *e)
 static bool run_add(struct engine *e, const struct sol *s)
 {
     size_t mark = e->search.n_combo;
-    grow((void **)&e->search.combo, &e->search.cap_combo, e->search.n_combo + s->n_items + 1, sizeof(*e->search.combo));
+    grow((void **)&e->search.combo, &e->search.cap_combo, e->search.n_combo + s->n_items + 1,
+         sizeof(*e->search.combo));
     for (size_t i = 0; i < s->n_items; i++) {
         const struct pick *it = &s->items[i];
         size_t j = 0;
@@ -452,14 +465,15 @@ static void combine(struct engine *e, size_t g)
         run_remove(e, s, mark);
         if (twin && e->search.found == found && !e->budget.stop) {
             if (!e->search.failed_twins[g])
-                e->search.failed_twins[g] = arena_alloc(&e->sc->anchor_arena, l->n * sizeof(**e->search.failed_twins));
+                e->search.failed_twins[g] =
+                    arena_alloc(&e->sc->anchor_arena, l->n * sizeof(**e->search.failed_twins));
             e->search.failed_twins[g][e->search.n_failed_twins[g]++] = twin;
         }
     }
 }
 
 /* anchors_for_sharing_providers */
-void find_ext(struct engine *e, struct cprov *root)
+void find_anchored(struct engine *e, struct cprov *root)
 {
     e->trees.n_anchored = 0;
     for (size_t i = 0; i < e->trees.n_sharing; i++) {
@@ -470,7 +484,8 @@ void find_ext(struct engine *e, struct cprov *root)
         for (struct cprov *p = root; p && !shares; p = p->next)
             shares = intersects(p->aggs, p->n_aggs, sp->aggs, sp->n_aggs);
         if (shares) {
-            grow((void **)&e->trees.anchored, &e->trees.cap_anchored, e->trees.n_anchored + 1, sizeof(*e->trees.anchored));
+            grow((void **)&e->trees.anchored, &e->trees.cap_anchored, e->trees.n_anchored + 1,
+                 sizeof(*e->trees.anchored));
             e->trees.anchored[e->trees.n_anchored++] = sp;
         }
     }
@@ -529,7 +544,7 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
         return;
     if ((e->query.root_required.n || e->query.root_forbidden.n) && !root_passes(e, root))
         return;
-    find_ext(e, root);
+    find_anchored(e, root);
     if (e->query.room_check && !tree_has_room(e, root))
         return;
     for (size_t g = 0; g < e->query.n_groups; g++) {
@@ -551,7 +566,8 @@ static void solve_anchor_core(struct engine *e, struct cprov *root)
         arena_reset(&e->sc->anchor_arena);
         return;
     }
-    memset(e->search.failed_twins, 0, e->query.n_groups * sizeof(*e->search.failed_twins)); /* made when a twin fails */
+    memset(e->search.failed_twins, 0,
+           e->query.n_groups * sizeof(*e->search.failed_twins)); /* made when a twin fails */
     e->search.n_combo = 0;
     combine(e, 0);
     if (e->why.subtree_rejects)
@@ -577,8 +593,10 @@ static void sum_demand(struct engine *e)
     size_t total = 0;
     for (size_t g = 0; g < e->query.n_groups; g++)
         total += e->query.groups[g].n_res;
-    e->query.demand_rc_ids = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->query.demand_rc_ids));
-    e->query.demand_amounts = arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->query.demand_amounts));
+    e->query.demand_rc_ids =
+        arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->query.demand_rc_ids));
+    e->query.demand_amounts =
+        arena_alloc(&e->sc->req_arena, (total + 1) * sizeof(*e->query.demand_amounts));
     for (size_t g = 0; g < e->query.n_groups; g++)
         for (size_t k = 0; k < e->query.groups[g].n_res; k++) {
             const struct rgroup *rg = &e->query.groups[g];
@@ -604,7 +622,8 @@ static int cmp_prov_id(const void *a, const void *b)
 void engine_take_sharing(struct engine *e)
 {
     const struct world *sharing_world = &e->sc->sharing_world;
-    e->trees.sharing = arena_alloc(&e->sc->req_arena, (sharing_world->n ? sharing_world->n : 1) * sizeof(*e->trees.sharing));
+    e->trees.sharing = arena_alloc(&e->sc->req_arena, (sharing_world->n ? sharing_world->n : 1) *
+                                                          sizeof(*e->trees.sharing));
     for (size_t i = 0; i < sharing_world->n; i++)
         if (sharing_world->provs[i].sharing)
             e->trees.sharing[e->trees.n_sharing++] = &sharing_world->provs[i];
@@ -614,8 +633,10 @@ void engine_take_sharing(struct engine *e)
 void engine_prepare(struct engine *e)
 {
     sum_demand(e);
-    e->search.failed_twins = arena_alloc(&e->sc->req_arena, e->query.n_groups * sizeof(*e->search.failed_twins));
-    e->search.n_failed_twins = arena_alloc(&e->sc->req_arena, e->query.n_groups * sizeof(*e->search.n_failed_twins));
+    e->search.failed_twins =
+        arena_alloc(&e->sc->req_arena, e->query.n_groups * sizeof(*e->search.failed_twins));
+    e->search.n_failed_twins =
+        arena_alloc(&e->sc->req_arena, e->query.n_groups * sizeof(*e->search.n_failed_twins));
     e->search.choices = xcalloc(e->query.n_groups, sizeof(*e->search.choices));
     e->search.chosen = xcalloc(e->query.n_groups, sizeof(*e->search.chosen));
     e->out.chosen_maps = xcalloc(e->query.n_groups, sizeof(*e->out.chosen_maps));
@@ -637,7 +658,8 @@ void engine_release(struct engine *e)
     idmap_free(&e->out.marks);
     if (e->search.choices)
         for (size_t g = 0; g < e->query.n_groups; g++)
-            array_free(e->search.choices[g].v, e->search.choices[g].cap, sizeof(*e->search.choices[g].v));
+            array_free(e->search.choices[g].v, e->search.choices[g].cap,
+                       sizeof(*e->search.choices[g].v));
     free(e->search.choices);
     free(e->search.chosen);
     free(e->out.chosen_maps);

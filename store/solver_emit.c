@@ -22,7 +22,8 @@ void emit_request(struct engine *e, const struct pick *run, size_t n_run,
             continue; /* this provider's items were written with its first one */
         for (size_t k = i; k < n_run; k++)
             if (run[k].p == run[i].p)
-                e->out.items[n++] = (struct cand_item){run[k].p->uuid, run[k].rc_name, run[k].amount};
+                e->out.items[n++] =
+                    (struct cand_item){run[k].p->uuid, run[k].rc_name, run[k].amount};
     }
     size_t total = 0;
     for (size_t g = 0; g < e->query.n_groups; g++)
@@ -30,7 +31,8 @@ void emit_request(struct engine *e, const struct pick *run, size_t n_run,
     grow((void **)&e->out.uuids, &e->out.cap_uuids, total + 1, sizeof(*e->out.uuids));
     size_t u = 0;
     for (size_t g = 0; g < e->query.n_groups; g++) {
-        e->out.mappings[g] = (struct cand_mapping){e->query.groups[g].g->suffix, e->out.uuids + u, n_maps[g]};
+        e->out.mappings[g] =
+            (struct cand_mapping){e->query.groups[g].g->suffix, e->out.uuids + u, n_maps[g]};
         for (size_t j = 0; j < n_maps[g]; j++)
             e->out.uuids[u++] = maps[g][j]->uuid;
     }
@@ -75,8 +77,10 @@ void mark_late(struct engine *e)
 
 static void emit_summary(struct engine *e, const struct cprov *p)
 {
-    grow((void **)&e->out.summary_res, &e->out.cap_summary_res, p->n_inv + 1, sizeof(*e->out.summary_res));
-    grow((void **)&e->out.summary_traits, &e->out.cap_summary_traits, p->n_traits + 1, sizeof(*e->out.summary_traits));
+    grow((void **)&e->out.summary_res, &e->out.cap_summary_res, p->n_inv + 1,
+         sizeof(*e->out.summary_res));
+    grow((void **)&e->out.summary_traits, &e->out.cap_summary_traits, p->n_traits + 1,
+         sizeof(*e->out.summary_traits));
     for (size_t i = 0; i < p->n_inv; i++)
         e->out.summary_res[i] =
             (struct cand_summary_res){engine_name(e, NAME_RC, p->inv[i].rc_id),

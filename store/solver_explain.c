@@ -118,7 +118,8 @@ static const char *set_names(struct engine *e, const struct rgroup *rg, size_t i
 {
     struct rgroup *w = (struct rgroup *)rg; /* a cache: the group itself does not change */
     if (!w->required_labels) {
-        w->required_labels = arena_alloc(&e->sc->req_arena, rg->n_required * sizeof(*w->required_labels));
+        w->required_labels =
+            arena_alloc(&e->sc->req_arena, rg->n_required * sizeof(*w->required_labels));
         memset(w->required_labels, 0, rg->n_required * sizeof(*w->required_labels));
     }
     if (w->required_labels[i])
@@ -245,7 +246,8 @@ static void check_base_into(struct engine *e, size_t g, const struct cprov *root
         if (rg->tree_root && (root->id != rg->tree_root || ext))
             note_fail(out, g, CX_IN_TREE, "", false, 0, 0, 0, NULL);
         /* The root itself is in them exactly when ra.in_aggs says so. */
-        if (rg->n_member_of && (ext || !ra.in_aggs) && (p == root || !in_all_sets(p, rg->member_of, rg->n_member_of)))
+        if (rg->n_member_of && (ext || !ra.in_aggs) &&
+            (p == root || !in_all_sets(p, rg->member_of, rg->n_member_of)))
             note_fail(out, g, CX_AGGREGATES, "", false, 0, 0, 0, NULL);
         if (ra.in_bad || has_any(p->aggs, p->n_aggs, &rg->forbidden_aggs))
             note_fail(out, g, CX_AGGREGATES, "", true, 0, 0, 0, NULL);
@@ -303,17 +305,17 @@ static void keep_furthest(struct pcheck *best, const struct pcheck *c)
 }
 
 /* Calls fn for every provider group g could use under root. */
-#define FOR_EACH_PROVIDER(e, root, p, ext, body)                                                  \
-    do {                                                                                          \
-        for (struct cprov *p = (root); p; p = p->next) {                                          \
-            bool ext = false;                                                                     \
-            body;                                                                                 \
-        }                                                                                         \
-        for (size_t i_ = 0; i_ < (e)->trees.n_anchored; i_++) {                                              \
-            struct cprov *p = (e)->trees.anchored[i_];                                                       \
-            bool ext = true;                                                                      \
-            body;                                                                                 \
-        }                                                                                         \
+#define FOR_EACH_PROVIDER(e, root, p, ext, body)                                                   \
+    do {                                                                                           \
+        for (struct cprov *p = (root); p; p = p->next) {                                           \
+            bool ext = false;                                                                      \
+            body;                                                                                  \
+        }                                                                                          \
+        for (size_t i_ = 0; i_ < (e)->trees.n_anchored; i_++) {                                    \
+            struct cprov *p = (e)->trees.anchored[i_];                                             \
+            bool ext = true;                                                                       \
+            body;                                                                                  \
+        }                                                                                          \
     } while (0)
 
 /* Group g's first failure under root (level LV_OK: it has a choice there);
@@ -355,7 +357,8 @@ static struct pcheck diag_group_all(struct engine *e, size_t g, struct cprov *ro
     const struct cprov *pv_one[1];
     bool one = n + e->trees.n_anchored == 1; /* a lone provider needs no arena */
     struct pcheck *base =
-        one ? base_one : arena_alloc(&e->sc->anchor_arena, (n + e->trees.n_anchored) * sizeof(*base));
+        one ? base_one
+            : arena_alloc(&e->sc->anchor_arena, (n + e->trees.n_anchored) * sizeof(*base));
     const struct cprov **pv =
         one ? pv_one : arena_alloc(&e->sc->anchor_arena, (n + e->trees.n_anchored) * sizeof(*pv));
     n = 0;
@@ -557,7 +560,8 @@ static bool near_full_below(const struct engine *e, size_t g, const struct pchec
     double bound = 0;
     if (first->level < CX_CAPACITY)
         bound = 1.0;
-    else if (first->level == CX_CAPACITY && (!e->query.groups[g].suffixed || e->query.groups[g].n_res == 1))
+    else if (first->level == CX_CAPACITY &&
+             (!e->query.groups[g].suffixed || e->query.groups[g].n_res == 1))
         bound = near_distance(&first->r);
     return x->near[x->n_near - 1].distance <= bound;
 }
@@ -573,7 +577,7 @@ void explain_anchor(struct engine *e, struct cprov *root, bool ok)
             x->groups[g].trees_ok++;
         return;
     }
-    find_ext(e, root);
+    find_anchored(e, root);
     struct pcheck first = {.level = LV_OK};
     size_t n_bad = 0, bad_group = SIZE_MAX, bad_class = SIZE_MAX;
     if ((e->query.root_required.n || e->query.root_forbidden.n) && !root_passes(e, root)) {

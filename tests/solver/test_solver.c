@@ -22,7 +22,9 @@ static const char *fetch_name(struct engine *e, enum name_kind kind, long long i
     if (kind == NAME_RC)
         return id == VCPU ? "VCPU" : id == MEMORY_MB ? "MEMORY_MB" : id == DISK_GB ? "DISK_GB"
                                                                                  : "CUSTOM_FPGA";
-    return id == AVX ? "HW_CPU_X86_AVX" : id == SSD ? "STORAGE_DISK_SSD" : "MISC_SHARES_VIA_AGGREGATE";
+    return id == AVX   ? "HW_CPU_X86_AVX"
+           : id == SSD ? "STORAGE_DISK_SSD"
+                       : "MISC_SHARES_VIA_AGGREGATE";
 }
 
 /* ---- Trees: providers in id order, then rows in any order ---- */
@@ -443,7 +445,8 @@ START_TEST(same_subtree_needs_one_provider_above_the_others)
     res(group("_CPU"), VCPU, 1);
     res(group("_ACC"), FPGA, 1);
     ck_assert_uint_eq(solve((struct run_opts){0}).candidates, 2);
-    struct result r = solve((struct run_opts){.same_subtree = {"_CPU", "_ACC"}, .n_same_subtree = 2});
+    struct result r =
+        solve((struct run_opts){.same_subtree = {"_CPU", "_ACC"}, .n_same_subtree = 2});
     ck_assert_str_eq(r.text, "numa0:VCPU=1 fpga0:CUSTOM_FPGA=1");
 }
 END_TEST
