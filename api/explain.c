@@ -139,7 +139,7 @@ static const char *provider_name(struct req *rq, const char *uuid)
 
 static json_t *explain_json(struct req *rq, const struct cand_explain *x, size_t limit,
                             const char *query, const struct cand_query_info *qi,
-                            const char **near_names, const struct explain_source *src,
+                            const char **near_names, const struct sched_source *src,
                             size_t n_src)
 {
     size_t after = limit && limit < x->candidates ? limit : x->candidates;
@@ -220,7 +220,7 @@ static void tallies_text(struct req *rq, struct text *t, const struct cand_talli
 
 static char *explain_text(struct req *rq, const struct cand_explain *x, size_t limit,
                           const char *query, const struct cand_query_info *qi,
-                          const char **near_names, const struct explain_source *src,
+                          const char **near_names, const struct sched_source *src,
                           size_t n_src, size_t *len)
 {
     struct text t = {0};
@@ -282,7 +282,7 @@ static void collect_suffixes(struct req *rq, struct cand_query_info *qi, size_t 
     }
 }
 
-int explain_reply(struct req *rq, const char *query, const struct explain_source *sources,
+int explain_reply(struct req *rq, const char *query, const struct sched_source *sources,
                   size_t n_sources)
 {
     const struct api_ctx *ctx = rq->api;

@@ -10,21 +10,15 @@
  * /placid/allocation_candidates with "explain": true does the same for the
  * query derived from a flavor and an image, and says which flavor or image
  * property each part of the query came from. JSON (schema:
- * docs/explain.schema.json) or, for Accept: text/plain, a short report. */
+ * api/explain.schema.json) or, for Accept: text/plain, a short report. */
 #ifndef PLACID_API_EXPLAIN_H
 #define PLACID_API_EXPLAIN_H
 
 #include <stddef.h>
 
+#include "api/sched_translate.h"
 #include "server/req.h"
 #include "store/candidates.h"
-
-/* Where one part of a derived query came from. */
-struct explain_source {
-    const char *param; /* query parameter, e.g. "root_required" */
-    const char *value; /* the part of its value, e.g. "COMPUTE_NET_VIRTIO_PACKED" */
-    const char *from;  /* e.g. "flavor extra spec hw:virtio_packed_ring=true" */
-};
 
 /* Runs rq's query (already in rq->query) through the engine with counting
  * on (allocation_candidates.c). 0 with *x filled (free it with
@@ -34,8 +28,8 @@ int allocation_candidates_count(struct req *rq, struct cand_explain *x, size_t *
 
 /* Explains rq's query and sets the reply (JSON, or text for an Accept of
  * text/plain without JSON). query is shown as the query explained; sources
- * (may be NULL) is the derivation. 0, or -1 after req_fail. */
-int explain_reply(struct req *rq, const char *query, const struct explain_source *sources,
+ * (may be NULL) is the derivation, as sched_translate() recorded it. 0, or -1 after req_fail. */
+int explain_reply(struct req *rq, const char *query, const struct sched_source *sources,
                   size_t n_sources);
 
 #endif

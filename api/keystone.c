@@ -431,11 +431,6 @@ static void validate_remote(struct keystone *ks, const char *token, struct entry
     free(r.body.data);
 }
 
-static uint64_t hash_token(const char *s)
-{
-    return fnv1a64(FNV64_OFFSET_BASIS, s, strlen(s));
-}
-
 static struct entry *find_locked(struct keystone *ks, const char *token, uint64_t h)
 {
     for (struct entry *e = ks->buckets[h & (ks->n_buckets - 1)]; e; e = e->next_hash)
@@ -527,7 +522,7 @@ enum keystone_result keystone_validate(struct keystone *ks, const char *token,
 {
     if (!token || !token_sane(token))
         return KEYSTONE_INVALID;
-    uint64_t h = hash_token(token);
+    uint64_t h = str_hash64(token);
     pthread_mutex_lock(&ks->lock);
     for (;;) {
         struct entry *e = find_locked(ks, token, h);

@@ -198,14 +198,22 @@ static int parse_mask(const char *mask, long long vcpus, struct arena *a, struct
     return sched_cpu_spec_parse(spec, a, out, err, errsz);
 }
 
+/* A mask read by parse_mask, and where it came from in words. */
+struct mask {
+    struct sched_cpuset cpus;
+    const char *from;
+};
+
 /* hardware.get_dedicated_cpu_constraint. *found is false without a mask. */
-static int dedicated_cpus(const struct sched_request *in, struct arena *a, struct sched_cpuset *out,
+static int dedicated_cpus(const struct sched_request *in, struct arena *a, struct mask *m,
                           bool *found, char *err, size_t errsz)
 {
     const char *mask = kv_find(in->extra_specs, in->n_extra_specs, "hw:cpu_dedicated_mask");
+    struct sched_cpuset *out = &m->cpus;
     *found = set(mask);
     if (!*found)
         return 0;
+    m->from = arena_printf(a, "flavor extra spec hw:cpu_dedicated_mask=%s", mask);
     if (parse_mask(mask, in->vcpus, a, out, err, errsz) < 0)
         return -1;
     if (out->n == 0 || sched_cpuset_count_below(out, in->vcpus) == in->vcpus) {
@@ -224,8 +232,9 @@ static int dedicated_cpus(const struct sched_request *in, struct arena *a, struc
 /* hardware.get_realtime_cpu_constraint. *found is false unless
  * hw:cpu_realtime is true (oslo's lenient bool_from_string). */
 static int realtime_cpus(const struct sched_request *in, const char *emul, struct arena *a,
-                         struct sched_cpuset *out, bool *found, char *err, size_t errsz)
+                         struct mask *m, bool *found, char *err, size_t errsz)
 {
+    struct sched_cpuset *out = &m->cpus;
     static const char rt_invalid[] = "Use of realtime CPUs requires either one or more "
                                      "non-realtime CPU(s) or offloaded emulator threads.";
     *found = sched_bool_lenient(kv_find(in->extra_specs, in->n_extra_specs, "hw:cpu_realtime"));
@@ -234,6 +243,9 @@ static int realtime_cpus(const struct sched_request *in, const char *emul, struc
     const char *fmask = kv_find(in->extra_specs, in->n_extra_specs, "hw:cpu_realtime_mask");
     const char *imask = kv_find(in->image_props, in->n_image_props, "hw_cpu_realtime_mask");
     const char *mask = set(imask) ? imask : fmask;
+    m->from = set(imask)   ? arena_printf(a, "image property hw_cpu_realtime_mask=%s", imask)
+              : set(fmask) ? arena_printf(a, "flavor extra spec hw:cpu_realtime_mask=%s", fmask)
+                           : "flavor extra spec hw:cpu_realtime (every vCPU)";
     if (set(mask)) {
         if (parse_mask(mask, in->vcpus, a, out, err, errsz) < 0)
             return -1;
@@ -369,18 +381,18 @@ static int sanity(const char *policy, const char *thread, const char *emul, bool
 }
 
 int sched_cpu_check(const struct sched_request *in, const char *policy, const char *thread,
-                    const char *emul, struct arena *a, long long *mixed_pcpus, char *err,
+                    const char *emul, struct arena *a, struct sched_mixed *mixed, char *err,
                     size_t errsz)
 {
-    struct sched_cpuset rt = {0}, ded = {0};
+    struct mask rt = {0}, ded = {0};
     bool has_rt, has_ded;
     if (realtime_cpus(in, emul, a, &rt, &has_rt, err, errsz) < 0 ||
         dedicated_cpus(in, a, &ded, &has_ded, err, errsz) < 0)
         return -1;
     /* The mixed translation reads the masks with the policy as given. */
-    *mixed_pcpus = has_ded ? sched_cpuset_count_below(&ded, in->vcpus)
-                 : has_rt  ? sched_cpuset_count_below(&rt, in->vcpus)
-                           : 0;
+    const struct mask *pinned = has_ded ? &ded : has_rt ? &rt : NULL;
+    mixed->pcpus = pinned ? sched_cpuset_count_below(&pinned->cpus, in->vcpus) : 0;
+    mixed->from = pinned ? pinned->from : "no mask";
     if (explicit_policy(in, &policy, emul, err, errsz) < 0)
         return -1;
     const char *ht = hyperthreading_trait(in);

@@ -36,13 +36,20 @@ int sched_cpu_spec_parse(const char *spec, struct arena *a, struct sched_cpuset 
 /* How many members of s lie in [0, limit). */
 long long sched_cpuset_count_below(const struct sched_cpuset *s, long long limit);
 
+/* The dedicated vCPUs of the 'mixed' policy: how many, and the mask they
+ * come from in words ("flavor extra spec hw:cpu_dedicated_mask=0-1"). */
+struct sched_mixed {
+    long long pcpus;
+    const char *from;
+};
+
 /* Runs nova's CPU checks for in, given the CPU policy, CPU thread policy
  * and emulator threads policy already read (NULL or "" when unset). On
- * success returns 0 and, for the 'mixed' policy, sets *mixed_pcpus to the
- * number of dedicated CPUs (from hw:cpu_dedicated_mask, or the realtime
- * mask); otherwise -1 with nova's message in err. */
+ * success returns 0 and fills *mixed, what the 'mixed' policy pins (from
+ * hw:cpu_dedicated_mask, or the realtime mask; from an arena string);
+ * otherwise -1 with nova's message in err. */
 int sched_cpu_check(const struct sched_request *in, const char *policy, const char *thread,
-                    const char *emul, struct arena *a, long long *mixed_pcpus, char *err,
+                    const char *emul, struct arena *a, struct sched_mixed *mixed, char *err,
                     size_t errsz);
 
 #endif

@@ -23,15 +23,24 @@
 #define DISABLED_TRAIT "COMPUTE_STATUS_DISABLED"
 #define HT_TRAIT       "HW_CPU_HYPERTHREADING"
 
-/* A set of strings kept in insertion order (sorted only when rendered). */
+/* One comma-separated item of a query parameter's value and the flavor or
+ * image property it came from (see struct sched_source). */
+struct part {
+    const char *value;
+    const char *from;
+};
+
+/* A set of parts, unique by value, kept in insertion order (sorted only
+ * when rendered). */
 struct strset {
-    const char **v;
+    struct part *v;
     size_t n, cap;
 };
 
 struct rc_amount {
     const char *rc;
     long long amount;
+    const char *from;
 };
 
 /* One request group; suffix "" is the unsuffixed group. */
@@ -69,20 +78,39 @@ static int fail(struct tx *t, const char *fmt, ...)
     return -1;
 }
 
-static bool strset_has(const struct strset *s, const char *x)
+/* The source of a part, formatted only when in->record_sources asks for
+ * the derivation (explain); NULL otherwise, so a plain query does not pay
+ * for the words. */
+static const char *src(const struct tx *t, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+static const char *src(const struct tx *t, const char *fmt, ...)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->v[i], x) == 0)
-            return true;
-    return false;
+    if (!t->in->record_sources)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *out = arena_alloc(t->a, n > 0 ? (size_t)n + 1 : 1);
+    va_start(ap, fmt);
+    vsnprintf(out, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+    va_end(ap);
+    return out;
 }
 
-static void strset_add(struct arena *a, struct strset *s, const char *x)
+/* Adds x with its source; a value asked for twice (a flavor and an image
+ * requiring the same trait) keeps one part naming both sources. */
+static void strset_add(struct arena *a, struct strset *s, const char *x, const char *from)
 {
-    if (strset_has(s, x))
-        return;
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->v[i].value, x) == 0) {
+            if (from && strcmp(s->v[i].from, from) != 0)
+                s->v[i].from = arena_printf(a, "%s and %s", s->v[i].from, from);
+            return;
+        }
+    }
     s->v = arena_grow(a, s->v, s->n, &s->cap, sizeof(*s->v));
-    s->v[s->n++] = arena_strdup(a, x);
+    s->v[s->n++] = (struct part){arena_strdup(a, x), from};
 }
 
 /* The index of the group of suffix, created when new. The unsuffixed group
@@ -109,19 +137,21 @@ static size_t group_get(struct tx *t, const char *suffix, const char *key)
     return t->n_groups++;
 }
 
-/* RequestGroup.add_resource: a class named again replaces the amount. */
-static void group_set_resource(struct tx *t, size_t gi, const char *rc, long long amount)
+/* RequestGroup.add_resource: a class named again replaces the amount (and
+ * its source). */
+static void group_set_resource(struct tx *t, size_t gi, const char *rc, long long amount,
+                               const char *from)
 {
     struct group *g = &t->groups[gi];
     for (size_t i = 0; i < g->n_res; i++) {
         if (strcmp(g->res[i].rc, rc) == 0) {
             g->res[i].amount = amount;
+            g->res[i].from = from;
             return;
         }
     }
     g->res = arena_grow(t->a, g->res, g->n_res, &g->cap_res, sizeof(*g->res));
-    g->res[g->n_res].rc = arena_strdup(t->a, rc);
-    g->res[g->n_res++].amount = amount;
+    g->res[g->n_res++] = (struct rc_amount){arena_strdup(t->a, rc), amount, from};
 }
 
 /* True when any group asks for rc (ResourceRequest.merged_resources keys). */
@@ -302,7 +332,7 @@ static int add_extra_spec_resource(struct tx *t, const struct sched_kv *kv, cons
     size_t gi = group_get(t, suffix, kv->key);
     if (gi == SIZE_MAX)
         return -1;
-    group_set_resource(t, gi, rc, amount);
+    group_set_resource(t, gi, rc, amount, src(t, "flavor extra spec %s=%s", kv->key, kv->value));
     return 0;
 }
 
@@ -324,7 +354,8 @@ static int add_extra_spec_trait(struct tx *t, const struct sched_kv *kv, const c
     if (gi == SIZE_MAX)
         return -1;
     struct group *g = &t->groups[gi];
-    strset_add(t->a, required ? &g->required : &g->forbidden, trait);
+    strset_add(t->a, required ? &g->required : &g->forbidden, trait,
+               src(t, "flavor extra spec %s=%s", kv->key, kv->value));
     return 0;
 }
 
@@ -369,7 +400,8 @@ static int process_image_traits(struct tx *t)
         if (check_name(t, SCHED_TRAIT, kv->key + 6, "image property", kv->key) < 0)
             return -1;
         size_t g0 = group_get(t, "", NULL);
-        strset_add(t->a, &t->groups[g0].required, kv->key + 6);
+        strset_add(t->a, &t->groups[g0].required, kv->key + 6,
+                   src(t, "image property %s=%s", kv->key, kv->value));
     }
     return 0;
 }
@@ -382,8 +414,9 @@ static bool in_list(const char *v, const char *const list[])
     return false;
 }
 
-/* hardware.get_cpu_policy_constraint. *policy is NULL when none applies. */
-static int cpu_policy(struct tx *t, const char **policy)
+/* hardware.get_cpu_policy_constraint. *policy is NULL when none applies;
+ * *origin then names the extra spec or image property it came from. */
+static int cpu_policy(struct tx *t, const char **policy, const char **origin)
 {
     static const char *const all[] = {"dedicated", "shared", "mixed", NULL};
     const char *fp = find_kv(t->in->extra_specs, t->in->n_extra_specs, "hw:cpu_policy");
@@ -408,14 +441,17 @@ static int cpu_policy(struct tx *t, const char **policy)
             return fail(t, "Image property 'hw_cpu_policy' is not permitted to override CPU "
                            "pinning policy set against the flavor");
         *policy = fp;
+        *origin = src(t, "flavor extra spec hw:cpu_policy=%s", fp);
     } else if (ip && *ip) {
         *policy = ip;
+        *origin = src(t, "image property hw_cpu_policy=%s", ip);
     }
     return 0;
 }
 
-/* hardware.get_cpu_thread_policy_constraint. */
-static int cpu_thread_policy(struct tx *t, const char **policy)
+/* hardware.get_cpu_thread_policy_constraint; *origin names where the
+ * policy came from. */
+static int cpu_thread_policy(struct tx *t, const char **policy, const char **origin)
 {
     static const char *const all[] = {"prefer", "isolate", "require", NULL};
     const char *fp = find_kv(t->in->extra_specs, t->in->n_extra_specs, "hw:cpu_thread_policy");
@@ -440,7 +476,32 @@ static int cpu_thread_policy(struct tx *t, const char **policy)
     } else {
         *policy = fp;
     }
+    if (*policy)
+        *origin = *policy == fp ? src(t, "flavor extra spec hw:cpu_thread_policy=%s", fp)
+                                : src(t, "image property hw_cpu_thread_policy=%s", ip);
     return 0;
+}
+
+/* The PCPU and VCPU of the dedicated and mixed CPU policies (origin names
+ * where the policy came from), with their sources. */
+static void pin_cpus(struct tx *t, const char *policy, const char *origin, bool isolate,
+                     const struct sched_mixed *mixed)
+{
+    long long vcpus = t->in->vcpus, pinned = mixed->pcpus;
+    const char *plus1 = isolate ? ", + 1 for hw:emulator_threads_policy=isolate" : "";
+    size_t g0 = group_get(t, "", NULL);
+
+    if (strcmp(policy, "dedicated") == 0) {
+        group_set_resource(t, g0, "PCPU", vcpus + isolate,
+                           src(t, "flavor vcpus=%lld with %s%s", vcpus, origin, plus1));
+    } else if (strcmp(policy, "mixed") == 0) {
+        group_set_resource(t, g0, "VCPU", vcpus - pinned,
+                           src(t, "flavor vcpus=%lld with %s: the %lld not pinned by %s", vcpus,
+                               origin, vcpus - pinned, mixed->from));
+        group_set_resource(t, g0, "PCPU", pinned + isolate,
+                           src(t, "flavor vcpus=%lld with %s: the %lld pinned by %s%s", vcpus,
+                               origin, pinned, mixed->from, plus1));
+    }
 }
 
 /* ResourceRequest._translate_pinning_policies, after nova's API-side checks
@@ -450,31 +511,28 @@ static int cpu_thread_policy(struct tx *t, const char **policy)
  * PCPU to either. */
 static int translate_pinning(struct tx *t)
 {
-    const char *policy = NULL, *thread = NULL;
+    const char *policy = NULL, *thread = NULL, *policy_origin = NULL, *thread_origin = NULL;
     const char *emul =
         find_kv(t->in->extra_specs, t->in->n_extra_specs, "hw:emulator_threads_policy");
-    long long mixed_pcpus;
+    struct sched_mixed mixed;
 
-    if (cpu_policy(t, &policy) < 0 || cpu_thread_policy(t, &thread) < 0)
+    if (cpu_policy(t, &policy, &policy_origin) < 0 ||
+        cpu_thread_policy(t, &thread, &thread_origin) < 0)
         return -1;
     if (emul && *emul && strcmp(emul, "share") != 0 && strcmp(emul, "isolate") != 0)
         return fail(t,
                     "CPU emulator threads option requested is invalid, given: '%s', available: "
                     "'('share', 'isolate')'.",
                     emul);
-    if (sched_cpu_check(t->in, policy, thread, emul, t->a, &mixed_pcpus, t->err, t->errsz) < 0)
+    if (sched_cpu_check(t->in, policy, thread, emul, t->a, &mixed, t->err, t->errsz) < 0)
         return -1;
-    bool isolate = emul && strcmp(emul, "isolate") == 0;
-    if (policy && strcmp(policy, "dedicated") == 0)
-        group_set_resource(t, group_get(t, "", NULL), "PCPU", t->in->vcpus + isolate);
-    if (policy && strcmp(policy, "mixed") == 0) {
-        group_set_resource(t, group_get(t, "", NULL), "VCPU", t->in->vcpus - mixed_pcpus);
-        group_set_resource(t, group_get(t, "", NULL), "PCPU", mixed_pcpus + isolate);
-    }
+    if (policy)
+        pin_cpus(t, policy, policy_origin, emul && strcmp(emul, "isolate") == 0, &mixed);
     if (thread && (strcmp(thread, "isolate") == 0 || strcmp(thread, "require") == 0)) {
         size_t g0 = group_get(t, "", NULL);
         struct group *g = &t->groups[g0];
-        strset_add(t->a, strcmp(thread, "isolate") == 0 ? &g->forbidden : &g->required, HT_TRAIT);
+        strset_add(t->a, strcmp(thread, "isolate") == 0 ? &g->forbidden : &g->required, HT_TRAIT,
+                   thread_origin);
     }
     return 0;
 }
@@ -487,14 +545,17 @@ static void add_flavor_base(struct tx *t)
     size_t g0 = group_get(t, "", NULL);
 
     if (!any_group_has(t, "VCPU") && !any_group_has(t, "PCPU"))
-        group_set_resource(t, g0, "VCPU", in->vcpus);
+        group_set_resource(t, g0, "VCPU", in->vcpus, src(t, "flavor vcpus=%lld", in->vcpus));
     if (!any_group_has(t, "MEMORY_MB"))
-        group_set_resource(t, g0, "MEMORY_MB", in->memory_mb);
+        group_set_resource(t, g0, "MEMORY_MB", in->memory_mb,
+                           src(t, "flavor memory_mb=%lld", in->memory_mb));
     if (!any_group_has(t, "DISK_GB")) {
         /* compute_utils.convert_mb_to_ceil_gb */
         long long disk = in->ephemeral_gb + (in->swap + 1023) / 1024 + in->root_gb;
         if (disk)
-            group_set_resource(t, g0, "DISK_GB", disk);
+            group_set_resource(t, g0, "DISK_GB", disk,
+                               src(t, "flavor root_gb=%lld + ephemeral_gb=%lld + swap=%lld MB",
+                                   in->root_gb, in->ephemeral_gb, in->swap));
     }
 }
 
@@ -517,75 +578,157 @@ static void strip_zeros(struct tx *t)
 
 /* ---- Rendering (to_querystring) ---- */
 
-static int cmp_param(const void *a, const void *b)
+/* A parameter being built: its parts in rendered order. */
+struct draft {
+    struct sched_param p;
+    struct strset parts;
+};
+
+static int cmp_part(const void *a, const void *b)
 {
-    const struct sched_param *x = a, *y = b;
-    int c = strcmp(x->key, y->key);
-    return c ? c : strcmp(x->value, y->value);
+    const struct part *x = a, *y = b;
+    return strcmp(x->value, y->value);
 }
 
-/* Joins the sorted strings of s (each prefixed with prefix) onto buf, in
- * one new arena string (linear in the total length). */
-static char *join_sorted(struct arena *a, char *buf, const struct strset *s, const char *prefix)
+static int cmp_draft(const void *a, const void *b)
 {
-    const char **v = arena_alloc(a, (s->n + 1) * sizeof(*v));
-    size_t len = strlen(buf), plen = strlen(prefix), size = len + 1;
-    if (s->n)
-        memcpy(v, s->v, s->n * sizeof(*v));
-    qsort(v, s->n, sizeof(*v), strptr_cmp);
-    for (size_t i = 0; i < s->n; i++)
-        size += 1 + plen + strlen(v[i]);
-    char *out = arena_alloc(a, size);
-    memcpy(out, buf, len + 1);
+    const struct draft *x = a, *y = b;
+    int c = strcmp(x->p.key, y->p.key);
+    return c ? c : strcmp(x->p.value, y->p.value);
+}
+
+/* Appends the parts of s to d, sorted, each value prefixed with prefix
+ * ("!" for forbidden traits). */
+static void draft_add_sorted(struct arena *a, struct draft *d, const struct strset *s,
+                             const char *prefix)
+{
+    size_t first = d->parts.n;
     for (size_t i = 0; i < s->n; i++) {
-        if (len)
-            out[len++] = ',';
-        memcpy(out + len, prefix, plen);
-        len += plen;
-        size_t n = strlen(v[i]);
-        memcpy(out + len, v[i], n + 1);
-        len += n;
+        d->parts.v = arena_grow(a, d->parts.v, d->parts.n, &d->parts.cap, sizeof(*d->parts.v));
+        d->parts.v[d->parts.n++] = (struct part){
+            *prefix ? arena_printf(a, "%s%s", prefix, s->v[i].value) : s->v[i].value, s->v[i].from};
     }
-    return out;
+    if (d->parts.n > first)
+        qsort(d->parts.v + first, d->parts.n - first, sizeof(*d->parts.v), cmp_part);
 }
 
-static void add_param(struct tx *t, struct sched_query *q, size_t *cap, const char *key,
-                      const char *value)
+/* Sets d's value: its parts joined with ',' (linear in the total length). */
+static void draft_join(struct arena *a, struct draft *d)
 {
-    q->params = arena_grow(t->a, q->params, q->n, cap, sizeof(*q->params));
-    q->params[q->n].key = key;
-    q->params[q->n++].value = value;
+    size_t size = 1;
+    for (size_t i = 0; i < d->parts.n; i++)
+        size += strlen(d->parts.v[i].value) + 1;
+    char *out = arena_alloc(a, size), *p = out;
+    for (size_t i = 0; i < d->parts.n; i++) {
+        size_t n = strlen(d->parts.v[i].value);
+        if (i)
+            *p++ = ',';
+        memcpy(p, d->parts.v[i].value, n);
+        p += n;
+    }
+    *p = '\0';
+    d->p.value = out;
 }
 
-static void group_params(struct tx *t, const struct group *g, struct sched_query *q, size_t *cap)
+struct drafts {
+    struct draft *v;
+    size_t n, cap;
+};
+
+static struct draft *draft_new(struct arena *a, struct drafts *ds, const char *key)
+{
+    ds->v = arena_grow(a, ds->v, ds->n, &ds->cap, sizeof(*ds->v));
+    struct draft *d = &ds->v[ds->n++];
+    memset(d, 0, sizeof(*d));
+    d->p.key = key;
+    return d;
+}
+
+/* A parameter of one part, e.g. limit=1000. */
+static void draft_single(struct arena *a, struct drafts *ds, const char *key, const char *value,
+                         const char *from)
+{
+    struct draft *d = draft_new(a, ds, key);
+    struct strset one = {&(struct part){value, from}, 1, 1};
+    draft_add_sorted(a, d, &one, "");
+    draft_join(a, d);
+}
+
+/* required[S]=T,!U (or root_required): required traits sorted, then the
+ * forbidden ones; none at all adds no parameter. */
+static void draft_traits(struct arena *a, struct drafts *ds, const char *key,
+                         const struct strset *required, const struct strset *forbidden)
+{
+    if (!required->n && !forbidden->n)
+        return;
+    struct draft *d = draft_new(a, ds, key);
+    draft_add_sorted(a, d, required, "");
+    draft_add_sorted(a, d, forbidden, "!");
+    draft_join(a, d);
+}
+
+static void draft_group(struct tx *t, struct drafts *ds, const struct group *g)
 {
     struct strset res = {0};
     for (size_t i = 0; i < g->n_res; i++)
-        strset_add(t->a, &res, arena_printf(t->a, "%s:%lld", g->res[i].rc, g->res[i].amount));
+        strset_add(t->a, &res, arena_printf(t->a, "%s:%lld", g->res[i].rc, g->res[i].amount),
+                   g->res[i].from);
     /* nova always sends resources[S], even empty (a traits-only group). */
-    add_param(t, q, cap, arena_printf(t->a, "resources%s", g->suffix),
-              join_sorted(t->a, arena_strdup(t->a, ""), &res, ""));
-    char *req = join_sorted(t->a, arena_strdup(t->a, ""), &g->required, "");
-    req = join_sorted(t->a, req, &g->forbidden, "!");
-    if (*req)
-        add_param(t, q, cap, arena_printf(t->a, "required%s", g->suffix), req);
+    struct draft *d = draft_new(t->a, ds, arena_printf(t->a, "resources%s", g->suffix));
+    draft_add_sorted(t->a, d, &res, "");
+    draft_join(t->a, d);
+    draft_traits(t->a, ds, arena_printf(t->a, "required%s", g->suffix), &g->required,
+                 &g->forbidden);
 }
 
+static const char *limit_source(const struct sched_request *in)
+{
+    return in->limit == SCHED_DEFAULT_LIMIT ? "nova's max_placement_results (default 1000)"
+                                            : "the request's limit";
+}
+
+/* The parameters sorted by key and value, and every part's source in the
+ * same order. */
 static void build_query(struct tx *t, struct sched_query *q)
 {
-    size_t cap = 0;
-    q->params = NULL;
-    q->n = 0;
-    add_param(t, q, &cap, "limit", arena_printf(t->a, "%lld", t->in->limit));
+    struct drafts ds = {0};
+    draft_single(t->a, &ds, "limit", arena_printf(t->a, "%lld", t->in->limit), limit_source(t->in));
     if (t->group_policy)
-        add_param(t, q, &cap, "group_policy", t->group_policy);
-    if (t->root_required.n || t->root_forbidden.n) {
-        char *v = join_sorted(t->a, arena_strdup(t->a, ""), &t->root_required, "");
-        add_param(t, q, &cap, "root_required", join_sorted(t->a, v, &t->root_forbidden, "!"));
-    }
+        draft_single(t->a, &ds, "group_policy", t->group_policy,
+                     src(t, "flavor extra spec group_policy=%s", t->group_policy));
+    draft_traits(t->a, &ds, "root_required", &t->root_required, &t->root_forbidden);
     for (size_t i = 0; i < t->n_groups; i++)
-        group_params(t, &t->groups[i], q, &cap);
-    qsort(q->params, q->n, sizeof(*q->params), cmp_param);
+        draft_group(t, &ds, &t->groups[i]);
+    qsort(ds.v, ds.n, sizeof(*ds.v), cmp_draft);
+
+    size_t n_src = 0;
+    for (size_t i = 0; i < ds.n && t->in->record_sources; i++)
+        n_src += ds.v[i].parts.n;
+    q->params = arena_alloc(t->a, (ds.n + 1) * sizeof(*q->params));
+    q->sources = arena_alloc(t->a, (n_src + 1) * sizeof(*q->sources));
+    q->n = ds.n;
+    q->n_sources = 0;
+    for (size_t i = 0; i < ds.n; i++) {
+        q->params[i] = ds.v[i].p;
+        for (size_t j = 0; j < ds.v[i].parts.n && t->in->record_sources; j++)
+            q->sources[q->n_sources++] = (struct sched_source){
+                ds.v[i].p.key, ds.v[i].parts.v[j].value, ds.v[i].parts.v[j].from};
+    }
+}
+
+/* Where the packed-ring request filter's root_required trait comes from. */
+static const char *packed_source(const struct tx *t)
+{
+    const struct sched_request *in = t->in;
+    const char *fv = find_kv(in->extra_specs, in->n_extra_specs, "hw:virtio_packed_ring");
+    const char *iv = find_kv(in->image_props, in->n_image_props, "hw_virtio_packed_ring");
+    if (fv && iv)
+        return src(t,
+                   "flavor extra spec hw:virtio_packed_ring=%s and image property "
+                   "hw_virtio_packed_ring=%s",
+                   fv, iv);
+    return fv ? src(t, "flavor extra spec hw:virtio_packed_ring=%s", fv)
+              : src(t, "image property hw_virtio_packed_ring=%s", iv);
 }
 
 int sched_translate(const struct sched_request *in, sched_name_exists_fn *exists, void *arg,
@@ -607,9 +750,9 @@ int sched_translate(const struct sched_request *in, sched_name_exists_fn *exists
     strip_zeros(&t);
     /* Request filters: packed_virtqueue_filter and compute_status_filter. */
     if (packed)
-        strset_add(a, &t.root_required, PACKED_TRAIT);
+        strset_add(a, &t.root_required, PACKED_TRAIT, packed_source(&t));
     if (in->forbid_disabled_computes)
-        strset_add(a, &t.root_forbidden, DISABLED_TRAIT);
+        strset_add(a, &t.root_forbidden, DISABLED_TRAIT, "nova's compute_status_filter (always)");
     build_query(&t, out);
     return 0;
 }

@@ -40,6 +40,9 @@ struct sched_request {
     /* nova's compute_status_filter: root_required gets !COMPUTE_STATUS_DISABLED.
      * Always on in nova; a switch here so the §7 examples without it can be checked. */
     bool forbid_disabled_computes;
+    /* Fill the query's sources (the derivation explain shows); off, the
+     * translation does not spend time on words nobody reads. */
+    bool record_sources;
 };
 
 enum sched_name_kind { SCHED_TRAIT, SCHED_RESOURCE_CLASS };
@@ -53,10 +56,26 @@ struct sched_param {
     const char *value;
 };
 
-/* The derived query: parameters in nova's order (sorted by key, then value). */
+/* Where one part of the derived query came from: param "root_required",
+ * value "COMPUTE_NET_VIRTIO_PACKED" (one comma-separated item of the
+ * parameter's value), from "flavor extra spec hw:virtio_packed_ring=true".
+ * The translator records it as it adds the part, so explain (issue 12)
+ * shows exactly what was translated. */
+struct sched_source {
+    const char *param;
+    const char *value;
+    const char *from;
+};
+
+/* The derived query: parameters in nova's order (sorted by key, then value),
+ * and, with in->record_sources, the source of every part of every
+ * parameter, in the same order (an empty resources[S] of a traits-only
+ * group has no part); without it, n_sources is 0. */
 struct sched_query {
     struct sched_param *params;
     size_t n;
+    struct sched_source *sources;
+    size_t n_sources;
 };
 
 /* Translates in into out. exists may be NULL (no existence checks): then only

@@ -10,7 +10,7 @@
 
 #include "api/common.h"
 #include "api/errors.h"
-#include "api/explain_sources.h"
+#include "api/explain.h"
 #include "api/handlers.h"
 #include "api/sched_translate.h"
 #include "server/microversion.h"
@@ -200,6 +200,7 @@ static int parse_body(struct req *rq, struct sched_request *in)
         return -1;
     /* nova's compute_status_filter always runs. */
     in->forbid_disabled_computes = true;
+    in->record_sources = json_is_true(explain);
     return 0;
 }
 
@@ -250,13 +251,10 @@ static int add_query_to_reply(struct req *rq, const char *query)
 }
 
 /* "explain": true: the explanation of the derived query, with where each
- * part of it came from. */
-static int explain_derived(struct req *rq, const struct sched_request *in,
-                           const struct sched_query *q)
+ * part of it came from (recorded by the translator). */
+static int explain_derived(struct req *rq, const struct sched_query *q)
 {
-    struct explain_source *src;
-    size_t n = explain_sources(rq, in, q, &src);
-    return explain_reply(rq, sched_query_string(q, false, &rq->arena), src, n);
+    return explain_reply(rq, sched_query_string(q, false, &rq->arena), q->sources, q->n_sources);
 }
 
 int scheduling_candidates_post(struct req *rq)
@@ -279,7 +277,7 @@ int scheduling_candidates_post(struct req *rq)
     const char *query = sched_query_string(&q, true, &rq->arena);
     set_query(rq, &q);
     int ok = json_is_true(json_object_get(rq->body, "explain"))
-                 ? explain_derived(rq, &in, &q)
+                 ? explain_derived(rq, &q)
                  : allocation_candidates_get(rq);
     if (ok < 0) {
         /* The client never wrote these parameters: say where they came from. */

@@ -10,12 +10,6 @@ struct strmap_slot {
     size_t value;
 };
 
-/* FNV-1a, 64 bits. */
-static uint64_t str_hash(const char *s)
-{
-    return fnv1a64(FNV64_OFFSET_BASIS, s, strlen(s));
-}
-
 void strmap_init(struct strmap *m, struct arena *a)
 {
     memset(m, 0, sizeof(*m));
@@ -37,7 +31,7 @@ bool strmap_get(const struct strmap *m, const char *key, size_t *value)
 {
     if (!m->cap)
         return false;
-    const struct strmap_slot *s = find_slot(m, key, str_hash(key));
+    const struct strmap_slot *s = find_slot(m, key, str_hash64(key));
     if (!s->key)
         return false;
     *value = s->value;
@@ -60,7 +54,7 @@ void strmap_put(struct strmap *m, const char *key, size_t value)
 {
     if (2 * (m->n + 1) > m->cap)
         grow(m);
-    uint64_t hash = str_hash(key);
+    uint64_t hash = str_hash64(key);
     struct strmap_slot *s = find_slot(m, key, hash);
     if (!s->key)
         m->n++;

@@ -135,6 +135,11 @@ void arena_reset(struct arena *a)
     keep->used = 0;
 }
 
+uint64_t str_hash64(const char *s)
+{
+    return fnv1a64(FNV64_OFFSET_BASIS, s, strlen(s));
+}
+
 /* xorshift state seeded from /dev/urandom per thread; uuids need uniqueness,
  * not secrecy. The shifts are Marsaglia's xorshift64 triple (13, 7, 17),
  * which gives the full period of 2^64 - 1 from any non-zero state. */

@@ -65,6 +65,9 @@ void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
  * result to continue). */
 uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
 
+/* FNV-1a, 64 bits, of the bytes of s up to its NUL. */
+uint64_t str_hash64(const char *s);
+
 /* The next value of this thread's xorshift64 generator, seeded from
  * /dev/urandom on first use: for uuids and sampling, not for secrets. */
 uint64_t rng_next(void);

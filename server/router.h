@@ -11,8 +11,10 @@ struct route {
     const char *pattern;    /* literal segments and {name} captures */
     unsigned min_mv, max_mv; /* inclusive window */
     handler_fn *handler;
-    /* Placement policy name, checked (403) unless the caller is admin; NULL:
-     * no policy check (a token is still required, except at the root). */
+    /* Placement policy name without "placement:" (placid's own start with
+     * "placid:"), checked for every caller, admin included (api/auth.c: 403
+     * when the rules deny); NULL: no policy check. A token is required
+     * except at the root and for GET|HEAD /healthcheck. */
     const char *policy;
     bool json_body; /* parse body first; 415 unless application/json */
     bool text_plain; /* may answer text/plain: an Accept of text/plain is no 406 */

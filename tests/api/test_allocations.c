@@ -42,8 +42,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    test_reply_free(&last);
-    test_env_close(&env);
+    test_env_close_reply(&env, &last);
 }
 
 static int call(const char *method, const char *path, const char *version, const char *body)

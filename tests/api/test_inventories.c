@@ -14,16 +14,12 @@ static struct test_reply last; /* the last response */
 
 static void setup(void)
 {
-    test_env_open(&env);
-    struct store *st = store_acquire(env.pool);
-    test_provider(st, RP_UUID, "cn1", NULL);
-    store_release(env.pool, st);
+    test_env_open_provider(&env, RP_UUID, "cn1", NULL);
 }
 
 static void teardown(void)
 {
-    test_reply_free(&last);
-    test_env_close(&env);
+    test_env_close_reply(&env, &last);
 }
 
 static int call(const char *method, const char *path, const char *version, const char *body)

@@ -18,16 +18,12 @@ static struct test_reply last;
 
 static void setup(void)
 {
-    test_env_open(&env);
-    struct store *st = store_acquire(env.pool);
-    test_provider(st, RP_UUID, "cn1", NULL);
-    store_release(env.pool, st);
+    test_env_open_provider(&env, RP_UUID, "cn1", NULL);
 }
 
 static void teardown(void)
 {
-    test_reply_free(&last);
-    test_env_close(&env);
+    test_env_close_reply(&env, &last);
 }
 
 #define ASSERT_DETAIL(text) ck_assert_msg(strstr(last.detail, text), "detail: %s", last.detail)

@@ -34,8 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    test_reply_free(&last);
-    test_env_close(&env);
+    test_env_close_reply(&env, &last);
 }
 
 static long long int_at(const char *a, const char *b)

@@ -277,8 +277,8 @@ START_TEST(member_of_with_thousands_of_uuids_finds_the_linked_provider)
                                  "/aggregates",
                                  "1.1", text),
                      200);
-    /* LISTED unknown uuids, then the last one linked (which the old plan
-     * reached only after all the others). */
+    /* LISTED unknown uuids, then the last one linked (a plan that walks
+     * the list in order reaches it only after all the others). */
     char last[37];
     memcpy(last, uuid, sizeof(last));
     n = (size_t)snprintf(text, cap, "/resource_providers?member_of=in:");

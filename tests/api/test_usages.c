@@ -14,16 +14,12 @@ static struct test_reply last;
 
 static void setup(void)
 {
-    test_env_open(&env);
-    struct store *st = store_acquire(env.pool);
-    test_provider_with_inventory(st, RP1, "cn1", NULL, "VCPU=8,DISK_GB=100");
-    store_release(env.pool, st);
+    test_env_open_provider(&env, RP1, "cn1", "VCPU=8,DISK_GB=100");
 }
 
 static void teardown(void)
 {
-    test_reply_free(&last);
-    test_env_close(&env);
+    test_env_close_reply(&env, &last);
 }
 
 static int call(const char *method, const char *path, const char *version, const char *body)

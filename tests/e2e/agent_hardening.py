@@ -34,49 +34,16 @@ import time
 
 import requests
 
-from helpers.placid_e2e import free_port
+from helpers.placid_e2e import Server, check, failures, free_port
 
 PLACID, AGENT = sys.argv[1], sys.argv[2]
 TRAIT = "COMPUTE_NET_VIRTIO_PACKED"
-failures = []
 ENV = {k: v for k, v in os.environ.items() if k not in ("OS_TOKEN", "PLACID_URL")}
 
 
-def check(cond, what, extra=None):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if extra is not None:
-            print("     " + str(extra)[-1500:])
-    return cond
-
-
-class Placid:
+class Placid(Server):
     def __init__(self, tmp):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(tmp, "placid.log"), "w")
-        self.proc = subprocess.Popen(
-            [PLACID, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(tmp, "placid.db"), "--threads", "2"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        end = time.time() + 20
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                if requests.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit("placid did not start")
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.log.close()
+        super().__init__(PLACID, tmp)
 
     def traits_of(self, name):
         h = {"X-Auth-Token": "admin", "OpenStack-API-Version": "placement 1.39"}

@@ -38,49 +38,24 @@ import urllib.error
 import urllib.request
 import uuid
 
-from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, one_line_error, refuse
+from helpers.placid_e2e import Server as PlacidServer
 
 PLACID = sys.argv[1]
 FAST_MS = 100.0  # the issue's bound, on the min of a few tries (ASan build)
 
 
-class Server:
+class Server(PlacidServer):
     def __init__(self, tmp, name, args=(), env=None):
-        self.port = free_port()
-        self.base = f'http://127.0.0.1:{self.port}'
-        self.errpath = os.path.join(tmp, name + '.err')
-        self.err = open(self.errpath, 'w')
-        self.proc = subprocess.Popen(
-            [PLACID, '--listen', f'127.0.0.1:{self.port}', '--db',
-             os.path.join(tmp, name + '.db')] + list(args),
-            stdout=subprocess.DEVNULL, stderr=self.err, env=env)
-        end = time.time() + 20
-        while time.time() < end:
-            try:
-                with urllib.request.urlopen(self.base + '/', timeout=1):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        raise RuntimeError('placid did not start: ' + self.log())
+        super().__init__(PLACID, tmp, list(args), name=name, env=env)
+        self.base = self.url
 
-    def log(self):
-        if not self.err.closed:
-            self.err.flush()
-        with open(self.errpath) as f:
+    def log_text(self):
+        with open(self.log_path, errors='replace') as f:
             return f.read()
 
-    def stop(self, timeout=20):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = -9
-        self.err.close()
-        return rc
+    def stop(self):
+        return super().stop()[0]
 
     def call(self, method, path, body=None, timeout=60):
         data = json.dumps(body).encode() if body is not None else None
@@ -206,15 +181,12 @@ def test_work_limit(tmp, srv_args_env):
                   f'work limit by {how}: a small query still answers in full')
         finally:
             srv.stop()
-            check(not any(m in srv.log() for m in SANITIZER_MARKS), f'{how}: no sanitizer report')
+            check(not any(m in srv.log_text() for m in SANITIZER_MARKS),
+                  f'{how}: no sanitizer report')
     for args, env in ((['--candidates-work-limit', 'lots'], None),
                       (['--candidates-work-limit', '-1'], None),
                       ([], dict(os.environ, PLACID_CANDIDATES_WORK_LIMIT='1e9'))):
-        res = subprocess.run([PLACID, '--listen', f'127.0.0.1:{free_port()}', '--db',
-                              os.path.join(tmp, 'never.db')] + args, env=env,
-                             capture_output=True, text=True, timeout=20)
-        lines = [line for line in res.stderr.splitlines() if line.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and 'candidates-work-limit' in lines[0],
+        check(one_line_error(refuse(PLACID, tmp, args, env), 'candidates-work-limit'),
               f'bad work limit {args or env["PLACID_CANDIDATES_WORK_LIMIT"]}: one-line error')
 
 
@@ -269,7 +241,7 @@ def test_disconnect_and_sigterm(tmp):
               f'... its client got the 503 before the server stopped ({answer[:40]!r})')
     finally:
         srv.stop()
-        check(not any(m in srv.log() for m in SANITIZER_MARKS), 'cancel: no sanitizer report')
+        check(not any(m in srv.log_text() for m in SANITIZER_MARKS), 'cancel: no sanitizer report')
 
 
 def test_overflow(srv):
@@ -299,7 +271,7 @@ def main():
             test_overflow(srv)
         finally:
             rc = srv.stop()
-            log = srv.log()
+            log = srv.log_text()
             check(rc == 0, 'main server: SIGTERM exit 0')
             check(not any(m in log for m in SANITIZER_MARKS), 'main server: no sanitizer report')
         test_work_limit(tmp, None)

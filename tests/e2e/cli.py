@@ -3,29 +3,15 @@
 stop and the schema-version guard. argv[1] is the placid binary."""
 import json
 import os
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
+from helpers.placid_e2e import check, failures, free_port, one_line_error, stop, wait_ready
+
 PLACID = sys.argv[1]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(args, env=None, timeout=10):
@@ -37,31 +23,6 @@ def start(args, env=None):
     proc = subprocess.Popen([PLACID] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, env=env)
     return proc
-
-
-def wait_ready(port, proc, limit=10.0):
-    end = time.time() + limit
-    while time.time() < end and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -9
-
-
-def one_line_error(res):
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
-    return res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +51,7 @@ with tempfile.TemporaryDirectory() as tmp:
                                  headers={"x-auth-token": "admin"})
     with urllib.request.urlopen(req, timeout=5) as r:
         check(r.status == 200, "GET /resource_providers with admin token")
-    rc = stop(proc)
+    rc, _ = stop(proc)
     log = proc.stderr.read()
     check(rc == 0, "SIGTERM: exit 0")
     check("GET /resource_providers 200" in log and "req-" in log,

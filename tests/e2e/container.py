@@ -15,12 +15,13 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+
+from helpers.placid_e2e import check, failures, free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("PLACID_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
@@ -30,15 +31,7 @@ IMAGE = f"localhost/{TAG}:test"
 VOLUME = f"{TAG}-data"
 SECRET = f"{TAG}-token"
 TOKEN = secrets.token_hex(24)
-failures = []
 made = {"containers": [], "image": False, "volume": False, "secret": False, "compose": None}
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def podman(*args, timeout=120, check_rc=False):
@@ -46,12 +39,6 @@ def podman(*args, timeout=120, check_rc=False):
     if check_rc and res.returncode != 0:
         raise RuntimeError(f"podman {' '.join(args)}: {res.stderr.strip()[-500:]}")
     return res
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(port, method, path, token=None, body=None, timeout=10):

@@ -7,7 +7,6 @@ the allocations, and that SQLite's integrity check passes."""
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,25 +17,14 @@ import urllib.error
 import urllib.request
 import uuid
 
+from helpers.placid_e2e import check, failures, free_port, launch, wait_ready
+
 PLACID = sys.argv[1]
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.38",
            "content-type": "application/json", "accept": "application/json"}
 PROVIDERS = 12
 PER_CONSUMER = 6      # providers each consumer allocates from
 CONSUMERS_PER_POST = 5
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base, method, path, body=None, timeout=5):
@@ -51,17 +39,11 @@ def call(base, method, path, body=None, timeout=5):
 
 
 def start(db, port):
-    proc = subprocess.Popen([PLACID, "--listen", f"127.0.0.1:{port}", "--db", db],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(base + "/", timeout=1).read()
-            return proc, base
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    sys.exit("placid did not start")
+    proc = launch(PLACID, port, db, stderr=subprocess.DEVNULL)
+    if not wait_ready(port, proc):
+        proc.kill()
+        sys.exit("placid did not start")
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def make_providers(base):

@@ -8,25 +8,23 @@ COMPUTE_STATUS_DISABLED), cn-elsewhere (has the trait, in another
 aggregate). GET /placid/allocation_candidates/explain and POST
 /placid/allocation_candidates with "explain": true must name each reason,
 count what the plain query returns, list the near misses, give the
-derivation of the POST query, render as text for Accept: text/plain, and
-validate against api/explain.schema.json (python3-jsonschema). Prints
-ok/FAIL lines, exits non-zero on failure; the server's stderr must hold no
-sanitizer report.
+derivation of the POST query (also for a hw:cpu_policy=mixed flavor: the
+translator's own record of the PCPU/VCPU split), render as text for
+Accept: text/plain, and validate against api/explain.schema.json
+(python3-jsonschema). Prints ok/FAIL lines, exits non-zero on failure; the
+server's log must hold no sanitizer report.
 """
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 import uuid
 
 import jsonschema
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import Server, check, failures, one_line_error, refuse
 
 PLACID = sys.argv[1]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,23 +34,10 @@ AGG = '14a5c8a3-5a99-4e8f-88be-00d85fcb1c17'
 OTHER = 'a9a9a9a9-0000-4000-8000-000000000001'
 
 
-class Placid:
+class Placid(Server):
     def __init__(self, tmp, args=()):
-        self.port = free_port()
-        self.base = f'http://127.0.0.1:{self.port}'
-        self.errpath = os.path.join(tmp, 'placid.err')
-        self.err = open(self.errpath, 'w')
-        self.proc = subprocess.Popen([PLACID, '--listen', f'127.0.0.1:{self.port}', '--db',
-                                      os.path.join(tmp, 'p.db')] + list(args),
-                                     stdout=subprocess.DEVNULL,
-                                     stderr=self.err)
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(self.base + '/', timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError('placid did not start')
+        super().__init__(PLACID, tmp, list(args), name='p')
+        self.base = self.url
 
     def call(self, method, path, body=None, token='admin', accept=None):
         headers = {'x-auth-token': token, 'openstack-api-version': 'placement latest'}
@@ -73,13 +58,6 @@ class Placid:
         if status >= 300:
             raise RuntimeError(f'{method} {path}: {status} {text}')
         return json.loads(text) if text else None
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=20)
-        self.err.close()
-        with open(self.errpath) as f:
-            return rc, f.read()
 
 
 def host(p, name, traits, aggs, used_vcpu=0):
@@ -161,11 +139,7 @@ def flags(tmp):
     for args, env in ((['--explain-near-misses', '101'], None),
                       (['--explain-near-misses', 'some'], None),
                       ([], dict(os.environ, PLACID_EXPLAIN_NEAR_MISSES='-1'))):
-        res = subprocess.run([PLACID, '--listen', f'127.0.0.1:{free_port()}', '--db',
-                              os.path.join(tmp, 'never.db')] + args, env=env,
-                             capture_output=True, text=True, timeout=20)
-        lines = [line for line in res.stderr.splitlines() if line.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and 'explain-near-misses' in lines[0],
+        check(one_line_error(refuse(PLACID, tmp, args, env), 'explain-near-misses'),
               f'bad near-miss count {args or env["PLACID_EXPLAIN_NEAR_MISSES"]}: one-line error')
     os.remove(os.path.join(tmp, 'p.db'))
     p = Placid(tmp, ['--explain-near-misses', '1'])
@@ -177,6 +151,38 @@ def flags(tmp):
               '--explain-near-misses 1: one near miss of two')
     finally:
         p.stop()
+
+
+def mixed_cpu_flavor(p):
+    """hw:cpu_policy=mixed: the derivation is the translator's own record of
+    the PCPU/VCPU split, and the hosts (VCPU only) all lack PCPU."""
+    flavor = {'vcpus': 4, 'memory_mb': 512, 'root_gb': 10,
+              'extra_specs': {'hw:cpu_policy': 'mixed', 'hw:cpu_dedicated_mask': '^0',
+                              'hw:virtio_packed_ring': 'true'}}
+    plain = p.ok('POST', '/placid/allocation_candidates', {'flavor': flavor})
+    status, _, text = p.call('POST', '/placid/allocation_candidates',
+                             {'flavor': flavor, 'explain': True})
+    check(status == 200, f'POST explain, mixed CPU flavor: {status}')
+    doc = json.loads(text)
+    valid(doc, 'POST explain, mixed CPU flavor')
+    check(doc['candidates']['total'] == len(plain['allocation_requests']) == 0,
+          'mixed CPU flavor: candidate count equals the plain POST\'s (0: no host has PCPU)')
+    check(plain['query'].startswith('limit=1000&resources=DISK_GB%3A10%2CMEMORY_MB%3A512%2C'
+                                    'PCPU%3A3%2CVCPU%3A1&'), f'mixed: query {plain["query"]}')
+    derived = {(d['param'], d['value']): d['from'] for d in doc['derivation']}
+    check(derived.get(('resources', 'PCPU:3')) ==
+          'flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 3 pinned by flavor '
+          'extra spec hw:cpu_dedicated_mask=^0', 'PCPU:3 <= hw:cpu_policy=mixed, the mask')
+    check(derived.get(('resources', 'VCPU:1')) ==
+          'flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 1 not pinned by '
+          'flavor extra spec hw:cpu_dedicated_mask=^0', 'VCPU:1 <= hw:cpu_policy=mixed, the rest')
+    check(derived.get(('root_required', PACKED)) ==
+          'flavor extra spec hw:virtio_packed_ring=true', 'packed ring next to the mixed split')
+    parts = {(k, v) for k, vs in (kv.split('=', 1) for kv in doc['query'].split('&'))
+             for v in vs.split(',') if v}
+    check(parts == set(derived), 'every part of the derived query has its source, and no more')
+    check(reasons(doc).get(('no_inventory', 'no inventory of PCPU')) == 3,
+          'the three packed, enabled hosts lack PCPU')
 
 
 def run(p):
@@ -241,6 +247,7 @@ def run(p):
                                  {'flavor': flavor, 'explain': True}, accept='text/plain')
     check(status == 200 and ctype.startswith('text/plain') and
           'hw:virtio_packed_ring=true' in text, 'POST explain as text names the flavor spec')
+    mixed_cpu_flavor(p)
     status, _, text = p.call('POST', '/placid/allocation_candidates',
                              {'flavor': flavor, 'explain': 'yes'})
     check(status == 400 and 'explain' in text, f'"explain": "yes" is a 400 ({status})')

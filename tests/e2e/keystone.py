@@ -8,15 +8,13 @@ placid. Also the flag validation of --auth keystone. argv[1] is placid."""
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import (Server, check, failures, free_port, http_call, one_line_error,
+                                 stopped_cleanly)
 
 PLACID = sys.argv[1]
 AGENT = sys.argv[2] if len(sys.argv) > 2 else None
@@ -24,16 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHARED = pathlib.Path(os.environ.get("PLACID_SHARED", ROOT.parent / "shared"))
 
 
-def http(url, method="GET", headers=None, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
-    if data:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
+http = http_call
 
 
 class Keystone:
@@ -54,22 +43,9 @@ class Keystone:
                        env=self.env, capture_output=True, timeout=60)
 
 
-class Placid:
+class Placid(Server):
     def __init__(self, tmp, name, args):
-        self.port = free_port()
-        self.log = open(os.path.join(tmp, name + ".log"), "w+")
-        self.proc = subprocess.Popen(
-            [PLACID, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(tmp, name + ".db")] + args,
-            stdout=subprocess.DEVNULL, stderr=self.log)
-        end = time.time() + 20
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                if http(f"http://127.0.0.1:{self.port}/")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("placid did not start")
+        super().__init__(PLACID, tmp, args, name=name)
 
     def get(self, path, token=None, version="1.39"):
         h = {"OpenStack-API-Version": "placement " + version}
@@ -81,18 +57,13 @@ class Placid:
         return self.get(path, token)[0]
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=30)
-        self.log.seek(0)
-        text = self.log.read()
-        check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
-              f"placid stops cleanly (rc {rc})")
+        rc, text = super().stop()
+        check(stopped_cleanly(rc, text), f"placid stops cleanly (rc {rc})")
 
 
-def one_line_error(args):
-    res = subprocess.run([PLACID] + args, capture_output=True, text=True, timeout=30)
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
-    return res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
+def refused(args):
+    return one_line_error(subprocess.run([PLACID] + args, capture_output=True, text=True,
+                                         timeout=30))
 
 
 def catalog_clients(tmp, v, p):
@@ -207,15 +178,15 @@ def main(tmp):
         f.write("[keystone_authtoken]\n# placid's service user\nusername = placement\n"
                 "password = placementpass\nproject_name = service\n"
                 "user_domain_name = Default\nproject_domain_name = Default\n")
-    check(one_line_error(["--auth", "keystone", "--keystone-credentials", creds]),
+    check(refused(["--auth", "keystone", "--keystone-credentials", creds]),
           "--auth keystone without --keystone-url: one-line error")
-    check(one_line_error(["--auth", "keystone", "--keystone-url", "ftp://x"]),
+    check(refused(["--auth", "keystone", "--keystone-url", "ftp://x"]),
           "bad --keystone-url: one-line error")
-    check(one_line_error(["--auth", "kerberos"]), "bad --auth: one-line error")
+    check(refused(["--auth", "kerberos"]), "bad --auth: one-line error")
     bad = os.path.join(tmp, "bad.conf")
     with open(bad, "w") as f:
         f.write("username = placement\n")
-    check(one_line_error(["--auth", "keystone", "--keystone-url", "http://127.0.0.1:1/v3",
+    check(refused(["--auth", "keystone", "--keystone-url", "http://127.0.0.1:1/v3",
                           "--keystone-credentials", bad]),
           "credentials without a password: one-line error")
 

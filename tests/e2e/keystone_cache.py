@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import check, failures, free_port, launch, wait_ready
 
 PLACID = sys.argv[1]
 
@@ -106,18 +106,12 @@ def main(tmp):
         f.write("username = placement\npassword = x\nproject_name = service\n")
     port = free_port()
     log = open(os.path.join(tmp, "placid.log"), "w+")
-    proc = subprocess.Popen(
-        [PLACID, "--listen", f"127.0.0.1:{port}", "--db", os.path.join(tmp, "p.db"),
-         "--auth", "keystone", "--keystone-url", f"http://127.0.0.1:{ks.server_port}/v3",
-         "--keystone-credentials", creds, "--keystone-timeout", "2", "--threads", "8"],
-        stdout=subprocess.DEVNULL, stderr=log)
+    proc = launch(PLACID, port, os.path.join(tmp, "p.db"),
+                  ["--auth", "keystone", "--keystone-url", f"http://127.0.0.1:{ks.server_port}/v3",
+                   "--keystone-credentials", creds, "--keystone-timeout", "2", "--threads", "8"],
+                  stderr=log)
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_ready(port, proc)
         now = time.time()
         Fake.tokens.update({"adm": (["admin"], now + 3600), "svc": (["service"], now + 3600),
                             "short": (["admin"], now + 2)})
@@ -206,17 +200,11 @@ def start_placid(tmp, name, ks_url, extra=()):
     creds = os.path.join(tmp, "creds")
     port = free_port()
     log = open(os.path.join(tmp, name + ".log"), "w+")
-    proc = subprocess.Popen(
-        [PLACID, "--listen", f"127.0.0.1:{port}", "--db", os.path.join(tmp, name + ".db"),
-         "--auth", "keystone", "--keystone-url", ks_url, "--keystone-credentials", creds,
-         "--keystone-timeout", "2"] + list(extra),
-        stdout=subprocess.DEVNULL, stderr=log)
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
+    proc = launch(PLACID, port, os.path.join(tmp, name + ".db"),
+                  ["--auth", "keystone", "--keystone-url", ks_url, "--keystone-credentials", creds,
+                   "--keystone-timeout", "2", *extra],
+                  stderr=log)
+    wait_ready(port, proc)
     return proc, port, log
 
 

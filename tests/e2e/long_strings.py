@@ -21,48 +21,25 @@ exits non-zero on any failure.
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import uuid
 
 import requests
 
-from helpers.placid_e2e import SANITIZER_MARKS, free_port
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, start_placid, stop
 
 CHARS = {'2-byte': '\u00e9', '3-byte': '\u20ac', '4-byte': '\U0001F600'}
 NAME_MAX = 200           # resource provider names (characters)
 EXTERNAL_ID_MAX = 255    # project_id, user_id (characters)
 ASCII_NAME_MAX = 255     # custom classes, traits, consumer types
 
-failures = []
-
-
-def report(ok, what):
-    print('%s %s' % ('ok' if ok else 'FAIL', what))
-    if not ok:
-        failures.append(what)
-
 
 def start_server(binary, tmp):
-    port = free_port()
     err = open(os.path.join(tmp, 'stderr.log'), 'wb')
-    proc = subprocess.Popen([binary, '--listen', '127.0.0.1:%d' % port,
-                             '--db', os.path.join(tmp, 'strings.db'), '--log-level', 'warn'],
-                            stdout=subprocess.DEVNULL, stderr=err)
-    url = 'http://127.0.0.1:%d' % port
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise SystemExit('FAIL server exited with %s at start' % proc.returncode)
-        try:
-            requests.get(url + '/', timeout=1)
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit('FAIL server did not answer GET / in 10 s')
+    return start_placid(binary, os.path.join(tmp, 'strings.db'), ['--log-level', 'warn'],
+                        stderr=err)
 
 
 class Client:
@@ -77,8 +54,8 @@ class Client:
     def ok(self, method, path, version='latest', body=None, status=(200, 201, 204)):
         r = self.call(method, path, version, body)
         if r.status_code not in status:
-            report(False, '%s %s at %s -> %d %s' % (method, path[:80], version, r.status_code,
-                                                     r.text[:200]))
+            check(False, '%s %s at %s -> %d %s' % (method, path[:80], version, r.status_code,
+                                                    r.text[:200]))
             return None
         return r.json() if r.content else {}
 
@@ -88,8 +65,8 @@ def q(value):
 
 
 def same(what, got, want):
-    report(got == want, '%s round-trips whole (%s)' % (
-        what, 'ok' if got == want else 'got %r' % (got if got is None else got[:40] + '...')))
+    check(got == want, '%s round-trips whole (%s)' % (
+       what, 'ok' if got == want else 'got %r' % (got if got is None else got[:40] + '...')))
 
 
 def provider_names(c, label, ch):
@@ -110,8 +87,8 @@ def provider_names(c, label, ch):
     same('%s provider name after PUT /resource_providers/{u}' % label,
          got and got.get('name'), renamed)
     r = c.call('POST', '/resource_providers', 'latest', {'name': ch * (NAME_MAX + 1)})
-    report(r.status_code == 400, '%s provider name of %d characters -> 400 (got %d)'
-           % (label, NAME_MAX + 1, r.status_code))
+    check(r.status_code == 400, '%s provider name of %d characters -> 400 (got %d)'
+          % (label, NAME_MAX + 1, r.status_code))
 
 
 def ascii_names(c, rp):
@@ -123,7 +100,7 @@ def ascii_names(c, rp):
     same('custom class name in GET /resource_classes/{n}', got and got.get('name'), cls)
     got = c.ok('GET', '/resource_classes')
     names = [x['name'] for x in (got or {}).get('resource_classes', [])]
-    report(cls in names, 'custom class name whole in GET /resource_classes')
+    check(cls in names, 'custom class name whole in GET /resource_classes')
     c.ok('PUT', '/traits/' + trait)
     got = c.ok('GET', '/traits?name=in:' + trait)
     same('trait name in GET /traits?name=in:', ((got or {}).get('traits') or [None])[0], trait)
@@ -140,14 +117,14 @@ def ascii_names(c, rp):
          {'resource_provider_generation': gen,
           'inventories': {cls: {'total': 100}, 'VCPU': {'total': 100}}})
     got = c.ok('GET', '/resource_providers/%s/inventories' % rp)
-    report(cls in (got or {}).get('inventories', {}),
-           'custom class name whole in GET /resource_providers/{u}/inventories')
+    check(cls in (got or {}).get('inventories', {}),
+          'custom class name whole in GET /resource_providers/{u}/inventories')
     for bad, what in (('CUSTOM_' + '\u00c9' * 10, 'multibyte'),
                       ('CUSTOM_' + 'C' * (ASCII_NAME_MAX + 1 - len('CUSTOM_')), '256-character')):
         r = c.call('PUT', '/resource_classes/' + q(bad), '1.7')
-        report(r.status_code == 400, '%s custom class name -> 400 (got %d)' % (what, r.status_code))
+        check(r.status_code == 400, '%s custom class name -> 400 (got %d)' % (what, r.status_code))
         r = c.call('PUT', '/traits/' + q(bad))
-        report(r.status_code == 400, '%s trait name -> 400 (got %d)' % (what, r.status_code))
+        check(r.status_code == 400, '%s trait name -> 400 (got %d)' % (what, r.status_code))
     return cls
 
 
@@ -166,15 +143,15 @@ def external_ids(c, rp, cls, label, ch):
         same('%s user_id in GET /allocations/{c} at %s' % (label, version),
              got.get('user_id'), user)
         res = got.get('allocations', {}).get(rp, {}).get('resources', {})
-        report(res.get(cls) == 1, '%s: custom class whole in GET /allocations/{c} at %s'
-               % (label, version))
+        check(res.get(cls) == 1, '%s: custom class whole in GET /allocations/{c} at %s'
+              % (label, version))
     got = c.ok('GET', '/allocations/' + consumer, '1.38') or {}
     same('%s consumer_type in GET /allocations/{c}' % label, got.get('consumer_type'), ctype)
     got = c.ok('GET', '/usages?project_id=%s&user_id=%s' % (q(project), q(user)), '1.38') or {}
     usage = got.get('usages', {}).get(ctype, {})
-    report(usage.get(cls) == 1 and usage.get('consumer_count') == 1,
-           '%s project_id, user_id and consumer type find the usages (%r)'
-           % (label, str(got)[:120]))
+    check(usage.get(cls) == 1 and usage.get('consumer_count') == 1,
+          '%s project_id, user_id and consumer type find the usages (%r)'
+          % (label, str(got)[:120]))
     # POST /allocations (1.38) writes the same consumer again, ids unchanged.
     gen = c.ok('GET', '/allocations/' + consumer, '1.38')['consumer_generation']
     c.ok('POST', '/allocations', '1.38', {consumer: dict(body, consumer_generation=gen)})
@@ -182,8 +159,8 @@ def external_ids(c, rp, cls, label, ch):
     same('%s project_id after POST /allocations' % label, got.get('project_id'), project)
     r = c.call('PUT', '/allocations/' + str(uuid.uuid4()), '1.38',
                dict(body, project_id=ch * (EXTERNAL_ID_MAX + 1)))
-    report(r.status_code == 400, '%s project_id of %d characters -> 400 (got %d)'
-           % (label, EXTERNAL_ID_MAX + 1, r.status_code))
+    check(r.status_code == 400, '%s project_id of %d characters -> 400 (got %d)'
+          % (label, EXTERNAL_ID_MAX + 1, r.status_code))
 
 
 def main():
@@ -200,23 +177,18 @@ def main():
         for label, ch in CHARS.items():
             external_ids(c, rp, cls, label, ch)
         got = c.ok('GET', '/resource_providers/%s/usages' % rp) or {}
-        report(got.get('usages', {}).get(cls) == len(CHARS),
-               'custom class name whole in GET /resource_providers/{u}/usages')
+        check(got.get('usages', {}).get(cls) == len(CHARS),
+              'custom class name whole in GET /resource_providers/{u}/usages')
         got = c.ok('GET', '/resource_providers/%s/allocations' % rp) or {}
-        report(len(got.get('allocations', {})) == len(CHARS),
-               'GET /resource_providers/{u}/allocations lists every consumer')
+        check(len(got.get('allocations', {})) == len(CHARS),
+              'GET /resource_providers/{u}/allocations lists every consumer')
     finally:
-        proc.terminate()
-        try:
-            rc = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = proc.wait()
-    report(rc == 0, 'server exits 0 on SIGTERM (got %s)' % rc)
+        rc, _ = stop(proc)
+    check(rc == 0, 'server exits 0 on SIGTERM (got %s)' % rc)
     with open(os.path.join(tmp, 'stderr.log'), errors='replace') as f:
         log = f.read()
     bad = [m for m in SANITIZER_MARKS if m in log] + (['ERROR line'] if ' ERROR ' in log else [])
-    report(not bad, 'no sanitizer report or ERROR line in stderr %s' % (bad or ''))
+    check(not bad, 'no sanitizer report or ERROR line in stderr %s' % (bad or ''))
     if failures:
         print('long_strings: %d failed (server log kept in %s)' % (len(failures), tmp))
         return 1

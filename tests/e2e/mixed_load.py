@@ -29,7 +29,7 @@ import uuid
 
 import requests
 
-from helpers.placid_e2e import free_port
+from helpers.placid_e2e import check, failures, free_port
 
 PLACID = sys.argv[1]
 SECONDS = float(os.environ.get("MIXED_LOAD_SECONDS", "6"))
@@ -40,16 +40,6 @@ H = {"X-Auth-Token": "admin", "OpenStack-API-Version": "placement 1.39",
 AGG = "a99a99a9-0000-4000-8000-000000000001"
 MARKS = ("ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:",
          "WARNING: ThreadSanitizer", "ThreadSanitizer:")
-failures = []
-
-
-def check(cond, what, extra=None):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if extra is not None:
-            print("     " + str(extra)[-2000:])
-    return cond
 
 
 def setup(url):

@@ -18,41 +18,11 @@ import sys
 import tempfile
 import time
 
-from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port, stop
+from helpers.placid_e2e import (SANITIZER_MARKS, check, failures, free_port, must_start,
+                                 one_line_error, stop)
 
 PLACID = sys.argv[1]
 MAX_BODY = 1024 * 1024
-
-
-def start(args, tmp):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
-    err = open(os.path.join(tmp, f"placid-{port}.log"), "w+")
-    proc = subprocess.Popen([PLACID, "--listen", f"127.0.0.1:{port}", "--db",
-                             os.path.join(tmp, f"{port}.db")] + args,
-                            stdout=subprocess.DEVNULL, stderr=err, env=env)
-    end = time.time() + 20
-    while time.time() < end and proc.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if s.recv(100).startswith(b"HTTP/1.1 200"):
-                    return proc, port, err
-        except OSError:
-            time.sleep(0.05)
-    return proc, None, err
-
-
-def must_start(args, tmp, what):
-    proc, port, err = start(args, tmp)
-    check(port is not None, what)
-    if port is None:
-        proc.kill()
-        err.seek(0)
-        print(err.read()[-2000:])
-        print(f"FAIL: net_early_reject, {len(failures)} failure(s)")
-        sys.exit(1)
-    return proc, port, err
 
 
 def rss_kb(pid):
@@ -158,7 +128,8 @@ def flood(pid, port, n, raw_head, body, sample):
 
 
 with tempfile.TemporaryDirectory() as tmp:
-    proc, port, err = must_start(["--threads", "4"], tmp, "placid started")
+    proc, port, err = must_start(PLACID, tmp, ["--threads", "4"],
+                                 "placid started", "net_early_reject")
     big = 500000
 
     # Refused on the headers: answered although the body never comes.
@@ -217,9 +188,9 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # The server-wide cap: 503 with Retry-After before the body, and a place
     # again once the holder is done.
-    proc, port, err = must_start(["--threads", "4", "--max-body", "200000",
-                                  "--max-body-memory", "200000"], tmp,
-                                 "placid started with --max-body-memory 200000")
+    proc, port, err = must_start(PLACID, tmp, ["--threads", "4", "--max-body", "200000",
+                                               "--max-body-memory", "200000"],
+                                 "placid started with --max-body-memory 200000", "net_early_reject")
     doc = b'{"name": "holder"}'
     held = doc + b" " * (150000 - len(doc))
     holder = socket.create_connection(("127.0.0.1", port), timeout=10)
@@ -251,8 +222,9 @@ with tempfile.TemporaryDirectory() as tmp:
     check(rc == 0 and not any(m in log for m in SANITIZER_MARKS), "clean stop, no sanitizer report")
 
     # 100 authenticated near-limit bodies against a 4 MiB cap.
-    proc, port, err = must_start(["--threads", "4", "--max-body-memory", str(4 * MAX_BODY)], tmp,
-                                 "placid started with --max-body-memory 4 MiB")
+    proc, port, err = must_start(PLACID, tmp,
+                                 ["--threads", "4", "--max-body-memory", str(4 * MAX_BODY)],
+                                 "placid started with --max-body-memory 4 MiB", "net_early_reject")
     doc = b'{"name": "flood"}'
     body = doc + b" " * (MAX_BODY - 1024 - len(doc))
     sample = []
@@ -276,8 +248,7 @@ with tempfile.TemporaryDirectory() as tmp:
         res = subprocess.run([PLACID, "--listen", f"127.0.0.1:{free_port()}", "--db",
                               os.path.join(tmp, "v.db")] + args, capture_output=True, text=True,
                              timeout=20, env=env)
-        lines = [l for l in res.stderr.splitlines() if l.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: "),
+        check(one_line_error(res),
               f"{' '.join(args)}: one-line error ({res.stderr.strip()!r})")
     res = subprocess.run([PLACID, "--listen", f"127.0.0.1:{free_port()}", "--db",
                           os.path.join(tmp, "v.db")], capture_output=True, text=True, timeout=20,

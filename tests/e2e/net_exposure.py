@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import check, failures, free_port, one_line_error
 
 PLACID = sys.argv[1]
 SECRET = "7f3c0a9e5b1d4c2aa8e6f0b3d9c71e42"
@@ -31,11 +31,6 @@ def clean_env(**extra):
 
 def run(args, env):
     return subprocess.run([PLACID] + args, capture_output=True, text=True, timeout=20, env=env)
-
-
-def one_line_error(res):
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
-    return res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
 
 
 def names_both_ways(res):

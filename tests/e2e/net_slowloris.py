@@ -21,7 +21,8 @@ import sys
 import tempfile
 import time
 
-from helpers.placid_e2e import SANITIZER_MARKS, check, failures, free_port, stop
+from helpers.placid_e2e import (SANITIZER_MARKS, check, failures, free_port, must_start,
+                                 one_line_error, stop)
 
 PLACID = sys.argv[1]
 STALLED = 2000
@@ -52,35 +53,6 @@ def get(port, path, headers=None, timeout=10):
         return r.status
     finally:
         conn.close()
-
-
-def start(args, tmp):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
-    err = open(os.path.join(tmp, f"placid-{port}.log"), "w+")
-    proc = subprocess.Popen([PLACID, "--listen", f"127.0.0.1:{port}", "--db",
-                             os.path.join(tmp, f"{port}.db")] + args,
-                            stdout=subprocess.DEVNULL, stderr=err, env=env)
-    end = time.time() + 20
-    while time.time() < end and proc.poll() is None:
-        try:
-            if get(port, "/", timeout=1) == 200:
-                return proc, port, err
-        except OSError:
-            time.sleep(0.05)
-    return proc, None, err
-
-
-def must_start(args, tmp, what):
-    proc, port, err = start(args, tmp)
-    check(port is not None, what)
-    if port is None:
-        proc.kill()
-        err.seek(0)
-        print(err.read()[-2000:])
-        print(f"FAIL: net_slowloris, {len(failures)} failure(s)")
-        sys.exit(1)
-    return proc, port, err
 
 
 def client_sockets(pid):
@@ -135,9 +107,10 @@ limit = raise_fd_limit(STALLED + 1000)
 check(limit >= STALLED + 200, f"RLIMIT_NOFILE raised to {limit} for {STALLED} sockets")
 
 with tempfile.TemporaryDirectory() as tmp:
-    proc, port, err = must_start(["--request-timeout", str(DEADLINE), "--threads", "4",
+    proc, port, err = must_start(PLACID, tmp,
+                                 ["--request-timeout", str(DEADLINE), "--threads", "4",
                                   "--max-connections-per-client", str(STALLED // ADDRESSES)],
-                                 tmp, "placid started")
+                                 "placid started", "net_slowloris")
     socks, opened = [], {}
     for i in range(STALLED):
         source = f"127.0.0.{2 + i % ADDRESSES}"
@@ -200,9 +173,10 @@ with tempfile.TemporaryDirectory() as tmp:
     check(not any(m in log for m in SANITIZER_MARKS), "no sanitizer report")
 
     # Total cap: the server holds no more than --max-connections.
-    proc, port, err = must_start(["--request-timeout", str(DEADLINE), "--threads", "4",
+    proc, port, err = must_start(PLACID, tmp,
+                                 ["--request-timeout", str(DEADLINE), "--threads", "4",
                                   "--max-connections", "8", "--max-connections-per-client", "0"],
-                                 tmp, "placid started with --max-connections 8")
+                                 "placid started with --max-connections 8", "net_slowloris")
     time.sleep(0.5)  # the start-up probe's connection is closed
     base = client_sockets(proc.pid)
     socks = [stall(port, "127.0.0.1", b"GET / HTTP/1.1\r\n") for _ in range(20)]
@@ -230,8 +204,7 @@ with tempfile.TemporaryDirectory() as tmp:
         res = subprocess.run([PLACID, "--listen", f"127.0.0.1:{free_port()}", "--db",
                               os.path.join(tmp, "v.db")] + args, capture_output=True, text=True,
                              timeout=20, env=env)
-        lines = [l for l in res.stderr.splitlines() if l.strip()]
-        check(res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: "),
+        check(one_line_error(res),
               f"{' '.join(args)}: one-line error ({res.stderr.strip()!r})")
     for var, val in (("PLACID_REQUEST_TIMEOUT", "0"), ("PLACID_MAX_CONNECTIONS", "x"),
                      ("PLACID_MAX_CONNECTIONS_PER_CLIENT", "-5")):

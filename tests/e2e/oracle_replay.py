@@ -21,12 +21,10 @@ import http.client
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
+
+from helpers.placid_e2e import Server
 
 PLACID = sys.argv[1]
 SHARED = os.environ.get("PLACID_SHARED",
@@ -67,38 +65,9 @@ def mismatch(where, what):
     print(f"MISMATCH {where}: {what}")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Placid:
+class Placid(Server):
     def __init__(self, tmp):
-        self.port = free_port()
-        self.log_path = os.path.join(tmp, "placid.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [PLACID, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(tmp, "placid.db"), "--threads", "2"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        end = time.time() + 20
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                if self.raw("GET", "/", {})[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise SystemExit("placid did not start")
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.log.close()
+        super().__init__(PLACID, tmp)
 
     def raw(self, method, path, headers, data=None):
         """One request; returns (status, {lowercased header: value}, body bytes)."""

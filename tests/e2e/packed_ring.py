@@ -16,7 +16,6 @@ python3-requests only. Exits 1 on any failure."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,53 +23,16 @@ import time
 
 import requests
 
+from helpers.placid_e2e import Server, check, failures, free_port
+
 PLACID, AGENT = sys.argv[1], sys.argv[2]
 TRAIT = "COMPUTE_NET_VIRTIO_PACKED"
-failures = []
 
 
-def check(cond, what, extra=None):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if extra is not None:
-            print("     " + str(extra)[:2000])
-    return cond
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Placid:
+class Placid(Server):
     def __init__(self, tmp):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(tmp, "placid.log"), "w")
-        self.proc = subprocess.Popen(
-            [PLACID, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(tmp, "placid.db"), "--threads", "2"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(PLACID, tmp)
         self.http = requests.Session()
-        end = time.time() + 20
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                if self.http.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit("placid did not start")
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        self.log.close()
 
     def call(self, method, path, body=None, mv="1.39", token="admin"):
         headers = {"X-Auth-Token": token, "Accept": "application/json",

@@ -10,10 +10,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import (Server, check, failures, free_port, http_call, one_line_error,
+                                 stopped_cleanly)
 
 PLACID = sys.argv[1]
 
@@ -23,40 +22,14 @@ def run(args, env=None):
                           env=env)
 
 
-def one_line_error(res, want=""):
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
-    return (res.returncode != 0 and len(lines) == 1 and lines[0].startswith("placid: ")
-            and want in lines[0])
-
-
 def request(port, path, method="GET", headers=None):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                 headers=headers or {})
-    req.add_header("OpenStack-API-Version", "placement latest")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers, e.read()
+    headers = dict(headers or {}, **{"OpenStack-API-Version": "placement latest"})
+    return http_call(f"http://127.0.0.1:{port}{path}", method, headers, timeout=10)
 
 
-class Server:
+class Placid(Server):
     def __init__(self, args, env=None):
-        self.port = free_port()
-        self.tmp = tempfile.mkdtemp()
-        self.log = open(os.path.join(self.tmp, "stderr"), "w+")
-        self.proc = subprocess.Popen(
-            [PLACID, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(self.tmp, "p.db")] + args,
-            stdout=subprocess.DEVNULL, stderr=self.log, env=env)
-        end = time.time() + 15
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                if request(self.port, "/")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("placid did not start")
+        super().__init__(PLACID, tempfile.mkdtemp(), args, env=env)
 
     def get(self, path, token="admin", **headers):
         if token is not None:
@@ -64,12 +37,8 @@ class Server:
         return request(self.port, path, headers=headers)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=20)
-        self.log.seek(0)
-        text = self.log.read()
-        check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
-              f"server stops cleanly (rc {rc})")
+        rc, text = super().stop()
+        check(stopped_cleanly(rc, text), f"server stops cleanly (rc {rc})")
         return text
 
 
@@ -81,7 +50,7 @@ def write(path, text):
 
 with tempfile.TemporaryDirectory() as tmp:
     # Tokens and noauth2 headers with the default configuration.
-    s = Server([])
+    s = Placid([])
     check(s.get("/traits", token="")[0] == 401, "empty X-Auth-Token is 401, like no token")
     check(s.get("/traits", token=None)[0] == 401, "no X-Auth-Token is 401")
     check(s.get("/traits")[0] == 200, "admin token is 200")
@@ -102,7 +71,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # An admin secret: role headers cannot claim admin.
     secret = os.path.join(tmp, "secret")
     write(secret, "s3cret\n")
-    s = Server(["--admin-token-file", secret])
+    s = Placid(["--admin-token-file", secret])
     check(s.get("/traits", token="user", **{"X-Roles": "admin"})[0] == 403,
           "with an admin secret X-Roles: admin is ignored")
     check(s.get("/traits", token="s3cret")[0] == 200, "the secret is admin")
@@ -111,7 +80,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # A policy file, reloaded on SIGHUP.
     pol = os.path.join(tmp, "policy.yaml")
     write(pol, '# operator rules\n"placement:traits:list": "role:reader"\n')
-    s = Server(["--policy-file", pol])
+    s = Placid(["--policy-file", pol])
     reader = {"X-Roles": "reader"}
     check(s.get("/traits", token="bob:demo", **reader)[0] == 200, "policy file rule applies")
     check(s.get("/resource_classes", token="bob:demo", **reader)[0] == 403,
@@ -153,7 +122,7 @@ with tempfile.TemporaryDirectory() as tmp:
           "the failed reload is logged")
 
     # Enforcement flags.
-    s = Server(["--enforce-scope", "--enforce-new-defaults"])
+    s = Placid(["--enforce-scope", "--enforce-new-defaults"])
     check(s.get("/traits", token="root", **{"X-Roles": "admin",
                                             "OpenStack-System-Scope": "all"})[0] == 403,
           "--enforce-scope: a system-scoped admin is refused project-scoped APIs")
@@ -161,7 +130,7 @@ with tempfile.TemporaryDirectory() as tmp:
     s.stop()
 
     # CORS.
-    s = Server(["--cors-allowed-origin", "http://ok.example", "--cors-max-age", "60"])
+    s = Placid(["--cors-allowed-origin", "http://ok.example", "--cors-max-age", "60"])
     st, hdrs, _ = request(s.port, "/resource_providers", method="OPTIONS",
                           headers={"Origin": "http://ok.example",
                                    "Access-Control-Request-Method": "GET"})

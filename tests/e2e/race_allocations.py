@@ -15,7 +15,6 @@ Needs only python3 and Debian's python3-requests.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ import time
 import uuid
 
 import requests
+
+from helpers.placid_e2e import free_port
 
 CAPACITIES = [1, 2, 3, 5]      # VCPU per provider
 OVERSUBSCRIBE = 3              # claims per unit of capacity
@@ -36,12 +37,6 @@ HEADERS = {'x-auth-token': 'admin', 'accept': 'application/json',
 
 class Failure(Exception):
     pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def start_server(binary, tmp):

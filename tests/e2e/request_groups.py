@@ -17,59 +17,23 @@ catch quadratic work, not a slow machine. Python 3 and python3-requests
 only; prints ok/FAIL lines and exits 1 on any failure."""
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 import requests
 
-from helpers.placid_e2e import free_port
+from helpers.placid_e2e import Server, check, failures, free_port
 
 PLACID = sys.argv[1]
 CAP = 256
 RP = "b2b2b2b2-0000-4000-8000-000000000001"
-failures = []
 
 
-def check(cond, what, extra=None):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-        if extra is not None:
-            print("     " + str(extra)[:600])
-    return cond
-
-
-class Placid:
+class Placid(Server):
     def __init__(self, tmp):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(tmp, "placid.log"), "w")
-        self.proc = subprocess.Popen(
-            [PLACID, "--listen", f"127.0.0.1:{self.port}", "--db",
-             os.path.join(tmp, "placid.db"), "--threads", "2"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__(PLACID, tmp)
         self.http = requests.Session()
-        end = time.time() + 20
-        while time.time() < end and self.proc.poll() is None:
-            try:
-                if self.http.get(self.url + "/", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        raise SystemExit("placid did not start")
-
-    def stop(self):
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            code = self.proc.wait()
-        self.log.close()
-        return code
 
     def call(self, method, path, body=None, mv="1.39"):
         headers = {"X-Auth-Token": "admin", "Accept": "application/json",
@@ -150,7 +114,7 @@ def main():
             check(st == 200 and only_candidate_amount(doc) == 150,
                   f"GET with 150 groups is answered ({took:.2f} s)", (st, doc))
         finally:
-            code = placid.stop()
+            code, _ = placid.stop()
         check(code == 0, "placid exits 0 on SIGTERM")
         with open(os.path.join(tmp, "placid.log")) as f:
             log = f.read()

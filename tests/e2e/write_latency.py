@@ -35,7 +35,6 @@ import os
 import shutil
 import sqlite3
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,7 +43,8 @@ import uuid
 
 import requests
 
-from helpers.placid_e2e import SANITIZER_MARKS, free_port
+from helpers.placid_e2e import SANITIZER_MARKS, check, failures, start_placid
+from helpers.placid_e2e import stop as stop_placid
 
 PROVIDERS = int(os.environ.get('WL_PROVIDERS', 200))
 WRITERS = int(os.environ.get('WL_WRITERS', 4))
@@ -56,31 +56,9 @@ WAL_LIMIT_MB = 64.0
 HEADERS = {'x-auth-token': 'admin', 'accept': 'application/json',
            'openstack-api-version': 'placement 1.28'}
 
-failures = []
-
-
-def report(ok, what):
-    print('%s %s' % ('ok' if ok else 'FAIL', what))
-    if not ok:
-        failures.append(what)
-
 
 def start_server(binary, db, log):
-    port = free_port()
-    proc = subprocess.Popen([binary, '--listen', '127.0.0.1:%d' % port, '--db', db,
-                             '--threads', '8', '--log-level', 'warn'],
-                            stdout=subprocess.DEVNULL, stderr=log)
-    url = 'http://127.0.0.1:%d' % port
-    for _ in range(200):
-        if proc.poll() is not None:
-            raise SystemExit('FAIL server exited with %s at start' % proc.returncode)
-        try:
-            requests.get(url + '/', timeout=1)
-            return proc, url
-        except requests.RequestException:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit('FAIL server did not answer GET / in 10 s')
+    return start_placid(binary, db, ['--threads', '8', '--log-level', 'warn'], stderr=log)
 
 
 def load(url):
@@ -188,37 +166,32 @@ def main():
         p99 = lat[int(0.99 * (len(lat) - 1))] * 1000 if lat else float('inf')
         base_p99 = base[int(0.99 * (len(base) - 1))] * 1000 if base else float('inf')
         slow_reads = [d for d, _ in reads]
-        report(not errors, 'every write succeeded (%d writes, errors %s)' % (len(lat), errors[:3]))
-        report(len(reads) >= 2 and all(n == PROVIDERS for _, n in reads),
-               'the reader read %d times, always all %d candidates (%.0f-%.0f ms each)'
-               % (len(reads), PROVIDERS, 1000 * min(slow_reads or [0]),
-                  1000 * max(slow_reads or [0])))
+        check(not errors, 'every write succeeded (%d writes, errors %s)' % (len(lat), errors[:3]))
+        check(len(reads) >= 2 and all(n == PROVIDERS for _, n in reads),
+              'the reader read %d times, always all %d candidates (%.0f-%.0f ms each)'
+              % (len(reads), PROVIDERS, 1000 * min(slow_reads or [0]),
+                 1000 * max(slow_reads or [0])))
         top_ms = lat[-1] * 1000 if lat else float('inf')
-        report(p99 < max(P99_LIMIT_MS, 2 * base_p99) and top_ms < READ_HOLD_S * 500,
-               'write latency under the long reader: p50 %.1f ms, p99 %.1f ms (limit %.0f, '
-               'baseline without it %.1f), max %.1f ms (limit %.0f)'
-               % (lat[len(lat) // 2] * 1000 if lat else -1, p99, P99_LIMIT_MS, base_p99, top_ms,
-                  READ_HOLD_S * 500))
+        check(p99 < max(P99_LIMIT_MS, 2 * base_p99) and top_ms < READ_HOLD_S * 500,
+              'write latency under the long reader: p50 %.1f ms, p99 %.1f ms (limit %.0f, '
+              'baseline without it %.1f), max %.1f ms (limit %.0f)'
+              % (lat[len(lat) // 2] * 1000 if lat else -1, p99, P99_LIMIT_MS, base_p99, top_ms,
+                 READ_HOLD_S * 500))
         top = max([size for size, _ in wal_sizes] or [0]) / 1e6
         restarts = len(set(seq for _, seq in wal_sizes)) - 1
-        report(restarts >= 1, 'the log started over %d times while the readers kept reading'
-               % restarts)
-        report(top < WAL_LIMIT_MB, 'the WAL stayed bounded: at most %.1f MB (limit %.0f MB)'
-               % (top, WAL_LIMIT_MB))
+        check(restarts >= 1, 'the log started over %d times while the readers kept reading'
+              % restarts)
+        check(top < WAL_LIMIT_MB, 'the WAL stayed bounded: at most %.1f MB (limit %.0f MB)'
+              % (top, WAL_LIMIT_MB))
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            rc = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rc = proc.wait()
+        rc, _ = stop_placid(proc)
         log.close()
-    report(rc == 0, 'server exits 0 on SIGTERM (got %s)' % rc)
+    check(rc == 0, 'server exits 0 on SIGTERM (got %s)' % rc)
     with open(os.path.join(tmp, 'stderr.log'), errors='replace') as f:
         text = f.read()
     bad = [m for m in SANITIZER_MARKS if m in text]
-    report(not bad, 'no sanitizer report in stderr %s' % (bad or ''))
+    check(not bad, 'no sanitizer report in stderr %s' % (bad or ''))
     if failures:
         print('write_latency: %d failed (kept %s)' % (len(failures), tmp))
         return 1

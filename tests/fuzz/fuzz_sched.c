@@ -57,8 +57,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sched_query_string(&q, true, &a);
         sched_query_string(&q, false, &a);
     }
-    if (sched_translate(&in, NULL, NULL, &a, &q, err, sizeof(err)) == 0)
+    /* Again without existence checks, recording the derivation explain
+     * shows: every part must have its words. */
+    in.record_sources = true;
+    if (sched_translate(&in, NULL, NULL, &a, &q, err, sizeof(err)) == 0) {
         sched_query_string(&q, true, &a);
+        for (size_t i = 0; i < q.n_sources; i++)
+            if (!q.sources[i].from || !q.sources[i].from[0])
+                abort();
+    }
     arena_free(&a);
     return 0;
 }

@@ -149,6 +149,12 @@ void test_expect_error(struct test_env *env, const char *method, const char *pat
     req_release(&rq);
 }
 
+void test_env_close_reply(struct test_env *env, struct test_reply *last)
+{
+    test_reply_free(last);
+    test_env_close(env);
+}
+
 int test_call_keep(struct test_env *env, struct test_reply *last, const char *method,
                    const char *path, const char *version, const char *body)
 {
@@ -217,6 +223,18 @@ long long test_provider_with_inventory(struct store *st, const char *uuid, const
     size_t n = test_inventories_parse(spec, set, 8);
     ck_assert_int_eq(store_inventories_replace(st, id, 0, set, n, NULL, &fail), STORE_OK);
     return id;
+}
+
+void test_env_open_provider(struct test_env *env, const char *uuid, const char *name,
+                            const char *spec)
+{
+    test_env_open(env);
+    struct store *st = store_acquire(env->pool);
+    if (spec)
+        test_provider_with_inventory(st, uuid, name, NULL, spec);
+    else
+        test_provider(st, uuid, name, NULL);
+    store_release(env->pool, st);
 }
 
 void test_sql(struct store *st, const char *fmt, ...)

@@ -70,6 +70,9 @@ int test_call_keep(struct test_env *env, struct test_reply *last, const char *me
 /* Releases last->doc and clears *last; safe on a zeroed struct. */
 void test_reply_free(struct test_reply *last);
 
+/* An api suite's teardown: test_reply_free(last), then test_env_close(env). */
+void test_env_close_reply(struct test_env *env, struct test_reply *last);
+
 /* The code of the first error in an error body doc, "" when it has none.
  * Borrowed from doc. */
 const char *test_error_code(const json_t *doc);
@@ -93,6 +96,12 @@ long long test_provider(struct store *st, const char *uuid, const char *name, co
  * at most 8 classes) at generation 0. Returns the provider id. */
 long long test_provider_with_inventory(struct store *st, const char *uuid, const char *name,
                                        const char *parent, const char *spec);
+
+/* An api suite's set-up: test_env_open(env), then root provider uuid
+ * named name with the inventory of spec (NULL: none), written through the
+ * store like test_provider_with_inventory(). */
+void test_env_open_provider(struct test_env *env, const char *uuid, const char *name,
+                            const char *spec);
 
 /* ---- Raw SQL for set-up the store has no API for ---- */
 

@@ -263,10 +263,10 @@ START_TEST(rule_cycles_deny_instead_of_recursing)
 }
 END_TEST
 
-/* The fuzzer's find: each self-reference doubles the work of evaluating
- * "test" when every rule reference is evaluated afresh (2^32 checks at
- * the old depth limit, minutes); a rule's answer is the same for the
- * whole call, so it is worked out once. Check's timeout fails the old code. */
+/* The fuzzer's find: evaluated afresh at every reference, each
+ * self-reference would double the work of evaluating "test" (2^32 checks
+ * at the depth limit, minutes); a rule's answer is the same for the whole
+ * call, so it is worked out once. Check's timeout catches a regression. */
 START_TEST(self_references_are_evaluated_once)
 {
     ck_assert(!allows("rule:test or rule:test or role:nobody", &project_admin));

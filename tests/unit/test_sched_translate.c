@@ -7,64 +7,13 @@
 
 #include "api/query.h"
 #include "api/sched_translate.h"
+#include "sched_support.h"
 #include "support.h"
-
-#define END_KV                                                                                     \
-    {                                                                                              \
-        NULL, NULL                                                                                 \
-    }
-
-/* A fixed catalog for the existence callback: everything well formed exists
- * except names starting with CUSTOM_MISSING. */
-static bool fake_exists(void *arg, enum sched_name_kind kind, const char *name)
-{
-    (void)arg;
-    (void)kind;
-    return strncmp(name, "CUSTOM_MISSING", 14) != 0;
-}
-
-static size_t kv_count(const struct sched_kv *kv)
-{
-    size_t n = 0;
-    while (kv && kv[n].key)
-        n++;
-    return n;
-}
-
-/* The standard flavor of the §7 examples: vcpus=2, ram=2048, root_gb=20. */
-static struct sched_request flavor_2_2048_20(const struct sched_kv *specs,
-                                             const struct sched_kv *props)
-{
-    struct sched_request in = {
-        .vcpus = 2, .memory_mb = 2048, .root_gb = 20, .limit = SCHED_DEFAULT_LIMIT};
-    in.extra_specs = specs;
-    in.n_extra_specs = kv_count(specs);
-    in.image_props = props;
-    in.n_image_props = kv_count(props);
-    return in;
-}
-
-static char result[2048];
-
-/* Translates and returns the decoded query (or "ERROR: <message>") in a
- * static buffer. */
-static const char *translate(const struct sched_request *in, bool encode)
-{
-    struct arena a = {0};
-    struct sched_query q;
-    char err[700];
-    if (sched_translate(in, fake_exists, NULL, &a, &q, err, sizeof(err)) < 0)
-        snprintf(result, sizeof(result), "ERROR: %s", err);
-    else
-        snprintf(result, sizeof(result), "%s", sched_query_string(&q, encode, &a));
-    arena_free(&a);
-    return result;
-}
 
 static const char *specs_query(const struct sched_kv *specs, const struct sched_kv *props)
 {
-    struct sched_request in = flavor_2_2048_20(specs, props);
-    return translate(&in, false);
+    struct sched_request in = sched_test_flavor(specs, props);
+    return sched_test_translate(&in, false);
 }
 
 /* ---- booleans ---- */
@@ -235,18 +184,18 @@ END_TEST
 START_TEST(compute_status_filter_adds_forbidden_disabled_to_root_required)
 {
     struct sched_kv specs[] = {{"hw:virtio_packed_ring", "true"}, END_KV};
-    struct sched_request in = flavor_2_2048_20(specs, NULL);
+    struct sched_request in = sched_test_flavor(specs, NULL);
     in.forbid_disabled_computes = true;
-    ck_assert_str_eq(translate(&in, false),
+    ck_assert_str_eq(sched_test_translate(&in, false),
                      "limit=1000&" BASE
                      "&root_required=COMPUTE_NET_VIRTIO_PACKED,!COMPUTE_STATUS_DISABLED");
     /* nova's raw form: urlencode() of the sorted parameters */
-    ck_assert_str_eq(translate(&in, true),
+    ck_assert_str_eq(sched_test_translate(&in, true),
                      "limit=1000&resources=DISK_GB%3A20%2CMEMORY_MB%3A2048%2CVCPU%3A2&"
                      "root_required=COMPUTE_NET_VIRTIO_PACKED%2C%21COMPUTE_STATUS_DISABLED");
-    in = flavor_2_2048_20(NULL, NULL);
+    in = sched_test_flavor(NULL, NULL);
     in.forbid_disabled_computes = true;
-    ck_assert_str_eq(translate(&in, false),
+    ck_assert_str_eq(sched_test_translate(&in, false),
                      "limit=1000&" BASE "&root_required=!COMPUTE_STATUS_DISABLED");
 }
 END_TEST
@@ -286,20 +235,20 @@ END_TEST
 
 START_TEST(swap_is_rounded_up_to_gigabytes_and_ephemeral_added)
 {
-    struct sched_request in = flavor_2_2048_20(NULL, NULL);
+    struct sched_request in = sched_test_flavor(NULL, NULL);
     in.swap = 1;
     in.ephemeral_gb = 5;
-    ck_assert_str_eq(translate(&in, false),
+    ck_assert_str_eq(sched_test_translate(&in, false),
                      "limit=1000&resources=DISK_GB:26,MEMORY_MB:2048,VCPU:2");
     in.swap = 1024;
-    ck_assert_str_eq(translate(&in, false),
+    ck_assert_str_eq(sched_test_translate(&in, false),
                      "limit=1000&resources=DISK_GB:26,MEMORY_MB:2048,VCPU:2");
     in.swap = 1025;
     in.ephemeral_gb = 0;
     in.root_gb = 0;
-    ck_assert_str_eq(translate(&in, false), "limit=1000&resources=DISK_GB:2,MEMORY_MB:2048,VCPU:2");
+    ck_assert_str_eq(sched_test_translate(&in, false), "limit=1000&resources=DISK_GB:2,MEMORY_MB:2048,VCPU:2");
     in.swap = 0;
-    ck_assert_str_eq(translate(&in, false), "limit=1000&resources=MEMORY_MB:2048,VCPU:2");
+    ck_assert_str_eq(sched_test_translate(&in, false), "limit=1000&resources=MEMORY_MB:2048,VCPU:2");
 }
 END_TEST
 
@@ -400,212 +349,11 @@ START_TEST(limit_and_encoding_of_special_characters)
 {
     struct sched_kv specs[] = {
         {"trait_a-b:CUSTOM_X", "required"}, {"resources_a-b:VGPU", "1"}, END_KV};
-    struct sched_request in = flavor_2_2048_20(specs, NULL);
+    struct sched_request in = sched_test_flavor(specs, NULL);
     in.limit = 7;
-    ck_assert_str_eq(translate(&in, true),
+    ck_assert_str_eq(sched_test_translate(&in, true),
                      "limit=7&required_a-b=CUSTOM_X&"
                      "resources=DISK_GB%3A20%2CMEMORY_MB%3A2048%2CVCPU%3A2&resources_a-b=VGPU%3A1");
-}
-END_TEST
-
-/* ---- hw:cpu_policy=mixed and nova's CPU checks (hardware.numa_get_constraints) ---- */
-
-/* A 4-vCPU flavor (2048 MB, 20 GB) with specs and props. */
-static const char *cpu4(const struct sched_kv *specs, const struct sched_kv *props)
-{
-    struct sched_request in = flavor_2_2048_20(specs, props);
-    in.vcpus = 4;
-    return translate(&in, false);
-}
-
-#define BASE4(cpus) "limit=1000&resources=DISK_GB:20,MEMORY_MB:2048," cpus
-
-START_TEST(mixed_policy_with_a_dedicated_mask_splits_pcpu_and_vcpu)
-{
-    struct sched_kv excl[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "^0-1"}, END_KV};
-    ck_assert_str_eq(cpu4(excl, NULL), BASE4("PCPU:2,VCPU:2"));
-    struct sched_kv incl[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "1,3"}, END_KV};
-    ck_assert_str_eq(cpu4(incl, NULL), BASE4("PCPU:2,VCPU:2"));
-    struct sched_kv one[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", " 0-3,^1-3 "}, END_KV};
-    ck_assert_str_eq(cpu4(one, NULL), BASE4("PCPU:1,VCPU:3"));
-    /* Isolated emulator threads take one more PCPU. */
-    struct sched_kv iso[] = {{"hw:cpu_policy", "mixed"},
-                             {"hw:cpu_dedicated_mask", "^0"},
-                             {"hw:emulator_threads_policy", "isolate"},
-                             END_KV};
-    ck_assert_str_eq(cpu4(iso, NULL), BASE4("PCPU:4,VCPU:1"));
-    /* The policy may come from the image. */
-    struct sched_kv mask[] = {{"hw:cpu_dedicated_mask", "^0"}, END_KV};
-    struct sched_kv img[] = {{"hw_cpu_policy", "mixed"}, END_KV};
-    ck_assert_str_eq(cpu4(mask, img), BASE4("PCPU:3,VCPU:1"));
-}
-END_TEST
-
-START_TEST(mixed_policy_with_a_realtime_mask_pins_the_realtime_cpus)
-{
-    struct sched_kv rt[] = {{"hw:cpu_policy", "mixed"},
-                            {"hw:cpu_realtime", "yes"},
-                            {"hw:cpu_realtime_mask", "^0"},
-                            END_KV};
-    ck_assert_str_eq(cpu4(rt, NULL), BASE4("PCPU:3,VCPU:1"));
-    /* The image's mask wins over the flavor's. */
-    struct sched_kv img[] = {{"hw_cpu_realtime_mask", "^0-1"}, END_KV};
-    ck_assert_str_eq(cpu4(rt, img), BASE4("PCPU:2,VCPU:2"));
-    /* No mask: every vCPU is realtime, allowed only with an emulator
-     * threads policy; then no VCPU is left (and the zero is stripped). */
-    struct sched_kv all[] = {{"hw:cpu_policy", "mixed"},
-                             {"hw:cpu_realtime", "true"},
-                             {"hw:emulator_threads_policy", "share"},
-                             END_KV};
-    ck_assert_str_eq(cpu4(all, NULL), BASE4("PCPU:4"));
-    all[2].key = "hw:unrelated";
-    ck_assert_str_eq(cpu4(all, NULL),
-                     "ERROR: Use of realtime CPUs requires either one or more non-realtime "
-                     "CPU(s) or offloaded emulator threads.");
-    struct sched_kv outside[] = {{"hw:cpu_policy", "mixed"},
-                                 {"hw:cpu_realtime", "1"},
-                                 {"hw:cpu_realtime_mask", "2-5"},
-                                 END_KV};
-    ck_assert_str_eq(cpu4(outside, NULL),
-                     "ERROR: Realtime policy vCPU(s) mask is configured with RT vCPUs that are "
-                     "not a subset of the vCPUs in the flavor. See hw:cpu_realtime_mask or "
-                     "hw_cpu_realtime_mask");
-}
-END_TEST
-
-START_TEST(mixed_policy_needs_exactly_one_mask_leaving_pinned_and_unpinned_cpus)
-{
-    static const char one_of[] =
-        "ERROR: Dedicated CPU set can be specified from either 'hw:cpu_dedicated_mask' or "
-        "'hw:cpu_realtime_mask' when using 'mixed' CPU policy. 'hw:cpu_dedicated_mask' and "
-        "'hw:cpu_realtime_mask' can not be specified at the same time, or be specified with none "
-        "of them.";
-    static const char both_kinds[] = "ERROR: Mixed instance must have at least 1 pinned vCPU and "
-                                     "1 unpinned vCPU. See 'hw:cpu_dedicated_mask'.";
-    struct sched_kv none[] = {{"hw:cpu_policy", "mixed"}, END_KV};
-    ck_assert_str_eq(cpu4(none, NULL), one_of);
-    struct sched_kv both[] = {{"hw:cpu_policy", "mixed"},
-                              {"hw:cpu_dedicated_mask", "^0"},
-                              {"hw:cpu_realtime", "yes"},
-                              {"hw:cpu_realtime_mask", "^0"},
-                              END_KV};
-    ck_assert_str_eq(cpu4(both, NULL), one_of);
-    struct sched_kv all[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "0-3"}, END_KV};
-    ck_assert_str_eq(cpu4(all, NULL), both_kinds);
-    struct sched_kv nothing[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "^0-3"}, END_KV};
-    ck_assert_str_eq(cpu4(nothing, NULL), both_kinds);
-    struct sched_kv outside[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "4"}, END_KV};
-    ck_assert_str_eq(cpu4(outside, NULL),
-                     "ERROR: Mixed instance dedicated vCPU(s) mask is not a subset of vCPUs in the "
-                     "flavor. See \"hw:cpu_dedicated_mask\"");
-    struct sched_kv img[] = {{"hw_cpu_policy", "dedicated"}, END_KV};
-    struct sched_kv mixed[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "^0"}, END_KV};
-    ck_assert_str_eq(cpu4(mixed, img),
-                     "ERROR: Image property 'hw_cpu_policy' is not permitted to override CPU "
-                     "pinning policy set against the flavor");
-}
-END_TEST
-
-START_TEST(cpu_masks_follow_parse_cpu_spec_and_its_messages)
-{
-    static const char *const cases[][2] = {
-        {"1-x", "ERROR: Invalid range expression '1-x'"},
-        {"3-1", "ERROR: Invalid range expression '3-1'"},
-        {"^a", "ERROR: Invalid exclusion expression '^a'"},
-        {"1,two", "ERROR: Invalid inclusion expression 'two'"},
-        {"it's", "ERROR: Invalid inclusion expression \"it's\""},
-        {"^-1", "ERROR: Invalid range expression '^-1'"},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct sched_kv specs[] = {{"hw:cpu_policy", "mixed"},
-                                   {"hw:cpu_dedicated_mask", cases[i][0]},
-                                   END_KV};
-        ck_assert_str_eq(cpu4(specs, NULL), cases[i][1]);
-    }
-    /* "^..." is read against 0-(vcpus-1): a flavor with no vCPU gives "0--1". */
-    struct sched_kv specs[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "^1"}, END_KV};
-    struct sched_request in = flavor_2_2048_20(specs, NULL);
-    in.vcpus = 0;
-    ck_assert_str_eq(translate(&in, false), "ERROR: Invalid range expression '0--1'");
-    /* Python ints: '+', '_' and huge values parse (a huge CPU is outside any flavor). */
-    struct sched_kv py[] = {{"hw:cpu_policy", "mixed"}, {"hw:cpu_dedicated_mask", "+1,0_2"}, END_KV};
-    ck_assert_str_eq(cpu4(py, NULL), BASE4("PCPU:2,VCPU:2"));
-    struct sched_kv huge[] = {{"hw:cpu_policy", "mixed"},
-                              {"hw:cpu_dedicated_mask", "1,99999999999999999999999"},
-                              END_KV};
-    ck_assert_str_eq(cpu4(huge, NULL),
-                     "ERROR: Mixed instance dedicated vCPU(s) mask is not a subset of vCPUs in the "
-                     "flavor. See \"hw:cpu_dedicated_mask\"");
-}
-END_TEST
-
-START_TEST(masks_and_realtime_need_the_right_policy)
-{
-    static const char no_mixed[] =
-        "ERROR: Cannot specify 'hw:cpu_dedicated_mask' without the 'mixed' policy.";
-    struct sched_kv ded[] = {{"hw:cpu_policy", "dedicated"}, {"hw:cpu_dedicated_mask", "^0"}, END_KV};
-    ck_assert_str_eq(cpu4(ded, NULL), no_mixed);
-    struct sched_kv shared[] = {{"hw:cpu_dedicated_mask", "^0"}, END_KV};
-    ck_assert_str_eq(cpu4(shared, NULL), no_mixed);
-    struct sched_kv rt[] = {{"hw:cpu_realtime", "yes"}, {"hw:cpu_realtime_mask", "^0"}, END_KV};
-    ck_assert_str_eq(cpu4(rt, NULL),
-                     "ERROR: Cannot set realtime policy in a non dedicated cpu pinning policy");
-    struct sched_kv rt_ded[] = {{"hw:cpu_policy", "dedicated"},
-                                {"hw:cpu_realtime", "yes"},
-                                {"hw:cpu_realtime_mask", "^0"},
-                                END_KV};
-    ck_assert_str_eq(cpu4(rt_ded, NULL), BASE4("PCPU:4"));
-    struct sched_kv thread[] = {{"hw:cpu_thread_policy", "prefer"}, END_KV};
-    ck_assert_str_eq(cpu4(thread, NULL), "ERROR: Cannot set cpu thread pinning policy in a non "
-                                         "dedicated cpu pinning policy");
-    struct sched_kv emul[] = {{"hw:emulator_threads_policy", "isolate"}, END_KV};
-    ck_assert_str_eq(cpu4(emul, NULL), "ERROR: An isolated CPU emulator threads option requires "
-                                       "a dedicated CPU policy option.");
-}
-END_TEST
-
-START_TEST(explicit_vcpu_and_pcpu_requests_follow_novas_rules)
-{
-    struct sched_kv with_policy[] = {{"hw:cpu_policy", "mixed"},
-                                     {"hw:cpu_dedicated_mask", "^0"},
-                                     {"resources:VCPU", "1"},
-                                     END_KV};
-    ck_assert_str_eq(cpu4(with_policy, NULL),
-                     "ERROR: It is not possible to use the 'resources:VCPU' or 'resources:PCPU' "
-                     "extra specs in combination with the 'hw:cpu_policy' extra spec or "
-                     "'hw_cpu_policy' image metadata property; use one or the other");
-    struct sched_kv both[] = {{"resources:VCPU", "1"}, {"resources1:PCPU", "1"}, END_KV};
-    ck_assert_str_eq(cpu4(both, NULL), "ERROR: It is not possible to specify both "
-                                       "'resources:VCPU' and 'resources:PCPU' extra specs; use "
-                                       "one or the other");
-    struct sched_kv short_p[] = {{"resources:PCPU", "3"}, END_KV};
-    ck_assert_str_eq(cpu4(short_p, NULL),
-                     "ERROR: There is a mismatch between the number of PCPUs requested via "
-                     "'resourcesNN:PCPU' and the flavor); you must allocate exactly flavor.vcpus "
-                     "PCPUs");
-    struct sched_kv iso_p[] = {{"resources:PCPU", "4"},
-                               {"hw:emulator_threads_policy", "isolate"},
-                               END_KV};
-    ck_assert_str_eq(cpu4(iso_p, NULL),
-                     "ERROR: You have requested 'hw:emulator_threads_policy=isolate' but have not "
-                     "requested sufficient PCPUs to handle this policy; you must allocate exactly "
-                     "flavor.vcpus + 1 PCPUs.");
-    /* Explicit PCPUs make the request dedicated: a thread policy is fine. */
-    struct sched_kv pinned[] = {{"resources:PCPU", "4"}, {"hw:cpu_thread_policy", "isolate"}, END_KV};
-    ck_assert_str_eq(cpu4(pinned, NULL),
-                     "limit=1000&required=!HW_CPU_HYPERTHREADING&"
-                     "resources=DISK_GB:20,MEMORY_MB:2048,PCPU:4");
-    struct sched_kv ht[] = {{"hw:cpu_policy", "dedicated"},
-                            {"hw:cpu_thread_policy", "isolate"},
-                            {"trait:HW_CPU_HYPERTHREADING", "forbidden"},
-                            END_KV};
-    ck_assert_str_eq(cpu4(ht, NULL),
-                     "ERROR: It is not possible to use the 'trait:HW_CPU_HYPERTHREADING' extra "
-                     "spec in combination with the 'hw:cpu_thread_policy' extra spec or "
-                     "'hw_cpu_thread_policy' image metadata property; use one or the other");
-    struct sched_kv ht_unpinned[] = {{"trait:HW_CPU_HYPERTHREADING", "required"}, END_KV};
-    ck_assert_str_eq(cpu4(ht_unpinned, NULL), "ERROR: Cannot set cpu thread pinning policy in a "
-                                              "non dedicated cpu pinning policy");
 }
 END_TEST
 
@@ -615,7 +363,7 @@ static struct sched_request numbered_groups(struct arena *a, size_t n)
     struct sched_kv *specs = arena_alloc(a, (n + 1) * sizeof(*specs));
     for (size_t i = 0; i < n; i++)
         specs[i] = (struct sched_kv){arena_printf(a, "resources%zu:VCPU", i + 1), "1"};
-    struct sched_request in = flavor_2_2048_20(NULL, NULL);
+    struct sched_request in = sched_test_flavor(NULL, NULL);
     in.extra_specs = specs;
     in.n_extra_specs = n;
     return in;
@@ -628,7 +376,7 @@ START_TEST(request_groups_up_to_the_cap_are_translated)
     char err[700] = "";
     /* 255 numbered groups plus the unsuffixed one (MEMORY_MB, DISK_GB). */
     struct sched_request in = numbered_groups(&a, API_MAX_REQUEST_GROUPS - 1);
-    ck_assert_int_eq(sched_translate(&in, fake_exists, NULL, &a, &q, err, sizeof(err)), 0);
+    ck_assert_int_eq(sched_translate(&in, sched_test_exists, NULL, &a, &q, err, sizeof(err)), 0);
     ck_assert_uint_eq(q.n, 1 + API_MAX_REQUEST_GROUPS); /* limit + one resources per group */
     arena_free(&a);
 }
@@ -640,7 +388,7 @@ START_TEST(one_request_group_past_the_cap_is_an_error_naming_the_limit)
     struct sched_query q;
     char err[700] = "";
     struct sched_request in = numbered_groups(&a, API_MAX_REQUEST_GROUPS);
-    ck_assert_int_eq(sched_translate(&in, fake_exists, NULL, &a, &q, err, sizeof(err)), -1);
+    ck_assert_int_eq(sched_translate(&in, sched_test_exists, NULL, &a, &q, err, sizeof(err)), -1);
     ck_assert_str_eq(err, "Invalid flavor extra spec 'resources256:VCPU': too many request "
                           "groups; placid accepts at most 256 (the unsuffixed group counts as "
                           "one).");
@@ -649,7 +397,7 @@ START_TEST(one_request_group_past_the_cap_is_an_error_naming_the_limit)
     for (size_t i = 0; i < again.n_extra_specs; i++)
         ((struct sched_kv *)again.extra_specs)[i].key =
             arena_printf(&a, "resources%zu:CUSTOM_%c", i % 10, (char)('A' + i % 20));
-    ck_assert_int_eq(sched_translate(&again, fake_exists, NULL, &a, &q, err, sizeof(err)), 0);
+    ck_assert_int_eq(sched_translate(&again, sched_test_exists, NULL, &a, &q, err, sizeof(err)), 0);
     arena_free(&a);
 }
 END_TEST
@@ -667,6 +415,132 @@ START_TEST(a_group_with_many_classes_is_joined_in_sorted_order)
                      "limit=1000&required1=CUSTOM_Y,!CUSTOM_X,!CUSTOM_Z&"
                      "resources=DISK_GB:20,MEMORY_MB:2048,VCPU:2&"
                      "resources1=CUSTOM_A:1,CUSTOM_B:2,CUSTOM_C:3");
+}
+END_TEST
+
+/* ---- Sources: what explain shows is what the translator did ---- */
+
+static char from_buf[1024];
+
+/* The source of param=value in the translation of in (a copy), "NONE" if
+ * it has none; the sources must cover the query (assert_sources_cover). */
+static const char *source_of(const struct sched_request *in, const char *param, const char *value)
+{
+    struct arena a = {0};
+    struct sched_query q;
+    char err[700];
+    ck_assert_msg(sched_translate(in, sched_test_exists, NULL, &a, &q, err, sizeof(err)) == 0, "%s",
+                  err);
+    sched_test_assert_sources(&q);
+    snprintf(from_buf, sizeof(from_buf), "NONE");
+    for (size_t i = 0; i < q.n_sources; i++)
+        if (strcmp(q.sources[i].param, param) == 0 && strcmp(q.sources[i].value, value) == 0)
+            snprintf(from_buf, sizeof(from_buf), "%s", q.sources[i].from);
+    arena_free(&a);
+    return from_buf;
+}
+
+START_TEST(every_translated_part_has_the_source_it_was_translated_from)
+{
+    struct sched_kv mixed[] = {{"hw:cpu_policy", "mixed"},
+                               {"hw:cpu_realtime", "yes"},
+                               {"hw:cpu_realtime_mask", "^0"},
+                               {"hw:virtio_packed_ring", "true"},
+                               {"group_policy", "isolate"},
+                               {"resources1:CUSTOM_A", "1"},
+                               {"trait1:CUSTOM_T", "required"},
+                               {"trait:CUSTOM_BOTH", "required"},
+                               {"trait:CUSTOM_CASE", "Required"}, /* ignored, like nova */
+                               END_KV};
+    struct sched_kv props[] = {{"hw_cpu_realtime_mask", "^0-1"},
+                               {"hw_virtio_packed_ring", "yes"},
+                               {"trait:CUSTOM_BOTH", "required"},
+                               {"trait:CUSTOM_IMG", "required"},
+                               END_KV};
+    struct sched_request in = sched_test_flavor(mixed, props);
+    in.vcpus = 4;
+    in.swap = 1025;
+    in.forbid_disabled_computes = true;
+    /* The image's realtime mask wins, and the split says so. */
+    ck_assert_str_eq(source_of(&in, "resources", "VCPU:2"),
+                     "flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 2 not "
+                     "pinned by image property hw_cpu_realtime_mask=^0-1");
+    ck_assert_str_eq(source_of(&in, "resources", "PCPU:2"),
+                     "flavor vcpus=4 with flavor extra spec hw:cpu_policy=mixed: the 2 pinned by "
+                     "image property hw_cpu_realtime_mask=^0-1");
+    ck_assert_str_eq(source_of(&in, "resources", "DISK_GB:22"),
+                     "flavor root_gb=20 + ephemeral_gb=0 + swap=1025 MB");
+    ck_assert_str_eq(source_of(&in, "resources", "MEMORY_MB:2048"), "flavor memory_mb=2048");
+    ck_assert_str_eq(source_of(&in, "root_required", "COMPUTE_NET_VIRTIO_PACKED"),
+                     "flavor extra spec hw:virtio_packed_ring=true and image property "
+                     "hw_virtio_packed_ring=yes");
+    ck_assert_str_eq(source_of(&in, "root_required", "!COMPUTE_STATUS_DISABLED"),
+                     "nova's compute_status_filter (always)");
+    ck_assert_str_eq(source_of(&in, "group_policy", "isolate"),
+                     "flavor extra spec group_policy=isolate");
+    ck_assert_str_eq(source_of(&in, "resources1", "CUSTOM_A:1"),
+                     "flavor extra spec resources1:CUSTOM_A=1");
+    ck_assert_str_eq(source_of(&in, "required1", "CUSTOM_T"),
+                     "flavor extra spec trait1:CUSTOM_T=required");
+    ck_assert_str_eq(source_of(&in, "required", "CUSTOM_BOTH"),
+                     "flavor extra spec trait:CUSTOM_BOTH=required and image property "
+                     "trait:CUSTOM_BOTH=required");
+    ck_assert_str_eq(source_of(&in, "required", "CUSTOM_IMG"),
+                     "image property trait:CUSTOM_IMG=required");
+    ck_assert_str_eq(source_of(&in, "required", "CUSTOM_CASE"), "NONE");
+    ck_assert_str_eq(source_of(&in, "limit", "1000"),
+                     "nova's max_placement_results (default 1000)");
+
+    /* Packed ring from the image alone; dedicated CPUs from the image with
+     * the flavor's isolated emulator threads; the thread policy's trait. */
+    struct sched_kv specs[] = {{"hw:emulator_threads_policy", "isolate"},
+                               {"hw:cpu_thread_policy", "require"},
+                               END_KV};
+    struct sched_kv img[] = {{"hw_virtio_packed_ring", "true"},
+                             {"hw_cpu_policy", "dedicated"},
+                             END_KV};
+    in = sched_test_flavor(specs, img);
+    in.limit = 7;
+    ck_assert_str_eq(source_of(&in, "root_required", "COMPUTE_NET_VIRTIO_PACKED"),
+                     "image property hw_virtio_packed_ring=true");
+    ck_assert_str_eq(source_of(&in, "resources", "PCPU:3"),
+                     "flavor vcpus=2 with image property hw_cpu_policy=dedicated, + 1 for "
+                     "hw:emulator_threads_policy=isolate");
+    ck_assert_str_eq(source_of(&in, "required", "HW_CPU_HYPERTHREADING"),
+                     "flavor extra spec hw:cpu_thread_policy=require");
+    ck_assert_str_eq(source_of(&in, "limit", "7"), "the request's limit");
+
+    /* A flavor resource overriding the base one is described as the spec. */
+    struct sched_kv over[] = {{"resources:VCPU", "3"}, {"resources:DISK_GB", "0"}, END_KV};
+    in = sched_test_flavor(over, NULL);
+    ck_assert_str_eq(source_of(&in, "resources", "VCPU:3"), "flavor extra spec resources:VCPU=3");
+    ck_assert_str_eq(source_of(&in, "resources", "DISK_GB:20"), "NONE");
+}
+END_TEST
+
+/* A plain query (no explain) gets the same parameters without the words. */
+START_TEST(sources_are_recorded_only_when_asked)
+{
+    struct sched_kv specs[] = {{"hw:cpu_policy", "mixed"},
+                               {"hw:cpu_dedicated_mask", "^0"},
+                               {"hw:virtio_packed_ring", "true"},
+                               {"trait1:CUSTOM_T", "required"},
+                               {"resources1:CUSTOM_A", "1"},
+                               END_KV};
+    struct sched_request in = sched_test_flavor(specs, NULL);
+    struct arena a = {0};
+    struct sched_query with, without;
+    char err[700];
+    in.vcpus = 4;
+    in.forbid_disabled_computes = true;
+    ck_assert_int_eq(sched_translate(&in, sched_test_exists, NULL, &a, &with, err, sizeof(err)), 0);
+    in.record_sources = false;
+    ck_assert_int_eq(sched_translate(&in, sched_test_exists, NULL, &a, &without, err, sizeof(err)),
+                     0);
+    ck_assert_str_eq(sched_query_string(&with, true, &a), sched_query_string(&without, true, &a));
+    ck_assert_uint_eq(with.n_sources, 9);
+    ck_assert_uint_eq(without.n_sources, 0);
+    arena_free(&a);
 }
 END_TEST
 
@@ -701,12 +575,8 @@ int main(void)
     tcase_add_test(tc, request_groups_up_to_the_cap_are_translated);
     tcase_add_test(tc, one_request_group_past_the_cap_is_an_error_naming_the_limit);
     tcase_add_test(tc, a_group_with_many_classes_is_joined_in_sorted_order);
-    tcase_add_test(tc, mixed_policy_with_a_dedicated_mask_splits_pcpu_and_vcpu);
-    tcase_add_test(tc, mixed_policy_with_a_realtime_mask_pins_the_realtime_cpus);
-    tcase_add_test(tc, mixed_policy_needs_exactly_one_mask_leaving_pinned_and_unpinned_cpus);
-    tcase_add_test(tc, cpu_masks_follow_parse_cpu_spec_and_its_messages);
-    tcase_add_test(tc, masks_and_realtime_need_the_right_policy);
-    tcase_add_test(tc, explicit_vcpu_and_pcpu_requests_follow_novas_rules);
+    tcase_add_test(tc, every_translated_part_has_the_source_it_was_translated_from);
+    tcase_add_test(tc, sources_are_recorded_only_when_asked);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

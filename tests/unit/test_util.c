@@ -98,6 +98,16 @@ START_TEST(fnv_constants_give_the_reference_hashes)
 }
 END_TEST
 
+/* The one FNV-1a of the tree (strmap, the Keystone token cache): the
+ * published test vectors "", "a" and "foobar". */
+START_TEST(str_hash64_is_fnv1a)
+{
+    ck_assert(str_hash64("") == 0xcbf29ce484222325ull);
+    ck_assert(str_hash64("a") == 0xaf63dc4c8601ec8cull);
+    ck_assert(str_hash64("foobar") == 0x85944171f73967e8ull);
+}
+END_TEST
+
 START_TEST(body_buf_collects_up_to_max_then_refuses)
 {
     struct body_buf b = {.max = 10};
@@ -165,6 +175,7 @@ int main(void)
     tcase_add_test(tc, arena_reset_keeps_only_the_newest_chunk_empty);
     tcase_add_test(tc, strptr_cmp_sorts_strings);
     tcase_add_test(tc, fnv_constants_give_the_reference_hashes);
+    tcase_add_test(tc, str_hash64_is_fnv1a);
     tcase_add_test(tc, arena_grow_keeps_elements_and_doubles);
     tcase_add_test(tc, body_buf_collects_up_to_max_then_refuses);
     suite_add_tcase(s, tc);
