@@ -9,48 +9,22 @@
 #include "store/internal.h"
 #include "store/tree_cache.h"
 
-/* The statements that read trees. A batch covers the roots with ids in
- * [lo, hi]: the providers with ids in that range are read with rowid and
- * primary-key range scans (no joins: sequential and cheap), rows matched to
- * their provider by a merge since every statement returns provider id order.
- * A tree member outside the range (a child created after a later root, or
- * re-parented) is an "outlier", found through providers_root and read on
- * its own; a provider of the range whose root is outside it belongs to
- * another batch and is left unlinked. */
-static const char SQL_PROVIDERS[] =
-    "SELECT id, root_id, COALESCE(parent_id, 0), uuid FROM providers"
-    " WHERE id BETWEEN ?1 AND ?2 ORDER BY id";
-static const char SQL_INVENTORIES[] =
-    "SELECT provider_id, resource_class_id, total, reserved, min_unit, max_unit, step_size,"
-    " allocation_ratio FROM inventories WHERE provider_id BETWEEN ?1 AND ?2"
-    " ORDER BY provider_id, resource_class_id";
-static const char SQL_USAGES[] =
-    "SELECT provider_id, resource_class_id, SUM(used) FROM allocations"
-    " WHERE provider_id BETWEEN ?1 AND ?2 GROUP BY provider_id, resource_class_id"
-    " ORDER BY provider_id, resource_class_id";
-static const char SQL_TRAITS[] =
-    "SELECT provider_id, trait_id FROM provider_traits WHERE provider_id BETWEEN ?1 AND ?2"
-    " ORDER BY provider_id, trait_id";
-static const char SQL_AGGREGATES[] =
-    "SELECT provider_id, aggregate_id FROM provider_aggregates"
-    " WHERE provider_id BETWEEN ?1 AND ?2 ORDER BY provider_id, aggregate_id";
-static const char SQL_OUTLIERS[] =
-    "SELECT id FROM providers WHERE root_id BETWEEN ?1 AND ?2 AND (id < ?1 OR id > ?2)"
-    " ORDER BY id";
-static const char SQL_SHARING_ROOTS[] =
-    "SELECT DISTINCT p.root_id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
-    " WHERE t.trait_id = ?1 ORDER BY p.root_id";
-static const char SQL_NEXT_BLOCKS[] =
-    "SELECT block, version FROM tree_versions WHERE block > ?1 ORDER BY block LIMIT ?2";
+/* How trees are read (the STMT_CAND_* texts are in store/sql_sqlite.c). A
+ * batch covers the roots with ids in [lo, hi]: the providers with ids in
+ * that range are read with rowid and primary-key range scans (no joins:
+ * sequential and cheap), rows matched to their provider by a merge since
+ * every statement returns provider id order. A tree member outside the
+ * range (a child created after a later root, or re-parented) is an
+ * "outlier", found through providers_root and read on its own; a provider
+ * of the range whose root is outside it belongs to another batch and is
+ * left unlinked. */
 
 /* Runs one range statement and hands each row to fn. */
-static enum store_rc range_rows(struct store *st, const char *sql, long long lo, long long hi,
+static enum store_rc range_rows(struct store *st, enum stmt_id id, long long lo, long long hi,
                                 void (*fn)(struct world *, size_t, size_t *, sqlite3_stmt *),
                                 struct world *w, size_t first)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, id);
     sqlite3_bind_int64(s, 1, lo);
     sqlite3_bind_int64(s, 2, hi);
     size_t cur = first;
@@ -100,9 +74,7 @@ static void row_aggregate(struct world *w, size_t first, size_t *cur, sqlite3_st
 /* Appends the providers with ids in [a, b] and their rows to w. */
 static enum store_rc load_id_range(struct store *st, struct world *w, long long a, long long b)
 {
-    sqlite3_stmt *s = stmt_get(st, SQL_PROVIDERS);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CAND_PROVIDERS);
     size_t first = w->n;
     /* Ids are mostly dense: reserving up front saves copying regrowth. */
     size_t span = b - a + 1 < 65536 ? (size_t)(b - a + 1) : 65536;
@@ -120,10 +92,10 @@ static enum store_rc load_id_range(struct store *st, struct world *w, long long 
         return STORE_OK;
     world_reserve_rows(w, w->n - first);
     enum store_rc r;
-    if ((r = range_rows(st, SQL_INVENTORIES, a, b, row_inventory, w, first)) != STORE_OK ||
-        (r = range_rows(st, SQL_USAGES, a, b, row_usage, w, first)) != STORE_OK ||
-        (r = range_rows(st, SQL_TRAITS, a, b, row_trait, w, first)) != STORE_OK ||
-        (r = range_rows(st, SQL_AGGREGATES, a, b, row_aggregate, w, first)) != STORE_OK)
+    if ((r = range_rows(st, STMT_CAND_INVENTORIES, a, b, row_inventory, w, first)) != STORE_OK ||
+        (r = range_rows(st, STMT_CAND_USAGES, a, b, row_usage, w, first)) != STORE_OK ||
+        (r = range_rows(st, STMT_CAND_TRAITS, a, b, row_trait, w, first)) != STORE_OK ||
+        (r = range_rows(st, STMT_CAND_AGGREGATES, a, b, row_aggregate, w, first)) != STORE_OK)
         return r;
     return STORE_OK;
 }
@@ -133,9 +105,7 @@ enum store_rc world_load(struct store *st, struct world *w, long long lo, long l
     enum store_rc r = load_id_range(st, w, lo, hi);
     if (r != STORE_OK)
         return r;
-    sqlite3_stmt *s = stmt_get(st, SQL_OUTLIERS);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CAND_OUTLIERS);
     sqlite3_bind_int64(s, 1, lo);
     sqlite3_bind_int64(s, 2, hi);
     long long *ids = NULL;
@@ -164,9 +134,7 @@ enum store_rc load_sharing(struct engine *e)
 {
     if (!e->query.shares_trait)
         return STORE_OK;
-    sqlite3_stmt *s = stmt_get(e->st, SQL_SHARING_ROOTS);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(e->st, STMT_CAND_SHARING_ROOTS);
     sqlite3_bind_int64(s, 1, e->query.shares_trait);
     long long *roots = NULL;
     size_t n = 0, cap = 0;
@@ -190,9 +158,7 @@ enum store_rc load_sharing(struct engine *e)
 enum store_rc next_blocks(struct store *st, long long after, size_t want,
                           struct block_version *out, size_t *n)
 {
-    sqlite3_stmt *s = stmt_get(st, SQL_NEXT_BLOCKS);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CAND_NEXT_BLOCKS);
     sqlite3_bind_int64(s, 1, after);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)want);
     *n = 0;

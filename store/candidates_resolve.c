@@ -9,19 +9,6 @@
 #include "store/candidates_internal.h"
 #include "store/internal.h"
 
-static const char SQL_RC_NAME[] = "SELECT name FROM resource_classes WHERE id = ?1";
-static const char SQL_TRAIT_NAME[] = "SELECT name FROM traits WHERE id = ?1";
-static const char SQL_HAS_TREES[] = "SELECT 1 FROM providers WHERE parent_id IS NOT NULL LIMIT 1";
-static const char SQL_ROOTS_WITH_TRAIT[] =
-    "SELECT p.id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
-    " WHERE t.trait_id = ?1 AND p.parent_id IS NULL";
-static const char SQL_ALL_ROOTS[] = "SELECT id FROM providers WHERE parent_id IS NULL";
-static const char SQL_PROVIDER_TRAITS[] =
-    "SELECT trait_id FROM provider_traits WHERE provider_id = ?1 ORDER BY trait_id";
-static const char SQL_AGG_MEMBERS[] = "SELECT provider_id FROM provider_aggregates"
-                                      " WHERE aggregate_id IN (SELECT value FROM json_each(?1))";
-static const char SQL_AGG_HAS[] = "SELECT 1 FROM provider_aggregates WHERE provider_id = ?1"
-                                  " AND aggregate_id IN (SELECT value FROM json_each(?2))";
 
 
 /* An id for an unknown name that no provider has (lenient explanations). */
@@ -100,10 +87,8 @@ static enum store_rc any_provider_in_all(struct engine *e, const struct id_set *
                                          bool *found)
 {
     *found = false;
-    sqlite3_stmt *drive = stmt_get(e->st, SQL_AGG_MEMBERS);
-    sqlite3_stmt *check = stmt_get(e->st, SQL_AGG_HAS);
-    if (!drive || !check)
-        return STORE_ERROR;
+    sqlite3_stmt *drive = stmt_of(e->st, STMT_CAND_AGG_MEMBERS);
+    sqlite3_stmt *check = stmt_of(e->st, STMT_CAND_AGG_HAS);
     stmt_bind_text(drive, 1, json_ids(e, &sets[0]));
     const char **others = arena_alloc(&e->sc->req_arena, (n ? n : 1) * sizeof(*others));
     for (size_t i = 1; i < n; i++)
@@ -133,10 +118,8 @@ static enum store_rc any_root_passes(struct engine *e, bool *found)
 {
     *found = false;
     sqlite3_stmt *drive =
-        stmt_get(e->st, e->query.root_required.n ? SQL_ROOTS_WITH_TRAIT : SQL_ALL_ROOTS);
-    sqlite3_stmt *traits = stmt_get(e->st, SQL_PROVIDER_TRAITS);
-    if (!drive || !traits)
-        return STORE_ERROR;
+        stmt_of(e->st, e->query.root_required.n ? STMT_CAND_ROOTS_WITH_TRAIT : STMT_CAND_ALL_ROOTS);
+    sqlite3_stmt *traits = stmt_of(e->st, STMT_CAND_PROVIDER_TRAITS);
     if (e->query.root_required.n)
         sqlite3_bind_int64(drive, 1, e->query.root_required.ids[0]);
     long long have[256];
@@ -249,11 +232,9 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
     return STORE_OK;
 }
 
-static enum store_rc query_flag(struct store *st, const char *sql, bool *out)
+static enum store_rc query_flag(struct store *st, enum stmt_id id, bool *out)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, id);
     int rc = sqlite3_step(s);
     *out = rc == SQLITE_ROW;
     stmt_done(s);
@@ -308,7 +289,7 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
                 if (strcmp(q->groups[g].suffix, s->names[i]) == 0)
                     e->query.subtree_groups[t][e->query.n_subtree_groups[t]++] = g;
     }
-    if ((rc = query_flag(e->st, SQL_HAS_TREES, &e->query.has_trees)) != STORE_OK)
+    if ((rc = query_flag(e->st, STMT_CAND_HAS_TREES, &e->query.has_trees)) != STORE_OK)
         return rc;
     e->query.drop_nested = !q->nested_aware && e->query.has_trees;
     return STORE_OK;
@@ -318,11 +299,7 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
 const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id)
 {
     const char *name = "";
-    sqlite3_stmt *s = stmt_get(e->st, kind == NAME_RC ? SQL_RC_NAME : SQL_TRAIT_NAME);
-    if (!s) {
-        e->names.fetch_rc = STORE_ERROR;
-        return name;
-    }
+    sqlite3_stmt *s = stmt_of(e->st, kind == NAME_RC ? STMT_CAND_RC_NAME : STMT_CAND_TRAIT_NAME);
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
