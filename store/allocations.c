@@ -435,14 +435,14 @@ static enum store_rc consumer_insert(struct store *st, struct plan_consumer *pc)
     sql_bind_i64(q, 3, pc->want_user);
     sql_bind_i64(q, 4, pc->want_type);
     sql_bind_i64(q, 5, store_now());
-    enum store_rc rc = sql_step(q); /* RETURNING id */
+    enum store_rc rc = sql_exec(q);
     if (rc == STORE_OK) {
         pc->exists = true;
-        pc->id = sql_col_i64(q, 0);
+        pc->id = sql_insert_id(q);
         pc->generation = 0;
     }
     sql_done(q);
-    return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
+    return rc;
 }
 
 /* update_consumers(): project, user and (1.38+) type follow the request,

@@ -270,7 +270,7 @@ const char *const sqlite_sql[STMT__COUNT] = {
         " AND resource_class_id IN (SELECT value FROM json_each(?2)))",
     [STMT_CONSUMER_INSERT] =
         "INSERT INTO consumers (uuid, project_id, user_id, consumer_type_id, generation,"
-        " created_at) VALUES (?1, ?2, ?3, NULLIF(?4, 0), 0, ?5) RETURNING id",
+        " created_at) VALUES (?1, ?2, ?3, NULLIF(?4, 0), 0, ?5)",
     [STMT_CONSUMER_REFRESH] =
         "UPDATE consumers SET project_id = ?2, user_id = ?3, consumer_type_id = NULLIF(?4, 0),"
         " updated_at = ?5 WHERE id = ?1",
