@@ -22,6 +22,14 @@ enum acct_missing_style {
     ACCT_404_QUOTED,      /* "Resource provider 'U' not found: ..." (allocations) */
 };
 
+/* The {uuid} path parameter, canonical when it is a uuid (in the arena),
+ * else as given. */
+const char *acct_provider_uuid(struct req *rq);
+
+/* Fails 404 for the missing provider of the {uuid} path parameter, worded
+ * in the given style. Returns -1. */
+int acct_fail_no_provider(struct req *rq, enum acct_missing_style style);
+
 /* Looks up the provider of the {uuid} path parameter into *ref. Fails 404
  * in the given style (or 500/503) and returns -1. */
 int acct_path_provider(struct req *rq, struct provider_ref *ref, enum acct_missing_style style);

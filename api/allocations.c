@@ -486,22 +486,13 @@ int provider_allocations_get(struct req *rq)
 {
     struct provider_ref ref;
     struct by_provider b = {json_object(), rq->mv >= MV(1, 28), 0};
-    enum store_rc rc;
 
-    if ((rc = store_begin_read(rq->store)) != STORE_OK) {
-        json_decref(b.allocations);
-        return api_fail_store(rq, rc);
-    }
-    if (acct_path_provider(rq, &ref, ACCT_404_QUOTED) != 0) {
-        store_rollback(rq->store);
-        json_decref(b.allocations);
-        return -1;
-    }
-    rc = store_provider_allocations(rq->store, ref.id, add_by_consumer, &b);
-    store_rollback(rq->store); /* a read: nothing to keep */
+    enum store_rc rc = store_provider_allocations(rq->store, acct_provider_uuid(rq), &ref,
+                                                  add_by_consumer, &b);
     if (rc != STORE_OK) {
         json_decref(b.allocations);
-        return api_fail_store(rq, rc);
+        return rc == STORE_NOT_FOUND ? acct_fail_no_provider(rq, ACCT_404_QUOTED)
+                                     : api_fail_store(rq, rc);
     }
     json_t *o = json_object();
     json_object_set_new(o, "allocations", b.allocations);

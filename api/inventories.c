@@ -79,16 +79,16 @@ const struct js_schema ACCT_PUT_INVENTORIES_SCHEMA = {.order = OBJECT_ORDER,
 
 /* ---- Shared helpers ---- */
 
-int acct_path_provider(struct req *rq, struct provider_ref *ref, enum acct_missing_style style)
+const char *acct_provider_uuid(struct req *rq)
 {
     const char *uuid = req_param(rq, "uuid");
-    char canonical[37];
-    enum store_rc rc =
-        store_provider_ref(rq->store, uuid_normalize(uuid, canonical) ? canonical : uuid, ref);
-    if (rc == STORE_OK)
-        return 0;
-    if (rc != STORE_NOT_FOUND)
-        return api_fail_store(rq, rc);
+    char *canonical = arena_alloc(&rq->arena, 37);
+    return uuid_normalize(uuid, canonical) ? canonical : uuid;
+}
+
+int acct_fail_no_provider(struct req *rq, enum acct_missing_style style)
+{
+    const char *uuid = req_param(rq, "uuid");
     switch (style) {
     case ACCT_404_SPACE_COLON:
         return req_fail(rq, 404, ERR_DEFAULT,
@@ -107,6 +107,14 @@ int acct_path_provider(struct req *rq, struct provider_ref *ref, enum acct_missi
     default:
         return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found", uuid);
     }
+}
+
+int acct_path_provider(struct req *rq, struct provider_ref *ref, enum acct_missing_style style)
+{
+    enum store_rc rc = store_provider_ref(rq->store, acct_provider_uuid(rq), ref);
+    if (rc == STORE_OK)
+        return 0;
+    return rc == STORE_NOT_FOUND ? acct_fail_no_provider(rq, style) : api_fail_store(rq, rc);
 }
 
 static long long field_or(const json_t *record, const char *key, long long dflt)
@@ -211,23 +219,13 @@ int inventories_list(struct req *rq)
 {
     struct provider_ref ref;
     struct listing l = {json_object(), 0};
-    enum store_rc rc;
 
-    /* One snapshot, so that the generation matches the records. */
-    if ((rc = store_begin_read(rq->store)) != STORE_OK) {
-        json_decref(l.inventories);
-        return api_fail_store(rq, rc);
-    }
-    if (acct_path_provider(rq, &ref, ACCT_404_SPACE_COLON) != 0) {
-        store_rollback(rq->store);
-        json_decref(l.inventories);
-        return -1;
-    }
-    rc = store_inventories_list(rq->store, ref.id, add_inventory, &l);
-    store_rollback(rq->store); /* a read: nothing to keep */
+    enum store_rc rc =
+        store_inventories_list(rq->store, acct_provider_uuid(rq), &ref, add_inventory, &l);
     if (rc != STORE_OK) {
         json_decref(l.inventories);
-        return api_fail_store(rq, rc);
+        return rc == STORE_NOT_FOUND ? acct_fail_no_provider(rq, ACCT_404_SPACE_COLON)
+                                     : api_fail_store(rq, rc);
     }
     return reply_inventories(rq, ref.generation, l.inventories, l.modified);
 }
@@ -374,16 +372,10 @@ int inventory_get(struct req *rq)
     const char *rc_name = req_param(rq, "rc");
     struct provider_ref ref;
     struct inventory inv;
-    enum store_rc rc;
 
-    if ((rc = store_begin_read(rq->store)) != STORE_OK)
-        return api_fail_store(rq, rc);
-    if (acct_path_provider(rq, &ref, ACCT_404_SPACE_COLON) != 0) {
-        store_rollback(rq->store);
-        return -1;
-    }
-    rc = store_inventory_get(rq->store, ref.id, rc_name, &inv);
-    store_rollback(rq->store);
+    enum store_rc rc = store_inventory_get(rq->store, acct_provider_uuid(rq), rc_name, &ref, &inv);
+    if (rc == STORE_NOT_FOUND && ref.id == 0)
+        return acct_fail_no_provider(rq, ACCT_404_SPACE_COLON);
     if (rc == STORE_NOT_FOUND)
         return req_fail(rq, 404, ERR_DEFAULT, "No inventory of class %s for %s", rc_name,
                         req_param(rq, "uuid"));

@@ -199,35 +199,26 @@ int trait_delete(struct req *rq)
 
 /* ---- /resource_providers/{uuid}/traits ---- */
 
-/* Fills *ref or fails 404 with the message ResourceProvider.get_by_uuid's
- * NotFound carries (GET wraps it once more, as upstream does). */
-static int find_provider(struct req *rq, const char *uuid, bool wrapped, struct provider_ref *ref)
+/* Fails 404 with the message ResourceProvider.get_by_uuid's NotFound
+ * carries (GET wraps it once more, as upstream does). */
+static int fail_no_provider(struct req *rq, const char *uuid, bool wrapped)
 {
-    enum store_rc rc = store_provider_ref(rq->store, uuid, ref);
-    if (rc == STORE_NOT_FOUND && wrapped)
+    if (wrapped)
         return req_fail(rq, 404, ERR_DEFAULT,
                         "No resource provider with uuid %s found: No resource provider with "
                         "uuid %s found",
                         uuid, uuid);
-    if (rc == STORE_NOT_FOUND)
-        return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found", uuid);
-    return rc == STORE_OK ? 0 : api_fail_store(rq, rc);
+    return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found", uuid);
 }
 
 /* Replies {"traits": [...], "resource_provider_generation": G} from the
- * provider's stored traits. */
-static int reply_provider_traits(struct req *rq, long long provider_id, long long generation)
+ * collected list (stolen). */
+static int reply_provider_traits(struct req *rq, struct trait_list *l, long long generation)
 {
-    struct trait_list l = {json_array(), 0};
-    enum store_rc rc = store_provider_traits_list(rq->store, provider_id, add_trait, &l);
-    if (rc != STORE_OK) {
-        json_decref(l.names);
-        return api_fail_store(rq, rc);
-    }
     json_t *reply = json_object();
-    json_object_set_new(reply, "traits", l.names);
+    json_object_set_new(reply, "traits", l->names);
     json_object_set_new(reply, "resource_provider_generation", json_integer(generation));
-    req_set_last_modified(rq, l.last_modified);
+    req_set_last_modified(rq, l->last_modified);
     return api_reply(rq, 200, reply);
 }
 
@@ -235,19 +226,14 @@ int provider_traits_get(struct req *rq)
 {
     const char *uuid = req_param(rq, "uuid");
     struct provider_ref ref;
+    struct trait_list l = {json_array(), 0};
 
-    /* One read transaction, so the generation matches the traits shown. */
-    enum store_rc rc = store_begin_read(rq->store);
-    if (rc != STORE_OK)
-        return api_fail_store(rq, rc);
-    int ret = find_provider(rq, uuid, true, &ref);
-    if (ret == 0)
-        ret = reply_provider_traits(rq, ref.id, ref.generation);
-    if (ret == 0 && (rc = store_commit(rq->store)) != STORE_OK)
-        return api_fail_store(rq, rc);
-    if (ret != 0)
-        store_rollback(rq->store);
-    return ret;
+    enum store_rc rc = store_provider_traits_list(rq->store, uuid, &ref, add_trait, &l);
+    if (rc != STORE_OK) {
+        json_decref(l.names);
+        return rc == STORE_NOT_FOUND ? fail_no_provider(rq, uuid, true) : api_fail_store(rq, rc);
+    }
+    return reply_provider_traits(rq, &l, ref.generation);
 }
 
 /* The name as C text. A NUL inside a JSON string would cut the name short
@@ -313,36 +299,26 @@ static int fail_unknown_traits(struct req *rq, const char **names, const long lo
     return req_fail(rq, 400, ERR_DEFAULT, "No such trait %s", list);
 }
 
-/* The checks in Placement's order: provider (404), generation (409), trait
- * names (400); then the replacement, whose compare-and-set catches a
- * concurrent writer. Runs inside the caller's write transaction. */
-static int set_provider_traits(struct req *rq, const char *uuid, const char **names, size_t n,
-                               long long generation)
+/* Maps a failed store_provider_traits_set() of PUT to Placement's error. */
+static int fail_set_traits(struct req *rq, enum store_rc rc, const char *uuid, const char **names,
+                           const long long *ids, size_t n)
 {
-    struct provider_ref ref;
-    long long *ids = arena_alloc(&rq->arena, (n + 1) * sizeof(*ids));
-    long long new_gen;
-
-    if (find_provider(rq, uuid, false, &ref) != 0)
-        return -1;
-    if (ref.generation != generation)
+    switch (rc) {
+    case STORE_NOT_FOUND:
+        return fail_no_provider(rq, uuid, false);
+    case STORE_CONFLICT:
         return req_fail(rq, 409, ERR_CONCURRENT_UPDATE, "%s", GENERATION_CONFLICT);
-    enum store_rc rc = store_traits_resolve(rq->store, names, n, ids, NULL);
-    if (rc == STORE_NOT_FOUND)
+    case STORE_INVALID:
         return fail_unknown_traits(rq, names, ids, n);
-    if (rc == STORE_OK)
-        rc = store_provider_traits_replace(rq->store, ref.id, generation, ids, n, &new_gen);
-    if (rc == STORE_CONFLICT)
-        return req_fail(rq, 409, ERR_CONCURRENT_UPDATE, "%s", GENERATION_CONFLICT);
-    if (rc != STORE_OK)
+    default:
         return api_fail_store(rq, rc);
-    return reply_provider_traits(rq, ref.id, new_gen);
+    }
 }
 
 int provider_traits_put(struct req *rq)
 {
     const char *uuid = req_param(rq, "uuid");
-    long long generation;
+    long long generation, new_gen = 0;
     size_t n;
 
     /* The body is validated before the provider is looked up. */
@@ -350,35 +326,25 @@ int provider_traits_put(struct req *rq)
         return -1;
     js_integer(json_object_get(rq->body, "resource_provider_generation"), &generation);
     const char **names = distinct_names(rq, json_object_get(rq->body, "traits"), &n);
+    long long *ids = arena_alloc(&rq->arena, (n + 1) * sizeof(*ids));
+    struct trait_list l = {json_array(), 0};
 
-    enum store_rc rc = store_begin_write(rq->store);
-    if (rc != STORE_OK)
-        return api_fail_store(rq, rc);
-    if (set_provider_traits(rq, uuid, names, n, generation) != 0) {
-        store_rollback(rq->store);
-        return -1;
+    enum store_rc rc = store_provider_traits_set(rq->store, uuid, generation, names, n, ids,
+                                                 &new_gen, add_trait, &l);
+    if (rc != STORE_OK) {
+        json_decref(l.names);
+        return fail_set_traits(rq, rc, uuid, names, ids, n);
     }
-    if ((rc = store_commit(rq->store)) != STORE_OK)
-        return api_fail_store(rq, rc);
-    return 0;
+    return reply_provider_traits(rq, &l, new_gen);
 }
 
 int provider_traits_delete(struct req *rq)
 {
     const char *uuid = req_param(rq, "uuid");
-    struct provider_ref ref;
 
-    if (find_provider(rq, uuid, false, &ref) != 0)
-        return -1;
-    /* No generation from the client: only a concurrent change between the
-     * lookup and the write can conflict (ConcurrentUpdateDetected). */
-    enum store_rc rc =
-        store_provider_traits_replace(rq->store, ref.id, ref.generation, NULL, 0, NULL);
-    if (rc == STORE_CONFLICT)
-        return req_fail(rq, 409, ERR_CONCURRENT_UPDATE,
-                        "Another thread concurrently updated the data. Please retry your update");
+    enum store_rc rc = store_provider_traits_clear(rq->store, uuid);
     if (rc == STORE_NOT_FOUND)
-        return req_fail(rq, 404, ERR_DEFAULT, "No resource provider with uuid %s found", uuid);
+        return fail_no_provider(rq, uuid, false);
     if (rc != STORE_OK)
         return api_fail_store(rq, rc);
     rq->status = 204;

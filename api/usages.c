@@ -20,22 +20,13 @@ int provider_usages_get(struct req *rq)
 {
     struct provider_ref ref;
     json_t *usages = json_object();
-    enum store_rc rc;
 
-    if ((rc = store_begin_read(rq->store)) != STORE_OK) {
-        json_decref(usages);
-        return api_fail_store(rq, rc);
-    }
-    if (acct_path_provider(rq, &ref, ACCT_404_COLON) != 0) {
-        store_rollback(rq->store);
-        json_decref(usages);
-        return -1;
-    }
-    rc = store_provider_usages(rq->store, ref.id, add_usage, usages);
-    store_rollback(rq->store); /* a read: nothing to keep */
+    enum store_rc rc =
+        store_provider_usages(rq->store, acct_provider_uuid(rq), &ref, add_usage, usages);
     if (rc != STORE_OK) {
         json_decref(usages);
-        return api_fail_store(rq, rc);
+        return rc == STORE_NOT_FOUND ? acct_fail_no_provider(rq, ACCT_404_COLON)
+                                     : api_fail_store(rq, rc);
     }
     json_t *o = json_object();
     json_object_set_new(o, "resource_provider_generation", json_integer(ref.generation));

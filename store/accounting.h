@@ -1,5 +1,6 @@
-/* Declarations shared by store/inventories.c, store/allocations.c and
- * store/usages.c only (the accounting area of the store). */
+/* Declarations shared by store/inventories.c, store/allocations.c,
+ * store/allocation_reads.c and store/usages.c only (the accounting area of
+ * the store). */
 #ifndef PLACID_STORE_ACCOUNTING_H
 #define PLACID_STORE_ACCOUNTING_H
 
@@ -25,5 +26,11 @@ enum store_rc acct_class_id(struct store *st, const char *name, long long *id,
 enum store_rc acct_inventories_apply(struct store *st, long long provider_id,
                                      const struct inventory *inv, size_t n, bool remove_others,
                                      struct acct_failure *fail);
+
+/* Reads the consumer with this uuid: its row id into *id and, unless info
+ * is NULL, its record into *info. STORE_OK or STORE_NOT_FOUND
+ * (store/allocation_reads.c). */
+enum store_rc acct_consumer_read(struct store *st, const char *uuid, long long *id,
+                                 struct consumer_info *info);
 
 #endif

@@ -7,9 +7,6 @@ enum store_rc store_provider_aggregates_get(struct store *st, const char *rp_uui
                                             long long *generation, aggregate_row_fn *on_agg,
                                             void *arg)
 {
-    static const char sql[] =
-        "SELECT a.uuid FROM provider_aggregates pa JOIN aggregates a ON a.id = pa.aggregate_id"
-        " WHERE pa.provider_id = ?1 ORDER BY a.id";
     struct provider_ref rp;
     enum store_rc rc;
 
@@ -19,11 +16,7 @@ enum store_rc store_provider_aggregates_get(struct store *st, const char *rp_uui
     if ((rc = store_provider_ref(st, rp_uuid, &rp)) != STORE_OK)
         goto done;
     *generation = rp.generation;
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto done;
-    }
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_AGGREGATES);
     sqlite3_bind_int64(s, 1, rp.id);
     int step;
     while ((step = sqlite3_step(s)) == SQLITE_ROW)
@@ -43,19 +36,13 @@ done:
 /* Finds or creates the aggregate row for uuid. */
 static enum store_rc aggregate_id(struct store *st, const char *uuid, long long *id)
 {
-    static const char ins[] = "INSERT INTO aggregates (uuid, created_at) VALUES (?1, ?2)"
-                              " ON CONFLICT (uuid) DO NOTHING";
-    static const char sel[] = "SELECT id FROM aggregates WHERE uuid = ?1";
-    sqlite3_stmt *s = stmt_get(st, ins);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_AGGREGATE_INSERT);
     stmt_bind_text(s, 1, uuid);
     sqlite3_bind_int64(s, 2, store_now());
     enum store_rc rc = stmt_exec(st, s, "aggregate insert");
     if (rc != STORE_OK)
         return rc;
-    if (!(s = stmt_get(st, sel)))
-        return STORE_ERROR;
+    s = stmt_of(st, STMT_AGGREGATE_ID);
     stmt_bind_text(s, 1, uuid);
     rc = stmt_row(st, s, "aggregate id");
     if (rc == STORE_OK)
@@ -67,15 +54,11 @@ static enum store_rc aggregate_id(struct store *st, const char *uuid, long long 
 
 static enum store_rc link_aggregate(struct store *st, long long rp_id, const char *uuid)
 {
-    static const char sql[] = "INSERT INTO provider_aggregates (provider_id, aggregate_id)"
-                              " VALUES (?1, ?2) ON CONFLICT DO NOTHING";
     long long agg_id = 0;
     enum store_rc rc = aggregate_id(st, uuid, &agg_id);
     if (rc != STORE_OK)
         return rc;
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_AGGREGATE_LINK);
     sqlite3_bind_int64(s, 1, rp_id);
     sqlite3_bind_int64(s, 2, agg_id);
     return stmt_exec(st, s, "aggregate link");
@@ -85,7 +68,6 @@ enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uui
                                             const char *const *aggs, size_t n,
                                             const long long *expect_gen, long long *generation)
 {
-    static const char unlink_all[] = "DELETE FROM provider_aggregates WHERE provider_id = ?1";
     struct provider_ref rp;
     enum store_rc rc;
 
@@ -96,7 +78,7 @@ enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uui
     /* Generation compare-and-set: a conflict means another writer won. */
     if (expect_gen && (rc = provider_generation_bump(st, rp.id, *expect_gen, NULL)) != STORE_OK)
         goto fail;
-    if ((rc = stmt_exec_id(st, unlink_all, rp.id, "aggregates unlink")) != STORE_OK)
+    if ((rc = stmt_exec_id(st, STMT_AGGREGATES_UNLINK_ALL, rp.id, "aggregates unlink")) != STORE_OK)
         goto fail;
     for (size_t i = 0; i < n; i++)
         if ((rc = link_aggregate(st, rp.id, aggs[i])) != STORE_OK)

@@ -1,7 +1,7 @@
-/* Allocations and consumers: PUT/POST/DELETE /allocations, the reshaper,
- * and the reads behind GET /allocations/{c} and GET
- * /resource_providers/{u}/allocations (placement/objects/allocation.py,
- * consumer.py, reshaper.py and handlers/util.py:ensure_consumer).
+/* Allocation writes: PUT/POST/DELETE /allocations and the reshaper
+ * (placement/objects/allocation.py, consumer.py, reshaper.py and
+ * handlers/util.py:ensure_consumer); the reads are in
+ * store/allocation_reads.c.
  *
  * A write runs as one BEGIN IMMEDIATE transaction, so two requests racing
  * for the last unit of a provider are serialised: the second one sees the
@@ -20,13 +20,11 @@
 
 /* The id of the row of table projects/users/consumer_types named value,
  * created when missing. sel and ins are the table's two statements. */
-static enum store_rc id_get_or_create(struct store *st, const char *sel, const char *ins,
+static enum store_rc id_get_or_create(struct store *st, enum stmt_id sel, enum stmt_id ins,
                                       const char *value, long long *id)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        sqlite3_stmt *s = stmt_get(st, attempt ? ins : sel);
-        if (!s)
-            return STORE_ERROR;
+        sqlite3_stmt *s = stmt_of(st, attempt ? ins : sel);
         stmt_bind_text(s, 1, value);
         if (sqlite3_bind_parameter_count(s) >= 2)
             sqlite3_bind_int64(s, 2, store_now());
@@ -43,24 +41,17 @@ static enum store_rc id_get_or_create(struct store *st, const char *sel, const c
 
 static enum store_rc project_id(struct store *st, const char *external_id, long long *id)
 {
-    static const char sel[] = "SELECT id FROM projects WHERE external_id = ?1";
-    static const char ins[] = "INSERT INTO projects (external_id) VALUES (?1) RETURNING id";
-    return id_get_or_create(st, sel, ins, external_id, id);
+    return id_get_or_create(st, STMT_PROJECT_ID, STMT_PROJECT_INSERT, external_id, id);
 }
 
 static enum store_rc user_id(struct store *st, const char *external_id, long long *id)
 {
-    static const char sel[] = "SELECT id FROM users WHERE external_id = ?1";
-    static const char ins[] = "INSERT INTO users (external_id) VALUES (?1) RETURNING id";
-    return id_get_or_create(st, sel, ins, external_id, id);
+    return id_get_or_create(st, STMT_USER_ID, STMT_USER_INSERT, external_id, id);
 }
 
 static enum store_rc consumer_type_id(struct store *st, const char *name, long long *id)
 {
-    static const char sel[] = "SELECT id FROM consumer_types WHERE name = ?1";
-    static const char ins[] =
-        "INSERT INTO consumer_types (name, created_at) VALUES (?1, ?2) RETURNING id";
-    return id_get_or_create(st, sel, ins, name, id);
+    return id_get_or_create(st, STMT_CONSUMER_TYPE_ID, STMT_CONSUMER_TYPE_INSERT, name, id);
 }
 
 /* ---- The plan ---- */
@@ -139,11 +130,7 @@ static void plan_generation_moved(struct plan *p, long long provider_id, long lo
 
 static enum store_rc consumer_lookup(struct store *st, struct plan_consumer *pc)
 {
-    static const char sql[] = "SELECT id, generation, project_id, user_id,"
-                              " COALESCE(consumer_type_id, 0) FROM consumers WHERE uuid = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_LOOKUP);
     stmt_bind_text(s, 1, pc->req->uuid);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -247,18 +234,12 @@ static enum store_rc plan_prepare(struct store *st, const struct consumer_allocs
 
 /* ---- Execution: old allocations ---- */
 
-static const char SQL_DELETE_ALLOCATIONS[] = "DELETE FROM allocations WHERE consumer_id = ?1";
-
 /* Reads a consumer's allocations (kept for the overage rule) and deletes
  * them. An emptied consumer touches the providers they were on: upstream
  * rewrites them with used = 0. */
 static enum store_rc consumer_clear(struct store *st, struct plan *p, struct plan_consumer *pc)
 {
-    static const char sel[] =
-        "SELECT provider_id, resource_class_id, used FROM allocations WHERE consumer_id = ?1";
-    sqlite3_stmt *s = stmt_get(st, sel);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_ALLOCATIONS);
     sqlite3_bind_int64(s, 1, pc->id);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -277,7 +258,7 @@ static enum store_rc consumer_clear(struct store *st, struct plan *p, struct pla
     stmt_done(s);
     if (out != STORE_OK)
         return out;
-    return stmt_exec_id(st, SQL_DELETE_ALLOCATIONS, pc->id, "allocations delete");
+    return stmt_exec_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, pc->id, "allocations delete");
 }
 
 /* ---- Execution: capacity ---- */
@@ -286,14 +267,7 @@ static enum store_rc consumer_clear(struct store *st, struct plan *p, struct pla
  * of it (the request's consumers' rows are gone by now). */
 static enum store_rc item_inventory(struct store *st, struct plan_item *it)
 {
-    static const char sql[] =
-        "SELECT total, reserved, min_unit, max_unit, step_size, allocation_ratio,"
-        " (SELECT COALESCE(SUM(used), 0) FROM allocations"
-        "  WHERE provider_id = ?1 AND resource_class_id = ?2)"
-        " FROM inventories WHERE provider_id = ?1 AND resource_class_id = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_ITEM_INVENTORY);
     sqlite3_bind_int64(s, 1, it->provider_id);
     sqlite3_bind_int64(s, 2, it->rc_id);
     int rc = sqlite3_step(s);
@@ -334,11 +308,7 @@ static char *class_id_array(const struct plan *p)
  * provider without any of them. */
 static enum store_rc class_names(struct store *st, const char *ids, char *out, size_t size)
 {
-    static const char sql[] = "SELECT name FROM resource_classes"
-                              " WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CLASS_NAMES);
     stmt_bind_text(s, 1, ids);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
@@ -351,12 +321,7 @@ static enum store_rc class_names(struct store *st, const char *ids, char *out, s
 static enum store_rc has_any_inventory(struct store *st, long long provider_id, const char *ids,
                                        bool *out)
 {
-    static const char sql[] =
-        "SELECT EXISTS (SELECT 1 FROM inventories WHERE provider_id = ?1"
-        " AND resource_class_id IN (SELECT value FROM json_each(?2)))";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_HAS_ANY_INVENTORY);
     sqlite3_bind_int64(s, 1, provider_id);
     stmt_bind_text(s, 2, ids);
     int rc = sqlite3_step(s);
@@ -469,12 +434,7 @@ static enum store_rc check_capacity(struct store *st, struct plan *p, struct acc
 
 static enum store_rc consumer_insert(struct store *st, struct plan_consumer *pc)
 {
-    static const char sql[] =
-        "INSERT INTO consumers (uuid, project_id, user_id, consumer_type_id, generation,"
-        " created_at) VALUES (?1, ?2, ?3, NULLIF(?4, 0), 0, ?5)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_INSERT);
     stmt_bind_text(s, 1, pc->req->uuid);
     sqlite3_bind_int64(s, 2, pc->want_project);
     sqlite3_bind_int64(s, 3, pc->want_user);
@@ -493,15 +453,10 @@ static enum store_rc consumer_insert(struct store *st, struct plan_consumer *pc)
  * without a generation bump of their own. */
 static enum store_rc consumer_refresh(struct store *st, const struct plan_consumer *pc)
 {
-    static const char sql[] =
-        "UPDATE consumers SET project_id = ?2, user_id = ?3, consumer_type_id = NULLIF(?4, 0),"
-        " updated_at = ?5 WHERE id = ?1";
     long long type = pc->want_type ? pc->want_type : pc->type;
     if (pc->project == pc->want_project && pc->user == pc->want_user && pc->type == type)
         return STORE_OK;
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_REFRESH);
     sqlite3_bind_int64(s, 1, pc->id);
     sqlite3_bind_int64(s, 2, pc->want_project);
     sqlite3_bind_int64(s, 3, pc->want_user);
@@ -513,11 +468,7 @@ static enum store_rc consumer_refresh(struct store *st, const struct plan_consum
 static enum store_rc allocation_insert(struct store *st, const struct plan_item *it,
                                        long long consumer_id, long long now)
 {
-    static const char sql[] = "INSERT INTO allocations (provider_id, consumer_id,"
-                              " resource_class_id, used, created_at) VALUES (?1, ?2, ?3, ?4, ?5)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_ALLOCATION_INSERT);
     sqlite3_bind_int64(s, 1, it->provider_id);
     sqlite3_bind_int64(s, 2, consumer_id);
     sqlite3_bind_int64(s, 3, it->rc_id);
@@ -528,11 +479,7 @@ static enum store_rc allocation_insert(struct store *st, const struct plan_item 
 
 static enum store_rc consumer_bump(struct store *st, const struct plan_consumer *pc)
 {
-    static const char sql[] = "UPDATE consumers SET generation = ?2 + 1, updated_at = ?3"
-                              " WHERE id = ?1 AND generation = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_BUMP);
     sqlite3_bind_int64(s, 1, pc->id);
     sqlite3_bind_int64(s, 2, pc->generation);
     sqlite3_bind_int64(s, 3, store_now());
@@ -544,8 +491,7 @@ static enum store_rc consumer_bump(struct store *st, const struct plan_consumer 
 
 static enum store_rc consumer_remove(struct store *st, long long id)
 {
-    static const char sql[] = "DELETE FROM consumers WHERE id = ?1";
-    return stmt_exec_id(st, sql, id, "consumer delete");
+    return stmt_exec_id(st, STMT_CONSUMER_DELETE, id, "consumer delete");
 }
 
 /* Compare-and-set of a provider generation read in this transaction. */
@@ -731,127 +677,7 @@ enum store_rc store_reshape(struct store *st, const struct reshape_inventory *in
     return store_grouped_write(st, reshape_job, &j);
 }
 
-/* ---- Reads and DELETE ---- */
-
-/* Columns 1-5 of consumer_read(). SQLITE_OK, or SQLITE_TOOBIG when a text
- * does not fit (never cut). */
-static int consumer_info_from_row(sqlite3_stmt *s, struct consumer_info *info)
-{
-    info->generation = sqlite3_column_int64(s, 2);
-    int rc = column_text_copy(s, 1, info->uuid, sizeof(info->uuid));
-    if (rc == SQLITE_OK)
-        rc = column_text_copy(s, 3, info->project_id, sizeof(info->project_id));
-    if (rc == SQLITE_OK)
-        rc = column_text_copy(s, 4, info->user_id, sizeof(info->user_id));
-    if (rc == SQLITE_OK)
-        rc = column_text_copy(s, 5, info->consumer_type, sizeof(info->consumer_type));
-    return rc;
-}
-
-static enum store_rc consumer_read(struct store *st, const char *uuid, long long *id,
-                                   struct consumer_info *info)
-{
-    static const char sql[] =
-        "SELECT c.id, c.uuid, c.generation, p.external_id, u.external_id,"
-        " COALESCE(ct.name, '" STORE_CONSUMER_TYPE_UNKNOWN "')"
-        " FROM consumers c JOIN projects p ON p.id = c.project_id"
-        " JOIN users u ON u.id = c.user_id"
-        " LEFT JOIN consumer_types ct ON ct.id = c.consumer_type_id WHERE c.uuid = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    stmt_bind_text(s, 1, uuid);
-    enum store_rc rc = stmt_row(st, s, "consumer read");
-    if (rc == STORE_OK) {
-        *id = sqlite3_column_int64(s, 0);
-        if (info)
-            rc = store_rc_from_sqlite(st, consumer_info_from_row(s, info), "consumer read");
-    }
-    stmt_done(s);
-    return rc;
-}
-
-/* Streams rows of a statement whose columns are: the other side's uuid and
- * generation, class name, used, created_at, updated_at. by_consumer tells
- * which side the uuid is. */
-static enum store_rc stream_allocations(struct store *st, sqlite3_stmt *s, bool by_consumer,
-                                        const char *self_uuid, long long self_gen,
-                                        store_allocation_fn *on_row, void *arg)
-{
-    struct allocation_row row;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *other = (const char *)sqlite3_column_text(s, 0);
-        long long other_gen = sqlite3_column_int64(s, 1);
-        row.consumer_uuid = by_consumer ? self_uuid : other;
-        row.consumer_generation = by_consumer ? self_gen : other_gen;
-        row.provider_uuid = by_consumer ? other : self_uuid;
-        row.provider_generation = by_consumer ? other_gen : self_gen;
-        row.resource_class = (const char *)sqlite3_column_text(s, 2);
-        row.used = sqlite3_column_int64(s, 3);
-        row.created_at = sqlite3_column_int64(s, 4);
-        row.updated_at = sqlite3_column_int64(s, 5);
-        if (on_row(arg, &row) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "allocation list");
-    stmt_done(s);
-    return out;
-}
-
-enum store_rc store_consumer_allocations(struct store *st, const char *consumer_uuid,
-                                         struct consumer_info *info,
-                                         store_allocation_fn *on_row, void *arg)
-{
-    static const char sql[] =
-        "SELECT p.uuid, p.generation, rc.name, a.used, a.created_at, COALESCE(a.updated_at, 0)"
-        " FROM allocations a JOIN providers p ON p.id = a.provider_id"
-        " JOIN resource_classes rc ON rc.id = a.resource_class_id"
-        " WHERE a.consumer_id = ?1 ORDER BY a.id";
-    struct consumer_info local;
-    long long id = 0;
-    enum store_rc rc;
-
-    if (!info)
-        info = &local;
-    if ((rc = tx_begin_read(st)) != STORE_OK)
-        return rc;
-    if ((rc = consumer_read(st, consumer_uuid, &id, info)) != STORE_OK)
-        goto fail;
-    if (!on_row)
-        return tx_commit(st);
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
-    sqlite3_bind_int64(s, 1, id);
-    if ((rc = stream_allocations(st, s, true, info->uuid, info->generation, on_row, arg)) !=
-        STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
-}
-
-enum store_rc store_provider_allocations(struct store *st, long long provider_id,
-                                         store_allocation_fn *on_row, void *arg)
-{
-    static const char sql[] =
-        "SELECT c.uuid, c.generation, rc.name, a.used, a.created_at, COALESCE(a.updated_at, 0)"
-        " FROM allocations a JOIN consumers c ON c.id = a.consumer_id"
-        " JOIN resource_classes rc ON rc.id = a.resource_class_id"
-        " WHERE a.provider_id = ?1 ORDER BY a.id";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
-    sqlite3_bind_int64(s, 1, provider_id);
-    /* The provider's own uuid/generation are the caller's; not needed here. */
-    return stream_allocations(st, s, false, "", 0, on_row, arg);
-}
+/* ---- DELETE /allocations/{c} ---- */
 
 static enum store_rc consumer_delete(struct store *st, const char *consumer_uuid)
 {
@@ -860,8 +686,9 @@ static enum store_rc consumer_delete(struct store *st, const char *consumer_uuid
 
     if ((rc = tx_begin_write(st)) != STORE_OK)
         return rc;
-    if ((rc = consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK ||
-        (rc = stmt_exec_id(st, SQL_DELETE_ALLOCATIONS, id, "allocations delete")) != STORE_OK)
+    if ((rc = acct_consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK ||
+        (rc = stmt_exec_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, id, "allocations delete")) !=
+            STORE_OK)
         goto fail;
     if (sqlite3_changes(st->db) == 0) {
         rc = STORE_NOT_FOUND;

@@ -55,26 +55,22 @@ static int poll_busy(void *arg, int tries)
     return 1;
 }
 
-static const char SQL_SAVEPOINT[] = "SAVEPOINT job";
-static const char SQL_RELEASE[] = "RELEASE job";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO job";
-
-static enum store_rc exec_static(struct store *st, const char *sql)
+static enum store_rc exec_static(struct store *st, enum stmt_id id)
 {
-    return stmt_exec(st, stmt_get(st, sql), sql);
+    return stmt_exec(st, stmt_of(st, id), store_stmt_names[id]);
 }
 
 /* Runs one job inside the open transaction. Returns false when the
  * transaction itself was lost (SQLite rolled it back after an error). */
 static bool run_job(struct store *st, struct gc_job *job)
 {
-    job->rc = exec_static(st, SQL_SAVEPOINT);
+    job->rc = exec_static(st, STMT_SAVEPOINT_JOB);
     if (job->rc == STORE_OK) {
         job->rc = job->fn(st, job->arg);
         if (job->rc != STORE_OK && !sqlite3_get_autocommit(st->db))
-            exec_static(st, SQL_ROLLBACK_TO);
+            exec_static(st, STMT_ROLLBACK_TO_JOB);
         if (!sqlite3_get_autocommit(st->db))
-            exec_static(st, SQL_RELEASE);
+            exec_static(st, STMT_RELEASE_JOB);
     }
     return !sqlite3_get_autocommit(st->db);
 }

@@ -4,9 +4,6 @@
 
 #include "store/internal.h"
 
-static const char SQL_USER_VERSION[] = "PRAGMA user_version";
-static const char SQL_COUNT_PROVIDERS[] = "SELECT count(*) FROM providers";
-
 /* Size of the database's -wal file (0 when absent). */
 static long long wal_bytes(struct store *st)
 {
@@ -18,12 +15,10 @@ static long long wal_bytes(struct store *st)
     return stat(wal, &sb) == 0 ? (long long)sb.st_size : 0;
 }
 
-static enum store_rc read_int(struct store *st, const char *sql, long long *out)
+static enum store_rc read_int(struct store *st, enum stmt_id id, long long *out)
 {
-    sqlite3_stmt *stmt = stmt_get(st, sql);
-    if (!stmt)
-        return STORE_ERROR;
-    enum store_rc rc = stmt_row(st, stmt, sql);
+    sqlite3_stmt *stmt = stmt_of(st, id);
+    enum store_rc rc = stmt_row(st, stmt, store_stmt_names[id]);
     if (rc == STORE_OK)
         *out = sqlite3_column_int64(stmt, 0);
     stmt_done(stmt);
@@ -51,8 +46,8 @@ enum store_rc store_health_check(struct store *st, struct store_health *out)
     enum store_rc rc = tx_begin_write(st);
     if (rc != STORE_OK)
         return rc;
-    if ((rc = read_int(st, SQL_USER_VERSION, &version)) != STORE_OK ||
-        (rc = read_int(st, SQL_COUNT_PROVIDERS, &out->providers)) != STORE_OK ||
+    if ((rc = read_int(st, STMT_USER_VERSION, &version)) != STORE_OK ||
+        (rc = read_int(st, STMT_COUNT_PROVIDERS, &out->providers)) != STORE_OK ||
         (rc = rewrite_version(st, version)) != STORE_OK)
         goto fail;
     if ((rc = tx_commit(st)) != STORE_OK)

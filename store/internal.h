@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "store/statements.h"
 #include "store/store.h"
 
 #define STMT_CACHE_SIZE 256
@@ -19,9 +20,13 @@ struct tree_cache;
 struct checkpointer;
 struct committer;
 
+struct sql_ops;
+
 struct store {
+    const struct sql_ops *ops; /* the backend of store/sql.h: NULL for SQLite */
     sqlite3 *db;
-    struct stmt_slot cache[STMT_CACHE_SIZE];
+    sqlite3_stmt *stmts[STMT__COUNT];        /* every static statement, prepared at open */
+    struct stmt_slot cache[STMT_CACHE_SIZE]; /* stmt_get()'s, for store/candidates*.c */
     int tx_depth;             /* >0 inside a transaction started by tx_begin_* */
     bool reading;             /* the outermost transaction is a read (tx_begin_read) */
     struct checkpointer *ck;  /* the pool's checkpointer (NULL for a lone store): borrowed */
@@ -36,7 +41,20 @@ struct store {
 /* Frees an object of the tree cache (store/candidates.c makes them). */
 void candidates_trees_destroy(void *obj);
 
-/* Returns the cached statement for sql, prepared on first use with
+/* Prepares every statement of sqlite_sql[] on st's connection (with
+ * SQLITE_PREPARE_PERSISTENT), after the migrations. Returns 0, or -1 with
+ * a one-line reason naming the statement and SQLite's error in err. */
+int stmts_prepare(struct store *st, char *err, size_t errsz);
+
+/* The prepared statement id of st: owned by the store (never finalize);
+ * pair each use with stmt_done(). Never NULL once st is open. */
+static inline sqlite3_stmt *stmt_of(struct store *st, enum stmt_id id)
+{
+    return st->stmts[id];
+}
+
+/* For store/candidates.c until its SQL joins store/sql_sqlite.c: returns the
+ * cached statement for sql, prepared on first use with
  * SQLITE_PREPARE_PERSISTENT. sql must be a string with static storage: the
  * cache is keyed by its address. The store owns the statement; pair each use
  * with stmt_done(). Returns NULL (logged) when the SQL does not prepare. */
@@ -61,6 +79,13 @@ enum store_rc tx_begin_read(struct store *st);
 enum store_rc tx_commit(struct store *st);
 void tx_rollback(struct store *st);
 
+/* Begins the read transaction of a read unit scoped to one provider and
+ * looks the provider up into *ref. On STORE_OK the transaction is open (the
+ * unit ends it with tx_rollback(): a read keeps nothing); on any other
+ * result it is already over and ref->id is 0 (STORE_NOT_FOUND: no provider
+ * has this uuid). */
+enum store_rc provider_read_begin(struct store *st, const char *uuid, struct provider_ref *ref);
+
 /* Maps an SQLite result code to a store result, logging unexpected ones
  * with what (an identifier of the failing step). */
 enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what);
@@ -69,9 +94,8 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what);
  * it. Returns STORE_OK or the mapped error. */
 enum store_rc stmt_exec(struct store *st, sqlite3_stmt *stmt, const char *what);
 
-/* stmt_exec() of the cached statement for sql (static storage, as for
- * stmt_get()) with ?1 bound to id. STORE_ERROR when sql does not prepare. */
-enum store_rc stmt_exec_id(struct store *st, const char *sql, long long id, const char *what);
+/* stmt_exec() of statement sid with ?1 bound to id. */
+enum store_rc stmt_exec_id(struct store *st, enum stmt_id sid, long long id, const char *what);
 
 /* Steps stmt, bound, for a query that returns at most one row. STORE_OK: the
  * row is current, so read its columns before stmt_done(); STORE_NOT_FOUND:
@@ -79,10 +103,9 @@ enum store_rc stmt_exec_id(struct store *st, const char *sql, long long id, cons
  * stmt_done(stmt) in every case. */
 enum store_rc stmt_row(struct store *st, sqlite3_stmt *stmt, const char *what);
 
-/* Runs the cached statement for sql, a query of one truth value ("SELECT
- * EXISTS (...)") with ?1 bound to id, and stores that value in *out.
- * STORE_ERROR when sql does not prepare. */
-enum store_rc stmt_flag_id(struct store *st, const char *sql, long long id, bool *out,
+/* Runs statement sid, a query of one truth value ("SELECT EXISTS (...)")
+ * with ?1 bound to id, and stores that value in *out. */
+enum store_rc stmt_flag_id(struct store *st, enum stmt_id sid, long long id, bool *out,
                            const char *what);
 
 /* ---- JSON arrays: a whole list bound as one parameter, read with
@@ -166,9 +189,14 @@ enum store_rc store_grouped_write(struct store *st, gc_job_fn *fn, void *arg);
 /* Batches committed and jobs run so far. */
 void gc_stats(struct committer *gc, unsigned long long *batches, unsigned long long *jobs);
 
-/* Applies the embedded migrations and standard names. 0 on success, else -1
- * with the reason in err. */
+/* Applies the embedded migrations (raw SQL: before stmts_prepare()). 0 on
+ * success, else -1 with the reason in err. */
 int store_migrate(struct store *st, char *err, size_t errsz);
+
+/* Inserts the standard resource classes (fixed ids) and traits that are
+ * missing, so databases made by an older placid gain newer names (after
+ * stmts_prepare()). 0 on success, else -1 with the reason in err. */
+int store_sync_standard_names(struct store *st, char *err, size_t errsz);
 
 /* Current time in whole seconds, the unit of every created_at/updated_at. */
 long long store_now(void);

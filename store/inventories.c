@@ -49,20 +49,10 @@ static int inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
     return column_text_copy(s, 1, inv->resource_class, sizeof(inv->resource_class));
 }
 
-#define INVENTORY_COLUMNS                                                                      \
-    "i.resource_class_id, rc.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size," \
-    " i.allocation_ratio, i.created_at, COALESCE(i.updated_at, 0)"
-
-enum store_rc store_inventories_list(struct store *st, long long provider_id,
-                                     store_inventory_fn *on_row, void *arg)
+static enum store_rc inventories_list(struct store *st, long long provider_id,
+                                      store_inventory_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " INVENTORY_COLUMNS
-                              " FROM inventories i JOIN resource_classes rc"
-                              " ON rc.id = i.resource_class_id"
-                              " WHERE i.provider_id = ?1 ORDER BY i.resource_class_id";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORIES_LIST);
     sqlite3_bind_int64(s, 1, provider_id);
     int rc;
     struct inventory inv;
@@ -79,16 +69,21 @@ enum store_rc store_inventories_list(struct store *st, long long provider_id,
     return out;
 }
 
-enum store_rc store_inventory_get(struct store *st, long long provider_id, const char *rc_name,
-                                  struct inventory *out)
+enum store_rc store_inventories_list(struct store *st, const char *uuid, struct provider_ref *ref,
+                                     store_inventory_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " INVENTORY_COLUMNS
-                              " FROM inventories i JOIN resource_classes rc"
-                              " ON rc.id = i.resource_class_id"
-                              " WHERE i.provider_id = ?1 AND rc.name = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = inventories_list(st, ref->id, on_row, arg);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
+}
+
+static enum store_rc inventory_get(struct store *st, long long provider_id, const char *rc_name,
+                                   struct inventory *out)
+{
+    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORY_GET);
     sqlite3_bind_int64(s, 1, provider_id);
     stmt_bind_text(s, 2, rc_name);
     enum store_rc rc = stmt_row(st, s, "inventory get");
@@ -98,16 +93,25 @@ enum store_rc store_inventory_get(struct store *st, long long provider_id, const
     return rc;
 }
 
-/* Runs sql, an inventory write whose parameters are ?1 provider_id, ?2
+enum store_rc store_inventory_get(struct store *st, const char *uuid, const char *rc_name,
+                                  struct provider_ref *ref, struct inventory *out)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = inventory_get(st, ref->id, rc_name, out);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
+}
+
+/* Runs statement id, an inventory write whose parameters are ?1 provider_id, ?2
  * rc_id, ?3-?8 the record's total, reserved, min_unit, max_unit, step_size
  * and allocation_ratio, and ?9 now (the created_at or updated_at). */
-static enum store_rc inventory_write(struct store *st, const char *sql, long long provider_id,
+static enum store_rc inventory_write(struct store *st, enum stmt_id id, long long provider_id,
                                      long long rc_id, const struct inventory *inv, long long now,
                                      const char *what)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, id);
     sqlite3_bind_int64(s, 1, provider_id);
     sqlite3_bind_int64(s, 2, rc_id);
     sqlite3_bind_int64(s, 3, inv->total);
@@ -124,24 +128,13 @@ static enum store_rc inventory_write(struct store *st, const char *sql, long lon
 static enum store_rc inventory_upsert(struct store *st, long long provider_id, long long rc_id,
                                       const struct inventory *inv, long long now)
 {
-    static const char sql[] =
-        "INSERT INTO inventories (provider_id, resource_class_id, total, reserved, min_unit,"
-        " max_unit, step_size, allocation_ratio, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        " ON CONFLICT (provider_id, resource_class_id) DO UPDATE SET total = excluded.total,"
-        " reserved = excluded.reserved, min_unit = excluded.min_unit,"
-        " max_unit = excluded.max_unit, step_size = excluded.step_size,"
-        " allocation_ratio = excluded.allocation_ratio, updated_at = excluded.created_at";
-    return inventory_write(st, sql, provider_id, rc_id, inv, now, "inventory upsert");
+    return inventory_write(st, STMT_INVENTORY_UPSERT, provider_id, rc_id, inv, now,
+                           "inventory upsert");
 }
 
 static enum store_rc inventory_remove(struct store *st, long long provider_id, long long rc_id)
 {
-    static const char sql[] =
-        "DELETE FROM inventories WHERE provider_id = ?1 AND resource_class_id = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORY_REMOVE);
     sqlite3_bind_int64(s, 1, provider_id);
     sqlite3_bind_int64(s, 2, rc_id);
     return stmt_exec(st, s, "inventory delete");
@@ -162,14 +155,7 @@ static enum store_rc doomed_classes(struct store *st, long long provider_id, con
                                     size_t n_keep, long long **doomed, size_t *n_doomed,
                                     bool *in_use, struct acct_failure *fail)
 {
-    static const char sql[] =
-        "SELECT i.resource_class_id, rc.name, EXISTS (SELECT 1 FROM allocations a"
-        " WHERE a.provider_id = i.provider_id AND a.resource_class_id = i.resource_class_id)"
-        " FROM inventories i JOIN resource_classes rc ON rc.id = i.resource_class_id"
-        " WHERE i.provider_id = ?1 ORDER BY i.resource_class_id";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_DOOMED_CLASSES);
     sqlite3_bind_int64(s, 1, provider_id);
     size_t cap = 0;
     int rc;
@@ -272,23 +258,16 @@ fail:
 static enum store_rc inventory_insert(struct store *st, long long provider_id, long long rc_id,
                                       const struct inventory *inv)
 {
-    static const char sql[] =
-        "INSERT INTO inventories (provider_id, resource_class_id, total, reserved, min_unit,"
-        " max_unit, step_size, allocation_ratio, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-    return inventory_write(st, sql, provider_id, rc_id, inv, store_now(), "inventory insert");
+    return inventory_write(st, STMT_INVENTORY_INSERT, provider_id, rc_id, inv, store_now(),
+                           "inventory insert");
 }
 
 /* Overwrites an existing record; STORE_NOT_FOUND when there is none. */
 static enum store_rc inventory_overwrite(struct store *st, long long provider_id, long long rc_id,
                                          const struct inventory *inv)
 {
-    static const char sql[] =
-        "UPDATE inventories SET total = ?3, reserved = ?4, min_unit = ?5, max_unit = ?6,"
-        " step_size = ?7, allocation_ratio = ?8, updated_at = ?9"
-        " WHERE provider_id = ?1 AND resource_class_id = ?2";
-    enum store_rc rc =
-        inventory_write(st, sql, provider_id, rc_id, inv, store_now(), "inventory update");
+    enum store_rc rc = inventory_write(st, STMT_INVENTORY_OVERWRITE, provider_id, rc_id, inv,
+                                       store_now(), "inventory update");
     if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
         rc = STORE_NOT_FOUND;
     return rc;
@@ -344,11 +323,7 @@ enum store_rc store_inventory_update(struct store *st, long long provider_id, lo
 static enum store_rc class_in_use(struct store *st, long long provider_id, long long rc_id,
                                   bool *in_use)
 {
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM allocations"
-                              " WHERE provider_id = ?1 AND resource_class_id = ?2)";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORY_IN_USE);
     sqlite3_bind_int64(s, 1, provider_id);
     sqlite3_bind_int64(s, 2, rc_id);
     int rc = sqlite3_step(s);

@@ -5,11 +5,7 @@
 
 enum store_rc store_provider_ref(struct store *st, const char *uuid, struct provider_ref *out)
 {
-    static const char sql[] =
-        "SELECT id, generation, COALESCE(parent_id, 0), root_id, uuid FROM providers WHERE uuid = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_REF);
     stmt_bind_text(s, 1, uuid);
     enum store_rc rc = stmt_row(st, s, "provider lookup");
     if (rc == STORE_OK) {
@@ -24,11 +20,9 @@ enum store_rc store_provider_ref(struct store *st, const char *uuid, struct prov
     return rc;
 }
 
-static enum store_rc id_by_name(struct store *st, const char *sql, const char *name, long long *id)
+static enum store_rc id_by_name(struct store *st, enum stmt_id sid, const char *name, long long *id)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, sid);
     stmt_bind_text(s, 1, name);
     enum store_rc rc = stmt_row(st, s, "name lookup");
     if (rc == STORE_OK)
@@ -39,32 +33,23 @@ static enum store_rc id_by_name(struct store *st, const char *sql, const char *n
 
 enum store_rc store_resource_class_id(struct store *st, const char *name, long long *id)
 {
-    static const char sql[] = "SELECT id FROM resource_classes WHERE name = ?1";
-    return id_by_name(st, sql, name, id);
+    return id_by_name(st, STMT_RESOURCE_CLASS_ID, name, id);
 }
 
 enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
 {
-    static const char sql[] = "SELECT id FROM traits WHERE name = ?1";
-    return id_by_name(st, sql, name, id);
+    return id_by_name(st, STMT_TRAIT_ID, name, id);
 }
 
-enum store_rc store_begin_write(struct store *st)
+enum store_rc provider_read_begin(struct store *st, const char *uuid, struct provider_ref *ref)
 {
-    return tx_begin_write(st);
-}
-
-enum store_rc store_begin_read(struct store *st)
-{
-    return tx_begin_read(st);
-}
-
-enum store_rc store_commit(struct store *st)
-{
-    return tx_commit(st);
-}
-
-void store_rollback(struct store *st)
-{
-    tx_rollback(st);
+    ref->id = 0;
+    enum store_rc rc = tx_begin_read(st);
+    if (rc != STORE_OK)
+        return rc;
+    if ((rc = store_provider_ref(st, uuid, ref)) != STORE_OK) {
+        ref->id = 0;
+        tx_rollback(st);
+    }
+    return rc;
 }

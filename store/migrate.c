@@ -61,13 +61,8 @@ fail:
     return -1;
 }
 
-/* Inserts the standard resource classes (fixed ids) and traits that are
- * missing, so databases made by an older placid gain newer names. */
-static int sync_standard_names(struct store *st, char *err, size_t errsz)
+int store_sync_standard_names(struct store *st, char *err, size_t errsz)
 {
-    static const char rc_sql[] =
-        "INSERT OR IGNORE INTO resource_classes(id, name, created_at) VALUES (?1, ?2, ?3)";
-    static const char trait_sql[] = "INSERT OR IGNORE INTO traits(name, created_at) VALUES (?1, ?2)";
     long long now = store_now();
 
     if (tx_begin_write(st) != STORE_OK) {
@@ -75,7 +70,7 @@ static int sync_standard_names(struct store *st, char *err, size_t errsz)
         return -1;
     }
     for (size_t i = 0; i < standard_resource_classes_count; i++) {
-        sqlite3_stmt *s = stmt_get(st, rc_sql);
+        sqlite3_stmt *s = stmt_of(st, STMT_SEED_RESOURCE_CLASS);
         sqlite3_bind_int64(s, 1, (long long)i);
         stmt_bind_text(s, 2, standard_resource_classes[i]);
         sqlite3_bind_int64(s, 3, now);
@@ -83,7 +78,7 @@ static int sync_standard_names(struct store *st, char *err, size_t errsz)
             goto fail;
     }
     for (size_t i = 0; i < standard_traits_count; i++) {
-        sqlite3_stmt *s = stmt_get(st, trait_sql);
+        sqlite3_stmt *s = stmt_of(st, STMT_SEED_TRAIT);
         stmt_bind_text(s, 1, standard_traits[i]);
         sqlite3_bind_int64(s, 2, now);
         if (stmt_exec(st, s, "seed trait") != STORE_OK)
@@ -123,5 +118,5 @@ int store_migrate(struct store *st, char *err, size_t errsz)
         if (store_migrations[i].version > current &&
             apply_one(st, &store_migrations[i], err, errsz) != 0)
             return -1;
-    return sync_standard_names(st, err, errsz);
+    return 0;
 }

@@ -7,14 +7,6 @@
 
 #include "store/internal.h"
 
-/* Every provider read selects these columns, in this order. */
-#define PROVIDER_COLUMNS                                                                           \
-    "p.id, p.uuid, p.name, p.generation, COALESCE(pp.uuid, ''), r.uuid, p.created_at,"             \
-    " COALESCE(p.updated_at, 0)"
-#define PROVIDER_FROM                                                                              \
-    " FROM providers p JOIN providers r ON r.id = p.root_id"                                       \
-    " LEFT JOIN providers pp ON pp.id = p.parent_id"
-
 /* SQLITE_OK, or SQLITE_TOOBIG when a text does not fit (never cut). */
 static int provider_from_row(sqlite3_stmt *s, struct provider *out)
 {
@@ -34,10 +26,7 @@ static int provider_from_row(sqlite3_stmt *s, struct provider *out)
 
 enum store_rc store_provider_get(struct store *st, const char *uuid, struct provider *out)
 {
-    static const char sql[] = "SELECT " PROVIDER_COLUMNS PROVIDER_FROM " WHERE p.uuid = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_GET);
     stmt_bind_text(s, 1, uuid);
     enum store_rc rc = stmt_row(st, s, "provider get");
     if (rc == STORE_OK)
@@ -47,30 +36,25 @@ enum store_rc store_provider_get(struct store *st, const char *uuid, struct prov
 }
 
 /* STORE_OK when some provider has column = value, else STORE_NOT_FOUND. */
-static enum store_rc exists(struct store *st, const char *sql, const char *value)
+static enum store_rc exists(struct store *st, enum stmt_id id, const char *value)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, id);
     stmt_bind_text(s, 1, value);
     enum store_rc rc = stmt_row(st, s, "provider exists");
     stmt_done(s);
     return rc;
 }
 
-static const char SQL_UUID_TAKEN[] = "SELECT 1 FROM providers WHERE uuid = ?1";
-static const char SQL_NAME_TAKEN[] = "SELECT 1 FROM providers WHERE name = ?1";
-
 /* Maps "the uuid or name is already in use" to STORE_DUPLICATE plus *why. */
 static enum store_rc check_unique(struct store *st, const char *uuid, const char *name,
                                   enum provider_problem *why)
 {
     enum store_rc rc;
-    if (uuid && (rc = exists(st, SQL_UUID_TAKEN, uuid)) != STORE_NOT_FOUND) {
+    if (uuid && (rc = exists(st, STMT_PROVIDER_UUID_TAKEN, uuid)) != STORE_NOT_FOUND) {
         *why = PROVIDER_DUPLICATE_UUID;
         return rc == STORE_OK ? STORE_DUPLICATE : rc;
     }
-    if ((rc = exists(st, SQL_NAME_TAKEN, name)) != STORE_NOT_FOUND) {
+    if ((rc = exists(st, STMT_PROVIDER_NAME_TAKEN, name)) != STORE_NOT_FOUND) {
         *why = PROVIDER_DUPLICATE_NAME;
         return rc == STORE_OK ? STORE_DUPLICATE : rc;
     }
@@ -92,14 +76,7 @@ static enum store_rc parent_ref(struct store *st, const char *parent_uuid,
 static enum store_rc insert_provider(struct store *st, const char *uuid, const char *name,
                                      const struct provider_ref *parent)
 {
-    /* A new root is its own root: insert, then point root_id at the new id. */
-    static const char ins[] = "INSERT INTO providers (uuid, name, generation, parent_id, root_id,"
-                              " created_at) VALUES (?1, ?2, 0, ?3, COALESCE(?4, 0), ?5)";
-    static const char fix_root[] =
-        "UPDATE providers SET root_id = id WHERE id = last_insert_rowid() AND root_id = 0";
-    sqlite3_stmt *s = stmt_get(st, ins);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_INSERT);
     stmt_bind_text(s, 1, uuid);
     stmt_bind_text(s, 2, name);
     if (parent) {
@@ -110,7 +87,7 @@ static enum store_rc insert_provider(struct store *st, const char *uuid, const c
     enum store_rc rc = stmt_exec(st, s, "provider insert");
     if (rc != STORE_OK)
         return rc;
-    return parent ? STORE_OK : stmt_exec(st, stmt_get(st, fix_root), "provider root");
+    return parent ? STORE_OK : stmt_exec(st, stmt_of(st, STMT_PROVIDER_FIX_ROOT), "provider root");
 }
 
 enum store_rc store_provider_create(struct store *st, const char *uuid, const char *name,
@@ -135,18 +112,10 @@ fail:
     return rc;
 }
 
-/* The descendants of a provider, itself included, as a recursive CTE. */
-#define SUBTREE_CTE                                                                                \
-    "WITH RECURSIVE sub(id) AS (SELECT ?1 UNION ALL"                                               \
-    " SELECT c.id FROM providers c JOIN sub ON c.parent_id = sub.id) "
-
 /* STORE_OK when candidate is self or one of its descendants, else STORE_NOT_FOUND. */
 static enum store_rc in_subtree(struct store *st, long long self, long long candidate)
 {
-    static const char sql[] = SUBTREE_CTE "SELECT 1 FROM sub WHERE id = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_IN_SUBTREE);
     sqlite3_bind_int64(s, 1, self);
     sqlite3_bind_int64(s, 2, candidate);
     enum store_rc rc = stmt_row(st, s, "subtree check");
@@ -198,15 +167,7 @@ static enum store_rc plan_parent(struct store *st, const struct provider_ref *me
 static enum store_rc write_update(struct store *st, long long id, const char *name,
                                   long long parent_id, long long root_id)
 {
-    static const char sql[] = "UPDATE providers SET name = ?2, parent_id = ?3, updated_at = ?4"
-                              " WHERE id = ?1";
-    /* The whole subtree follows its top to the new root (root_id is denormalised). */
-    static const char move[] =
-        SUBTREE_CTE "UPDATE providers SET root_id = ?2 WHERE id IN (SELECT id FROM sub)"
-                    " AND root_id <> ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_UPDATE);
     sqlite3_bind_int64(s, 1, id);
     stmt_bind_text(s, 2, name);
     if (parent_id)
@@ -215,8 +176,7 @@ static enum store_rc write_update(struct store *st, long long id, const char *na
     enum store_rc rc = stmt_exec(st, s, "provider update");
     if (rc != STORE_OK)
         return rc;
-    if (!(s = stmt_get(st, move)))
-        return STORE_ERROR;
+    s = stmt_of(st, STMT_PROVIDER_MOVE_SUBTREE);
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, root_id);
     return stmt_exec(st, s, "provider subtree root");
@@ -248,11 +208,9 @@ fail:
 }
 
 /* STORE_OK when the query on ?1 = id returns a row, STORE_NOT_FOUND when not. */
-static enum store_rc any_row(struct store *st, const char *sql, long long id)
+static enum store_rc any_row(struct store *st, enum stmt_id sid, long long id)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, sid);
     sqlite3_bind_int64(s, 1, id);
     enum store_rc rc = stmt_row(st, s, "provider check");
     stmt_done(s);
@@ -262,12 +220,10 @@ static enum store_rc any_row(struct store *st, const char *sql, long long id)
 /* Children first, then allocations, as ResourceProvider._delete does. */
 static enum store_rc check_deletable(struct store *st, long long id)
 {
-    static const char children[] = "SELECT 1 FROM providers WHERE parent_id = ?1 LIMIT 1";
-    static const char allocs[] = "SELECT 1 FROM allocations WHERE provider_id = ?1 LIMIT 1";
-    enum store_rc rc = any_row(st, children, id);
+    enum store_rc rc = any_row(st, STMT_PROVIDER_HAS_CHILDREN, id);
     if (rc != STORE_NOT_FOUND)
         return rc == STORE_OK ? STORE_HAS_CHILDREN : rc;
-    rc = any_row(st, allocs, id);
+    rc = any_row(st, STMT_PROVIDER_HAS_ALLOCATIONS, id);
     if (rc != STORE_NOT_FOUND)
         return rc == STORE_OK ? STORE_IN_USE : rc;
     return STORE_OK;
@@ -275,8 +231,6 @@ static enum store_rc check_deletable(struct store *st, long long id)
 
 enum store_rc store_provider_delete(struct store *st, const char *uuid)
 {
-    /* Inventories, trait links and aggregate links go with it (ON DELETE CASCADE). */
-    static const char del[] = "DELETE FROM providers WHERE id = ?1";
     enum store_rc rc;
     struct provider_ref me;
 
@@ -284,7 +238,7 @@ enum store_rc store_provider_delete(struct store *st, const char *uuid)
         return rc;
     if ((rc = store_provider_ref(st, uuid, &me)) != STORE_OK ||
         (rc = check_deletable(st, me.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, del, me.id, "provider delete")) != STORE_OK)
+        (rc = stmt_exec_id(st, STMT_PROVIDER_DELETE, me.id, "provider delete")) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
@@ -296,10 +250,7 @@ fail:
 
 enum store_rc provider_generation_read(struct store *st, long long provider_id, long long *gen)
 {
-    static const char sql[] = "SELECT generation FROM providers WHERE id = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_GENERATION);
     sqlite3_bind_int64(s, 1, provider_id);
     enum store_rc rc = stmt_row(st, s, "provider generation");
     if (rc == STORE_OK)
@@ -311,11 +262,7 @@ enum store_rc provider_generation_read(struct store *st, long long provider_id, 
 enum store_rc provider_generation_bump(struct store *st, long long provider_id, long long gen,
                                        long long *new_gen)
 {
-    static const char sql[] = "UPDATE providers SET generation = ?2 + 1, updated_at = ?3"
-                              " WHERE id = ?1 AND generation = ?2";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_GENERATION_BUMP);
     sqlite3_bind_int64(s, 1, provider_id);
     sqlite3_bind_int64(s, 2, gen);
     sqlite3_bind_int64(s, 3, store_now());
@@ -415,40 +362,6 @@ static sqlite3_str *uuids_json(sqlite3 *db, const struct uuid_set *set)
     return out;
 }
 
-/* ?4: [[trait ids any-of], ...]  ?5: [forbidden trait ids]
- * ?6: [[aggregate uuids any-of], ...]  ?7: [forbidden aggregate uuids]
- * ?8: [[rc id, amount], ...] with Placement's capacity rule
- * (used + amount <= (total - reserved) * allocation_ratio, min_unit <= amount <= max_unit,
- * amount % step_size == 0). json_each(NULL) has no rows, so an unused filter passes.
- * The aggregate clauses say CROSS JOIN to keep SQLite's join order: from each listed uuid
- * through the unique index to the (provider_id, aggregate_id) key. Left to itself, SQLite
- * walked all of a provider's aggregates for each listed uuid (2,500 uuids against 25,000
- * links took 3.7 s). */
-static const char SQL_LIST[] =
-    "SELECT " PROVIDER_COLUMNS PROVIDER_FROM " WHERE (?1 IS NULL OR p.name = ?1)"
-    " AND (?2 IS NULL OR p.uuid = ?2)"
-    " AND (?3 IS NULL OR p.root_id = (SELECT t.root_id FROM providers t WHERE t.uuid = ?3))"
-    " AND NOT EXISTS (SELECT 1 FROM json_each(?4) g WHERE NOT EXISTS ("
-    "   SELECT 1 FROM json_each(g.value) x JOIN provider_traits pt ON pt.trait_id = x.value"
-    "   WHERE pt.provider_id = p.id))"
-    " AND NOT EXISTS (SELECT 1 FROM json_each(?5) x JOIN provider_traits pt"
-    "   ON pt.trait_id = x.value WHERE pt.provider_id = p.id)"
-    " AND NOT EXISTS (SELECT 1 FROM json_each(?6) g WHERE NOT EXISTS ("
-    "   SELECT 1 FROM json_each(g.value) x CROSS JOIN aggregates a ON a.uuid = x.value"
-    "   CROSS JOIN provider_aggregates pa ON pa.aggregate_id = a.id AND pa.provider_id = p.id))"
-    " AND NOT EXISTS (SELECT 1 FROM json_each(?7) x CROSS JOIN aggregates a ON a.uuid = x.value"
-    "   CROSS JOIN provider_aggregates pa ON pa.aggregate_id = a.id AND pa.provider_id = p.id)"
-    " AND NOT EXISTS (SELECT 1 FROM json_each(?8) q WHERE NOT EXISTS ("
-    "   SELECT 1 FROM inventories i"
-    "   WHERE i.provider_id = p.id AND i.resource_class_id = json_extract(q.value, '$[0]')"
-    "   AND COALESCE((SELECT SUM(al.used) FROM allocations al WHERE al.provider_id = p.id"
-    "        AND al.resource_class_id = i.resource_class_id), 0)"
-    "       + json_extract(q.value, '$[1]') <= (i.total - i.reserved) * i.allocation_ratio"
-    "   AND i.min_unit <= json_extract(q.value, '$[1]')"
-    "   AND i.max_unit >= json_extract(q.value, '$[1]')"
-    "   AND json_extract(q.value, '$[1]') % i.step_size = 0))"
-    " ORDER BY p.id";
-
 static void bind_opt_text(sqlite3_stmt *s, int idx, const char *v)
 {
     if (v)
@@ -458,9 +371,7 @@ static void bind_opt_text(sqlite3_stmt *s, int idx, const char *v)
 enum store_rc store_provider_list(struct store *st, const struct provider_filter *f,
                                   provider_row_fn *on_row, void *arg)
 {
-    sqlite3_stmt *s = stmt_get(st, SQL_LIST);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_LIST);
     bind_opt_text(s, 1, f->name);
     bind_opt_text(s, 2, f->uuid);
     bind_opt_text(s, 3, f->in_tree);

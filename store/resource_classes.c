@@ -4,9 +4,6 @@
 
 #include "store/internal.h"
 
-/* Columns: id, name, created_at, updated_at (0 when NULL). */
-#define CLASS_COLUMNS "id, name, created_at, COALESCE(updated_at, 0)"
-
 /* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
 static int class_from_row(sqlite3_stmt *s, struct resource_class *out)
 {
@@ -18,10 +15,7 @@ static int class_from_row(sqlite3_stmt *s, struct resource_class *out)
 
 enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " CLASS_COLUMNS " FROM resource_classes ORDER BY id";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASSES_LIST);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct resource_class row;
@@ -40,10 +34,7 @@ enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *
 enum store_rc store_resource_class_get(struct store *st, const char *name,
                                        struct resource_class *out)
 {
-    static const char sql[] = "SELECT " CLASS_COLUMNS " FROM resource_classes WHERE name = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASS_GET);
     stmt_bind_text(s, 1, name);
     enum store_rc rc = stmt_row(st, s, "get resource class");
     if (rc == STORE_OK)
@@ -56,12 +47,7 @@ enum store_rc store_resource_class_get(struct store *st, const char *name,
  * writers, so the id cannot be taken between the MAX and the INSERT. */
 static enum store_rc insert_custom_class(struct store *st, const char *name)
 {
-    static const char sql[] = "INSERT INTO resource_classes(id, name, created_at) "
-                              "SELECT MAX(?3, COALESCE(MAX(id) + 1, ?3)), ?1, ?2 "
-                              "FROM resource_classes";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASS_INSERT);
     stmt_bind_text(s, 1, name);
     sqlite3_bind_int64(s, 2, store_now());
     sqlite3_bind_int64(s, 3, STORE_CUSTOM_CLASS_MIN_ID);
@@ -113,8 +99,6 @@ static enum store_rc custom_class_get(struct store *st, const char *name,
 enum store_rc store_resource_class_rename(struct store *st, const char *name, const char *new_name,
                                           struct resource_class *out)
 {
-    static const char sql[] =
-        "UPDATE resource_classes SET name = ?2, updated_at = ?3 WHERE id = ?1";
     struct resource_class row = {0};
     enum store_rc rc;
 
@@ -124,11 +108,7 @@ enum store_rc store_resource_class_rename(struct store *st, const char *name, co
      * ResourceClass.save() does. */
     if ((rc = custom_class_get(st, name, &row)) != STORE_OK)
         goto fail;
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s) {
-        rc = STORE_ERROR;
-        goto fail;
-    }
+    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASS_RENAME);
     sqlite3_bind_int64(s, 1, row.id);
     stmt_bind_text(s, 2, new_name);
     sqlite3_bind_int64(s, 3, store_now());
@@ -151,17 +131,14 @@ fail:
  * first, as Placement does. */
 static enum store_rc class_in_use(struct store *st, long long id)
 {
-    static const char sql[] =
-        "SELECT EXISTS (SELECT 1 FROM inventories WHERE resource_class_id = ?1)"
-        " OR EXISTS (SELECT 1 FROM allocations WHERE resource_class_id = ?1)";
     bool used = false;
-    enum store_rc rc = stmt_flag_id(st, sql, id, &used, "resource class in use");
+    enum store_rc rc =
+        stmt_flag_id(st, STMT_RESOURCE_CLASS_IN_USE, id, &used, "resource class in use");
     return rc == STORE_OK && used ? STORE_IN_USE : rc;
 }
 
 enum store_rc store_resource_class_delete(struct store *st, const char *name)
 {
-    static const char sql[] = "DELETE FROM resource_classes WHERE id = ?1";
     struct resource_class row = {0};
     enum store_rc rc;
 
@@ -169,7 +146,8 @@ enum store_rc store_resource_class_delete(struct store *st, const char *name)
         return rc;
     if ((rc = custom_class_get(st, name, &row)) != STORE_OK ||
         (rc = class_in_use(st, row.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, sql, row.id, "delete resource class")) != STORE_OK)
+        (rc = stmt_exec_id(st, STMT_RESOURCE_CLASS_DELETE, row.id, "delete resource class")) !=
+            STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:

@@ -101,19 +101,15 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
 
 enum store_rc stmt_exec(struct store *st, sqlite3_stmt *stmt, const char *what)
 {
-    if (!stmt)
-        return STORE_ERROR;
     int rc = sqlite3_step(stmt);
     enum store_rc out = store_rc_from_sqlite(st, rc, what);
     stmt_done(stmt);
     return out;
 }
 
-enum store_rc stmt_exec_id(struct store *st, const char *sql, long long id, const char *what)
+enum store_rc stmt_exec_id(struct store *st, enum stmt_id sid, long long id, const char *what)
 {
-    sqlite3_stmt *stmt = stmt_get(st, sql);
-    if (!stmt)
-        return STORE_ERROR;
+    sqlite3_stmt *stmt = stmt_of(st, sid);
     sqlite3_bind_int64(stmt, 1, id);
     return stmt_exec(st, stmt, what);
 }
@@ -126,12 +122,10 @@ enum store_rc stmt_row(struct store *st, sqlite3_stmt *stmt, const char *what)
     return rc == SQLITE_DONE ? STORE_NOT_FOUND : store_rc_from_sqlite(st, rc, what);
 }
 
-enum store_rc stmt_flag_id(struct store *st, const char *sql, long long id, bool *out,
+enum store_rc stmt_flag_id(struct store *st, enum stmt_id sid, long long id, bool *out,
                            const char *what)
 {
-    sqlite3_stmt *stmt = stmt_get(st, sql);
-    if (!stmt)
-        return STORE_ERROR;
+    sqlite3_stmt *stmt = stmt_of(st, sid);
     sqlite3_bind_int64(stmt, 1, id);
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW)
@@ -185,11 +179,6 @@ char *json_text_array(const char *const *strings, size_t n)
     return out;
 }
 
-static const char SQL_BEGIN_WRITE[] = "BEGIN IMMEDIATE";
-static const char SQL_BEGIN_READ[] = "BEGIN";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
-
 /* The outermost transaction is over (committed, rolled back or never begun). */
 static void tx_ended(struct store *st)
 {
@@ -199,14 +188,14 @@ static void tx_ended(struct store *st)
     st->reading = false;
 }
 
-static enum store_rc tx_begin(struct store *st, const char *sql)
+static enum store_rc tx_begin(struct store *st, enum stmt_id begin)
 {
     if (st->tx_depth++ > 0)
         return STORE_OK; /* nested: the outer transaction covers it */
-    st->reading = sql == SQL_BEGIN_READ;
+    st->reading = begin == STMT_BEGIN_READ;
     if (st->reading)
         ckpt_reader_enter(st->ck);
-    enum store_rc rc = stmt_exec(st, stmt_get(st, sql), sql);
+    enum store_rc rc = stmt_exec(st, stmt_of(st, begin), store_stmt_names[begin]);
     if (rc != STORE_OK)
         tx_ended(st);
     return rc;
@@ -214,21 +203,21 @@ static enum store_rc tx_begin(struct store *st, const char *sql)
 
 enum store_rc tx_begin_write(struct store *st)
 {
-    return tx_begin(st, SQL_BEGIN_WRITE);
+    return tx_begin(st, STMT_BEGIN_WRITE);
 }
 
 enum store_rc tx_begin_read(struct store *st)
 {
-    return tx_begin(st, SQL_BEGIN_READ);
+    return tx_begin(st, STMT_BEGIN_READ);
 }
 
 enum store_rc tx_commit(struct store *st)
 {
     if (st->tx_depth <= 0 || --st->tx_depth > 0)
         return STORE_OK;
-    enum store_rc rc = stmt_exec(st, stmt_get(st, SQL_COMMIT), "commit");
+    enum store_rc rc = stmt_exec(st, stmt_of(st, STMT_COMMIT), "commit");
     if (rc != STORE_OK)
-        stmt_exec(st, stmt_get(st, SQL_ROLLBACK), "rollback");
+        stmt_exec(st, stmt_of(st, STMT_ROLLBACK), "rollback");
     tx_ended(st);
     return rc;
 }
@@ -238,7 +227,7 @@ void tx_rollback(struct store *st)
     if (st->tx_depth <= 0 || --st->tx_depth > 0)
         return;
     if (!sqlite3_get_autocommit(st->db))
-        stmt_exec(st, stmt_get(st, SQL_ROLLBACK), "rollback");
+        stmt_exec(st, stmt_of(st, STMT_ROLLBACK), "rollback");
     tx_ended(st);
 }
 
@@ -290,13 +279,31 @@ static struct store *store_wrap(sqlite3 *db)
     return st;
 }
 
+/* Another connection to a database that store_open() has migrated, with
+ * every statement prepared. NULL with the reason in err. */
+static struct store *store_connect(const char *path, char *err, size_t errsz)
+{
+    sqlite3 *db = open_connection(path, err, errsz);
+    if (!db)
+        return NULL;
+    struct store *st = store_wrap(db);
+    if (stmts_prepare(st, err, errsz) != 0) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
 struct store *store_open(const char *path, char *err, size_t errsz)
 {
     sqlite3 *db = open_connection(path, err, errsz);
     if (!db)
         return NULL;
     struct store *st = store_wrap(db);
-    if (store_migrate(st, err, errsz) != 0) {
+    /* The statements prepare against the migrated schema; the standard
+     * names are then written with them. */
+    if (store_migrate(st, err, errsz) != 0 || stmts_prepare(st, err, errsz) != 0 ||
+        store_sync_standard_names(st, err, errsz) != 0) {
         store_close(st);
         return NULL;
     }
@@ -305,10 +312,25 @@ struct store *store_open(const char *path, char *err, size_t errsz)
     return st;
 }
 
+int stmts_prepare(struct store *st, char *err, size_t errsz)
+{
+    for (int id = 0; id < STMT__COUNT; id++) {
+        if (sqlite3_prepare_v3(st->db, sqlite_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errsz, "cannot prepare statement %s: %s", store_stmt_names[id],
+                     sqlite3_errmsg(st->db));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void store_close(struct store *st)
 {
     if (!st)
         return;
+    for (int id = 0; id < STMT__COUNT; id++)
+        sqlite3_finalize(st->stmts[id]);
     for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
         sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
@@ -364,14 +386,13 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
         return NULL;
     }
     pool->ck = ckpt_start(ck_db);
-    sqlite3 *gc_db = open_connection(path, err, errsz);
-    if (!gc_db) {
+    struct store *gc_st = store_connect(path, err, errsz);
+    if (!gc_st) {
         store_pool_close(pool);
         return NULL;
     }
-    struct store *gc_st = store_wrap(gc_db);
     gc_st->trees = first->trees;
-    sqlite3_wal_hook(gc_db, ckpt_on_wal_commit, pool->ck);
+    sqlite3_wal_hook(gc_st->db, ckpt_on_wal_commit, pool->ck);
     pool->gc = gc_start(gc_st);
     pool_adopt(pool, first);
     pool->free_list[pool->n_free++] = first;
@@ -416,13 +437,12 @@ void store_pool_close(struct store_pool *pool)
  * the file). NULL, logged, when the database cannot be opened now. */
 static struct store *pool_open_one(struct store_pool *pool, unsigned i)
 {
-    char err[256];
-    sqlite3 *db = open_connection(pool->path, err, sizeof(err));
-    if (!db) {
+    char err[512];
+    struct store *st = store_connect(pool->path, err, sizeof(err));
+    if (!st) {
         log_msg(LOG_ERROR, "store: connection %u: %s", i + 1, err);
         return NULL;
     }
-    struct store *st = store_wrap(db);
     st->slot = i;
     pool_adopt(pool, st);
     return st;

@@ -1,5 +1,8 @@
 /* The storage layer: SQLite connections, transactions and all SQL.
- * It speaks C structs and row callbacks, never HTTP or JSON. */
+ * It speaks C structs and row callbacks, never HTTP or JSON. Each function
+ * below is a unit of work: it runs in its own transaction (reads that look
+ * at several tables in one snapshot, writes all or nothing), so a caller
+ * never begins, commits or rolls back; an API operation is one call. */
 #ifndef PLACID_STORE_STORE_H
 #define PLACID_STORE_STORE_H
 
@@ -125,13 +128,6 @@ enum store_rc store_provider_ref(struct store *st, const char *uuid, struct prov
 enum store_rc store_resource_class_id(struct store *st, const char *name, long long *id);
 enum store_rc store_trait_id(struct store *st, const char *name, long long *id);
 
-/* The SQLite-level transaction helpers for callers that must group several
- * store calls into one atomic unit (nesting is counted: inner begin/commit
- * pairs are no-ops). Writes must use store_begin_write. */
-enum store_rc store_begin_write(struct store *st);
-enum store_rc store_begin_read(struct store *st);
-enum store_rc store_commit(struct store *st);
-void store_rollback(struct store *st);
 
 
 /* ---- Resource classes and traits (store/resource_classes.c, store/traits.c) ---- */
@@ -222,10 +218,33 @@ enum store_rc store_trait_delete(struct store *st, const char *name);
 enum store_rc store_traits_resolve(struct store *st, const char *const *names, size_t n,
                                    long long *ids, const char **first_missing);
 
-/* Streams the traits of the provider with this id, sorted by name. An
- * unknown id simply has no traits: check existence with store_provider_ref. */
-enum store_rc store_provider_traits_list(struct store *st, long long provider_id,
-                                         store_trait_row_fn *on_row, void *arg);
+/* GET /resource_providers/{uuid}/traits: in one read transaction (so the
+ * generation matches the set) looks up the provider into *ref and streams
+ * its traits, sorted by name. STORE_NOT_FOUND (ref->id 0, nothing streamed)
+ * when no provider has this uuid. */
+enum store_rc store_provider_traits_list(struct store *st, const char *uuid,
+                                         struct provider_ref *ref, store_trait_row_fn *on_row,
+                                         void *arg);
+
+/* PUT /resource_providers/{uuid}/traits, all or nothing in one write
+ * transaction, checked in Placement's order: STORE_NOT_FOUND when no
+ * provider has this uuid; STORE_CONFLICT when its generation is not
+ * generation; STORE_INVALID when
+ * some of the n names (distinct) are no trait: ids (caller-owned, n
+ * entries) then has 0 for each of them. Else the provider's set becomes
+ * names (as store_provider_traits_replace), *new_generation (may be NULL)
+ * receives its generation and on_row (may be NULL) is given the new set,
+ * sorted by name; when the commit then fails, the result says so and the
+ * rows streamed must be dropped. */
+enum store_rc store_provider_traits_set(struct store *st, const char *uuid, long long generation,
+                                        const char *const *names, size_t n, long long *ids,
+                                        long long *new_generation, store_trait_row_fn *on_row,
+                                        void *arg);
+
+/* DELETE /resource_providers/{uuid}/traits: empties the provider's set
+ * (as store_provider_traits_set with no names, but no generation given).
+ * STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_provider_traits_clear(struct store *st, const char *uuid);
 
 /* Replaces the trait set of provider provider_id with trait_ids (n
  * entries, duplicates allowed, n == 0 clears it) when its generation is
@@ -349,7 +368,7 @@ enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uui
                                             const long long *expect_gen, long long *generation);
 
 /* ---- Inventories, allocations, usages (store/inventories.c, store/allocations.c,
- *      store/usages.c) ---- */
+ *      store/allocation_reads.c, store/usages.c) ---- */
 
 #define STORE_NAME_MAX 256 /* ASCII names (resource class, consumer type) and uuids: 255 + NUL */
 
@@ -393,14 +412,19 @@ struct acct_failure {
  * non-zero return stops the walk (the list call still returns STORE_OK). */
 typedef int store_inventory_fn(void *arg, const struct inventory *inv);
 
-/* Streams the inventories of the provider with this id, in class id order. */
-enum store_rc store_inventories_list(struct store *st, long long provider_id,
+/* GET .../inventories: in one read transaction (so the generation matches
+ * the records) looks up the provider with this uuid into *ref and streams
+ * its inventories in class id order. STORE_NOT_FOUND (ref->id 0, nothing
+ * streamed) when no provider has this uuid. */
+enum store_rc store_inventories_list(struct store *st, const char *uuid, struct provider_ref *ref,
                                      store_inventory_fn *on_row, void *arg);
 
-/* Fills *out with the provider's inventory of class rc (a name).
- * STORE_OK or STORE_NOT_FOUND (no such class, or no inventory of it). */
-enum store_rc store_inventory_get(struct store *st, long long provider_id, const char *rc,
-                                  struct inventory *out);
+/* GET .../inventories/{rc}: in one read transaction looks up the provider
+ * into *ref and fills *out with its inventory of class rc (a name).
+ * STORE_NOT_FOUND with ref->id 0 when no provider has this uuid, with
+ * ref->id set when there is no such class or no inventory of it. */
+enum store_rc store_inventory_get(struct store *st, const char *uuid, const char *rc,
+                                  struct provider_ref *ref, struct inventory *out);
 
 /* Replaces the whole inventory of a provider (n == 0 deletes it all) and
  * bumps its generation by one, in one transaction. With generation >= 0 the
@@ -524,9 +548,13 @@ enum store_rc store_consumer_allocations(struct store *st, const char *consumer_
                                          struct consumer_info *info,
                                          store_allocation_fn *on_row, void *arg);
 
-/* Streams every allocation against the provider with this id. */
-enum store_rc store_provider_allocations(struct store *st, long long provider_id,
-                                         store_allocation_fn *on_row, void *arg);
+/* GET /resource_providers/{uuid}/allocations: in one read transaction
+ * looks up the provider into *ref and streams every allocation against it.
+ * STORE_NOT_FOUND (ref->id 0, nothing streamed) when no provider has this
+ * uuid. */
+enum store_rc store_provider_allocations(struct store *st, const char *uuid,
+                                         struct provider_ref *ref, store_allocation_fn *on_row,
+                                         void *arg);
 
 /* Deletes every allocation of the consumer and the consumer itself, without
  * touching generations (DELETE /allocations/{c}). STORE_NOT_FOUND when it
@@ -544,9 +572,11 @@ struct usage_row {
 };
 typedef int store_usage_fn(void *arg, const struct usage_row *row);
 
-/* Streams, for every class the provider has inventory of, the sum of its
- * allocations (0 when unused). */
-enum store_rc store_provider_usages(struct store *st, long long provider_id,
+/* GET /resource_providers/{uuid}/usages: in one read transaction looks up
+ * the provider into *ref and streams, for every class it has inventory of,
+ * the sum of its allocations (0 when unused). STORE_NOT_FOUND (ref->id 0,
+ * nothing streamed) when no provider has this uuid. */
+enum store_rc store_provider_usages(struct store *st, const char *uuid, struct provider_ref *ref,
                                     store_usage_fn *on_row, void *arg);
 
 enum usage_grouping {

@@ -9,9 +9,6 @@
 
 static const char CUSTOM_PREFIX[] = "CUSTOM_";
 
-/* Columns: id, name, created_at, updated_at (0 when NULL). */
-#define TRAIT_COLUMNS "t.id, t.name, t.created_at, COALESCE(t.updated_at, 0)"
-
 /* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
 static int trait_from_row(sqlite3_stmt *s, struct trait *out)
 {
@@ -61,15 +58,7 @@ static char *like_prefix_pattern(const char *prefix)
 enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
                                 store_trait_row_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM traits t"
-                              " WHERE (?1 IS NULL OR t.name IN (SELECT value FROM json_each(?1)))"
-                              "   AND (?2 IS NULL OR t.name LIKE ?2 ESCAPE '\\')"
-                              "   AND (?3 IS NULL OR EXISTS (SELECT 1 FROM provider_traits pt"
-                              "                              WHERE pt.trait_id = t.id) = ?3)"
-                              " ORDER BY t.name";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_TRAITS_LIST);
     char *names = f && f->names ? json_text_array(f->names, f->n_names) : NULL;
     char *pattern = f && f->prefix ? like_prefix_pattern(f->prefix) : NULL;
     if (names)
@@ -86,10 +75,7 @@ enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
 
 enum store_rc store_trait_get(struct store *st, const char *name, struct trait *out)
 {
-    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM traits t WHERE t.name = ?1";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_TRAIT_GET);
     stmt_bind_text(s, 1, name);
     enum store_rc rc = stmt_row(st, s, "get trait");
     if (rc == STORE_OK)
@@ -101,7 +87,6 @@ enum store_rc store_trait_get(struct store *st, const char *name, struct trait *
 enum store_rc store_trait_ensure(struct store *st, const char *name, struct trait *out,
                                  bool *created)
 {
-    static const char sql[] = "INSERT INTO traits(name, created_at) VALUES (?1, ?2)";
     bool is_new = false;
     enum store_rc rc;
 
@@ -109,11 +94,7 @@ enum store_rc store_trait_ensure(struct store *st, const char *name, struct trai
         return rc;
     rc = store_trait_get(st, name, out);
     if (rc == STORE_NOT_FOUND) {
-        sqlite3_stmt *s = stmt_get(st, sql);
-        if (!s) {
-            rc = STORE_ERROR;
-            goto fail;
-        }
+        sqlite3_stmt *s = stmt_of(st, STMT_TRAIT_INSERT);
         stmt_bind_text(s, 1, name);
         sqlite3_bind_int64(s, 2, store_now());
         if ((rc = stmt_exec(st, s, "create trait")) != STORE_OK ||
@@ -138,15 +119,13 @@ fail:
  * does. */
 static enum store_rc trait_in_use(struct store *st, long long id)
 {
-    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM provider_traits WHERE trait_id = ?1)";
     bool used = false;
-    enum store_rc rc = stmt_flag_id(st, sql, id, &used, "trait in use");
+    enum store_rc rc = stmt_flag_id(st, STMT_TRAIT_IN_USE, id, &used, "trait in use");
     return rc == STORE_OK && used ? STORE_IN_USE : rc;
 }
 
 enum store_rc store_trait_delete(struct store *st, const char *name)
 {
-    static const char sql[] = "DELETE FROM traits WHERE id = ?1";
     struct trait row = {0};
     enum store_rc rc;
 
@@ -160,7 +139,7 @@ enum store_rc store_trait_delete(struct store *st, const char *name)
         goto fail;
     }
     if ((rc = trait_in_use(st, row.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, sql, row.id, "delete trait")) != STORE_OK)
+        (rc = stmt_exec_id(st, STMT_TRAIT_DELETE, row.id, "delete trait")) != STORE_OK)
         goto fail;
     return tx_commit(st);
 fail:
@@ -171,11 +150,7 @@ fail:
 enum store_rc store_traits_resolve(struct store *st, const char *const *names, size_t n,
                                    long long *ids, const char **first_missing)
 {
-    static const char sql[] =
-        "SELECT j.key, t.id FROM json_each(?1) j JOIN traits t ON t.name = j.value";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_TRAITS_RESOLVE);
     memset(ids, 0, n * sizeof(*ids));
     char *text = json_text_array(names, n);
     stmt_bind_text(s, 1, text);
@@ -200,17 +175,24 @@ enum store_rc store_traits_resolve(struct store *st, const char *const *names, s
     return STORE_OK;
 }
 
-enum store_rc store_provider_traits_list(struct store *st, long long provider_id,
-                                         store_trait_row_fn *on_row, void *arg)
+static enum store_rc provider_traits_list(struct store *st, long long provider_id,
+                                          store_trait_row_fn *on_row, void *arg)
 {
-    static const char sql[] = "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
-                              " JOIN traits t ON t.id = pt.trait_id"
-                              " WHERE pt.provider_id = ?1 ORDER BY t.name";
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_TRAITS);
     sqlite3_bind_int64(s, 1, provider_id);
     return stream_traits(st, s, on_row, arg, "list provider traits");
+}
+
+enum store_rc store_provider_traits_list(struct store *st, const char *uuid,
+                                         struct provider_ref *ref, store_trait_row_fn *on_row,
+                                         void *arg)
+{
+    enum store_rc rc = provider_read_begin(st, uuid, ref);
+    if (rc != STORE_OK)
+        return rc;
+    rc = provider_traits_list(st, ref->id, on_row, arg);
+    tx_rollback(st); /* a read: nothing to keep */
+    return rc;
 }
 
 /* STORE_OK when provider_id exists with this generation. */
@@ -223,12 +205,10 @@ static enum store_rc check_generation(struct store *st, long long provider_id, l
 
 /* Runs a bound statement for provider_id and ids_json and adds the rows it
  * changed to *changed. */
-static enum store_rc exec_counting(struct store *st, const char *sql, long long provider_id,
+static enum store_rc exec_counting(struct store *st, enum stmt_id id, long long provider_id,
                                    const char *ids_json, int *changed, const char *what)
 {
-    sqlite3_stmt *s = stmt_get(st, sql);
-    if (!s)
-        return STORE_ERROR;
+    sqlite3_stmt *s = stmt_of(st, id);
     sqlite3_bind_int64(s, 1, provider_id);
     stmt_bind_text(s, 2, ids_json);
     enum store_rc rc = stmt_exec(st, s, what);
@@ -241,12 +221,6 @@ enum store_rc store_provider_traits_replace(struct store *st, long long provider
                                             long long generation, const long long *trait_ids,
                                             size_t n, long long *new_generation)
 {
-    static const char delete_sql[] = "DELETE FROM provider_traits WHERE provider_id = ?1"
-                                     " AND trait_id NOT IN (SELECT value FROM json_each(?2))";
-    /* OR IGNORE skips pairs already there (and duplicates in the list);
-     * it does not hide foreign-key errors for unknown trait ids. */
-    static const char insert_sql[] = "INSERT OR IGNORE INTO provider_traits(provider_id, trait_id)"
-                                     " SELECT ?1, value FROM json_each(?2)";
     char *ids_json = json_id_array(trait_ids, n);
     int changed = 0;
     enum store_rc rc;
@@ -254,9 +228,9 @@ enum store_rc store_provider_traits_replace(struct store *st, long long provider
     if ((rc = tx_begin_write(st)) != STORE_OK)
         goto out;
     if ((rc = check_generation(st, provider_id, generation)) != STORE_OK ||
-        (rc = exec_counting(st, delete_sql, provider_id, ids_json, &changed,
+        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_REMOVE, provider_id, ids_json, &changed,
                             "remove provider traits")) != STORE_OK ||
-        (rc = exec_counting(st, insert_sql, provider_id, ids_json, &changed,
+        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_ADD, provider_id, ids_json, &changed,
                             "add provider traits")) != STORE_OK)
         goto fail;
     /* The generation moves only when the set really changed. */
@@ -272,4 +246,58 @@ fail:
 out:
     free(ids_json);
     return rc;
+}
+
+/* The steps of PUT and DELETE .../traits inside their write transaction:
+ * provider (STORE_NOT_FOUND), generation (STORE_CONFLICT; with generation
+ * NULL not checked), names (STORE_INVALID), the replacement, the new set. */
+static enum store_rc traits_set_steps(struct store *st, const char *uuid,
+                                      const long long *generation, const char *const *names,
+                                      size_t n, long long *ids, long long *new_gen,
+                                      store_trait_row_fn *on_row, void *arg)
+{
+    struct provider_ref ref;
+    enum store_rc rc = store_provider_ref(st, uuid, &ref);
+    if (rc != STORE_OK)
+        return rc;
+    if (generation && ref.generation != *generation)
+        return STORE_CONFLICT;
+    if (n > 0 && (rc = store_traits_resolve(st, names, n, ids, NULL)) != STORE_OK)
+        return rc == STORE_NOT_FOUND ? STORE_INVALID : rc;
+    if ((rc = store_provider_traits_replace(st, ref.id, ref.generation, ids, n, new_gen)) !=
+        STORE_OK)
+        return rc;
+    return on_row ? provider_traits_list(st, ref.id, on_row, arg) : STORE_OK;
+}
+
+/* traits_set_steps() as one write transaction, all or nothing. */
+static enum store_rc traits_set(struct store *st, const char *uuid, const long long *generation,
+                                const char *const *names, size_t n, long long *ids,
+                                long long *new_generation, store_trait_row_fn *on_row, void *arg)
+{
+    long long gen = 0;
+    enum store_rc rc = tx_begin_write(st);
+    if (rc != STORE_OK)
+        return rc;
+    rc = traits_set_steps(st, uuid, generation, names, n, ids, &gen, on_row, arg);
+    if (rc != STORE_OK) {
+        tx_rollback(st);
+        return rc;
+    }
+    if ((rc = tx_commit(st)) == STORE_OK && new_generation)
+        *new_generation = gen;
+    return rc;
+}
+
+enum store_rc store_provider_traits_set(struct store *st, const char *uuid, long long generation,
+                                        const char *const *names, size_t n, long long *ids,
+                                        long long *new_generation, store_trait_row_fn *on_row,
+                                        void *arg)
+{
+    return traits_set(st, uuid, &generation, names, n, ids, new_generation, on_row, arg);
+}
+
+enum store_rc store_provider_traits_clear(struct store *st, const char *uuid)
+{
+    return traits_set(st, uuid, NULL, NULL, 0, NULL, NULL, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/internal.h" /* st->db: is a transaction open? */
 #include "support.h"
 
 #define U1 "00000000-0000-0000-0000-000000000001"
@@ -63,7 +64,9 @@ static const char *usages(long long id)
 {
     static char out[1024];
     out[0] = '\0';
-    ck_assert_int_eq(store_provider_usages(st, id, sum_rows, out), STORE_OK);
+    struct provider_ref ref;
+    ck_assert_int_eq(store_provider_usages(st, id == rp1 ? U1 : U2, &ref, sum_rows, out), STORE_OK);
+    ck_assert_int_eq(ref.id, id);
     return out;
 }
 
@@ -286,13 +289,14 @@ START_TEST(delete_removes_allocations_without_touching_generations)
     struct alloc_item items[] = {{U1, "VCPU", 1}, {U2, "VCPU", 1}};
     struct acct_failure fail;
     ck_assert_int_eq(put(C1, items, 2, &fail), STORE_OK);
+    struct provider_ref ref;
     int n = 0;
-    ck_assert_int_eq(store_provider_allocations(st, rp1, count_rows, &n), STORE_OK);
+    ck_assert_int_eq(store_provider_allocations(st, U1, &ref, count_rows, &n), STORE_OK);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(store_consumer_delete(st, C1), STORE_OK);
     ck_assert_int_eq(store_consumer_delete(st, C1), STORE_NOT_FOUND);
     n = 0;
-    ck_assert_int_eq(store_provider_allocations(st, rp1, count_rows, &n), STORE_OK);
+    ck_assert_int_eq(store_provider_allocations(st, U1, &ref, count_rows, &n), STORE_OK);
     ck_assert_int_eq(n, 0);
     ck_assert_int_eq(generation(U1), 2);
 }
@@ -416,6 +420,51 @@ START_TEST(racing_connections_never_oversubscribe)
 }
 END_TEST
 
+/* The read units of GET .../usages and .../allocations of a provider: the
+ * provider and its rows come from one read transaction, over on return. */
+static int usage_in_transaction(void *arg, const struct usage_row *row)
+{
+    (void)row;
+    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int allocation_in_transaction(void *arg, const struct allocation_row *row)
+{
+    (void)row;
+    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    (*(int *)arg)++;
+    return 0;
+}
+
+START_TEST(provider_reads_take_the_provider_and_rows_from_one_snapshot)
+{
+    struct alloc_item items[] = {{U1, "VCPU", 2}};
+    struct acct_failure fail;
+    struct provider_ref ref = {.id = -1};
+    int n = 0;
+    ck_assert_int_eq(put(C1, items, 1, &fail), STORE_OK);
+    ck_assert_int_eq(store_provider_usages(st, U1, &ref, usage_in_transaction, &n), STORE_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(ref.generation, 2);
+    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert_int_eq(store_provider_allocations(st, U1, &ref, allocation_in_transaction, &n),
+                     STORE_OK);
+    ck_assert_int_eq(n, 3);
+    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert_int_eq(store_provider_usages(st, UX, &ref, usage_in_transaction, &n),
+                     STORE_NOT_FOUND);
+    ck_assert_int_eq(ref.id, 0);
+    ref.id = -1;
+    ck_assert_int_eq(store_provider_allocations(st, UX, &ref, allocation_in_transaction, &n),
+                     STORE_NOT_FOUND);
+    ck_assert_int_eq(ref.id, 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert(sqlite3_get_autocommit(st->db));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("store_allocations");
@@ -436,6 +485,7 @@ static Suite *suite(void)
     tcase_add_test(tc, project_usages_group_by_consumer_type);
     tcase_add_test(tc, reshape_moves_inventory_and_allocations_to_a_child);
     tcase_add_test(tc, reshape_is_all_or_nothing);
+    tcase_add_test(tc, provider_reads_take_the_provider_and_rows_from_one_snapshot);
     tcase_add_test(tc, racing_connections_never_oversubscribe);
     suite_add_tcase(s, tc);
     return s;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "store/internal.h" /* tx_begin_write: holds the write lock */
 #include "support.h"
 
 #define THREADS 8
@@ -168,7 +169,7 @@ START_TEST(a_write_waiting_for_its_batch_lends_its_connection)
     ck_assert_msg(pool != NULL, "%s", err);
     struct store *locker = store_open(path, err, sizeof(err));
     ck_assert_ptr_nonnull(locker);
-    ck_assert_int_eq(store_begin_write(locker), STORE_OK);
+    ck_assert_int_eq(tx_begin_write(locker), STORE_OK);
 
     struct parked p = {.pool = pool};
     pthread_t t;
@@ -182,7 +183,7 @@ START_TEST(a_write_waiting_for_its_batch_lends_its_connection)
                                                 &info, NULL, NULL),
                      STORE_NOT_FOUND);
     store_release(pool, st);
-    store_rollback(locker);
+    tx_rollback(locker);
     pthread_join(t, NULL);
     ck_assert_int_eq(p.rc, STORE_OK);
     st = store_acquire(pool);

@@ -2,6 +2,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "store/internal.h" /* st->db: is a transaction open? */
 #include "support.h"
 
 #define U1 "00000000-0000-0000-0000-000000000001"
@@ -42,7 +43,9 @@ static const char *listing(void)
 {
     static char out[1024];
     out[0] = '\0';
-    ck_assert_int_eq(store_inventories_list(st, rp, collect, out), STORE_OK);
+    struct provider_ref ref;
+    ck_assert_int_eq(store_inventories_list(st, U1, &ref, collect, out), STORE_OK);
+    ck_assert_int_eq(ref.id, rp);
     return out;
 }
 
@@ -172,10 +175,11 @@ START_TEST(update_needs_the_generation_and_an_existing_record)
     ck_assert_int_eq(store_inventory_update(st, rp, 1, &more, &gen, &fail), STORE_OK);
     ck_assert_int_eq(gen, 2);
     struct inventory got;
-    ck_assert_int_eq(store_inventory_get(st, rp, "DISK_GB", &got), STORE_OK);
+    struct provider_ref ref;
+    ck_assert_int_eq(store_inventory_get(st, U1, "DISK_GB", &ref, &got), STORE_OK);
     ck_assert_int_eq(got.total, 200);
     ck_assert_int_ne(got.updated_at, 0);
-    ck_assert_int_eq(store_inventory_get(st, rp, "VCPU", &got), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_inventory_get(st, U1, "VCPU", &ref, &got), STORE_NOT_FOUND);
 }
 END_TEST
 
@@ -206,7 +210,8 @@ START_TEST(inventory_record_round_trips_every_field)
     struct acct_failure fail;
     ck_assert_int_eq(store_inventory_add(st, rp, &disk, NULL, &fail), STORE_OK);
     struct inventory got;
-    ck_assert_int_eq(store_inventory_get(st, rp, "DISK_GB", &got), STORE_OK);
+    struct provider_ref ref;
+    ck_assert_int_eq(store_inventory_get(st, U1, "DISK_GB", &ref, &got), STORE_OK);
     ck_assert_int_eq(got.total, 2048);
     ck_assert_int_eq(got.reserved, 512);
     ck_assert_int_eq(got.min_unit, 10);
@@ -216,6 +221,40 @@ START_TEST(inventory_record_round_trips_every_field)
     ck_assert_int_eq(got.rc_id, 2);
     ck_assert_int_ne(got.created_at, 0);
     ck_assert_int_eq(got.updated_at, 0);
+}
+END_TEST
+
+/* The read units of GET .../inventories and .../inventories/{rc}: the
+ * provider and its records come from one read transaction, which is over
+ * when the call returns; a missing provider and a missing record differ. */
+static int count_in_transaction(void *arg, const struct inventory *i)
+{
+    (void)i;
+    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    (*(int *)arg)++;
+    return 0;
+}
+
+START_TEST(reads_take_the_provider_and_records_from_one_snapshot)
+{
+    struct inventory set[] = {test_inventory("VCPU", 8), test_inventory("DISK_GB", 100)}, got;
+    struct acct_failure fail;
+    struct provider_ref ref = {.id = -1};
+    int n = 0;
+    ck_assert_int_eq(store_inventories_replace(st, rp, 0, set, 2, NULL, &fail), STORE_OK);
+    ck_assert_int_eq(store_inventories_list(st, U1, &ref, count_in_transaction, &n), STORE_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(ref.generation, 1);
+    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert_int_eq(store_inventories_list(st, C1, &ref, count_in_transaction, &n),
+                     STORE_NOT_FOUND);
+    ck_assert_int_eq(ref.id, 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(store_inventory_get(st, C1, "VCPU", &ref, &got), STORE_NOT_FOUND);
+    ck_assert_int_eq(ref.id, 0); /* no provider */
+    ck_assert_int_eq(store_inventory_get(st, U1, "MEMORY_MB", &ref, &got), STORE_NOT_FOUND);
+    ck_assert_int_eq(ref.id, rp); /* a provider, no such record */
+    ck_assert(sqlite3_get_autocommit(st->db));
 }
 END_TEST
 
@@ -234,6 +273,7 @@ static Suite *suite(void)
     tcase_add_test(tc, update_needs_the_generation_and_an_existing_record);
     tcase_add_test(tc, delete_refuses_a_class_in_use_and_a_missing_one);
     tcase_add_test(tc, inventory_record_round_trips_every_field);
+    tcase_add_test(tc, reads_take_the_provider_and_records_from_one_snapshot);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -77,6 +77,29 @@ START_TEST(unopenable_path_reports_why)
 }
 END_TEST
 
+/* Every static statement prepares when a connection opens: a schema that
+ * does not fit them (here a column renamed behind placid's back) stops the
+ * open with one line naming the statement and SQLite's error, instead of
+ * failing requests later. */
+START_TEST(a_statement_that_does_not_prepare_stops_the_open)
+{
+    char path[96], err[512];
+    struct store *st = test_store_open(path);
+    store_close(st);
+    test_sql_file(path, "ALTER TABLE consumers RENAME COLUMN generation TO gen");
+    ck_assert_ptr_null(store_open(path, err, sizeof(err)));
+    ck_assert_msg(strncmp(err, "cannot prepare statement CONSUMER_", 34) == 0, "%s", err);
+    ck_assert_msg(strstr(err, "no such column: generation") != NULL, "%s", err);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_ptr_null(store_pool_open(path, 2, err, sizeof(err)));
+    ck_assert_msg(strncmp(err, "cannot prepare statement ", 25) == 0, "%s", err);
+    test_sql_file(path, "ALTER TABLE consumers RENAME COLUMN gen TO generation");
+    st = store_open(path, err, sizeof(err));
+    ck_assert_msg(st != NULL, "%s", err);
+    test_store_close(st, path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("migrate");
@@ -85,6 +108,7 @@ int main(void)
     tcase_add_test(tc, reopening_adds_missing_standard_names_and_keeps_custom_ones);
     tcase_add_test(tc, database_from_a_newer_placid_is_refused);
     tcase_add_test(tc, unopenable_path_reports_why);
+    tcase_add_test(tc, a_statement_that_does_not_prepare_stops_the_open);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

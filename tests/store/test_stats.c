@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "store/internal.h" /* tx_begin_write */
 #include "store/tree_cache.h"
 #include "support.h"
 
@@ -42,7 +43,7 @@ START_TEST(busy_is_counted)
     ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     store_stats_get(&before);
     struct store *st = store_acquire(env.pool);
-    ck_assert_int_eq(store_begin_write(st), STORE_BUSY);
+    ck_assert_int_eq(tx_begin_write(st), STORE_BUSY);
     store_release(env.pool, st);
     store_stats_get(&after);
     ck_assert_uint_eq(after.busy - before.busy, 1);

@@ -89,9 +89,10 @@ START_TEST(class_and_trait_names_of_255_characters_read_back_whole)
     ck_assert_str_eq(t.name, name);
     long long rp = test_provider(st, RP, "cn1", NULL);
     struct inventory inv = test_inventory(name, 5), out;
+    struct provider_ref ref;
     struct acct_failure fail;
     ck_assert_int_eq(store_inventories_replace(st, rp, 0, &inv, 1, NULL, &fail), STORE_OK);
-    ck_assert_int_eq(store_inventory_get(st, rp, name, &out), STORE_OK);
+    ck_assert_int_eq(store_inventory_get(st, RP, name, &ref, &out), STORE_OK);
     ck_assert_str_eq(out.resource_class, name);
 }
 END_TEST

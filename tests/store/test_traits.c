@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/internal.h" /* st->db: is a transaction open? */
 #include "store/store.h"
 #include "support.h"
 
@@ -57,8 +58,12 @@ static long long generation(long long id)
 static struct seen *provider_traits(long long id)
 {
     static struct seen s;
+    char uuid[8];
+    struct provider_ref ref;
     s.n = 0;
-    ck_assert_int_eq(store_provider_traits_list(st, id, collect, &s), STORE_OK);
+    snprintf(uuid, sizeof(uuid), "u%lld", id);
+    ck_assert_int_eq(store_provider_traits_list(st, uuid, &ref, collect, &s), STORE_OK);
+    ck_assert_int_eq(ref.id, id);
     return &s;
 }
 
@@ -241,6 +246,99 @@ START_TEST(replace_refuses_unknown_providers_and_trait_ids)
 }
 END_TEST
 
+/* ---- The units of work of /resource_providers/{uuid}/traits ---- */
+
+static int collect_in_transaction(void *arg, const struct trait *row)
+{
+    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    return collect(arg, row);
+}
+
+START_TEST(traits_list_reads_the_provider_and_its_set_in_one_transaction)
+{
+    long long a = ensure("CUSTOM_A");
+    struct seen *s = calloc(1, sizeof(*s));
+    struct provider_ref ref = {.id = -1};
+    ck_assert_int_eq(store_provider_traits_replace(st, 2, 0, &a, 1, NULL), STORE_OK);
+    ck_assert_int_eq(store_provider_traits_list(st, "u2", &ref, collect_in_transaction, s),
+                     STORE_OK);
+    ck_assert_int_eq(ref.generation, 1);
+    ck_assert_uint_eq(s->n, 1);
+    ck_assert(sqlite3_get_autocommit(st->db)); /* and it is over */
+    ck_assert_int_eq(store_provider_traits_list(st, "nope", &ref, collect, s), STORE_NOT_FOUND);
+    ck_assert_int_eq(ref.id, 0);
+    ck_assert_uint_eq(s->n, 1);
+    ck_assert(sqlite3_get_autocommit(st->db));
+    free(s);
+}
+END_TEST
+
+START_TEST(traits_set_checks_provider_then_generation_then_names)
+{
+    ensure("CUSTOM_A");
+    const char *names[] = {"CUSTOM_A", "CUSTOM_NOPE", "ALSO_NOPE"};
+    long long ids[3], gen = -1;
+    ck_assert_int_eq(store_provider_traits_set(st, "nope", 5, names, 3, ids, &gen, NULL, NULL),
+                     STORE_NOT_FOUND);
+    ck_assert_int_eq(store_provider_traits_set(st, "u1", 5, names, 3, ids, &gen, NULL, NULL),
+                     STORE_CONFLICT);
+    ck_assert_int_eq(store_provider_traits_set(st, "u1", -1, names, 3, ids, &gen, NULL, NULL),
+                     STORE_CONFLICT);
+    ck_assert_int_eq(store_provider_traits_set(st, "u1", 0, names, 3, ids, &gen, NULL, NULL),
+                     STORE_INVALID);
+    ck_assert_int_gt(ids[0], 0);
+    ck_assert_int_eq(ids[1], 0);
+    ck_assert_int_eq(ids[2], 0);
+    ck_assert_int_eq(gen, -1);
+    ck_assert_int_eq(generation(1), 0);
+
+    struct seen *s = calloc(1, sizeof(*s));
+    ck_assert_int_eq(store_provider_traits_set(st, "u1", 0, names, 1, ids, &gen, collect, s),
+                     STORE_OK);
+    ck_assert_int_eq(gen, 1);
+    ck_assert_uint_eq(s->n, 1);
+    ck_assert_str_eq(s->names[0], "CUSTOM_A");
+    ck_assert(sqlite3_get_autocommit(st->db));
+    free(s);
+}
+END_TEST
+
+/* The last step of PUT (listing the new set) fails on a name written
+ * behind the API's back that no row buffer holds: the replacement and the
+ * generation bump before it must be undone too. */
+START_TEST(traits_set_is_all_or_nothing_when_a_later_step_fails)
+{
+    char sql[512], name[300];
+    memset(name, 'X', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(sql, sizeof(sql), "INSERT INTO traits(name, created_at) VALUES ('%s', 0)", name);
+    test_sql_file(path, sql);
+    ensure("CUSTOM_A");
+    const char *names[] = {"CUSTOM_A", name};
+    long long ids[2], gen = -1;
+    struct seen *s = calloc(1, sizeof(*s));
+    ck_assert_int_eq(store_provider_traits_set(st, "u1", 0, names, 2, ids, &gen, collect, s),
+                     STORE_ERROR);
+    ck_assert_int_eq(generation(1), 0);
+    ck_assert_uint_eq(provider_traits(1)->n, 0);
+    ck_assert(sqlite3_get_autocommit(st->db));
+    free(s);
+}
+END_TEST
+
+START_TEST(traits_clear_empties_the_set_without_a_generation)
+{
+    long long a = ensure("CUSTOM_A");
+    ck_assert_int_eq(store_provider_traits_clear(st, "nope"), STORE_NOT_FOUND);
+    ck_assert_int_eq(store_provider_traits_clear(st, "u1"), STORE_OK);
+    ck_assert_int_eq(generation(1), 0); /* nothing to clear: no bump */
+    ck_assert_int_eq(store_provider_traits_replace(st, 1, 0, &a, 1, NULL), STORE_OK);
+    ck_assert_int_eq(store_provider_traits_clear(st, "u1"), STORE_OK);
+    ck_assert_int_eq(generation(1), 2);
+    ck_assert_uint_eq(provider_traits(1)->n, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store_traits");
@@ -254,6 +352,10 @@ int main(void)
     tcase_add_test(tc, list_by_association);
     tcase_add_test(tc, resolve_maps_names_to_ids_and_marks_the_missing);
     tcase_add_test(tc, replace_bumps_the_generation_only_when_the_set_changes);
+    tcase_add_test(tc, traits_list_reads_the_provider_and_its_set_in_one_transaction);
+    tcase_add_test(tc, traits_set_checks_provider_then_generation_then_names);
+    tcase_add_test(tc, traits_set_is_all_or_nothing_when_a_later_step_fails);
+    tcase_add_test(tc, traits_clear_empties_the_set_without_a_generation);
     tcase_add_test(tc, replace_with_a_stale_generation_is_a_conflict_and_changes_nothing);
     tcase_add_test(tc, clearing_bumps_only_a_provider_that_had_traits);
     tcase_add_test(tc, replace_refuses_unknown_providers_and_trait_ids);
