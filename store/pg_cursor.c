@@ -96,6 +96,12 @@ struct store *pg_store_new(struct pg_backend *be)
     return &ps->base;
 }
 
+PGconn *pg_store_conn(struct store *st)
+{
+    struct pg_unit *u = ((struct pg_store *)st)->unit;
+    return u ? u->conn : NULL;
+}
+
 static void stmt_reset(struct pg_stmt *s)
 {
     PQclear(s->res);

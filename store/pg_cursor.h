@@ -27,6 +27,10 @@ void pg_backend_close(struct pg_backend *be);
 struct store *pg_store_new(struct pg_backend *be);
 void pg_store_free(struct store *st);
 
+/* The connection of the unit running on st (inside store_unit's fn), for
+ * the backend's own statements outside the registry; NULL outside one. */
+PGconn *pg_store_conn(struct store *st);
+
 /* Prepares every statement id on conn as "s<id>". 0, or -1 with a one-line
  * reason naming the statement in err. */
 int pg_prepare_all(PGconn *conn, char *err, size_t errsz);
