@@ -142,6 +142,12 @@ static const char *const pg_override[STMT__COUNT] = {
         " FROM sel s JOIN resource_classes rc ON rc.id = s.rc"
         " LEFT JOIN consumer_types ct ON ct.id = s.t"
         " GROUP BY s.t, s.rc, ct.name, rc.name ORDER BY s.t, s.rc",
+    /* ---- store/candidates_resolve.c: $n lists of aggregate ids ---- */
+    [STMT_CAND_AGG_MEMBERS] =
+        "SELECT provider_id FROM provider_aggregates WHERE aggregate_id = ANY($1::bigint[])",
+    [STMT_CAND_AGG_HAS] =
+        "SELECT 1 FROM provider_aggregates WHERE provider_id = $1"
+        " AND aggregate_id = ANY($2::bigint[])",
 };
 /* clang-format on */
 
