@@ -255,6 +255,12 @@ static void pg_bind_text(struct sql *q, int n, const char *s)
     set_param(st, n, strdup(s));
 }
 
+/* A JSON document: the statement casts it ($n::jsonb). */
+static void pg_bind_json(struct sql *q, int n, const char *json)
+{
+    pg_bind_text(q, n, json);
+}
+
 /* "{1,2,3}": an int8[] literal. */
 static void pg_bind_ids(struct sql *q, int n, const long long *ids, size_t k)
 {
@@ -428,6 +434,7 @@ static const struct sql_ops pg_ops = {
     .bind_text = pg_bind_text,
     .bind_ids = pg_bind_ids,
     .bind_texts = pg_bind_texts,
+    .bind_json = pg_bind_json,
     .step = pg_step,
     .col_i64 = pg_col_i64,
     .col_f64 = pg_col_f64,

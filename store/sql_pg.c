@@ -116,12 +116,6 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_HAS_ANY_INVENTORY] =
         "SELECT EXISTS (SELECT 1 FROM inventories WHERE provider_id = $1"
         " AND resource_class_id = ANY($2::bigint[]))",
-    [STMT_CONSUMER_INSERT] =
-        "INSERT INTO consumers (uuid, project_id, user_id, consumer_type_id, generation,"
-        " created_at) VALUES ($1, $2, $3, NULLIF($4::bigint, 0), 0, $5)",
-    [STMT_CONSUMER_REFRESH] =
-        "UPDATE consumers SET project_id = $2, user_id = $3,"
-        " consumer_type_id = NULLIF($4::bigint, 0), updated_at = $5 WHERE id = $1",
     [STMT_CONSUMER_BUMP] =
         "UPDATE consumers SET generation = $2::bigint + 1, updated_at = $3"
         " WHERE id = $1 AND generation = $2",

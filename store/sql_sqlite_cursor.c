@@ -83,6 +83,15 @@ void sql_bind_texts(struct sql *q, int n, const char *const *s, size_t k)
     sqlite3_bind_text(stmt_of_sql(q), n, json_text_array(s, k), -1, free);
 }
 
+void sql_bind_json(struct sql *q, int n, const char *json)
+{
+    if (q->ops) {
+        q->ops->bind_json(q, n, json);
+        return;
+    }
+    sql_bind_text(q, n, json);
+}
+
 enum store_rc sql_step(struct sql *q)
 {
     if (q->ops)

@@ -4,8 +4,10 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pg_test.h"
+#include "store/internal.h"
 #include "store/pg_conn.h"
 #include "store/pg_cursor.h"
 #include "store/pg_migrate.h"
@@ -60,7 +62,10 @@ END_TEST
  * parameter count the backend sends. */
 START_TEST(every_statement_prepares_on_postgresql)
 {
-    char err[512];
+    char err[512], path[64];
+    snprintf(path, sizeof(path), "/tmp/placid-pgcursor-%d.db", (int)getpid());
+    struct store *sqlite = store_open(path, err, sizeof(err));
+    ck_assert_msg(sqlite != NULL, "%s", err);
     PGconn *conn = pg_conn_open(uri, err, sizeof(err));
     ck_assert_msg(conn != NULL, "%s", err);
     for (int id = 0; id < STMT__COUNT; id++) {
@@ -72,11 +77,26 @@ START_TEST(every_statement_prepares_on_postgresql)
         PQclear(res);
         res = PQdescribePrepared(conn, name);
         ck_assert_int_eq(PQnparams(res), pg_sql_nparams((enum stmt_id)id));
+        /* The same shape as the SQLite text: an override that lost a
+         * parameter or a column (say a RETURNING) fails here. */
+        sqlite3_stmt *lite = stmt_of(sqlite, (enum stmt_id)id);
+        ck_assert_msg(PQnparams(res) == sqlite3_bind_parameter_count(lite) &&
+                          PQnfields(res) == sqlite3_column_count(lite),
+                      "%s: %d parameters and %d columns on PostgreSQL, %d and %d on SQLite",
+                      store_stmt_names[id], PQnparams(res), PQnfields(res),
+                      sqlite3_bind_parameter_count(lite), sqlite3_column_count(lite));
         PQclear(res);
     }
     ck_assert_int_eq(pg_prepare_all(conn, err, sizeof(err)), -1); /* names taken: reported */
     ck_assert_msg(strstr(err, "cannot prepare statement BEGIN_WRITE") != NULL, "%s", err);
     PQfinish(conn);
+    store_close(sqlite);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char f[80];
+        snprintf(f, sizeof(f), "%s%s", path, suffixes[i]);
+        unlink(f);
+    }
 }
 END_TEST
 
