@@ -142,6 +142,19 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_CAND_AGG_HAS] =
         "SELECT 1 FROM provider_aggregates WHERE provider_id = $1"
         " AND aggregate_id = ANY($2::bigint[])",
+    /* ---- store/locks.c (docs/postgresql.md §2) ---- */
+    /* Ascending ids: two writers cannot deadlock on providers. */
+    [STMT_PROVIDERS_LOCK] =
+        "SELECT id FROM providers WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+    /* Their blocks' version rows, locked in ascending block order right
+     * after the providers, so the triggers' later bumps find them already
+     * held by this transaction (an extra bump costs nothing: a version only
+     * has to change). */
+    [STMT_TREE_BLOCKS_TOUCH] =
+        "INSERT INTO tree_versions AS t(block, version)"
+        " SELECT DISTINCT root_id >> 6, 1 FROM providers"
+        " WHERE id = ANY($1::bigint[]) AND root_id <> 0 ORDER BY 1"
+        " ON CONFLICT (block) DO UPDATE SET version = t.version + 1",
 };
 /* clang-format on */
 

@@ -2,12 +2,15 @@
  * of every statement id (store/sql_pg.c), against a throwaway server. */
 #include <check.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pg_test.h"
 #include "store/internal.h"
+#include "store/locks.h"
 #include "store/pg_conn.h"
 #include "store/pg_cursor.h"
 #include "store/pg_migrate.h"
@@ -264,6 +267,103 @@ START_TEST(statements_are_prepared_again_after_a_reconnect)
 }
 END_TEST
 
+/* ---- Racing claims (docs/postgresql.md §2, rule 2) ---- */
+
+struct claim {
+    long long consumer;
+    bool lock;                   /* take store_lock_providers first */
+    pthread_barrier_t *after_read; /* without the lock: both read before either writes */
+    bool granted;
+    enum store_rc rc;
+};
+
+/* One VCPU on provider 1 if the usage read says it is free. */
+static enum store_rc claim_body(struct store *s, void *arg)
+{
+    struct claim *c = arg;
+    c->granted = false;
+    long long ids[] = {1, 1};
+    enum store_rc rc = c->lock ? store_lock_providers(s, ids, 2) : STORE_OK;
+    if (rc != STORE_OK)
+        return rc;
+    struct sql *q = sql_get(s, STMT_ITEM_INVENTORY);
+    sql_bind_i64(q, 1, 1);
+    sql_bind_i64(q, 2, 0);
+    rc = sql_step(q);
+    long long total = sql_col_i64(q, 0), used = sql_col_i64(q, 6);
+    sql_done(q);
+    if (rc != STORE_OK)
+        return rc;
+    if (c->after_read) {
+        pthread_barrier_wait(c->after_read);
+    } else {
+        struct timespec window = {0, 100 * 1000000L}; /* the other claim runs meanwhile */
+        nanosleep(&window, NULL);
+    }
+    if (used + 1 > total)
+        return STORE_OK;
+    q = sql_get(s, STMT_ALLOCATION_INSERT);
+    sql_bind_i64(q, 1, 1);
+    sql_bind_i64(q, 2, c->consumer);
+    sql_bind_i64(q, 3, 0);
+    sql_bind_i64(q, 4, 1);
+    sql_bind_i64(q, 5, 0);
+    rc = sql_run(q);
+    c->granted = rc == STORE_OK;
+    return rc;
+}
+
+static void *claim_thread(void *arg)
+{
+    struct claim *c = arg;
+    struct store *mine = pg_store_new(be);
+    c->rc = store_unit(mine, UNIT_WRITE, STORE_CONFLICT, claim_body, c);
+    pg_store_free(mine);
+    return NULL;
+}
+
+/* Two claims for the last VCPU at once; returns the allocations made. */
+static long long race(bool lock)
+{
+    pg_test_value(uri, "INSERT INTO providers (uuid, name, root_id, created_at)"
+                       " VALUES ('u', 'n', 1, 0)");
+    pg_test_value(uri, "INSERT INTO inventories (provider_id, resource_class_id, total,"
+                       " created_at) VALUES (1, 0, 1, 0)");
+    pg_test_value(uri, "INSERT INTO projects (external_id) VALUES ('p')");
+    pg_test_value(uri, "INSERT INTO users (external_id) VALUES ('u')");
+    pg_test_value(uri, "INSERT INTO consumers (uuid, project_id, user_id, created_at)"
+                       " VALUES ('c1', 1, 1, 0), ('c2', 1, 1, 0)");
+    pthread_barrier_t b;
+    pthread_barrier_init(&b, NULL, 2);
+    struct claim c[2] = {{.consumer = 1, .lock = lock, .after_read = lock ? NULL : &b},
+                         {.consumer = 2, .lock = lock, .after_read = lock ? NULL : &b}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, claim_thread, &c[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&b);
+    ck_assert_int_eq(c[0].rc, STORE_OK);
+    ck_assert_int_eq(c[1].rc, STORE_OK);
+    ck_assert_int_eq(c[0].granted + c[1].granted, pg_test_value(uri, "SELECT count(*) FROM allocations"));
+    return pg_test_value(uri, "SELECT count(*) FROM allocations");
+}
+
+/* What the lock prevents is real: READ COMMITTED alone lets both claims
+ * read the VCPU as free and take it. */
+START_TEST(without_the_provider_lock_racing_claims_oversubscribe)
+{
+    ck_assert_int_eq(race(false), 2);
+}
+END_TEST
+
+START_TEST(with_the_provider_lock_racing_claims_grant_exactly_the_capacity)
+{
+    ck_assert_int_eq(race(true), 1);
+    ck_assert_int_ge(pg_test_value(uri, "SELECT version FROM tree_versions WHERE block = 0"), 2);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -280,6 +380,8 @@ int main(void)
     tcase_add_test(tc, lists_bind_as_arrays_and_units_nest);
     tcase_add_test(tc, a_parameter_the_statement_lacks_is_an_error);
     tcase_add_test(tc, statements_are_prepared_again_after_a_reconnect);
+    tcase_add_test(tc, without_the_provider_lock_racing_claims_oversubscribe);
+    tcase_add_test(tc, with_the_provider_lock_racing_claims_grant_exactly_the_capacity);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
