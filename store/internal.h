@@ -20,7 +20,10 @@ struct tree_cache;
 struct checkpointer;
 struct committer;
 
+struct sql_ops;
+
 struct store {
+    const struct sql_ops *ops; /* the backend of store/sql.h: NULL for SQLite */
     sqlite3 *db;
     sqlite3_stmt *stmts[STMT__COUNT];        /* every static statement, prepared at open */
     struct stmt_slot cache[STMT_CACHE_SIZE]; /* stmt_get()'s, for store/candidates*.c */
