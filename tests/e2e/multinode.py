@@ -288,6 +288,7 @@ def main():
             has, why = support(binary, pg.create_db("probe"))
             if has is False:
                 print(why)
+                shutil.rmtree(tmp, ignore_errors=True)
                 return 0
             if not check(has, "placid starts on a PostgreSQL URI", why):
                 return 1
