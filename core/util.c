@@ -48,30 +48,18 @@ char *xstrdup(const char *s)
     return memcpy(xmalloc(n), s, n);
 }
 
-struct arena_chunk {
-    struct arena_chunk *next;
-    size_t used, size;
-    max_align_t data[];
-};
-
 #define ARENA_CHUNK 4096
 
-void *arena_alloc(struct arena *a, size_t n)
+void *arena_alloc_chunk(struct arena *a, size_t n)
 {
-    size_t align = sizeof(max_align_t);
-    n = (n + align - 1) / align * align;
-    struct arena_chunk *c = a->head;
-    if (!c || c->size - c->used < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-        c = xmalloc(sizeof(*c) + size);
-        c->size = size;
-        c->used = 0;
-        c->next = a->head;
-        a->head = c;
-    }
-    void *p = (char *)c->data + c->used;
-    c->used += n;
-    return p;
+    size_t chunk = a->chunk_size ? a->chunk_size : ARENA_CHUNK;
+    size_t size = n > chunk ? n : chunk;
+    struct arena_chunk *c = xmalloc(sizeof(*c) + size);
+    c->size = size;
+    c->used = n;
+    c->next = a->head;
+    a->head = c;
+    return c->data;
 }
 
 char *arena_strndup(struct arena *a, const char *s, size_t n)
@@ -125,12 +113,31 @@ void arena_free(struct arena *a)
     a->head = NULL;
 }
 
+uint64_t fnv1a64(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * FNV64_PRIME;
+    return h;
+}
+
+void arena_reset(struct arena *a)
+{
+    if (!a->head)
+        return;
+    struct arena_chunk *keep = a->head, *c = keep->next;
+    while (c) {
+        struct arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->next = NULL;
+    keep->used = 0;
+}
+
 uint64_t str_hash64(const char *s)
 {
-    uint64_t h = FNV64_OFFSET_BASIS;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        h = (h ^ *p) * FNV64_PRIME;
-    return h;
+    return fnv1a64(FNV64_OFFSET_BASIS, s, strlen(s));
 }
 
 /* xorshift state seeded from /dev/urandom per thread; uuids need uniqueness,
@@ -140,7 +147,7 @@ static _Thread_local uint64_t rng_state;
 
 enum { XORSHIFT64_A = 13, XORSHIFT64_B = 7, XORSHIFT64_C = 17 };
 
-static uint64_t rng_next(void)
+uint64_t rng_next(void)
 {
     if (!rng_state) {
         int fd = open("/dev/urandom", O_RDONLY);

@@ -16,15 +16,37 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
 /* A request-lifetime bump allocator: everything is freed at once by arena_free(). */
-struct arena_chunk;
-struct arena {
-    struct arena_chunk *head;
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, size;
+    max_align_t data[];
 };
-void *arena_alloc(struct arena *a, size_t n);
+struct arena {
+    struct arena_chunk *head; /* the newest chunk, the one allocations come from */
+    size_t chunk_size;        /* bytes of a new chunk; 0: 4 KiB */
+};
+/* arena_alloc()'s slow path: a new chunk for n bytes (a multiple of
+ * sizeof(max_align_t)). */
+void *arena_alloc_chunk(struct arena *a, size_t n);
+/* n bytes aligned for any type, valid until arena_free() or arena_reset().
+ * Inline, since the engine's hot loops allocate this way. */
+static inline void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct arena_chunk *c = a->head;
+    if (!c || c->size - c->used < n)
+        return arena_alloc_chunk(a, n);
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void arena_free(struct arena *a);
+/* Empties a for reuse: frees every chunk but the newest, which is kept
+ * (emptied), so a reused arena runs on warm memory. */
+void arena_reset(struct arena *a);
 
 /* Makes room for one more element in the arena array v of n elements of
  * elem bytes each, whose capacity is *cap: returns v while n < *cap, else a
@@ -39,8 +61,16 @@ void *arena_grow(struct arena *a, void *v, size_t n, size_t *cap, size_t elem);
 #define FNV64_PRIME         1099511628211ull
 #define FIBONACCI_HASH_MULT 0x9e3779b97f4a7c15ull
 
+/* FNV-1a over n bytes, from h (FNV64_OFFSET_BASIS to start, or an earlier
+ * result to continue). */
+uint64_t fnv1a64(uint64_t h, const void *data, size_t n);
+
 /* FNV-1a, 64 bits, of the bytes of s up to its NUL. */
 uint64_t str_hash64(const char *s);
+
+/* The next value of this thread's xorshift64 generator, seeded from
+ * /dev/urandom on first use: for uuids and sampling, not for secrets. */
+uint64_t rng_next(void);
 
 /* Writes a random version-4 uuid, lowercase and dashed, into out[37]. */
 void uuid4_generate(char out[37]);

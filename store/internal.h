@@ -9,13 +9,6 @@
 #include "store/statements.h"
 #include "store/store.h"
 
-#define STMT_CACHE_SIZE 256
-
-struct stmt_slot {
-    const char *sql; /* the static string the statement was prepared from */
-    sqlite3_stmt *stmt;
-};
-
 struct tree_cache;
 struct checkpointer;
 struct committer;
@@ -25,8 +18,7 @@ struct sql_ops;
 struct store {
     const struct sql_ops *ops; /* the backend of store/sql.h: NULL for SQLite */
     sqlite3 *db;
-    sqlite3_stmt *stmts[STMT__COUNT];        /* every static statement, prepared at open */
-    struct stmt_slot cache[STMT_CACHE_SIZE]; /* stmt_get()'s, for store/candidates*.c */
+    sqlite3_stmt *stmts[STMT__COUNT]; /* every static statement, prepared at open */
     int tx_depth;             /* >0 inside a transaction started by tx_begin_* */
     bool reading;             /* the outermost transaction is a read (tx_begin_read) */
     struct checkpointer *ck;  /* the pool's checkpointer (NULL for a lone store): borrowed */
@@ -38,7 +30,7 @@ struct store {
     unsigned slot;            /* its index in the pool */
 };
 
-/* Frees an object of the tree cache (store/candidates.c makes them). */
+/* Frees an object of the tree cache (store/candidates_load.c makes them). */
 void candidates_trees_destroy(void *obj);
 
 /* Prepares every statement of sqlite_sql[] on st's connection (with
@@ -52,13 +44,6 @@ static inline sqlite3_stmt *stmt_of(struct store *st, enum stmt_id id)
 {
     return st->stmts[id];
 }
-
-/* For store/candidates.c until its SQL joins store/sql_sqlite.c: returns the
- * cached statement for sql, prepared on first use with
- * SQLITE_PREPARE_PERSISTENT. sql must be a string with static storage: the
- * cache is keyed by its address. The store owns the statement; pair each use
- * with stmt_done(). Returns NULL (logged) when the SQL does not prepare. */
-sqlite3_stmt *stmt_get(struct store *st, const char *sql);
 
 /* Resets the statement and clears its bindings. */
 void stmt_done(sqlite3_stmt *stmt);

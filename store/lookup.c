@@ -36,6 +36,11 @@ enum store_rc store_resource_class_id(struct store *st, const char *name, long l
     return id_by_name(st, STMT_RESOURCE_CLASS_ID, name, id);
 }
 
+enum store_rc store_aggregate_id(struct store *st, const char *uuid, long long *id)
+{
+    return id_by_name(st, STMT_AGGREGATE_ID, uuid, id);
+}
+
 enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
 {
     return id_by_name(st, STMT_TRAIT_ID, name, id);

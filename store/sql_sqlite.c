@@ -1,6 +1,6 @@
 /* The SQL of the SQLite backend: one text for each statement id of
  * store/statements.h, and the only place where the store's static SQL
- * lives (store/candidates*.c still prepares its own through stmt_get()).
+ * lives.
  * Every text is prepared when a connection opens (stmts_prepare()), so SQL
  * that does not prepare stops start-up with its error instead of failing a
  * request. A second backend (PostgreSQL) gives the same ids its own texts
@@ -329,5 +329,55 @@ const char *const sqlite_sql[STMT__COUNT] = {
         " FROM sel s JOIN resource_classes rc ON rc.id = s.rc"
         " LEFT JOIN consumer_types ct ON ct.id = s.t"
         " GROUP BY s.t, s.rc ORDER BY s.t, s.rc",
+
+    /* ---- store/candidates_load.c: range scans over provider ids, rows in
+     * provider id order (merged in memory); a tree member outside the range
+     * (an "outlier") is read on its own ---- */
+    [STMT_CAND_PROVIDERS] =
+        "SELECT id, root_id, COALESCE(parent_id, 0), uuid FROM providers"
+        " WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+    [STMT_CAND_INVENTORIES] =
+        "SELECT provider_id, resource_class_id, total, reserved, min_unit, max_unit, step_size,"
+        " allocation_ratio FROM inventories WHERE provider_id BETWEEN ?1 AND ?2"
+        " ORDER BY provider_id, resource_class_id",
+    [STMT_CAND_USAGES] =
+        "SELECT provider_id, resource_class_id, SUM(used) FROM allocations"
+        " WHERE provider_id BETWEEN ?1 AND ?2 GROUP BY provider_id, resource_class_id"
+        " ORDER BY provider_id, resource_class_id",
+    [STMT_CAND_TRAITS] =
+        "SELECT provider_id, trait_id FROM provider_traits WHERE provider_id BETWEEN ?1 AND ?2"
+        " ORDER BY provider_id, trait_id",
+    [STMT_CAND_AGGREGATES] =
+        "SELECT provider_id, aggregate_id FROM provider_aggregates"
+        " WHERE provider_id BETWEEN ?1 AND ?2 ORDER BY provider_id, aggregate_id",
+    [STMT_CAND_OUTLIERS] =
+        "SELECT id FROM providers WHERE root_id BETWEEN ?1 AND ?2 AND (id < ?1 OR id > ?2)"
+        " ORDER BY id",
+    [STMT_CAND_SHARING_ROOTS] =
+        "SELECT DISTINCT p.root_id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
+        " WHERE t.trait_id = ?1 ORDER BY p.root_id",
+    [STMT_CAND_NEXT_BLOCKS] =
+        "SELECT block, version FROM tree_versions WHERE block > ?1 ORDER BY block LIMIT ?2",
+
+    /* ---- store/candidates_resolve.c ---- */
+    [STMT_CAND_RC_NAME] =
+        "SELECT name FROM resource_classes WHERE id = ?1",
+    [STMT_CAND_TRAIT_NAME] =
+        "SELECT name FROM traits WHERE id = ?1",
+    [STMT_CAND_HAS_TREES] =
+        "SELECT 1 FROM providers WHERE parent_id IS NOT NULL LIMIT 1",
+    [STMT_CAND_ROOTS_WITH_TRAIT] =
+        "SELECT p.id FROM provider_traits t JOIN providers p ON p.id = t.provider_id"
+        " WHERE t.trait_id = ?1 AND p.parent_id IS NULL",
+    [STMT_CAND_ALL_ROOTS] =
+        "SELECT id FROM providers WHERE parent_id IS NULL",
+    [STMT_CAND_PROVIDER_TRAITS] =
+        "SELECT trait_id FROM provider_traits WHERE provider_id = ?1 ORDER BY trait_id",
+    [STMT_CAND_AGG_MEMBERS] =
+        "SELECT provider_id FROM provider_aggregates"
+        " WHERE aggregate_id IN (SELECT value FROM json_each(?1))",
+    [STMT_CAND_AGG_HAS] =
+        "SELECT 1 FROM provider_aggregates WHERE provider_id = ?1"
+        " AND aggregate_id IN (SELECT value FROM json_each(?2))",
 };
 /* clang-format on */

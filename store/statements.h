@@ -97,7 +97,25 @@
     X(PROVIDER_ALLOCATION_ROWS) \
     /* store/usages.c */ \
     X(PROVIDER_USAGES) \
-    X(PROJECT_USAGES)
+    X(PROJECT_USAGES) \
+    /* store/candidates_load.c */ \
+    X(CAND_PROVIDERS) \
+    X(CAND_INVENTORIES) \
+    X(CAND_USAGES) \
+    X(CAND_TRAITS) \
+    X(CAND_AGGREGATES) \
+    X(CAND_OUTLIERS) \
+    X(CAND_SHARING_ROOTS) \
+    X(CAND_NEXT_BLOCKS) \
+    /* store/candidates_resolve.c */ \
+    X(CAND_RC_NAME) \
+    X(CAND_TRAIT_NAME) \
+    X(CAND_HAS_TREES) \
+    X(CAND_ROOTS_WITH_TRAIT) \
+    X(CAND_ALL_ROOTS) \
+    X(CAND_PROVIDER_TRAITS) \
+    X(CAND_AGG_MEMBERS) \
+    X(CAND_AGG_HAS)
 
 enum stmt_id {
 #define X(id) STMT_##id,

@@ -16,35 +16,6 @@ long long store_now(void)
     return (long long)time(NULL);
 }
 
-static size_t slot_index(const char *sql)
-{
-    uintptr_t h = (uintptr_t)sql;
-    h ^= h >> 17;
-    h *= FIBONACCI_HASH_MULT;
-    return (size_t)(h >> 7) % STMT_CACHE_SIZE;
-}
-
-sqlite3_stmt *stmt_get(struct store *st, const char *sql)
-{
-    size_t i = slot_index(sql);
-    for (size_t probe = 0; probe < STMT_CACHE_SIZE; probe++, i = (i + 1) % STMT_CACHE_SIZE) {
-        struct stmt_slot *slot = &st->cache[i];
-        if (slot->sql == sql)
-            return slot->stmt;
-        if (slot->sql)
-            continue;
-        if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->stmt, NULL) !=
-            SQLITE_OK) {
-            log_msg(LOG_ERROR, "store: cannot prepare \"%.80s\": %s", sql, sqlite3_errmsg(st->db));
-            return NULL;
-        }
-        slot->sql = sql;
-        return slot->stmt;
-    }
-    log_msg(LOG_ERROR, "store: statement cache full");
-    abort();
-}
-
 void stmt_done(sqlite3_stmt *stmt)
 {
     if (!stmt)
@@ -331,8 +302,6 @@ void store_close(struct store *st)
         return;
     for (int id = 0; id < STMT__COUNT; id++)
         sqlite3_finalize(st->stmts[id]);
-    for (size_t i = 0; i < STMT_CACHE_SIZE; i++)
-        sqlite3_finalize(st->cache[i].stmt);
     sqlite3_close(st->db);
     if (st->owns_trees)
         tree_cache_free(st->trees);

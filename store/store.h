@@ -124,6 +124,9 @@ struct provider_ref {
 /* Finds the provider with this (canonical) uuid. STORE_OK, STORE_NOT_FOUND or an error. */
 enum store_rc store_provider_ref(struct store *st, const char *uuid, struct provider_ref *out);
 
+/* Finds an aggregate id by uuid. STORE_OK or STORE_NOT_FOUND. */
+enum store_rc store_aggregate_id(struct store *st, const char *uuid, long long *id);
+
 /* Finds a resource class or trait id by name. STORE_OK or STORE_NOT_FOUND. */
 enum store_rc store_resource_class_id(struct store *st, const char *name, long long *id);
 enum store_rc store_trait_id(struct store *st, const char *name, long long *id);

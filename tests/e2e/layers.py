@@ -2,8 +2,8 @@
 """The layers of docs/architecture.md, checked on the tree and the binaries:
 core/ includes no other layer, store/ sees neither HTTP nor api/, api/ never
 names sqlite3 or libmicrohttpd, only server/ includes microhttpd.h, and
-placid-agent does not link libmicrohttpd, and every file docs/architecture.md
-names exists. argv[2] is the placid-agent binary."""
+placid-agent does not link libmicrohttpd, the candidates solver files stay
+free of SQLite, and every file docs/architecture.md names exists. argv[2] is the placid-agent binary."""
 import os
 import re
 import subprocess
@@ -39,6 +39,15 @@ for layer, (dirs, system) in RULES.items():
                 if (inc.startswith(dirs) or inc in system) and (layer, inc) not in ALLOWED:
                     bad.append(f"{layer}/{name}: {inc}")
     check(not bad, f"{layer}/ includes only what its layer may ({', '.join(bad) or 'none bad'})")
+
+# The candidates solver (store/solver*.c) is pure: no SQLite, no store internals.
+bad = []
+for name in sorted(os.listdir(os.path.join(ROOT, "store"))):
+    if name.startswith("solver") and name.endswith(".c"):
+        with open(os.path.join(ROOT, "store", name), encoding="utf-8") as f:
+            bad += [f"store/{name}: {inc}" for inc in INCLUDE.findall(f.read())
+                    if inc in ("sqlite3.h", "store/internal.h")]
+check(not bad, f"store/solver*.c include neither sqlite3.h nor store/internal.h ({', '.join(bad) or 'none bad'})")
 
 with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as f:
     named = set(re.findall(r"`((?:core|server|store|api|agent|tests|migrations|cmake|docs)/"

@@ -40,6 +40,21 @@ static const char *aggregates(long long *gen)
     return out;
 }
 
+START_TEST(aggregate_ids_are_found_by_uuid)
+{
+    long long id = 0, again = 0;
+    ck_assert_int_eq(store_aggregate_id(st, AGG1, &id), STORE_NOT_FOUND);
+    const char *aggs[] = {AGG1};
+    long long gen;
+    ck_assert_int_eq(store_provider_aggregates_set(st, U1, aggs, 1, NULL, &gen), STORE_OK);
+    ck_assert_int_eq(store_aggregate_id(st, AGG1, &id), STORE_OK);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(store_aggregate_id(st, AGG1, &again), STORE_OK);
+    ck_assert_int_eq(again, id);
+    ck_assert_int_eq(store_aggregate_id(st, AGG2, &again), STORE_NOT_FOUND);
+}
+END_TEST
+
 START_TEST(set_without_generation_neither_checks_nor_bumps)
 {
     long long gen = -1;
@@ -104,6 +119,7 @@ int main(void)
     tcase_add_test(tc, stale_generation_is_a_conflict_and_changes_nothing);
     tcase_add_test(tc, duplicates_in_the_set_are_linked_once);
     tcase_add_test(tc, unknown_provider_is_not_found);
+    tcase_add_test(tc, aggregate_ids_are_found_by_uuid);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -90,6 +90,10 @@ START_TEST(fnv_constants_give_the_reference_hashes)
     ck_assert(h == 0xcbf29ce484222325ull);
     h = (h ^ (unsigned char)'a') * FNV64_PRIME;
     ck_assert(h == 0xaf63dc4c8601ec8cull);
+    ck_assert(fnv1a64(FNV64_OFFSET_BASIS, "", 0) == 0xcbf29ce484222325ull);
+    ck_assert(fnv1a64(FNV64_OFFSET_BASIS, "a", 1) == 0xaf63dc4c8601ec8cull);
+    ck_assert(fnv1a64(fnv1a64(FNV64_OFFSET_BASIS, "a", 1), "b", 1) ==
+              fnv1a64(FNV64_OFFSET_BASIS, "ab", 2)); /* continues */
     ck_assert(FIBONACCI_HASH_MULT == 0x9e3779b97f4a7c15ull); /* 2^64 / 1.6180339887... */
 }
 END_TEST
@@ -124,6 +128,28 @@ START_TEST(body_buf_collects_up_to_max_then_refuses)
 }
 END_TEST
 
+START_TEST(arena_reset_keeps_only_the_newest_chunk_empty)
+{
+    struct arena a = {.chunk_size = 65536};
+    char *first = arena_alloc(&a, 40000);
+    memset(first, 1, 40000);
+    char *second = arena_alloc(&a, 40000); /* does not fit: a second chunk */
+    memset(second, 2, 40000);
+    arena_reset(&a);
+    ck_assert_ptr_nonnull(a.head);
+    ck_assert_ptr_eq(arena_alloc(&a, 40000), second); /* the kept chunk, from its start */
+    char *third = arena_alloc(&a, 30000);             /* 40000 + 30000 > 65536 */
+    ck_assert(third < second || third >= second + 65536);
+    arena_reset(&a);
+    arena_reset(&a);
+    ck_assert_ptr_nonnull(arena_alloc(&a, 1));
+    arena_free(&a);
+    ck_assert_ptr_null(a.head);
+    arena_reset(&a); /* an empty arena: nothing to do */
+    ck_assert_ptr_null(a.head);
+}
+END_TEST
+
 START_TEST(arena_survives_many_and_large_allocations)
 {
     struct arena a = {0};
@@ -146,6 +172,7 @@ int main(void)
     tcase_add_test(tc, parse_ll_rejects_junk);
     tcase_add_test(tc, http_date_is_rfc1123);
     tcase_add_test(tc, arena_survives_many_and_large_allocations);
+    tcase_add_test(tc, arena_reset_keeps_only_the_newest_chunk_empty);
     tcase_add_test(tc, strptr_cmp_sorts_strings);
     tcase_add_test(tc, fnv_constants_give_the_reference_hashes);
     tcase_add_test(tc, str_hash64_is_fnv1a);
