@@ -3,51 +3,52 @@
  * on first use and never deleted, as upstream. */
 #include "store/internal.h"
 
+struct aggregates_get {
+    long long *generation;
+    aggregate_row_fn *on_agg;
+    void *arg;
+};
+
+/* In the provider's read unit, so the generation matches the list. */
+static enum store_rc aggregates_get_body(struct store *st, const struct provider_ref *rp,
+                                         void *arg)
+{
+    struct aggregates_get *g = arg;
+    *g->generation = rp->generation;
+    struct sql *q = sql_get(st, STMT_PROVIDER_AGGREGATES);
+    sql_bind_i64(q, 1, rp->id);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK)
+        if (g->on_agg(g->arg, sql_col_text(q, 0)) != 0)
+            break;
+    sql_done(q);
+    return rows_end(rc);
+}
+
 enum store_rc store_provider_aggregates_get(struct store *st, const char *rp_uuid,
                                             long long *generation, aggregate_row_fn *on_agg,
                                             void *arg)
 {
+    struct aggregates_get g = {generation, on_agg, arg};
     struct provider_ref rp;
-    enum store_rc rc;
-
-    /* One read transaction so the generation matches the list. */
-    if ((rc = tx_begin_read(st)) != STORE_OK)
-        return rc;
-    if ((rc = store_provider_ref(st, rp_uuid, &rp)) != STORE_OK)
-        goto done;
-    *generation = rp.generation;
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_AGGREGATES);
-    sqlite3_bind_int64(s, 1, rp.id);
-    int step;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW)
-        if (on_agg(arg, (const char *)sqlite3_column_text(s, 0)) != 0) {
-            step = SQLITE_DONE;
-            break;
-        }
-    rc = store_rc_from_sqlite(st, step, "aggregates get");
-    stmt_done(s);
-done:
-    if (rc == STORE_OK)
-        return tx_commit(st);
-    tx_rollback(st);
-    return rc;
+    return provider_read(st, rp_uuid, &rp, aggregates_get_body, &g);
 }
 
 /* Finds or creates the aggregate row for uuid. */
 static enum store_rc aggregate_id(struct store *st, const char *uuid, long long *id)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_AGGREGATE_INSERT);
-    stmt_bind_text(s, 1, uuid);
-    sqlite3_bind_int64(s, 2, store_now());
-    enum store_rc rc = stmt_exec(st, s, "aggregate insert");
+    struct sql *q = sql_get(st, STMT_AGGREGATE_INSERT);
+    sql_bind_text(q, 1, uuid);
+    sql_bind_i64(q, 2, store_now());
+    enum store_rc rc = sql_run(q);
     if (rc != STORE_OK)
         return rc;
-    s = stmt_of(st, STMT_AGGREGATE_ID);
-    stmt_bind_text(s, 1, uuid);
-    rc = stmt_row(st, s, "aggregate id");
+    q = sql_get(st, STMT_AGGREGATE_ID);
+    sql_bind_text(q, 1, uuid);
+    rc = sql_step(q);
     if (rc == STORE_OK)
-        *id = sqlite3_column_int64(s, 0);
-    stmt_done(s);
+        *id = sql_col_i64(q, 0);
+    sql_done(q);
     /* No row cannot happen right after the insert; treat it as an error. */
     return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
 }
@@ -58,34 +59,47 @@ static enum store_rc link_aggregate(struct store *st, long long rp_id, const cha
     enum store_rc rc = aggregate_id(st, uuid, &agg_id);
     if (rc != STORE_OK)
         return rc;
-    sqlite3_stmt *s = stmt_of(st, STMT_AGGREGATE_LINK);
-    sqlite3_bind_int64(s, 1, rp_id);
-    sqlite3_bind_int64(s, 2, agg_id);
-    return stmt_exec(st, s, "aggregate link");
+    struct sql *q = sql_get(st, STMT_AGGREGATE_LINK);
+    sql_bind_i64(q, 1, rp_id);
+    sql_bind_i64(q, 2, agg_id);
+    return sql_run(q);
+}
+
+struct aggregates_set {
+    const char *rp_uuid;
+    const char *const *aggs;
+    size_t n;
+    const long long *expect_gen;
+    long long generation; /* out */
+};
+
+static enum store_rc aggregates_set_body(struct store *st, void *arg)
+{
+    struct aggregates_set *a = arg;
+    struct provider_ref rp;
+    enum store_rc rc;
+
+    if ((rc = store_provider_ref(st, a->rp_uuid, &rp)) != STORE_OK)
+        return rc;
+    /* Generation compare-and-set: a conflict means another writer won. */
+    if (a->expect_gen && (rc = provider_generation_bump(st, rp.id, *a->expect_gen, NULL)) != STORE_OK)
+        return rc;
+    if ((rc = sql_run_id(st, STMT_AGGREGATES_UNLINK_ALL, rp.id)) != STORE_OK)
+        return rc;
+    for (size_t i = 0; i < a->n; i++)
+        if ((rc = link_aggregate(st, rp.id, a->aggs[i])) != STORE_OK)
+            return rc;
+    a->generation = a->expect_gen ? *a->expect_gen + 1 : rp.generation;
+    return STORE_OK;
 }
 
 enum store_rc store_provider_aggregates_set(struct store *st, const char *rp_uuid,
                                             const char *const *aggs, size_t n,
                                             const long long *expect_gen, long long *generation)
 {
-    struct provider_ref rp;
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = store_provider_ref(st, rp_uuid, &rp)) != STORE_OK)
-        goto fail;
-    /* Generation compare-and-set: a conflict means another writer won. */
-    if (expect_gen && (rc = provider_generation_bump(st, rp.id, *expect_gen, NULL)) != STORE_OK)
-        goto fail;
-    if ((rc = stmt_exec_id(st, STMT_AGGREGATES_UNLINK_ALL, rp.id, "aggregates unlink")) != STORE_OK)
-        goto fail;
-    for (size_t i = 0; i < n; i++)
-        if ((rc = link_aggregate(st, rp.id, aggs[i])) != STORE_OK)
-            goto fail;
-    *generation = expect_gen ? *expect_gen + 1 : rp.generation;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
+    struct aggregates_set a = {rp_uuid, aggs, n, expect_gen, 0};
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_CONFLICT, aggregates_set_body, &a);
+    if (rc == STORE_OK)
+        *generation = a.generation;
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "store/sql.h"
 #include "store/statements.h"
 #include "store/store.h"
 
@@ -15,10 +16,19 @@ struct committer;
 
 struct sql_ops;
 
+/* A statement of the registry on an SQLite connection: store/sql.h's
+ * struct sql (ops NULL) and its prepared statement. base.st stays NULL:
+ * a parked connection (group commit) moves to another handle, and SQLite
+ * finds the connection from the statement. */
+struct sql_sqlite {
+    struct sql base;
+    sqlite3_stmt *stmt;
+};
+
 struct store {
     const struct sql_ops *ops; /* the backend of store/sql.h: NULL for SQLite */
     sqlite3 *db;
-    sqlite3_stmt *stmts[STMT__COUNT]; /* every static statement, prepared at open */
+    struct sql_sqlite stmts[STMT__COUNT]; /* every static statement, prepared at open */
     int tx_depth;             /* >0 inside a transaction started by tx_begin_* */
     bool reading;             /* the outermost transaction is a read (tx_begin_read) */
     struct checkpointer *ck;  /* the pool's checkpointer (NULL for a lone store): borrowed */
@@ -42,7 +52,7 @@ int stmts_prepare(struct store *st, char *err, size_t errsz);
  * pair each use with stmt_done(). Never NULL once st is open. */
 static inline sqlite3_stmt *stmt_of(struct store *st, enum stmt_id id)
 {
-    return st->stmts[id];
+    return st->stmts[id].stmt;
 }
 
 /* Resets the statement and clears its bindings. */
@@ -71,9 +81,38 @@ void tx_rollback(struct store *st);
  * has this uuid). */
 enum store_rc provider_read_begin(struct store *st, const char *uuid, struct provider_ref *ref);
 
+/* ---- Helpers over store/sql.h (store/sql_common.c), for every backend ---- */
+
+/* The result of a row loop "while ((rc = sql_step(q)) == STORE_OK)": the
+ * end of the rows, or a stop asked for by a row callback, is STORE_OK. */
+static inline enum store_rc rows_end(enum store_rc rc)
+{
+    return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+/* sql_run() of statement sid with ?1 bound to id. */
+enum store_rc sql_run_id(struct store *st, enum stmt_id sid, long long id);
+
+/* Runs statement sid, a query of one truth value ("SELECT EXISTS (...)" or
+ * "SELECT 1 ... LIMIT 1") with ?1 bound to id: *out is whether a non-zero
+ * row came back. */
+enum store_rc sql_flag_id(struct store *st, enum stmt_id sid, long long id, bool *out);
+
+/* The body of a provider_read(): ref is the provider, found. */
+typedef enum store_rc provider_read_fn(struct store *st, const struct provider_ref *ref,
+                                       void *arg);
+
+/* A read unit scoped to one provider: looks the provider up into *ref and
+ * runs fn in the same snapshot. STORE_NOT_FOUND (ref->id 0, fn not run)
+ * when no provider has this uuid; else fn's result. */
+enum store_rc provider_read(struct store *st, const char *uuid, struct provider_ref *ref,
+                            provider_read_fn *fn, void *arg);
+
 /* Maps an SQLite result code to a store result, logging unexpected ones
  * with what (an identifier of the failing step). */
 enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what);
+/* The same for a connection db. */
+enum store_rc sqlite_rc_map(sqlite3 *db, int rc, const char *what);
 
 /* Runs a statement that returns no rows (INSERT/UPDATE/DELETE) and resets
  * it. Returns STORE_OK or the mapped error. */

@@ -32,76 +32,70 @@ enum store_rc acct_class_id(struct store *st, const char *name, long long *id,
     return rc;
 }
 
-/* SQLITE_OK, or SQLITE_TOOBIG when the class name does not fit (never cut). */
-static int inventory_from_row(sqlite3_stmt *s, struct inventory *inv)
+/* STORE_OK, or STORE_ERROR when the class name does not fit (never cut). */
+static enum store_rc inventory_from_row(struct sql *q, struct inventory *inv)
 {
     /* Columns: rc id, rc name, total, reserved, min_unit, max_unit,
      * step_size, allocation_ratio, created_at, updated_at. */
-    inv->rc_id = sqlite3_column_int64(s, 0);
-    inv->total = sqlite3_column_int64(s, 2);
-    inv->reserved = sqlite3_column_int64(s, 3);
-    inv->min_unit = sqlite3_column_int64(s, 4);
-    inv->max_unit = sqlite3_column_int64(s, 5);
-    inv->step_size = sqlite3_column_int64(s, 6);
-    inv->allocation_ratio = sqlite3_column_double(s, 7);
-    inv->created_at = sqlite3_column_int64(s, 8);
-    inv->updated_at = sqlite3_column_int64(s, 9);
-    return column_text_copy(s, 1, inv->resource_class, sizeof(inv->resource_class));
+    inv->rc_id = sql_col_i64(q, 0);
+    inv->total = sql_col_i64(q, 2);
+    inv->reserved = sql_col_i64(q, 3);
+    inv->min_unit = sql_col_i64(q, 4);
+    inv->max_unit = sql_col_i64(q, 5);
+    inv->step_size = sql_col_i64(q, 6);
+    inv->allocation_ratio = sql_col_f64(q, 7);
+    inv->created_at = sql_col_i64(q, 8);
+    inv->updated_at = sql_col_i64(q, 9);
+    return sql_col_copy(q, 1, inv->resource_class, sizeof(inv->resource_class));
 }
 
-static enum store_rc inventories_list(struct store *st, long long provider_id,
-                                      store_inventory_fn *on_row, void *arg)
+struct inventories_read {
+    store_inventory_fn *on_row; /* the list */
+    const char *rc_name;        /* or the one record */
+    struct inventory *out;
+    void *arg;
+};
+
+static enum store_rc inventories_list(struct store *st, const struct provider_ref *ref,
+                                      void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORIES_LIST);
-    sqlite3_bind_int64(s, 1, provider_id);
-    int rc;
+    struct inventories_read *r = arg;
+    struct sql *q = sql_get(st, STMT_INVENTORIES_LIST);
+    sql_bind_i64(q, 1, ref->id);
+    enum store_rc rc;
     struct inventory inv;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((rc = inventory_from_row(s, &inv)) != SQLITE_OK)
+    while ((rc = sql_step(q)) == STORE_OK)
+        if ((rc = inventory_from_row(q, &inv)) != STORE_OK || r->on_row(r->arg, &inv) != 0)
             break;
-        if (on_row(arg, &inv) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "inventory list");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 enum store_rc store_inventories_list(struct store *st, const char *uuid, struct provider_ref *ref,
                                      store_inventory_fn *on_row, void *arg)
 {
-    enum store_rc rc = provider_read_begin(st, uuid, ref);
-    if (rc != STORE_OK)
-        return rc;
-    rc = inventories_list(st, ref->id, on_row, arg);
-    tx_rollback(st); /* a read: nothing to keep */
-    return rc;
+    struct inventories_read r = {.on_row = on_row, .arg = arg};
+    return provider_read(st, uuid, ref, inventories_list, &r);
 }
 
-static enum store_rc inventory_get(struct store *st, long long provider_id, const char *rc_name,
-                                   struct inventory *out)
+static enum store_rc inventory_get(struct store *st, const struct provider_ref *ref, void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORY_GET);
-    sqlite3_bind_int64(s, 1, provider_id);
-    stmt_bind_text(s, 2, rc_name);
-    enum store_rc rc = stmt_row(st, s, "inventory get");
+    struct inventories_read *r = arg;
+    struct sql *q = sql_get(st, STMT_INVENTORY_GET);
+    sql_bind_i64(q, 1, ref->id);
+    sql_bind_text(q, 2, r->rc_name);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK)
-        rc = store_rc_from_sqlite(st, inventory_from_row(s, out), "inventory get");
-    stmt_done(s);
+        rc = inventory_from_row(q, r->out);
+    sql_done(q);
     return rc;
 }
 
 enum store_rc store_inventory_get(struct store *st, const char *uuid, const char *rc_name,
                                   struct provider_ref *ref, struct inventory *out)
 {
-    enum store_rc rc = provider_read_begin(st, uuid, ref);
-    if (rc != STORE_OK)
-        return rc;
-    rc = inventory_get(st, ref->id, rc_name, out);
-    tx_rollback(st); /* a read: nothing to keep */
-    return rc;
+    struct inventories_read r = {.rc_name = rc_name, .out = out};
+    return provider_read(st, uuid, ref, inventory_get, &r);
 }
 
 /* Runs statement id, an inventory write whose parameters are ?1 provider_id, ?2
@@ -109,35 +103,44 @@ enum store_rc store_inventory_get(struct store *st, const char *uuid, const char
  * and allocation_ratio, and ?9 now (the created_at or updated_at). */
 static enum store_rc inventory_write(struct store *st, enum stmt_id id, long long provider_id,
                                      long long rc_id, const struct inventory *inv, long long now,
-                                     const char *what)
+                                     long long *changes)
 {
-    sqlite3_stmt *s = stmt_of(st, id);
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, rc_id);
-    sqlite3_bind_int64(s, 3, inv->total);
-    sqlite3_bind_int64(s, 4, inv->reserved);
-    sqlite3_bind_int64(s, 5, inv->min_unit);
-    sqlite3_bind_int64(s, 6, inv->max_unit);
-    sqlite3_bind_int64(s, 7, inv->step_size);
-    sqlite3_bind_double(s, 8, inv->allocation_ratio);
-    sqlite3_bind_int64(s, 9, now);
-    return stmt_exec(st, s, what);
+    struct sql *q = sql_get(st, id);
+    sql_bind_i64(q, 1, provider_id);
+    sql_bind_i64(q, 2, rc_id);
+    sql_bind_i64(q, 3, inv->total);
+    sql_bind_i64(q, 4, inv->reserved);
+    sql_bind_i64(q, 5, inv->min_unit);
+    sql_bind_i64(q, 6, inv->max_unit);
+    sql_bind_i64(q, 7, inv->step_size);
+    sql_bind_f64(q, 8, inv->allocation_ratio);
+    sql_bind_i64(q, 9, now);
+    enum store_rc rc = sql_exec(q);
+    if (changes)
+        *changes = rc == STORE_OK ? sql_changes(q) : 0;
+    sql_done(q);
+    return rc;
 }
 
 /* Inserts or overwrites one record; created_at is kept on update. */
 static enum store_rc inventory_upsert(struct store *st, long long provider_id, long long rc_id,
                                       const struct inventory *inv, long long now)
 {
-    return inventory_write(st, STMT_INVENTORY_UPSERT, provider_id, rc_id, inv, now,
-                           "inventory upsert");
+    return inventory_write(st, STMT_INVENTORY_UPSERT, provider_id, rc_id, inv, now, NULL);
 }
 
-static enum store_rc inventory_remove(struct store *st, long long provider_id, long long rc_id)
+/* Removes one record; *changes (may be NULL): whether there was one. */
+static enum store_rc inventory_remove(struct store *st, long long provider_id, long long rc_id,
+                                      long long *changes)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORY_REMOVE);
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, rc_id);
-    return stmt_exec(st, s, "inventory delete");
+    struct sql *q = sql_get(st, STMT_INVENTORY_REMOVE);
+    sql_bind_i64(q, 1, provider_id);
+    sql_bind_i64(q, 2, rc_id);
+    enum store_rc rc = sql_exec(q);
+    if (changes)
+        *changes = rc == STORE_OK ? sql_changes(q) : 0;
+    sql_done(q);
+    return rc;
 }
 
 static bool id_in(const long long *ids, size_t n, long long id)
@@ -155,21 +158,20 @@ static enum store_rc doomed_classes(struct store *st, long long provider_id, con
                                     size_t n_keep, long long **doomed, size_t *n_doomed,
                                     bool *in_use, struct acct_failure *fail)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_DOOMED_CLASSES);
-    sqlite3_bind_int64(s, 1, provider_id);
+    struct sql *q = sql_get(st, STMT_DOOMED_CLASSES);
+    sql_bind_i64(q, 1, provider_id);
     size_t cap = 0;
-    int rc;
+    enum store_rc rc;
     *doomed = NULL;
     *n_doomed = 0;
     *in_use = false;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        long long id = sqlite3_column_int64(s, 0);
+    while ((rc = sql_step(q)) == STORE_OK) {
+        long long id = sql_col_i64(q, 0);
         if (id_in(keep, n_keep, id))
             continue;
-        if (sqlite3_column_int(s, 2)) {
+        if (sql_col_i64(q, 2)) {
             *in_use = true;
-            acct_join(fail->classes, sizeof(fail->classes),
-                      (const char *)sqlite3_column_text(s, 1));
+            acct_join(fail->classes, sizeof(fail->classes), sql_col_text(q, 1));
         }
         if (*n_doomed == cap) {
             cap = cap ? 2 * cap : 8;
@@ -177,9 +179,8 @@ static enum store_rc doomed_classes(struct store *st, long long provider_id, con
         }
         (*doomed)[(*n_doomed)++] = id;
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "inventory classes");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 static enum store_rc remove_other_classes(struct store *st, long long provider_id,
@@ -196,7 +197,7 @@ static enum store_rc remove_other_classes(struct store *st, long long provider_i
         rc = STORE_IN_USE;
     }
     for (size_t i = 0; rc == STORE_OK && i < n_doomed; i++)
-        rc = inventory_remove(st, provider_id, doomed[i]);
+        rc = inventory_remove(st, provider_id, doomed[i], NULL);
     free(doomed);
     return rc;
 }
@@ -233,42 +234,56 @@ static enum store_rc generation_check(struct store *st, long long provider_id, l
     return rc;
 }
 
+/* The arguments and results of an inventory write unit. */
+struct inventory_job {
+    long long provider_id, generation;
+    const struct inventory *inv;
+    size_t n;
+    const char *rc_name; /* delete */
+    bool insert;         /* write one: POST, else PUT */
+    long long *new_generation;
+    struct acct_failure *fail;
+};
+
+static enum store_rc inventories_replace_body(struct store *st, void *arg)
+{
+    struct inventory_job *j = arg;
+    enum store_rc rc;
+    long long current = 0;
+
+    acct_fail_clear(j->fail);
+    if ((rc = generation_check(st, j->provider_id, j->generation, &current, j->fail)) !=
+            STORE_OK ||
+        (rc = acct_inventories_apply(st, j->provider_id, j->inv, j->n, true, j->fail)) != STORE_OK)
+        return rc;
+    return provider_generation_bump(st, j->provider_id, current, j->new_generation);
+}
+
 enum store_rc store_inventories_replace(struct store *st, long long provider_id,
                                         long long generation, const struct inventory *inv,
                                         size_t n, long long *new_generation,
                                         struct acct_failure *fail)
 {
-    enum store_rc rc;
-    long long current = 0;
-
+    struct inventory_job j = {provider_id, generation, inv, n, NULL, false, new_generation, fail};
     acct_fail_clear(fail);
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = generation_check(st, provider_id, generation, &current, fail)) != STORE_OK ||
-        (rc = acct_inventories_apply(st, provider_id, inv, n, true, fail)) != STORE_OK ||
-        (rc = provider_generation_bump(st, provider_id, current, new_generation)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    return store_unit(st, UNIT_WRITE, STORE_CONFLICT, inventories_replace_body, &j);
 }
 
 /* Inserts one record that must not exist yet. */
 static enum store_rc inventory_insert(struct store *st, long long provider_id, long long rc_id,
                                       const struct inventory *inv)
 {
-    return inventory_write(st, STMT_INVENTORY_INSERT, provider_id, rc_id, inv, store_now(),
-                           "inventory insert");
+    return inventory_write(st, STMT_INVENTORY_INSERT, provider_id, rc_id, inv, store_now(), NULL);
 }
 
 /* Overwrites an existing record; STORE_NOT_FOUND when there is none. */
 static enum store_rc inventory_overwrite(struct store *st, long long provider_id, long long rc_id,
                                          const struct inventory *inv)
 {
+    long long changes = 0;
     enum store_rc rc = inventory_write(st, STMT_INVENTORY_OVERWRITE, provider_id, rc_id, inv,
-                                       store_now(), "inventory update");
-    if (rc == STORE_OK && sqlite3_changes(st->db) == 0)
+                                       store_now(), &changes);
+    if (rc == STORE_OK && changes == 0)
         rc = STORE_NOT_FOUND;
     return rc;
 }
@@ -277,33 +292,36 @@ static enum store_rc inventory_overwrite(struct store *st, long long provider_id
  * check (generation < 0: none), the class, the insert (or, without insert,
  * the overwrite), then the provider bump. A record that already exists
  * (insert) or does not (overwrite) is reported in fail. */
+static enum store_rc inventory_write_one_body(struct store *st, void *arg)
+{
+    struct inventory_job *j = arg;
+    enum store_rc rc;
+    long long current = 0, rc_id = 0;
+
+    acct_fail_clear(j->fail);
+    if ((rc = generation_check(st, j->provider_id, j->generation, &current, j->fail)) !=
+            STORE_OK ||
+        (rc = acct_class_id(st, j->inv->resource_class, &rc_id, j->fail)) != STORE_OK)
+        return rc;
+    rc = j->insert ? inventory_insert(st, j->provider_id, rc_id, j->inv)
+                   : inventory_overwrite(st, j->provider_id, rc_id, j->inv);
+    if (j->insert && rc == STORE_DUPLICATE)
+        j->fail->kind = ACCT_INVENTORY_EXISTS;
+    if (!j->insert && rc == STORE_NOT_FOUND)
+        j->fail->kind = ACCT_INVENTORY_MISSING;
+    if (rc != STORE_OK)
+        return rc;
+    return provider_generation_bump(st, j->provider_id, current, j->new_generation);
+}
+
 static enum store_rc inventory_write_one(struct store *st, long long provider_id,
                                          long long generation, const struct inventory *inv,
                                          bool insert, long long *new_generation,
                                          struct acct_failure *fail)
 {
-    enum store_rc rc;
-    long long current = 0, rc_id = 0;
-
+    struct inventory_job j = {provider_id, generation, inv, 1, NULL, insert, new_generation, fail};
     acct_fail_clear(fail);
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = generation_check(st, provider_id, generation, &current, fail)) != STORE_OK ||
-        (rc = acct_class_id(st, inv->resource_class, &rc_id, fail)) != STORE_OK)
-        goto fail;
-    rc = insert ? inventory_insert(st, provider_id, rc_id, inv)
-                : inventory_overwrite(st, provider_id, rc_id, inv);
-    if (insert && rc == STORE_DUPLICATE)
-        fail->kind = ACCT_INVENTORY_EXISTS;
-    if (!insert && rc == STORE_NOT_FOUND)
-        fail->kind = ACCT_INVENTORY_MISSING;
-    if (rc != STORE_OK ||
-        (rc = provider_generation_bump(st, provider_id, current, new_generation)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    return store_unit(st, UNIT_WRITE, STORE_CONFLICT, inventory_write_one_body, &j);
 }
 
 enum store_rc store_inventory_add(struct store *st, long long provider_id,
@@ -323,48 +341,46 @@ enum store_rc store_inventory_update(struct store *st, long long provider_id, lo
 static enum store_rc class_in_use(struct store *st, long long provider_id, long long rc_id,
                                   bool *in_use)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_INVENTORY_IN_USE);
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, rc_id);
-    int rc = sqlite3_step(s);
-    enum store_rc out = store_rc_from_sqlite(st, rc, "inventory in use");
-    if (rc == SQLITE_ROW)
-        *in_use = sqlite3_column_int(s, 0) != 0;
-    stmt_done(s);
-    return out;
+    struct sql *q = sql_get(st, STMT_INVENTORY_IN_USE);
+    sql_bind_i64(q, 1, provider_id);
+    sql_bind_i64(q, 2, rc_id);
+    enum store_rc rc = sql_step(q);
+    if (rc == STORE_OK)
+        *in_use = sql_col_i64(q, 0) != 0;
+    sql_done(q);
+    return rows_end(rc);
+}
+
+static enum store_rc inventory_delete_body(struct store *st, void *arg)
+{
+    struct inventory_job *j = arg;
+    enum store_rc rc;
+    long long current = 0, rc_id = 0, removed = 0;
+    bool in_use = false;
+
+    acct_fail_clear(j->fail);
+    if ((rc = generation_check(st, j->provider_id, -1, &current, j->fail)) != STORE_OK ||
+        (rc = acct_class_id(st, j->rc_name, &rc_id, j->fail)) != STORE_OK ||
+        (rc = class_in_use(st, j->provider_id, rc_id, &in_use)) != STORE_OK)
+        return rc;
+    if (in_use) {
+        j->fail->kind = ACCT_INVENTORY_IN_USE;
+        snprintf(j->fail->classes, sizeof(j->fail->classes), "%s", j->rc_name);
+        return STORE_IN_USE;
+    }
+    if ((rc = inventory_remove(st, j->provider_id, rc_id, &removed)) != STORE_OK)
+        return rc;
+    if (removed == 0) {
+        j->fail->kind = ACCT_INVENTORY_MISSING;
+        return STORE_NOT_FOUND;
+    }
+    return provider_generation_bump(st, j->provider_id, current, j->new_generation);
 }
 
 enum store_rc store_inventory_delete(struct store *st, long long provider_id, const char *rc_name,
                                      long long *new_generation, struct acct_failure *fail)
 {
-    enum store_rc rc;
-    long long current = 0, rc_id = 0;
-    bool in_use = false;
-
+    struct inventory_job j = {provider_id, -1, NULL, 0, rc_name, false, new_generation, fail};
     acct_fail_clear(fail);
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = generation_check(st, provider_id, -1, &current, fail)) != STORE_OK ||
-        (rc = acct_class_id(st, rc_name, &rc_id, fail)) != STORE_OK ||
-        (rc = class_in_use(st, provider_id, rc_id, &in_use)) != STORE_OK)
-        goto fail;
-    if (in_use) {
-        fail->kind = ACCT_INVENTORY_IN_USE;
-        snprintf(fail->classes, sizeof(fail->classes), "%s", rc_name);
-        rc = STORE_IN_USE;
-        goto fail;
-    }
-    if ((rc = inventory_remove(st, provider_id, rc_id)) != STORE_OK)
-        goto fail;
-    if (sqlite3_changes(st->db) == 0) {
-        fail->kind = ACCT_INVENTORY_MISSING;
-        rc = STORE_NOT_FOUND;
-        goto fail;
-    }
-    if ((rc = provider_generation_bump(st, provider_id, current, new_generation)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    return store_unit(st, UNIT_WRITE, STORE_CONFLICT, inventory_delete_body, &j);
 }

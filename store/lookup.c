@@ -5,29 +5,28 @@
 
 enum store_rc store_provider_ref(struct store *st, const char *uuid, struct provider_ref *out)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_REF);
-    stmt_bind_text(s, 1, uuid);
-    enum store_rc rc = stmt_row(st, s, "provider lookup");
+    struct sql *q = sql_get(st, STMT_PROVIDER_REF);
+    sql_bind_text(q, 1, uuid);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK) {
-        out->id = sqlite3_column_int64(s, 0);
-        out->generation = sqlite3_column_int64(s, 1);
-        out->parent_id = sqlite3_column_int64(s, 2);
-        out->root_id = sqlite3_column_int64(s, 3);
-        rc = store_rc_from_sqlite(st, column_text_copy(s, 4, out->uuid, sizeof(out->uuid)),
-                                  "provider lookup");
+        out->id = sql_col_i64(q, 0);
+        out->generation = sql_col_i64(q, 1);
+        out->parent_id = sql_col_i64(q, 2);
+        out->root_id = sql_col_i64(q, 3);
+        rc = sql_col_copy(q, 4, out->uuid, sizeof(out->uuid));
     }
-    stmt_done(s);
+    sql_done(q);
     return rc;
 }
 
 static enum store_rc id_by_name(struct store *st, enum stmt_id sid, const char *name, long long *id)
 {
-    sqlite3_stmt *s = stmt_of(st, sid);
-    stmt_bind_text(s, 1, name);
-    enum store_rc rc = stmt_row(st, s, "name lookup");
+    struct sql *q = sql_get(st, sid);
+    sql_bind_text(q, 1, name);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK)
-        *id = sqlite3_column_int64(s, 0);
-    stmt_done(s);
+        *id = sql_col_i64(q, 0);
+    sql_done(q);
     return rc;
 }
 
@@ -57,4 +56,30 @@ enum store_rc provider_read_begin(struct store *st, const char *uuid, struct pro
         tx_rollback(st);
     }
     return rc;
+}
+
+struct provider_read {
+    const char *uuid;
+    struct provider_ref *ref;
+    provider_read_fn *fn;
+    void *arg;
+};
+
+static enum store_rc provider_read_body(struct store *st, void *arg)
+{
+    struct provider_read *r = arg;
+    enum store_rc rc = store_provider_ref(st, r->uuid, r->ref);
+    if (rc != STORE_OK) {
+        r->ref->id = 0;
+        return rc;
+    }
+    return r->fn(st, r->ref, r->arg);
+}
+
+enum store_rc provider_read(struct store *st, const char *uuid, struct provider_ref *ref,
+                            provider_read_fn *fn, void *arg)
+{
+    struct provider_read r = {uuid, ref, fn, arg};
+    ref->id = 0;
+    return store_unit(st, UNIT_READ, STORE_BUSY, provider_read_body, &r);
 }

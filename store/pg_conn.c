@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -196,7 +197,17 @@ struct pg_pool {
     PGconn **conns; /* size slots; NULL: not open */
     bool *busy;     /* slot borrowed (or being opened) */
     bool down;      /* the last attempt found the database unreachable */
+    long long failed_at_ms;      /* when (monotonic) */
+    long long retry_interval_ms; /* no new attempt sooner while down */
+    unsigned long long attempts; /* connection attempts (opens and resets) */
 };
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 struct pg_pool *pg_pool_open(const char *conninfo, unsigned size, char *err, size_t errsz)
 {
@@ -212,6 +223,8 @@ struct pg_pool *pg_pool_open(const char *conninfo, unsigned size, char *err, siz
     pool->conns = xcalloc(pool->size, sizeof(*pool->conns));
     pool->busy = xcalloc(pool->size, sizeof(*pool->busy));
     pool->conns[0] = first;
+    pool->retry_interval_ms = PG_RETRY_INTERVAL_MS;
+    pool->attempts = 1;
     log_msg(LOG_INFO, "store: PostgreSQL %s, up to %u connections", pool->masked, pool->size);
     return pool;
 }
@@ -237,6 +250,8 @@ static void note_reachable(struct pg_pool *pool, bool up, const char *why)
     pthread_mutex_lock(&pool->mu);
     bool changed = pool->down == up;
     pool->down = !up;
+    if (!up)
+        pool->failed_at_ms = now_ms();
     pthread_mutex_unlock(&pool->mu);
     if (changed && up)
         log_msg(LOG_INFO, "store: database reachable again: %s", pool->masked);
@@ -287,11 +302,26 @@ static void slot_set(struct pg_pool *pool, unsigned i, PGconn *conn)
     pthread_mutex_unlock(&pool->mu);
 }
 
+/* Whether a connection attempt may be made now: not while the database
+ * is known down and the last attempt is younger than the retry interval. */
+static bool attempt_allowed(struct pg_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    bool ok = !pool->down || now_ms() - pool->failed_at_ms >= pool->retry_interval_ms;
+    if (ok)
+        pool->attempts++;
+    pthread_mutex_unlock(&pool->mu);
+    return ok;
+}
+
 /* Opens slot i's connection, or resets it if it broke; outside the lock,
  * since either may wait for the network. */
 static enum store_rc slot_connect(struct pg_pool *pool, unsigned i)
 {
     char why[512];
+    bool need = !pool->conns[i] || PQstatus(pool->conns[i]) != CONNECTION_OK;
+    if (need && !attempt_allowed(pool))
+        return STORE_BUSY;
     if (!pool->conns[i]) {
         PGconn *conn = pg_conn_open(pool->conninfo, why, sizeof(why));
         if (!conn) {
@@ -376,6 +406,21 @@ enum store_rc pg_pool_begin(struct pg_pool *pool, PGconn *conn, const char *begi
     if (begin_once(conn, begin_sql))
         return STORE_OK;
     return PQstatus(conn) == CONNECTION_OK ? STORE_ERROR : STORE_BUSY;
+}
+
+void pg_pool_set_retry_interval(struct pg_pool *pool, long long ms)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->retry_interval_ms = ms;
+    pthread_mutex_unlock(&pool->mu);
+}
+
+unsigned long long pg_pool_attempts(struct pg_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    unsigned long long n = pool->attempts;
+    pthread_mutex_unlock(&pool->mu);
+    return n;
 }
 
 unsigned pg_pool_open_count(struct pg_pool *pool)

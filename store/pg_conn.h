@@ -18,6 +18,12 @@
  * (libpq's connect_timeout; its own default waits forever). */
 #define PG_CONNECT_TIMEOUT_DEFAULT "5"
 
+/* While the database is unreachable, a pool tries to connect at most once
+ * per this many milliseconds; borrows in between answer STORE_BUSY at
+ * once, so that a black-holed server (each attempt waiting the connect
+ * timeout) does not hold every worker. */
+#define PG_RETRY_INTERVAL_MS 1000
+
 /* True when db names a PostgreSQL database rather than an SQLite file: a
  * libpq URI (postgresql:// or postgres://) or a keyword/value string
  * (it starts with "keyword=", e.g. "host=db dbname=placid"). */
@@ -55,8 +61,9 @@ void pg_pool_close(struct pg_pool *pool);
 /* Borrows a connection into *conn: a free one (reset first if it is known
  * broken), else a new one while fewer than size are open; blocks while all
  * are borrowed. STORE_OK; STORE_BUSY (*conn NULL) when the database is
- * unreachable: logged once per outage, with the conninfo masked. Give it
- * back with pg_pool_release(). */
+ * unreachable (logged once per outage, with the conninfo masked), and
+ * without trying when the last attempt failed less than the retry interval
+ * ago. Give it back with pg_pool_release(). */
 enum store_rc pg_pool_acquire(struct pg_pool *pool, PGconn **conn);
 
 /* Gives conn back, rolling back any transaction left open. */
@@ -68,6 +75,13 @@ void pg_pool_release(struct pg_pool *pool, PGconn *conn);
  * is reset and BEGIN tried once more. STORE_OK; STORE_BUSY when the
  * database is unreachable; STORE_ERROR (logged) for any other failure. */
 enum store_rc pg_pool_begin(struct pg_pool *pool, PGconn *conn, const char *begin_sql);
+
+/* Sets the retry interval (PG_RETRY_INTERVAL_MS by default; 0: try on
+ * every borrow). */
+void pg_pool_set_retry_interval(struct pg_pool *pool, long long ms);
+
+/* Connection attempts made so far (opens and resets, the first included). */
+unsigned long long pg_pool_attempts(struct pg_pool *pool);
 
 /* Connections open now (borrowed or free), for tests and metrics. */
 unsigned pg_pool_open_count(struct pg_pool *pool);

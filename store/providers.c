@@ -5,44 +5,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "store/internal.h"
 
-/* SQLITE_OK, or SQLITE_TOOBIG when a text does not fit (never cut). */
-static int provider_from_row(sqlite3_stmt *s, struct provider *out)
+/* STORE_OK, or STORE_ERROR when a text does not fit (never cut). */
+static enum store_rc provider_from_row(struct sql *q, struct provider *out)
 {
-    out->id = sqlite3_column_int64(s, 0);
-    out->generation = sqlite3_column_int64(s, 3);
-    out->created_at = sqlite3_column_int64(s, 6);
-    out->updated_at = sqlite3_column_int64(s, 7);
-    int rc = column_text_copy(s, 1, out->uuid, sizeof(out->uuid));
-    if (rc == SQLITE_OK)
-        rc = column_text_copy(s, 2, out->name, sizeof(out->name));
-    if (rc == SQLITE_OK)
-        rc = column_text_copy(s, 4, out->parent_uuid, sizeof(out->parent_uuid));
-    if (rc == SQLITE_OK)
-        rc = column_text_copy(s, 5, out->root_uuid, sizeof(out->root_uuid));
-    return rc;
+    enum store_rc rc;
+    out->id = sql_col_i64(q, 0);
+    out->generation = sql_col_i64(q, 3);
+    out->created_at = sql_col_i64(q, 6);
+    out->updated_at = sql_col_i64(q, 7);
+    if ((rc = sql_col_copy(q, 1, out->uuid, sizeof(out->uuid))) != STORE_OK ||
+        (rc = sql_col_copy(q, 2, out->name, sizeof(out->name))) != STORE_OK ||
+        (rc = sql_col_copy(q, 4, out->parent_uuid, sizeof(out->parent_uuid))) != STORE_OK)
+        return rc;
+    return sql_col_copy(q, 5, out->root_uuid, sizeof(out->root_uuid));
 }
 
 enum store_rc store_provider_get(struct store *st, const char *uuid, struct provider *out)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_GET);
-    stmt_bind_text(s, 1, uuid);
-    enum store_rc rc = stmt_row(st, s, "provider get");
+    struct sql *q = sql_get(st, STMT_PROVIDER_GET);
+    sql_bind_text(q, 1, uuid);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK)
-        rc = store_rc_from_sqlite(st, provider_from_row(s, out), "provider get");
-    stmt_done(s);
+        rc = provider_from_row(q, out);
+    sql_done(q);
+    return rc;
+}
+
+/* STORE_OK when the query sid on ?1 = value (text, or else the id) returns
+ * a row, else STORE_NOT_FOUND. */
+static enum store_rc any_row(struct store *st, enum stmt_id sid, const char *value, long long id)
+{
+    struct sql *q = sql_get(st, sid);
+    if (value)
+        sql_bind_text(q, 1, value);
+    else
+        sql_bind_i64(q, 1, id);
+    enum store_rc rc = sql_step(q);
+    sql_done(q);
     return rc;
 }
 
 /* STORE_OK when some provider has column = value, else STORE_NOT_FOUND. */
 static enum store_rc exists(struct store *st, enum stmt_id id, const char *value)
 {
-    sqlite3_stmt *s = stmt_of(st, id);
-    stmt_bind_text(s, 1, value);
-    enum store_rc rc = stmt_row(st, s, "provider exists");
-    stmt_done(s);
-    return rc;
+    return any_row(st, id, value, 0);
 }
 
 /* Maps "the uuid or name is already in use" to STORE_DUPLICATE plus *why. */
@@ -76,50 +85,61 @@ static enum store_rc parent_ref(struct store *st, const char *parent_uuid,
 static enum store_rc insert_provider(struct store *st, const char *uuid, const char *name,
                                      const struct provider_ref *parent)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_INSERT);
-    stmt_bind_text(s, 1, uuid);
-    stmt_bind_text(s, 2, name);
+    struct sql *q = sql_get(st, STMT_PROVIDER_INSERT);
+    sql_bind_text(q, 1, uuid);
+    sql_bind_text(q, 2, name);
     if (parent) {
-        sqlite3_bind_int64(s, 3, parent->id);
-        sqlite3_bind_int64(s, 4, parent->root_id);
+        sql_bind_i64(q, 3, parent->id);
+        sql_bind_i64(q, 4, parent->root_id);
     }
-    sqlite3_bind_int64(s, 5, store_now());
-    enum store_rc rc = stmt_exec(st, s, "provider insert");
+    sql_bind_i64(q, 5, store_now());
+    enum store_rc rc = sql_run(q);
     if (rc != STORE_OK)
         return rc;
-    return parent ? STORE_OK : stmt_exec(st, stmt_of(st, STMT_PROVIDER_FIX_ROOT), "provider root");
+    return parent ? STORE_OK : sql_run(sql_get(st, STMT_PROVIDER_FIX_ROOT));
+}
+
+/* The arguments and results of a provider write unit. */
+struct provider_job {
+    const char *uuid, *name, *parent_uuid;
+    const struct provider_update *upd;
+    struct provider *out;
+    enum provider_problem *why;
+};
+
+static enum store_rc provider_create_body(struct store *st, void *arg)
+{
+    struct provider_job *j = arg;
+    struct provider_ref parent;
+    enum store_rc rc;
+
+    *j->why = PROVIDER_PROBLEM_NONE;
+    if (j->parent_uuid && (rc = parent_ref(st, j->parent_uuid, &parent, j->why)) != STORE_OK)
+        return rc;
+    if ((rc = check_unique(st, j->uuid, j->name, j->why)) != STORE_OK ||
+        (rc = insert_provider(st, j->uuid, j->name, j->parent_uuid ? &parent : NULL)) != STORE_OK)
+        return rc;
+    return store_provider_get(st, j->uuid, j->out);
 }
 
 enum store_rc store_provider_create(struct store *st, const char *uuid, const char *name,
                                     const char *parent_uuid, struct provider *out,
                                     enum provider_problem *why)
 {
-    enum store_rc rc;
-    struct provider_ref parent;
-
+    struct provider_job j = {.uuid = uuid, .name = name, .parent_uuid = parent_uuid, .out = out,
+                             .why = why};
     *why = PROVIDER_PROBLEM_NONE;
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if (parent_uuid && (rc = parent_ref(st, parent_uuid, &parent, why)) != STORE_OK)
-        goto fail;
-    if ((rc = check_unique(st, uuid, name, why)) != STORE_OK ||
-        (rc = insert_provider(st, uuid, name, parent_uuid ? &parent : NULL)) != STORE_OK ||
-        (rc = store_provider_get(st, uuid, out)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    return store_unit(st, UNIT_WRITE, STORE_BUSY, provider_create_body, &j);
 }
 
 /* STORE_OK when candidate is self or one of its descendants, else STORE_NOT_FOUND. */
 static enum store_rc in_subtree(struct store *st, long long self, long long candidate)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_IN_SUBTREE);
-    sqlite3_bind_int64(s, 1, self);
-    sqlite3_bind_int64(s, 2, candidate);
-    enum store_rc rc = stmt_row(st, s, "subtree check");
-    stmt_done(s);
+    struct sql *q = sql_get(st, STMT_PROVIDER_IN_SUBTREE);
+    sql_bind_i64(q, 1, self);
+    sql_bind_i64(q, 2, candidate);
+    enum store_rc rc = sql_step(q);
+    sql_done(q);
     return rc;
 }
 
@@ -167,108 +187,102 @@ static enum store_rc plan_parent(struct store *st, const struct provider_ref *me
 static enum store_rc write_update(struct store *st, long long id, const char *name,
                                   long long parent_id, long long root_id)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_UPDATE);
-    sqlite3_bind_int64(s, 1, id);
-    stmt_bind_text(s, 2, name);
+    struct sql *q = sql_get(st, STMT_PROVIDER_UPDATE);
+    sql_bind_i64(q, 1, id);
+    sql_bind_text(q, 2, name);
     if (parent_id)
-        sqlite3_bind_int64(s, 3, parent_id);
-    sqlite3_bind_int64(s, 4, store_now());
-    enum store_rc rc = stmt_exec(st, s, "provider update");
+        sql_bind_i64(q, 3, parent_id);
+    sql_bind_i64(q, 4, store_now());
+    enum store_rc rc = sql_run(q);
     if (rc != STORE_OK)
         return rc;
-    s = stmt_of(st, STMT_PROVIDER_MOVE_SUBTREE);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, root_id);
-    return stmt_exec(st, s, "provider subtree root");
+    q = sql_get(st, STMT_PROVIDER_MOVE_SUBTREE);
+    sql_bind_i64(q, 1, id);
+    sql_bind_i64(q, 2, root_id);
+    return sql_run(q);
+}
+
+static enum store_rc provider_update_body(struct store *st, void *arg)
+{
+    struct provider_job *j = arg;
+    struct provider_ref me;
+    long long parent_id, root_id;
+    enum store_rc rc;
+
+    *j->why = PROVIDER_PROBLEM_NONE;
+    if ((rc = store_provider_ref(st, j->uuid, &me)) != STORE_OK ||
+        (rc = plan_parent(st, &me, j->upd, &parent_id, &root_id, j->why)) != STORE_OK)
+        return rc;
+    rc = write_update(st, me.id, j->upd->name, parent_id, root_id);
+    if (rc == STORE_DUPLICATE)
+        *j->why = PROVIDER_DUPLICATE_NAME;
+    if (rc != STORE_OK)
+        return rc;
+    return store_provider_get(st, j->uuid, j->out);
 }
 
 enum store_rc store_provider_update(struct store *st, const char *uuid,
                                     const struct provider_update *upd, struct provider *out,
                                     enum provider_problem *why)
 {
-    enum store_rc rc;
-    struct provider_ref me;
-    long long parent_id, root_id;
-
+    struct provider_job j = {.uuid = uuid, .upd = upd, .out = out, .why = why};
     *why = PROVIDER_PROBLEM_NONE;
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = store_provider_ref(st, uuid, &me)) != STORE_OK ||
-        (rc = plan_parent(st, &me, upd, &parent_id, &root_id, why)) != STORE_OK)
-        goto fail;
-    rc = write_update(st, me.id, upd->name, parent_id, root_id);
-    if (rc == STORE_DUPLICATE)
-        *why = PROVIDER_DUPLICATE_NAME;
-    if (rc != STORE_OK || (rc = store_provider_get(st, uuid, out)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
-}
-
-/* STORE_OK when the query on ?1 = id returns a row, STORE_NOT_FOUND when not. */
-static enum store_rc any_row(struct store *st, enum stmt_id sid, long long id)
-{
-    sqlite3_stmt *s = stmt_of(st, sid);
-    sqlite3_bind_int64(s, 1, id);
-    enum store_rc rc = stmt_row(st, s, "provider check");
-    stmt_done(s);
-    return rc;
+    return store_unit(st, UNIT_WRITE, STORE_BUSY, provider_update_body, &j);
 }
 
 /* Children first, then allocations, as ResourceProvider._delete does. */
 static enum store_rc check_deletable(struct store *st, long long id)
 {
-    enum store_rc rc = any_row(st, STMT_PROVIDER_HAS_CHILDREN, id);
+    enum store_rc rc = any_row(st, STMT_PROVIDER_HAS_CHILDREN, NULL, id);
     if (rc != STORE_NOT_FOUND)
         return rc == STORE_OK ? STORE_HAS_CHILDREN : rc;
-    rc = any_row(st, STMT_PROVIDER_HAS_ALLOCATIONS, id);
+    rc = any_row(st, STMT_PROVIDER_HAS_ALLOCATIONS, NULL, id);
     if (rc != STORE_NOT_FOUND)
         return rc == STORE_OK ? STORE_IN_USE : rc;
     return STORE_OK;
 }
 
+static enum store_rc provider_delete_body(struct store *st, void *arg)
+{
+    struct provider_job *j = arg;
+    struct provider_ref me;
+    enum store_rc rc;
+    if ((rc = store_provider_ref(st, j->uuid, &me)) != STORE_OK ||
+        (rc = check_deletable(st, me.id)) != STORE_OK)
+        return rc;
+    return sql_run_id(st, STMT_PROVIDER_DELETE, me.id);
+}
+
 enum store_rc store_provider_delete(struct store *st, const char *uuid)
 {
-    enum store_rc rc;
-    struct provider_ref me;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = store_provider_ref(st, uuid, &me)) != STORE_OK ||
-        (rc = check_deletable(st, me.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, STMT_PROVIDER_DELETE, me.id, "provider delete")) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    struct provider_job j = {.uuid = uuid};
+    return store_unit(st, UNIT_WRITE, STORE_BUSY, provider_delete_body, &j);
 }
 
 /* ---- Generations ---- */
 
 enum store_rc provider_generation_read(struct store *st, long long provider_id, long long *gen)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_GENERATION);
-    sqlite3_bind_int64(s, 1, provider_id);
-    enum store_rc rc = stmt_row(st, s, "provider generation");
+    struct sql *q = sql_get(st, STMT_PROVIDER_GENERATION);
+    sql_bind_i64(q, 1, provider_id);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK)
-        *gen = sqlite3_column_int64(s, 0);
-    stmt_done(s);
+        *gen = sql_col_i64(q, 0);
+    sql_done(q);
     return rc;
 }
 
 enum store_rc provider_generation_bump(struct store *st, long long provider_id, long long gen,
                                        long long *new_gen)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_GENERATION_BUMP);
-    sqlite3_bind_int64(s, 1, provider_id);
-    sqlite3_bind_int64(s, 2, gen);
-    sqlite3_bind_int64(s, 3, store_now());
-    enum store_rc rc = stmt_exec(st, s, "provider generation bump");
-    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
+    struct sql *q = sql_get(st, STMT_PROVIDER_GENERATION_BUMP);
+    sql_bind_i64(q, 1, provider_id);
+    sql_bind_i64(q, 2, gen);
+    sql_bind_i64(q, 3, store_now());
+    enum store_rc rc = sql_exec(q);
+    if (rc == STORE_OK && sql_changes(q) != 1)
         rc = STORE_CONFLICT;
+    sql_done(q);
     if (rc == STORE_OK && new_gen)
         *new_gen = gen + 1;
     return rc;
@@ -276,122 +290,98 @@ enum store_rc provider_generation_bump(struct store *st, long long provider_id, 
 
 /* ---- Listing ---- */
 
-/* The filter sets travel to SQL as bound JSON arrays read with json_each(),
+/* The filter sets travel to SQL as bound JSON documents (lists of lists and
+ * pairs, which a flat list parameter cannot carry), read with json_each(),
  * so one static statement serves every combination of filters. */
 
-static void json_append_ids(sqlite3_str *out, const struct id_set *set)
+/* A growing JSON text. */
+struct jbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static void jbuf_add(struct jbuf *b, const char *s)
 {
-    char *text = json_id_array(set->ids, set->n);
-    sqlite3_str_appendall(out, text);
-    free(text);
+    size_t n = strlen(s);
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->p = xrealloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->len, s, n + 1);
+    b->len += n;
 }
 
-static void json_append_uuids(sqlite3_str *out, const struct uuid_set *set)
+static void jbuf_add_owned(struct jbuf *b, char *s)
 {
-    char *text = json_text_array(set->uuids, set->n);
-    sqlite3_str_appendall(out, text);
-    free(text);
+    jbuf_add(b, s);
+    free(s);
 }
 
-/* Binds a finished JSON text (or NULL when the filter is unused). */
-static void bind_json(sqlite3_stmt *s, int idx, sqlite3_str *json)
+/* Binds b's text to parameter idx (nothing when b is empty: the filter is
+ * unused) and frees it. */
+static void bind_json(struct sql *q, int idx, struct jbuf *b)
 {
-    char *text = sqlite3_str_finish(json);
-    if (text)
-        sqlite3_bind_text(s, idx, text, -1, sqlite3_free);
+    if (b->p)
+        sql_bind_json(q, idx, b->p);
+    free(b->p);
 }
 
-static sqlite3_str *trait_groups_json(sqlite3 *db, const struct provider_filter *f)
+static void trait_groups_json(struct jbuf *out, const struct provider_filter *f)
 {
-    if (!f->n_required_traits)
-        return NULL;
-    sqlite3_str *out = sqlite3_str_new(db);
-    sqlite3_str_appendchar(out, 1, '[');
     for (size_t i = 0; i < f->n_required_traits; i++) {
-        if (i)
-            sqlite3_str_appendchar(out, 1, ',');
-        json_append_ids(out, &f->required_traits[i]);
+        jbuf_add(out, i ? "," : "[");
+        jbuf_add_owned(out, json_id_array(f->required_traits[i].ids, f->required_traits[i].n));
     }
-    sqlite3_str_appendchar(out, 1, ']');
-    return out;
+    if (f->n_required_traits)
+        jbuf_add(out, "]");
 }
 
-static sqlite3_str *agg_groups_json(sqlite3 *db, const struct provider_filter *f)
+static void agg_groups_json(struct jbuf *out, const struct provider_filter *f)
 {
-    if (!f->n_member_of)
-        return NULL;
-    sqlite3_str *out = sqlite3_str_new(db);
-    sqlite3_str_appendchar(out, 1, '[');
     for (size_t i = 0; i < f->n_member_of; i++) {
-        if (i)
-            sqlite3_str_appendchar(out, 1, ',');
-        json_append_uuids(out, &f->member_of[i]);
+        jbuf_add(out, i ? "," : "[");
+        jbuf_add_owned(out, json_text_array(f->member_of[i].uuids, f->member_of[i].n));
     }
-    sqlite3_str_appendchar(out, 1, ']');
-    return out;
+    if (f->n_member_of)
+        jbuf_add(out, "]");
 }
 
-static sqlite3_str *resources_json(sqlite3 *db, const struct provider_filter *f)
+static void resources_json(struct jbuf *out, const struct provider_filter *f)
 {
-    if (!f->n_resources)
-        return NULL;
-    sqlite3_str *out = sqlite3_str_new(db);
-    sqlite3_str_appendchar(out, 1, '[');
-    for (size_t i = 0; i < f->n_resources; i++)
-        sqlite3_str_appendf(out, "%s[%lld,%lld]", i ? "," : "", f->resources[i].rc_id,
-                            f->resources[i].amount);
-    sqlite3_str_appendchar(out, 1, ']');
-    return out;
-}
-
-static sqlite3_str *ids_json(sqlite3 *db, const struct id_set *set)
-{
-    if (!set->n)
-        return NULL;
-    sqlite3_str *out = sqlite3_str_new(db);
-    json_append_ids(out, set);
-    return out;
-}
-
-static sqlite3_str *uuids_json(sqlite3 *db, const struct uuid_set *set)
-{
-    if (!set->n)
-        return NULL;
-    sqlite3_str *out = sqlite3_str_new(db);
-    json_append_uuids(out, set);
-    return out;
-}
-
-static void bind_opt_text(sqlite3_stmt *s, int idx, const char *v)
-{
-    if (v)
-        stmt_bind_text(s, idx, v);
+    char pair[64];
+    for (size_t i = 0; i < f->n_resources; i++) {
+        snprintf(pair, sizeof(pair), "%s[%lld,%lld]", i ? "," : "[", f->resources[i].rc_id,
+                 f->resources[i].amount);
+        jbuf_add(out, pair);
+    }
+    if (f->n_resources)
+        jbuf_add(out, "]");
 }
 
 enum store_rc store_provider_list(struct store *st, const struct provider_filter *f,
                                   provider_row_fn *on_row, void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_LIST);
-    bind_opt_text(s, 1, f->name);
-    bind_opt_text(s, 2, f->uuid);
-    bind_opt_text(s, 3, f->in_tree);
-    bind_json(s, 4, trait_groups_json(st->db, f));
-    bind_json(s, 5, ids_json(st->db, &f->forbidden_traits));
-    bind_json(s, 6, agg_groups_json(st->db, f));
-    bind_json(s, 7, uuids_json(st->db, &f->forbidden_aggs));
-    bind_json(s, 8, resources_json(st->db, f));
+    struct sql *q = sql_get(st, STMT_PROVIDER_LIST);
+    struct jbuf traits = {0}, aggs = {0}, res = {0};
+    sql_bind_text(q, 1, f->name);
+    sql_bind_text(q, 2, f->uuid);
+    sql_bind_text(q, 3, f->in_tree);
+    trait_groups_json(&traits, f);
+    bind_json(q, 4, &traits);
+    if (f->forbidden_traits.n)
+        sql_bind_ids(q, 5, f->forbidden_traits.ids, f->forbidden_traits.n);
+    agg_groups_json(&aggs, f);
+    bind_json(q, 6, &aggs);
+    if (f->forbidden_aggs.n)
+        sql_bind_texts(q, 7, f->forbidden_aggs.uuids, f->forbidden_aggs.n);
+    resources_json(&res, f);
+    bind_json(q, 8, &res);
 
     struct provider row;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if ((rc = provider_from_row(s, &row)) != SQLITE_OK)
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK)
+        if ((rc = provider_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
             break;
-        if (on_row(arg, &row) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "provider list");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }

@@ -4,87 +4,87 @@
 
 #include "store/internal.h"
 
-/* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
-static int class_from_row(sqlite3_stmt *s, struct resource_class *out)
+/* STORE_OK, or STORE_ERROR when the name does not fit (never cut). */
+static enum store_rc class_from_row(struct sql *q, struct resource_class *out)
 {
-    out->id = sqlite3_column_int64(s, 0);
-    out->created_at = sqlite3_column_int64(s, 2);
-    out->updated_at = sqlite3_column_int64(s, 3);
-    return column_text_copy(s, 1, out->name, sizeof(out->name));
+    out->id = sql_col_i64(q, 0);
+    out->created_at = sql_col_i64(q, 2);
+    out->updated_at = sql_col_i64(q, 3);
+    return sql_col_copy(q, 1, out->name, sizeof(out->name));
 }
 
 enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *on_row, void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASSES_LIST);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct sql *q = sql_get(st, STMT_RESOURCE_CLASSES_LIST);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK) {
         struct resource_class row;
-        if ((rc = class_from_row(s, &row)) != SQLITE_OK)
+        if ((rc = class_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
             break;
-        if (on_row(arg, &row) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "list resource classes");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 enum store_rc store_resource_class_get(struct store *st, const char *name,
                                        struct resource_class *out)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASS_GET);
-    stmt_bind_text(s, 1, name);
-    enum store_rc rc = stmt_row(st, s, "get resource class");
+    struct sql *q = sql_get(st, STMT_RESOURCE_CLASS_GET);
+    sql_bind_text(q, 1, name);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK)
-        rc = store_rc_from_sqlite(st, class_from_row(s, out), "get resource class");
-    stmt_done(s);
+        rc = class_from_row(q, out);
+    sql_done(q);
     return rc;
 }
 
-/* Placement picks max(10000, highest id + 1); BEGIN IMMEDIATE serialises
+/* Placement picks max(10000, highest id + 1); the write unit serialises
  * writers, so the id cannot be taken between the MAX and the INSERT. */
 static enum store_rc insert_custom_class(struct store *st, const char *name)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASS_INSERT);
-    stmt_bind_text(s, 1, name);
-    sqlite3_bind_int64(s, 2, store_now());
-    sqlite3_bind_int64(s, 3, STORE_CUSTOM_CLASS_MIN_ID);
-    return stmt_exec(st, s, "create resource class");
+    struct sql *q = sql_get(st, STMT_RESOURCE_CLASS_INSERT);
+    sql_bind_text(q, 1, name);
+    sql_bind_i64(q, 2, store_now());
+    sql_bind_i64(q, 3, STORE_CUSTOM_CLASS_MIN_ID);
+    return sql_run(q);
+}
+
+/* A class write: the name(s) in, the row and whether it is new out. */
+struct class_write {
+    const char *name;
+    const char *new_name; /* rename only */
+    bool only_new;        /* create only */
+    struct resource_class row;
+    bool is_new;
+};
+
+static enum store_rc class_create_body(struct store *st, void *arg)
+{
+    struct class_write *w = arg;
+    w->is_new = false;
+    enum store_rc rc = store_resource_class_get(st, w->name, &w->row);
+    if (rc == STORE_NOT_FOUND) {
+        if ((rc = insert_custom_class(st, w->name)) != STORE_OK ||
+            (rc = store_resource_class_get(st, w->name, &w->row)) != STORE_OK)
+            return rc;
+        w->is_new = true;
+        return STORE_OK;
+    }
+    return rc == STORE_OK && w->only_new ? STORE_DUPLICATE : rc;
 }
 
 enum store_rc store_resource_class_create(struct store *st, const char *name, bool only_new,
                                           struct resource_class *out, bool *created)
 {
-    struct resource_class row = {0};
-    bool is_new = false;
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    rc = store_resource_class_get(st, name, &row);
-    if (rc == STORE_NOT_FOUND) {
-        if ((rc = insert_custom_class(st, name)) != STORE_OK ||
-            (rc = store_resource_class_get(st, name, &row)) != STORE_OK)
-            goto fail;
-        is_new = true;
-    } else if (rc != STORE_OK) {
-        goto fail;
-    } else if (only_new) {
-        rc = STORE_DUPLICATE;
-        goto fail;
-    }
-    if ((rc = tx_commit(st)) != STORE_OK)
+    struct class_write w = {.name = name, .only_new = only_new};
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_BUSY, class_create_body, &w);
+    if (rc != STORE_OK)
         return rc;
     if (out)
-        *out = row;
+        *out = w.row;
     if (created)
-        *created = is_new;
+        *created = w.is_new;
     return STORE_OK;
-fail:
-    tx_rollback(st);
-    return rc;
 }
 
 /* store_resource_class_get(), with STORE_INVALID for a standard class
@@ -96,32 +96,30 @@ static enum store_rc custom_class_get(struct store *st, const char *name,
     return rc == STORE_OK && row->id < STORE_CUSTOM_CLASS_MIN_ID ? STORE_INVALID : rc;
 }
 
+static enum store_rc class_rename_body(struct store *st, void *arg)
+{
+    struct class_write *w = arg;
+    enum store_rc rc;
+    /* Standard classes are checked before the new name, as Placement's
+     * ResourceClass.save() does. */
+    if ((rc = custom_class_get(st, w->name, &w->row)) != STORE_OK)
+        return rc;
+    struct sql *q = sql_get(st, STMT_RESOURCE_CLASS_RENAME);
+    sql_bind_i64(q, 1, w->row.id);
+    sql_bind_text(q, 2, w->new_name);
+    sql_bind_i64(q, 3, store_now());
+    if ((rc = sql_run(q)) != STORE_OK)
+        return rc;
+    return store_resource_class_get(st, w->new_name, &w->row);
+}
+
 enum store_rc store_resource_class_rename(struct store *st, const char *name, const char *new_name,
                                           struct resource_class *out)
 {
-    struct resource_class row = {0};
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    /* Standard classes are checked before the new name, as Placement's
-     * ResourceClass.save() does. */
-    if ((rc = custom_class_get(st, name, &row)) != STORE_OK)
-        goto fail;
-    sqlite3_stmt *s = stmt_of(st, STMT_RESOURCE_CLASS_RENAME);
-    sqlite3_bind_int64(s, 1, row.id);
-    stmt_bind_text(s, 2, new_name);
-    sqlite3_bind_int64(s, 3, store_now());
-    if ((rc = stmt_exec(st, s, "rename resource class")) != STORE_OK ||
-        (rc = store_resource_class_get(st, new_name, &row)) != STORE_OK)
-        goto fail;
-    if ((rc = tx_commit(st)) != STORE_OK)
-        return rc;
-    if (out)
-        *out = row;
-    return STORE_OK;
-fail:
-    tx_rollback(st);
+    struct class_write w = {.name = name, .new_name = new_name};
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_BUSY, class_rename_body, &w);
+    if (rc == STORE_OK && out)
+        *out = w.row;
     return rc;
 }
 
@@ -132,25 +130,22 @@ fail:
 static enum store_rc class_in_use(struct store *st, long long id)
 {
     bool used = false;
-    enum store_rc rc =
-        stmt_flag_id(st, STMT_RESOURCE_CLASS_IN_USE, id, &used, "resource class in use");
+    enum store_rc rc = sql_flag_id(st, STMT_RESOURCE_CLASS_IN_USE, id, &used);
     return rc == STORE_OK && used ? STORE_IN_USE : rc;
+}
+
+static enum store_rc class_delete_body(struct store *st, void *arg)
+{
+    struct class_write *w = arg;
+    enum store_rc rc;
+    if ((rc = custom_class_get(st, w->name, &w->row)) != STORE_OK ||
+        (rc = class_in_use(st, w->row.id)) != STORE_OK)
+        return rc;
+    return sql_run_id(st, STMT_RESOURCE_CLASS_DELETE, w->row.id);
 }
 
 enum store_rc store_resource_class_delete(struct store *st, const char *name)
 {
-    struct resource_class row = {0};
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = custom_class_get(st, name, &row)) != STORE_OK ||
-        (rc = class_in_use(st, row.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, STMT_RESOURCE_CLASS_DELETE, row.id, "delete resource class")) !=
-            STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    struct class_write w = {.name = name};
+    return store_unit(st, UNIT_WRITE, STORE_BUSY, class_delete_body, &w);
 }

@@ -35,6 +35,10 @@ void sql_bind_text(struct sql *q, int n, const char *s);
  * time. */
 void sql_bind_ids(struct sql *q, int n, const long long *ids, size_t k);
 void sql_bind_texts(struct sql *q, int n, const char *const *s, size_t k);
+/* A JSON document as one parameter, copied; NULL binds SQL NULL. For the
+ * shapes a flat list cannot carry (lists of lists, pairs), read with
+ * json_each() on SQLite and bound as jsonb on PostgreSQL. */
+void sql_bind_json(struct sql *q, int n, const char *json);
 
 /* Runs the statement to its next row. STORE_OK: a row is current (read it
  * with sql_col_*); STORE_NOT_FOUND: no (more) rows, the statement is
@@ -115,6 +119,7 @@ struct sql_ops {
     void (*bind_text)(struct sql *q, int n, const char *s);
     void (*bind_ids)(struct sql *q, int n, const long long *ids, size_t k);
     void (*bind_texts)(struct sql *q, int n, const char *const *s, size_t k);
+    void (*bind_json)(struct sql *q, int n, const char *json);
     enum store_rc (*step)(struct sql *q);
     long long (*col_i64)(struct sql *q, int col);
     double (*col_f64)(struct sql *q, int col);

@@ -46,6 +46,11 @@ void stmt_bind_text(sqlite3_stmt *stmt, int idx, const char *s)
 
 enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
 {
+    return sqlite_rc_map(st->db, rc, what);
+}
+
+enum store_rc sqlite_rc_map(sqlite3 *db, int rc, const char *what)
+{
     switch (rc) {
     case SQLITE_OK:
     case SQLITE_DONE:
@@ -65,7 +70,7 @@ enum store_rc store_rc_from_sqlite(struct store *st, int rc, const char *what)
     case SQLITE_CONSTRAINT_TRIGGER: /* how SQLite reports a blocked ON DELETE RESTRICT */
         return STORE_IN_USE;
     default:
-        log_msg(LOG_ERROR, "store: %s failed: %s (%d)", what, sqlite3_errmsg(st->db), rc);
+        log_msg(LOG_ERROR, "store: %s failed: %s (%d)", what, sqlite3_errmsg(db), rc);
         return STORE_ERROR;
     }
 }
@@ -286,8 +291,9 @@ struct store *store_open(const char *path, char *err, size_t errsz)
 int stmts_prepare(struct store *st, char *err, size_t errsz)
 {
     for (int id = 0; id < STMT__COUNT; id++) {
-        if (sqlite3_prepare_v3(st->db, sqlite_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &st->stmts[id],
-                               NULL) != SQLITE_OK) {
+        st->stmts[id].base.id = (enum stmt_id)id;
+        if (sqlite3_prepare_v3(st->db, sqlite_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                               &st->stmts[id].stmt, NULL) != SQLITE_OK) {
             snprintf(err, errsz, "cannot prepare statement %s: %s", store_stmt_names[id],
                      sqlite3_errmsg(st->db));
             return -1;
@@ -301,7 +307,7 @@ void store_close(struct store *st)
     if (!st)
         return;
     for (int id = 0; id < STMT__COUNT; id++)
-        sqlite3_finalize(st->stmts[id]);
+        sqlite3_finalize(st->stmts[id].stmt);
     sqlite3_close(st->db);
     if (st->owns_trees)
         tree_cache_free(st->trees);

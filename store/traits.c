@@ -9,33 +9,27 @@
 
 static const char CUSTOM_PREFIX[] = "CUSTOM_";
 
-/* SQLITE_OK, or SQLITE_TOOBIG when the name does not fit (never cut). */
-static int trait_from_row(sqlite3_stmt *s, struct trait *out)
+/* STORE_OK, or STORE_ERROR when the name does not fit (never cut). */
+static enum store_rc trait_from_row(struct sql *q, struct trait *out)
 {
-    out->id = sqlite3_column_int64(s, 0);
-    out->created_at = sqlite3_column_int64(s, 2);
-    out->updated_at = sqlite3_column_int64(s, 3);
-    return column_text_copy(s, 1, out->name, sizeof(out->name));
+    out->id = sql_col_i64(q, 0);
+    out->created_at = sql_col_i64(q, 2);
+    out->updated_at = sql_col_i64(q, 3);
+    return sql_col_copy(q, 1, out->name, sizeof(out->name));
 }
 
-/* Steps s (already bound) to the end, handing each row to on_row, then
+/* Steps q (already bound) to the end, handing each row to on_row, then
  * resets it. */
-static enum store_rc stream_traits(struct store *st, sqlite3_stmt *s, store_trait_row_fn *on_row,
-                                   void *arg, const char *what)
+static enum store_rc stream_traits(struct sql *q, store_trait_row_fn *on_row, void *arg)
 {
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK) {
         struct trait row;
-        if ((rc = trait_from_row(s, &row)) != SQLITE_OK)
+        if ((rc = trait_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
             break;
-        if (on_row(arg, &row) != 0) {
-            rc = SQLITE_DONE;
-            break;
-        }
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, what);
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 /* "prefix%" for LIKE ... ESCAPE '\', with the prefix's own wildcards
@@ -58,59 +52,61 @@ static char *like_prefix_pattern(const char *prefix)
 enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
                                 store_trait_row_fn *on_row, void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_TRAITS_LIST);
-    char *names = f && f->names ? json_text_array(f->names, f->n_names) : NULL;
+    struct sql *q = sql_get(st, STMT_TRAITS_LIST);
     char *pattern = f && f->prefix ? like_prefix_pattern(f->prefix) : NULL;
-    if (names)
-        stmt_bind_text(s, 1, names);
-    if (pattern)
-        stmt_bind_text(s, 2, pattern);
+    if (f && f->names)
+        sql_bind_texts(q, 1, f->names, f->n_names);
+    sql_bind_text(q, 2, pattern);
     if (f && f->associated >= 0)
-        sqlite3_bind_int(s, 3, f->associated ? 1 : 0);
-    enum store_rc rc = stream_traits(st, s, on_row, arg, "list traits");
-    free(names);
+        sql_bind_i64(q, 3, f->associated ? 1 : 0);
+    enum store_rc rc = stream_traits(q, on_row, arg);
     free(pattern);
     return rc;
 }
 
 enum store_rc store_trait_get(struct store *st, const char *name, struct trait *out)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_TRAIT_GET);
-    stmt_bind_text(s, 1, name);
-    enum store_rc rc = stmt_row(st, s, "get trait");
+    struct sql *q = sql_get(st, STMT_TRAIT_GET);
+    sql_bind_text(q, 1, name);
+    enum store_rc rc = sql_step(q);
     if (rc == STORE_OK)
-        rc = store_rc_from_sqlite(st, trait_from_row(s, out), "get trait");
-    stmt_done(s);
+        rc = trait_from_row(q, out);
+    sql_done(q);
     return rc;
+}
+
+struct trait_write {
+    const char *name;
+    struct trait row;
+    bool is_new;
+};
+
+static enum store_rc trait_ensure_body(struct store *st, void *arg)
+{
+    struct trait_write *w = arg;
+    w->is_new = false;
+    enum store_rc rc = store_trait_get(st, w->name, &w->row);
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    struct sql *q = sql_get(st, STMT_TRAIT_INSERT);
+    sql_bind_text(q, 1, w->name);
+    sql_bind_i64(q, 2, store_now());
+    if ((rc = sql_run(q)) != STORE_OK || (rc = store_trait_get(st, w->name, &w->row)) != STORE_OK)
+        return rc;
+    w->is_new = true;
+    return STORE_OK;
 }
 
 enum store_rc store_trait_ensure(struct store *st, const char *name, struct trait *out,
                                  bool *created)
 {
-    bool is_new = false;
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
+    struct trait_write w = {.name = name};
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_BUSY, trait_ensure_body, &w);
+    if (rc != STORE_OK)
         return rc;
-    rc = store_trait_get(st, name, out);
-    if (rc == STORE_NOT_FOUND) {
-        sqlite3_stmt *s = stmt_of(st, STMT_TRAIT_INSERT);
-        stmt_bind_text(s, 1, name);
-        sqlite3_bind_int64(s, 2, store_now());
-        if ((rc = stmt_exec(st, s, "create trait")) != STORE_OK ||
-            (rc = store_trait_get(st, name, out)) != STORE_OK)
-            goto fail;
-        is_new = true;
-    } else if (rc != STORE_OK) {
-        goto fail;
-    }
-    if ((rc = tx_commit(st)) != STORE_OK)
-        return rc;
-    *created = is_new;
+    *out = w.row;
+    *created = w.is_new;
     return STORE_OK;
-fail:
-    tx_rollback(st);
-    return rc;
 }
 
 /* STORE_IN_USE while some provider has trait id. The foreign key (ON
@@ -120,49 +116,44 @@ fail:
 static enum store_rc trait_in_use(struct store *st, long long id)
 {
     bool used = false;
-    enum store_rc rc = stmt_flag_id(st, STMT_TRAIT_IN_USE, id, &used, "trait in use");
+    enum store_rc rc = sql_flag_id(st, STMT_TRAIT_IN_USE, id, &used);
     return rc == STORE_OK && used ? STORE_IN_USE : rc;
+}
+
+static enum store_rc trait_delete_body(struct store *st, void *arg)
+{
+    struct trait_write *w = arg;
+    enum store_rc rc;
+    if ((rc = store_trait_get(st, w->name, &w->row)) != STORE_OK)
+        return rc;
+    /* Placement tells standard traits by name, not by id. */
+    if (strncmp(w->row.name, CUSTOM_PREFIX, strlen(CUSTOM_PREFIX)) != 0)
+        return STORE_INVALID;
+    if ((rc = trait_in_use(st, w->row.id)) != STORE_OK)
+        return rc;
+    return sql_run_id(st, STMT_TRAIT_DELETE, w->row.id);
 }
 
 enum store_rc store_trait_delete(struct store *st, const char *name)
 {
-    struct trait row = {0};
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = store_trait_get(st, name, &row)) != STORE_OK)
-        goto fail;
-    /* Placement tells standard traits by name, not by id. */
-    if (strncmp(row.name, CUSTOM_PREFIX, strlen(CUSTOM_PREFIX)) != 0) {
-        rc = STORE_INVALID;
-        goto fail;
-    }
-    if ((rc = trait_in_use(st, row.id)) != STORE_OK ||
-        (rc = stmt_exec_id(st, STMT_TRAIT_DELETE, row.id, "delete trait")) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
+    struct trait_write w = {.name = name};
+    return store_unit(st, UNIT_WRITE, STORE_BUSY, trait_delete_body, &w);
 }
 
 enum store_rc store_traits_resolve(struct store *st, const char *const *names, size_t n,
                                    long long *ids, const char **first_missing)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_TRAITS_RESOLVE);
+    struct sql *q = sql_get(st, STMT_TRAITS_RESOLVE);
     memset(ids, 0, n * sizeof(*ids));
-    char *text = json_text_array(names, n);
-    stmt_bind_text(s, 1, text);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        long long i = sqlite3_column_int64(s, 0);
+    sql_bind_texts(q, 1, names, n);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK) {
+        long long i = sql_col_i64(q, 0);
         if (i >= 0 && (size_t)i < n)
-            ids[i] = sqlite3_column_int64(s, 1);
+            ids[i] = sql_col_i64(q, 1);
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "resolve traits");
-    stmt_done(s);
-    free(text);
+    sql_done(q);
+    enum store_rc out = rows_end(rc);
     if (out != STORE_OK)
         return out;
     for (size_t i = 0; i < n; i++) {
@@ -178,21 +169,29 @@ enum store_rc store_traits_resolve(struct store *st, const char *const *names, s
 static enum store_rc provider_traits_list(struct store *st, long long provider_id,
                                           store_trait_row_fn *on_row, void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_TRAITS);
-    sqlite3_bind_int64(s, 1, provider_id);
-    return stream_traits(st, s, on_row, arg, "list provider traits");
+    struct sql *q = sql_get(st, STMT_PROVIDER_TRAITS);
+    sql_bind_i64(q, 1, provider_id);
+    return stream_traits(q, on_row, arg);
+}
+
+struct traits_read {
+    store_trait_row_fn *on_row;
+    void *arg;
+};
+
+static enum store_rc provider_traits_body(struct store *st, const struct provider_ref *ref,
+                                          void *arg)
+{
+    struct traits_read *r = arg;
+    return provider_traits_list(st, ref->id, r->on_row, r->arg);
 }
 
 enum store_rc store_provider_traits_list(struct store *st, const char *uuid,
                                          struct provider_ref *ref, store_trait_row_fn *on_row,
                                          void *arg)
 {
-    enum store_rc rc = provider_read_begin(st, uuid, ref);
-    if (rc != STORE_OK)
-        return rc;
-    rc = provider_traits_list(st, ref->id, on_row, arg);
-    tx_rollback(st); /* a read: nothing to keep */
-    return rc;
+    struct traits_read r = {on_row, arg};
+    return provider_read(st, uuid, ref, provider_traits_body, &r);
 }
 
 /* STORE_OK when provider_id exists with this generation. */
@@ -203,48 +202,53 @@ static enum store_rc check_generation(struct store *st, long long provider_id, l
     return rc == STORE_OK && current != generation ? STORE_CONFLICT : rc;
 }
 
-/* Runs a bound statement for provider_id and ids_json and adds the rows it
- * changed to *changed. */
+/* Runs statement id for provider_id and the trait id list, and adds the
+ * rows it changed to *changed. */
 static enum store_rc exec_counting(struct store *st, enum stmt_id id, long long provider_id,
-                                   const char *ids_json, int *changed, const char *what)
+                                   const long long *trait_ids, size_t n, long long *changed)
 {
-    sqlite3_stmt *s = stmt_of(st, id);
-    sqlite3_bind_int64(s, 1, provider_id);
-    stmt_bind_text(s, 2, ids_json);
-    enum store_rc rc = stmt_exec(st, s, what);
+    struct sql *q = sql_get(st, id);
+    sql_bind_i64(q, 1, provider_id);
+    sql_bind_ids(q, 2, trait_ids, n);
+    enum store_rc rc = sql_exec(q);
     if (rc == STORE_OK)
-        *changed += sqlite3_changes(st->db);
+        *changed += sql_changes(q);
+    sql_done(q);
     return rc;
+}
+
+struct traits_replace {
+    long long provider_id, generation;
+    const long long *trait_ids;
+    size_t n;
+    long long changed; /* out: rows removed and added */
+};
+
+static enum store_rc traits_replace_body(struct store *st, void *arg)
+{
+    struct traits_replace *r = arg;
+    enum store_rc rc;
+    r->changed = 0;
+    if ((rc = check_generation(st, r->provider_id, r->generation)) != STORE_OK ||
+        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_REMOVE, r->provider_id, r->trait_ids, r->n,
+                            &r->changed)) != STORE_OK ||
+        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_ADD, r->provider_id, r->trait_ids, r->n,
+                            &r->changed)) != STORE_OK)
+        return rc;
+    /* The generation moves only when the set really changed. */
+    return r->changed ? provider_generation_bump(st, r->provider_id, r->generation, NULL) : STORE_OK;
 }
 
 enum store_rc store_provider_traits_replace(struct store *st, long long provider_id,
                                             long long generation, const long long *trait_ids,
                                             size_t n, long long *new_generation)
 {
-    char *ids_json = json_id_array(trait_ids, n);
-    int changed = 0;
-    enum store_rc rc;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        goto out;
-    if ((rc = check_generation(st, provider_id, generation)) != STORE_OK ||
-        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_REMOVE, provider_id, ids_json, &changed,
-                            "remove provider traits")) != STORE_OK ||
-        (rc = exec_counting(st, STMT_PROVIDER_TRAITS_ADD, provider_id, ids_json, &changed,
-                            "add provider traits")) != STORE_OK)
-        goto fail;
-    /* The generation moves only when the set really changed. */
-    if (changed && (rc = provider_generation_bump(st, provider_id, generation, NULL)) != STORE_OK)
-        goto fail;
-    if ((rc = tx_commit(st)) == STORE_OK && new_generation)
-        *new_generation = generation + (changed ? 1 : 0);
-    goto out;
-fail:
-    tx_rollback(st);
+    struct traits_replace r = {provider_id, generation, trait_ids, n, 0};
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_CONFLICT, traits_replace_body, &r);
     if (rc == STORE_IN_USE)
-        rc = STORE_INVALID; /* a foreign-key error here means an unknown trait id */
-out:
-    free(ids_json);
+        return STORE_INVALID; /* a foreign-key error here means an unknown trait id */
+    if (rc == STORE_OK && new_generation)
+        *new_generation = generation + (r.changed ? 1 : 0);
     return rc;
 }
 
@@ -270,22 +274,33 @@ static enum store_rc traits_set_steps(struct store *st, const char *uuid,
     return on_row ? provider_traits_list(st, ref.id, on_row, arg) : STORE_OK;
 }
 
-/* traits_set_steps() as one write transaction, all or nothing. */
+struct traits_set {
+    const char *uuid;
+    const long long *generation;
+    const char *const *names;
+    size_t n;
+    long long *ids;
+    long long new_gen; /* out */
+    store_trait_row_fn *on_row;
+    void *arg;
+};
+
+static enum store_rc traits_set_body(struct store *st, void *arg)
+{
+    struct traits_set *t = arg;
+    return traits_set_steps(st, t->uuid, t->generation, t->names, t->n, t->ids, &t->new_gen,
+                            t->on_row, t->arg);
+}
+
+/* traits_set_steps() as one write unit, all or nothing. */
 static enum store_rc traits_set(struct store *st, const char *uuid, const long long *generation,
                                 const char *const *names, size_t n, long long *ids,
                                 long long *new_generation, store_trait_row_fn *on_row, void *arg)
 {
-    long long gen = 0;
-    enum store_rc rc = tx_begin_write(st);
-    if (rc != STORE_OK)
-        return rc;
-    rc = traits_set_steps(st, uuid, generation, names, n, ids, &gen, on_row, arg);
-    if (rc != STORE_OK) {
-        tx_rollback(st);
-        return rc;
-    }
-    if ((rc = tx_commit(st)) == STORE_OK && new_generation)
-        *new_generation = gen;
+    struct traits_set t = {uuid, generation, names, n, ids, 0, on_row, arg};
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_CONFLICT, traits_set_body, &t);
+    if (rc == STORE_OK && new_generation)
+        *new_generation = t.new_gen;
     return rc;
 }
 

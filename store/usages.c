@@ -2,44 +2,41 @@
  * (and user) grouped by consumer type from 1.38. */
 #include "store/accounting.h"
 
-static enum store_rc stream_usages(struct store *st, sqlite3_stmt *s, store_usage_fn *on_row,
-                                   void *arg)
+struct usages_read {
+    store_usage_fn *on_row;
+    void *arg;
+};
+
+static enum store_rc stream_usages(struct sql *q, store_usage_fn *on_row, void *arg)
 {
     /* Columns: group name (or NULL), class name, sum, consumer count. */
     struct usage_row row;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        row.group = (const char *)sqlite3_column_text(s, 0);
-        row.resource_class = (const char *)sqlite3_column_text(s, 1);
-        row.used = sqlite3_column_int64(s, 2);
-        row.consumer_count = sqlite3_column_int64(s, 3);
-        if (on_row(arg, &row) != 0) {
-            rc = SQLITE_DONE;
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK) {
+        row.group = sql_col_null(q, 0) ? NULL : sql_col_text(q, 0);
+        row.resource_class = sql_col_text(q, 1);
+        row.used = sql_col_i64(q, 2);
+        row.consumer_count = sql_col_i64(q, 3);
+        if (on_row(arg, &row) != 0)
             break;
-        }
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "usage list");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rc == STORE_NOT_FOUND ? STORE_OK : rc; /* the end, or stopped early */
 }
 
-static enum store_rc provider_usages(struct store *st, long long provider_id,
-                                     store_usage_fn *on_row, void *arg)
+static enum store_rc provider_usages(struct store *st, const struct provider_ref *ref, void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROVIDER_USAGES);
-    sqlite3_bind_int64(s, 1, provider_id);
-    return stream_usages(st, s, on_row, arg);
+    struct usages_read *r = arg;
+    struct sql *q = sql_get(st, STMT_PROVIDER_USAGES);
+    sql_bind_i64(q, 1, ref->id);
+    return stream_usages(q, r->on_row, r->arg);
 }
 
 enum store_rc store_provider_usages(struct store *st, const char *uuid, struct provider_ref *ref,
                                     store_usage_fn *on_row, void *arg)
 {
-    enum store_rc rc = provider_read_begin(st, uuid, ref);
-    if (rc != STORE_OK)
-        return rc;
-    rc = provider_usages(st, ref->id, on_row, arg);
-    tx_rollback(st); /* a read: nothing to keep */
-    return rc;
+    struct usages_read r = {on_row, arg};
+    return provider_read(st, uuid, ref, provider_usages, &r);
 }
 
 enum store_rc store_usages_by_project(struct store *st, const char *project_id,
@@ -47,12 +44,10 @@ enum store_rc store_usages_by_project(struct store *st, const char *project_id,
                                       const char *consumer_type, store_usage_fn *on_row,
                                       void *arg)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_PROJECT_USAGES);
-    stmt_bind_text(s, 1, project_id);
-    if (user_id)
-        stmt_bind_text(s, 2, user_id);
-    sqlite3_bind_int(s, 3, (int)grouping);
-    if (consumer_type)
-        stmt_bind_text(s, 4, consumer_type);
-    return stream_usages(st, s, on_row, arg);
+    struct sql *q = sql_get(st, STMT_PROJECT_USAGES);
+    sql_bind_text(q, 1, project_id);
+    sql_bind_text(q, 2, user_id);
+    sql_bind_i64(q, 3, (long long)grouping);
+    sql_bind_text(q, 4, consumer_type);
+    return stream_usages(q, on_row, arg);
 }

@@ -215,6 +215,7 @@ START_TEST(unreachable_while_down_then_recovers_by_itself)
     char err[512];
     struct pg_pool *pool = pg_pool_open(pg_test_uri(), 2, err, sizeof(err));
     ck_assert_msg(pool != NULL, "%s", err);
+    pg_pool_set_retry_interval(pool, 0); /* try on every borrow */
     PGconn *conn;
 
     ck_assert_int_eq(pg_test_ctl("stop"), 0);
@@ -230,6 +231,35 @@ START_TEST(unreachable_while_down_then_recovers_by_itself)
     ck_assert_int_eq(pg_pool_acquire(pool, &conn), STORE_OK);
     ck_assert_int_eq(pg_pool_begin(pool, conn, "BEGIN"), STORE_OK);
     PQclear(PQexec(conn, "COMMIT"));
+    pg_pool_release(pool, conn);
+    pg_pool_close(pool);
+}
+END_TEST
+
+/* While down, only one borrow per retry interval tries to connect; the
+ * others answer STORE_BUSY at once. */
+START_TEST(borrows_fail_fast_while_the_database_is_down)
+{
+    char err[512];
+    struct pg_pool *pool = pg_pool_open(pg_test_uri(), 2, err, sizeof(err));
+    ck_assert_msg(pool != NULL, "%s", err);
+    pg_pool_set_retry_interval(pool, 3600 * 1000LL);
+    PGconn *conn;
+
+    ck_assert_int_eq(pg_test_ctl("stop"), 0);
+    ck_assert_int_eq(pg_pool_acquire(pool, &conn), STORE_OK);
+    ck_assert_int_eq(pg_pool_begin(pool, conn, "BEGIN"), STORE_BUSY); /* one reset tried */
+    pg_pool_release(pool, conn);
+    unsigned long long attempts = pg_pool_attempts(pool);
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(pg_pool_acquire(pool, &conn), STORE_BUSY);
+    ck_assert_uint_eq(pg_pool_attempts(pool), attempts);
+
+    ck_assert_int_eq(pg_test_ctl("start"), 0);
+    ck_assert_int_eq(pg_pool_acquire(pool, &conn), STORE_BUSY); /* still within the interval */
+    pg_pool_set_retry_interval(pool, 0);
+    ck_assert_int_eq(pg_pool_acquire(pool, &conn), STORE_OK);
+    ck_assert_uint_eq(pg_pool_attempts(pool), attempts + 1);
     pg_pool_release(pool, conn);
     pg_pool_close(pool);
 }
@@ -261,6 +291,7 @@ int main(void)
     tcase_add_test(tc, more_borrowers_than_connections_wait_their_turn);
     tcase_add_test(tc, reconnects_after_the_server_restarts);
     tcase_add_test(tc, unreachable_while_down_then_recovers_by_itself);
+    tcase_add_test(tc, borrows_fail_fast_while_the_database_is_down);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
