@@ -256,8 +256,10 @@ static enum store_rc candidates_get(struct store *st, const struct cand_query *q
                        .names = {.fetch = fetch_name_sql, .lenient = lenient}};
     memset(fail, 0, sizeof(*fail));
     enum store_rc rc = tx_begin_read(st);
-    if (rc != STORE_OK)
+    if (rc != STORE_OK) {
+        engine_free(&e); /* its scratch goes back */
         return rc;
+    }
     rc = run(&e, fail);
     log_msg(LOG_DEBUG, "candidates: %llu steps%s", e.budget.steps,
             e.budget.gave_up == CAND_WORK_LIMIT  ? " (work limit)"
