@@ -19,39 +19,40 @@
 /* ---- Small lookups ---- */
 
 /* The id of the row of table projects/users/consumer_types named value,
- * created when missing. sel and ins are the table's two statements. */
+ * created when missing. sel and ins are the table's two statements; ins
+ * returns the new id, and with timestamped takes created_at as ?2. */
 static enum store_rc id_get_or_create(struct store *st, enum stmt_id sel, enum stmt_id ins,
-                                      const char *value, long long *id)
+                                      bool timestamped, const char *value, long long *id)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        sqlite3_stmt *s = stmt_of(st, attempt ? ins : sel);
-        stmt_bind_text(s, 1, value);
-        if (sqlite3_bind_parameter_count(s) >= 2)
-            sqlite3_bind_int64(s, 2, store_now());
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW)
-            *id = sqlite3_column_int64(s, 0);
-        enum store_rc out = store_rc_from_sqlite(st, rc, "id lookup");
-        stmt_done(s);
-        if (out != STORE_OK || rc == SQLITE_ROW)
-            return out;
+        struct sql *q = sql_get(st, attempt ? ins : sel);
+        sql_bind_text(q, 1, value);
+        if (attempt && timestamped)
+            sql_bind_i64(q, 2, store_now());
+        enum store_rc rc = sql_step(q);
+        if (rc == STORE_OK)
+            *id = sql_col_i64(q, 0);
+        sql_done(q);
+        if (rc != STORE_NOT_FOUND)
+            return rc;
     }
     return STORE_ERROR; /* the INSERT ... RETURNING returned no row */
 }
 
 static enum store_rc project_id(struct store *st, const char *external_id, long long *id)
 {
-    return id_get_or_create(st, STMT_PROJECT_ID, STMT_PROJECT_INSERT, external_id, id);
+    return id_get_or_create(st, STMT_PROJECT_ID, STMT_PROJECT_INSERT, false, external_id, id);
 }
 
 static enum store_rc user_id(struct store *st, const char *external_id, long long *id)
 {
-    return id_get_or_create(st, STMT_USER_ID, STMT_USER_INSERT, external_id, id);
+    return id_get_or_create(st, STMT_USER_ID, STMT_USER_INSERT, false, external_id, id);
 }
 
 static enum store_rc consumer_type_id(struct store *st, const char *name, long long *id)
 {
-    return id_get_or_create(st, STMT_CONSUMER_TYPE_ID, STMT_CONSUMER_TYPE_INSERT, name, id);
+    return id_get_or_create(st, STMT_CONSUMER_TYPE_ID, STMT_CONSUMER_TYPE_INSERT, true, name,
+                            id);
 }
 
 /* ---- The plan ---- */
@@ -130,20 +131,19 @@ static void plan_generation_moved(struct plan *p, long long provider_id, long lo
 
 static enum store_rc consumer_lookup(struct store *st, struct plan_consumer *pc)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_LOOKUP);
-    stmt_bind_text(s, 1, pc->req->uuid);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    struct sql *q = sql_get(st, STMT_CONSUMER_LOOKUP);
+    sql_bind_text(q, 1, pc->req->uuid);
+    enum store_rc rc = sql_step(q);
+    if (rc == STORE_OK) {
         pc->exists = true;
-        pc->id = sqlite3_column_int64(s, 0);
-        pc->generation = sqlite3_column_int64(s, 1);
-        pc->project = sqlite3_column_int64(s, 2);
-        pc->user = sqlite3_column_int64(s, 3);
-        pc->type = sqlite3_column_int64(s, 4);
+        pc->id = sql_col_i64(q, 0);
+        pc->generation = sql_col_i64(q, 1);
+        pc->project = sql_col_i64(q, 2);
+        pc->user = sql_col_i64(q, 3);
+        pc->type = sql_col_i64(q, 4);
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "consumer lookup");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 /* ensure_consumer(): the consumer generation rule of 1.28. */
@@ -239,26 +239,25 @@ static enum store_rc plan_prepare(struct store *st, const struct consumer_allocs
  * rewrites them with used = 0. */
 static enum store_rc consumer_clear(struct store *st, struct plan *p, struct plan_consumer *pc)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_ALLOCATIONS);
-    sqlite3_bind_int64(s, 1, pc->id);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    struct sql *q = sql_get(st, STMT_CONSUMER_ALLOCATIONS);
+    sql_bind_i64(q, 1, pc->id);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK) {
         if (p->n_old == p->cap_old) {
             p->cap_old = p->cap_old ? 2 * p->cap_old : 8;
             p->old = xrealloc(p->old, p->cap_old * sizeof(*p->old));
         }
         struct plan_old *o = &p->old[p->n_old++];
-        o->provider_id = sqlite3_column_int64(s, 0);
-        o->rc_id = sqlite3_column_int64(s, 1);
-        o->used = sqlite3_column_int64(s, 2);
+        o->provider_id = sql_col_i64(q, 0);
+        o->rc_id = sql_col_i64(q, 1);
+        o->used = sql_col_i64(q, 2);
         if (pc->req->n_items == 0)
             plan_touch(p, o->provider_id, -1);
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "consumer allocations");
-    stmt_done(s);
-    if (out != STORE_OK)
-        return out;
-    return stmt_exec_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, pc->id, "allocations delete");
+    sql_done(q);
+    if ((rc = rows_end(rc)) != STORE_OK)
+        return rc;
+    return sql_run_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, pc->id);
 }
 
 /* ---- Execution: capacity ---- */
@@ -267,30 +266,28 @@ static enum store_rc consumer_clear(struct store *st, struct plan *p, struct pla
  * of it (the request's consumers' rows are gone by now). */
 static enum store_rc item_inventory(struct store *st, struct plan_item *it)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_ITEM_INVENTORY);
-    sqlite3_bind_int64(s, 1, it->provider_id);
-    sqlite3_bind_int64(s, 2, it->rc_id);
-    int rc = sqlite3_step(s);
-    it->found = rc == SQLITE_ROW;
+    struct sql *q = sql_get(st, STMT_ITEM_INVENTORY);
+    sql_bind_i64(q, 1, it->provider_id);
+    sql_bind_i64(q, 2, it->rc_id);
+    enum store_rc rc = sql_step(q);
+    it->found = rc == STORE_OK;
     if (it->found) {
-        it->total = sqlite3_column_int64(s, 0);
-        it->reserved = sqlite3_column_int64(s, 1);
-        it->min_unit = sqlite3_column_int64(s, 2);
-        it->max_unit = sqlite3_column_int64(s, 3);
-        it->step_size = sqlite3_column_int64(s, 4);
-        it->ratio = sqlite3_column_double(s, 5);
-        it->used = sqlite3_column_int64(s, 6);
+        it->total = sql_col_i64(q, 0);
+        it->reserved = sql_col_i64(q, 1);
+        it->min_unit = sql_col_i64(q, 2);
+        it->max_unit = sql_col_i64(q, 3);
+        it->step_size = sql_col_i64(q, 4);
+        it->ratio = sql_col_f64(q, 5);
+        it->used = sql_col_i64(q, 6);
     }
-    enum store_rc out = store_rc_from_sqlite(st, rc, "inventory usage");
-    stmt_done(s);
-    return out;
+    sql_done(q);
+    return rows_end(rc);
 }
 
-/* Distinct class ids of the request, in request order, as a JSON array for
- * json_each(). Free with free(). */
-static char *class_id_array(const struct plan *p)
+/* The distinct class ids of the request, in request order, into ids
+ * (p->n_items entries at least). Returns how many. */
+static size_t class_ids(const struct plan *p, long long *ids)
 {
-    long long *ids = xmalloc((p->n_items ? p->n_items : 1) * sizeof(*ids));
     size_t n = 0;
     for (size_t i = 0; i < p->n_items; i++) {
         bool seen = false;
@@ -299,37 +296,34 @@ static char *class_id_array(const struct plan *p)
         if (!seen)
             ids[n++] = p->items[i].rc_id;
     }
-    char *text = json_id_array(ids, n);
-    free(ids);
-    return text;
+    return n;
 }
 
 /* The names of the request's classes in id order, for the message of a
  * provider without any of them. */
-static enum store_rc class_names(struct store *st, const char *ids, char *out, size_t size)
+static enum store_rc class_names(struct store *st, const long long *ids, size_t n, char *out,
+                                 size_t size)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CLASS_NAMES);
-    stmt_bind_text(s, 1, ids);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        acct_join(out, size, (const char *)sqlite3_column_text(s, 0));
-    enum store_rc out_rc = store_rc_from_sqlite(st, rc, "class names");
-    stmt_done(s);
-    return out_rc;
+    struct sql *q = sql_get(st, STMT_CLASS_NAMES);
+    sql_bind_ids(q, 1, ids, n);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK)
+        acct_join(out, size, sql_col_text(q, 0));
+    sql_done(q);
+    return rows_end(rc);
 }
 
-static enum store_rc has_any_inventory(struct store *st, long long provider_id, const char *ids,
-                                       bool *out)
+static enum store_rc has_any_inventory(struct store *st, long long provider_id,
+                                       const long long *ids, size_t n, bool *out)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_HAS_ANY_INVENTORY);
-    sqlite3_bind_int64(s, 1, provider_id);
-    stmt_bind_text(s, 2, ids);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(s, 0) != 0;
-    enum store_rc out_rc = store_rc_from_sqlite(st, rc, "inventory presence");
-    stmt_done(s);
-    return out_rc;
+    struct sql *q = sql_get(st, STMT_HAS_ANY_INVENTORY);
+    sql_bind_i64(q, 1, provider_id);
+    sql_bind_ids(q, 2, ids, n);
+    enum store_rc rc = sql_step(q);
+    if (rc == STORE_OK)
+        *out = sql_col_i64(q, 0) != 0;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 /* _check_capacity_exceeded(), first part: a provider that has inventory for
@@ -338,7 +332,8 @@ static enum store_rc has_any_inventory(struct store *st, long long provider_id, 
 static enum store_rc check_providers_have_inventory(struct store *st, const struct plan *p,
                                                     struct acct_failure *fail)
 {
-    char *ids = class_id_array(p);
+    long long *ids = xmalloc((p->n_items ? p->n_items : 1) * sizeof(*ids));
+    size_t n_ids = class_ids(p, ids);
     enum store_rc rc = STORE_OK;
     bool missing = false;
     for (size_t i = 0; rc == STORE_OK && i < p->n_items; i++) {
@@ -346,14 +341,14 @@ static enum store_rc check_providers_have_inventory(struct store *st, const stru
         bool seen = false, has = true;
         for (size_t j = 0; j < i && !seen; j++)
             seen = p->items[j].provider_id == it->provider_id;
-        if (seen || (rc = has_any_inventory(st, it->provider_id, ids, &has)) != STORE_OK || has)
+        if (seen || (rc = has_any_inventory(st, it->provider_id, ids, n_ids, &has)) != STORE_OK || has)
             continue;
         missing = true;
         acct_join(fail->providers, sizeof(fail->providers), it->req->provider_uuid);
     }
     if (rc == STORE_OK && missing) {
         fail->kind = ACCT_NO_INVENTORY;
-        rc = class_names(st, ids, fail->classes, sizeof(fail->classes));
+        rc = class_names(st, ids, n_ids, fail->classes, sizeof(fail->classes));
         if (rc == STORE_OK)
             rc = STORE_INVALID;
     }
@@ -434,18 +429,19 @@ static enum store_rc check_capacity(struct store *st, struct plan *p, struct acc
 
 static enum store_rc consumer_insert(struct store *st, struct plan_consumer *pc)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_INSERT);
-    stmt_bind_text(s, 1, pc->req->uuid);
-    sqlite3_bind_int64(s, 2, pc->want_project);
-    sqlite3_bind_int64(s, 3, pc->want_user);
-    sqlite3_bind_int64(s, 4, pc->want_type);
-    sqlite3_bind_int64(s, 5, store_now());
-    enum store_rc rc = stmt_exec(st, s, "consumer insert");
+    struct sql *q = sql_get(st, STMT_CONSUMER_INSERT);
+    sql_bind_text(q, 1, pc->req->uuid);
+    sql_bind_i64(q, 2, pc->want_project);
+    sql_bind_i64(q, 3, pc->want_user);
+    sql_bind_i64(q, 4, pc->want_type);
+    sql_bind_i64(q, 5, store_now());
+    enum store_rc rc = sql_exec(q);
     if (rc == STORE_OK) {
         pc->exists = true;
-        pc->id = sqlite3_last_insert_rowid(st->db);
+        pc->id = sql_insert_id(q);
         pc->generation = 0;
     }
+    sql_done(q);
     return rc;
 }
 
@@ -456,42 +452,43 @@ static enum store_rc consumer_refresh(struct store *st, const struct plan_consum
     long long type = pc->want_type ? pc->want_type : pc->type;
     if (pc->project == pc->want_project && pc->user == pc->want_user && pc->type == type)
         return STORE_OK;
-    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_REFRESH);
-    sqlite3_bind_int64(s, 1, pc->id);
-    sqlite3_bind_int64(s, 2, pc->want_project);
-    sqlite3_bind_int64(s, 3, pc->want_user);
-    sqlite3_bind_int64(s, 4, type);
-    sqlite3_bind_int64(s, 5, store_now());
-    return stmt_exec(st, s, "consumer update");
+    struct sql *q = sql_get(st, STMT_CONSUMER_REFRESH);
+    sql_bind_i64(q, 1, pc->id);
+    sql_bind_i64(q, 2, pc->want_project);
+    sql_bind_i64(q, 3, pc->want_user);
+    sql_bind_i64(q, 4, type);
+    sql_bind_i64(q, 5, store_now());
+    return sql_run(q);
 }
 
 static enum store_rc allocation_insert(struct store *st, const struct plan_item *it,
                                        long long consumer_id, long long now)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_ALLOCATION_INSERT);
-    sqlite3_bind_int64(s, 1, it->provider_id);
-    sqlite3_bind_int64(s, 2, consumer_id);
-    sqlite3_bind_int64(s, 3, it->rc_id);
-    sqlite3_bind_int64(s, 4, it->req->used);
-    sqlite3_bind_int64(s, 5, now);
-    return stmt_exec(st, s, "allocation insert");
+    struct sql *q = sql_get(st, STMT_ALLOCATION_INSERT);
+    sql_bind_i64(q, 1, it->provider_id);
+    sql_bind_i64(q, 2, consumer_id);
+    sql_bind_i64(q, 3, it->rc_id);
+    sql_bind_i64(q, 4, it->req->used);
+    sql_bind_i64(q, 5, now);
+    return sql_run(q);
 }
 
 static enum store_rc consumer_bump(struct store *st, const struct plan_consumer *pc)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CONSUMER_BUMP);
-    sqlite3_bind_int64(s, 1, pc->id);
-    sqlite3_bind_int64(s, 2, pc->generation);
-    sqlite3_bind_int64(s, 3, store_now());
-    enum store_rc rc = stmt_exec(st, s, "consumer generation bump");
-    if (rc == STORE_OK && sqlite3_changes(st->db) != 1)
+    struct sql *q = sql_get(st, STMT_CONSUMER_BUMP);
+    sql_bind_i64(q, 1, pc->id);
+    sql_bind_i64(q, 2, pc->generation);
+    sql_bind_i64(q, 3, store_now());
+    enum store_rc rc = sql_exec(q);
+    if (rc == STORE_OK && sql_changes(q) != 1)
         rc = STORE_CONFLICT;
+    sql_done(q);
     return rc;
 }
 
 static enum store_rc consumer_remove(struct store *st, long long id)
 {
-    return stmt_exec_id(st, STMT_CONSUMER_DELETE, id, "consumer delete");
+    return sql_run_id(st, STMT_CONSUMER_DELETE, id);
 }
 
 /* Compare-and-set of a provider generation read in this transaction. */
@@ -538,27 +535,7 @@ static enum store_rc plan_execute(struct store *st, struct plan *p, struct acct_
     return rc;
 }
 
-static enum store_rc allocations_replace(struct store *st, const struct consumer_allocs *c,
-                                         size_t n, struct acct_failure *fail)
-{
-    struct plan p;
-    enum store_rc rc;
-
-    acct_fail_clear(fail);
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = plan_prepare(st, c, n, &p, fail)) != STORE_OK ||
-        (rc = plan_execute(st, &p, fail)) != STORE_OK)
-        goto fail;
-    plan_free(&p);
-    return tx_commit(st);
-fail:
-    plan_free(&p);
-    tx_rollback(st);
-    return rc;
-}
-
-/* The arguments of a grouped store_allocations_replace/store_reshape. */
+/* The arguments of a store_allocations_replace/store_reshape unit. */
 struct replace_job {
     const struct reshape_inventory *inv;
     size_t n_inv;
@@ -567,19 +544,24 @@ struct replace_job {
     struct acct_failure *fail;
 };
 
-static enum store_rc replace_job(struct store *st, void *arg)
+static enum store_rc replace_body(struct store *st, void *arg)
 {
     struct replace_job *j = arg;
-    return allocations_replace(st, j->c, j->n, j->fail);
+    struct plan p;
+    acct_fail_clear(j->fail);
+    enum store_rc rc = plan_prepare(st, j->c, j->n, &p, j->fail);
+    if (rc == STORE_OK)
+        rc = plan_execute(st, &p, j->fail);
+    plan_free(&p);
+    return rc;
 }
 
 enum store_rc store_allocations_replace(struct store *st, const struct consumer_allocs *c,
                                         size_t n, struct acct_failure *fail)
 {
-    if (!st->gc || st->tx_depth > 0)
-        return allocations_replace(st, c, n, fail);
     struct replace_job j = {.c = c, .n = n, .fail = fail};
-    return store_grouped_write(st, replace_job, &j);
+    acct_fail_clear(fail);
+    return store_unit(st, UNIT_GROUPED_WRITE, STORE_CONFLICT, replace_body, &j);
 }
 
 /* ---- The reshaper ---- */
@@ -631,91 +613,62 @@ static enum store_rc reshape_inventories(struct store *st, const struct reshape_
     return rc;
 }
 
-static enum store_rc reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
-                             const struct consumer_allocs *c, size_t n_c,
-                             struct acct_failure *fail)
-{
-    struct plan p;
-    enum store_rc rc;
-    long long *ids = xmalloc((n_inv ? n_inv : 1) * sizeof(*ids));
-
-    acct_fail_clear(fail);
-    memset(&p, 0, sizeof(p));
-    if ((rc = tx_begin_write(st)) != STORE_OK) {
-        free(ids);
-        return rc;
-    }
-    if ((rc = reshape_providers(st, inv, n_inv, ids, fail)) != STORE_OK ||
-        (rc = plan_prepare(st, c, n_c, &p, fail)) != STORE_OK ||
-        (rc = reshape_inventories(st, inv, n_inv, ids, false, &p, fail)) != STORE_OK ||
-        (rc = plan_execute(st, &p, fail)) != STORE_OK ||
-        (rc = reshape_inventories(st, inv, n_inv, ids, true, &p, fail)) != STORE_OK)
-        goto fail;
-    plan_free(&p);
-    free(ids);
-    return tx_commit(st);
-fail:
-    plan_free(&p);
-    free(ids);
-    tx_rollback(st);
-    return rc;
-}
-
-static enum store_rc reshape_job(struct store *st, void *arg)
+static enum store_rc reshape_body(struct store *st, void *arg)
 {
     struct replace_job *j = arg;
-    return reshape(st, j->inv, j->n_inv, j->c, j->n, j->fail);
+    struct plan p;
+    enum store_rc rc;
+    long long *ids = xmalloc((j->n_inv ? j->n_inv : 1) * sizeof(*ids));
+
+    acct_fail_clear(j->fail);
+    memset(&p, 0, sizeof(p));
+    if ((rc = reshape_providers(st, j->inv, j->n_inv, ids, j->fail)) == STORE_OK &&
+        (rc = plan_prepare(st, j->c, j->n, &p, j->fail)) == STORE_OK &&
+        (rc = reshape_inventories(st, j->inv, j->n_inv, ids, false, &p, j->fail)) == STORE_OK &&
+        (rc = plan_execute(st, &p, j->fail)) == STORE_OK)
+        rc = reshape_inventories(st, j->inv, j->n_inv, ids, true, &p, j->fail);
+    plan_free(&p);
+    free(ids);
+    return rc;
 }
 
 enum store_rc store_reshape(struct store *st, const struct reshape_inventory *inv, size_t n_inv,
                             const struct consumer_allocs *c, size_t n_c,
                             struct acct_failure *fail)
 {
-    if (!st->gc || st->tx_depth > 0)
-        return reshape(st, inv, n_inv, c, n_c, fail);
     struct replace_job j = {.inv = inv, .n_inv = n_inv, .c = c, .n = n_c, .fail = fail};
-    return store_grouped_write(st, reshape_job, &j);
+    acct_fail_clear(fail);
+    return store_unit(st, UNIT_GROUPED_WRITE, STORE_CONFLICT, reshape_body, &j);
 }
 
 /* ---- DELETE /allocations/{c} ---- */
-
-static enum store_rc consumer_delete(struct store *st, const char *consumer_uuid)
-{
-    enum store_rc rc;
-    long long id = 0;
-
-    if ((rc = tx_begin_write(st)) != STORE_OK)
-        return rc;
-    if ((rc = acct_consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK ||
-        (rc = stmt_exec_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, id, "allocations delete")) !=
-            STORE_OK)
-        goto fail;
-    if (sqlite3_changes(st->db) == 0) {
-        rc = STORE_NOT_FOUND;
-        goto fail;
-    }
-    if ((rc = consumer_remove(st, id)) != STORE_OK)
-        goto fail;
-    return tx_commit(st);
-fail:
-    tx_rollback(st);
-    return rc;
-}
 
 struct delete_job {
     const char *consumer_uuid;
 };
 
-static enum store_rc consumer_delete_job(struct store *st, void *arg)
+static enum store_rc consumer_delete_body(struct store *st, void *arg)
 {
-    const struct delete_job *j = arg;
-    return consumer_delete(st, j->consumer_uuid);
+    const char *consumer_uuid = ((const struct delete_job *)arg)->consumer_uuid;
+    long long id = 0, removed = 0;
+    enum store_rc rc;
+
+    if ((rc = acct_consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK)
+        return rc;
+    struct sql *q = sql_get(st, STMT_CONSUMER_ALLOCATIONS_DELETE);
+    sql_bind_i64(q, 1, id);
+    if ((rc = sql_exec(q)) == STORE_OK)
+        removed = sql_changes(q);
+    sql_done(q);
+    if (rc != STORE_OK)
+        return rc;
+    if (removed == 0)
+        return STORE_NOT_FOUND;
+    return consumer_remove(st, id);
 }
 
 enum store_rc store_consumer_delete(struct store *st, const char *consumer_uuid)
 {
-    if (!st->gc || st->tx_depth > 0)
-        return consumer_delete(st, consumer_uuid);
     struct delete_job j = {consumer_uuid};
-    return store_grouped_write(st, consumer_delete_job, &j);
+    return store_unit(st, UNIT_GROUPED_WRITE, STORE_BUSY, consumer_delete_body, &j);
 }

@@ -243,40 +243,53 @@ static bool earlier_group_empty(struct store *st, const struct cand_query *q, si
     return false;
 }
 
-/* One run of the engine over q (lenient: see struct engine). */
-static enum store_rc candidates_get(struct store *st, const struct cand_query *q, bool lenient,
-                                    cand_request_fn *on_request, cand_summary_fn *on_summary,
-                                    void *arg, struct cand_failure *fail)
+/* The arguments of one run of the engine. */
+struct cand_run {
+    const struct cand_query *q;
+    bool lenient;
+    cand_request_fn *on_request;
+    cand_summary_fn *on_summary;
+    void *arg;
+    struct cand_failure *fail;
+};
+
+static enum store_rc candidates_body(struct store *st, void *arg)
 {
+    struct cand_run *c = arg;
+    const struct cand_query *q = c->q;
     struct engine e = {.st = st,
                        .q = q,
                        .sc = scratch_take(),
                        .query = {.randomize = q->randomize && !q->explain},
-                       .out = {.on_request = on_request, .on_summary = on_summary, .arg = arg},
-                       .names = {.fetch = fetch_name_sql, .lenient = lenient}};
-    memset(fail, 0, sizeof(*fail));
-    enum store_rc rc = tx_begin_read(st);
-    if (rc != STORE_OK) {
-        engine_free(&e); /* its scratch goes back */
-        return rc;
-    }
-    rc = run(&e, fail);
+                       .out = {.on_request = c->on_request, .on_summary = c->on_summary,
+                               .arg = c->arg},
+                       .names = {.fetch = fetch_name_sql, .lenient = c->lenient}};
+    memset(c->fail, 0, sizeof(*c->fail));
+    enum store_rc rc = run(&e, c->fail);
     log_msg(LOG_DEBUG, "candidates: %llu steps%s", e.budget.steps,
             e.budget.gave_up == CAND_WORK_LIMIT  ? " (work limit)"
             : e.budget.gave_up == CAND_CANCELLED ? " (cancelled)"
-                                          : "");
+                                                 : "");
     size_t failed_group = e.budget.gave_up ? SIZE_MAX : e.names.resolving;
     engine_free(&e);
-    if (rc != STORE_OK && fail->kind && failed_group != SIZE_MAX && !q->explain &&
+    if (rc != STORE_OK && c->fail->kind && failed_group != SIZE_MAX && !q->explain &&
         earlier_group_empty(st, q, failed_group)) {
-        memset(fail, 0, sizeof(*fail));
+        memset(c->fail, 0, sizeof(*c->fail));
         rc = STORE_OK; /* an empty answer, as upstream */
     }
-    if (rc != STORE_OK) {
-        tx_rollback(st);
-        return fail->kind ? STORE_INVALID : rc;
-    }
-    return tx_commit(st);
+    return rc;
+}
+
+/* One run of the engine over q (lenient: see struct engine), in one read
+ * unit: the block versions and the trees come from one snapshot. */
+static enum store_rc candidates_get(struct store *st, const struct cand_query *q, bool lenient,
+                                    cand_request_fn *on_request, cand_summary_fn *on_summary,
+                                    void *arg, struct cand_failure *fail)
+{
+    struct cand_run c = {q, lenient, on_request, on_summary, arg, fail};
+    memset(fail, 0, sizeof(*fail));
+    enum store_rc rc = store_unit(st, UNIT_READ, STORE_BUSY, candidates_body, &c);
+    return rc != STORE_OK && fail->kind ? STORE_INVALID : rc;
 }
 
 /* An explanation answers exactly where the plain query answers: an

@@ -21,73 +21,73 @@
 
 /* Runs one range statement and hands each row to fn. */
 static enum store_rc range_rows(struct store *st, enum stmt_id id, long long lo, long long hi,
-                                void (*fn)(struct world *, size_t, size_t *, sqlite3_stmt *),
+                                void (*fn)(struct world *, size_t, size_t *, struct sql *),
                                 struct world *w, size_t first)
 {
-    sqlite3_stmt *s = stmt_of(st, id);
-    sqlite3_bind_int64(s, 1, lo);
-    sqlite3_bind_int64(s, 2, hi);
+    struct sql *q = sql_get(st, id);
+    sql_bind_i64(q, 1, lo);
+    sql_bind_i64(q, 2, hi);
     size_t cur = first;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        fn(w, first, &cur, s);
-    stmt_done(s);
-    return rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates load");
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK)
+        fn(w, first, &cur, q);
+    sql_done(q);
+    return rows_end(rc);
 }
 
-static void row_inventory(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+static void row_inventory(struct world *w, size_t first, size_t *cur, struct sql *s)
 {
-    struct cprov *p = world_row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    struct cprov *p = world_row_provider(w, first, cur, sql_col_i64(s, 0));
     if (!p)
         return;
-    struct cinv v = {.rc_id = sqlite3_column_int64(s, 1),
-                     .total = sqlite3_column_int64(s, 2),
-                     .reserved = sqlite3_column_int64(s, 3),
-                     .min_unit = sqlite3_column_int64(s, 4),
-                     .max_unit = sqlite3_column_int64(s, 5),
-                     .step_size = sqlite3_column_int64(s, 6),
-                     .ratio = sqlite3_column_double(s, 7)};
+    struct cinv v = {.rc_id = sql_col_i64(s, 1),
+                     .total = sql_col_i64(s, 2),
+                     .reserved = sql_col_i64(s, 3),
+                     .min_unit = sql_col_i64(s, 4),
+                     .max_unit = sql_col_i64(s, 5),
+                     .step_size = sql_col_i64(s, 6),
+                     .ratio = sql_col_f64(s, 7)};
     world_add_inventory(w, p, &v);
 }
 
-static void row_usage(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+static void row_usage(struct world *w, size_t first, size_t *cur, struct sql *s)
 {
-    struct cprov *p = world_row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    struct cprov *p = world_row_provider(w, first, cur, sql_col_i64(s, 0));
     if (p)
-        world_set_usage(w, p, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+        world_set_usage(w, p, sql_col_i64(s, 1), sql_col_i64(s, 2));
 }
 
-static void row_trait(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+static void row_trait(struct world *w, size_t first, size_t *cur, struct sql *s)
 {
-    struct cprov *p = world_row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    struct cprov *p = world_row_provider(w, first, cur, sql_col_i64(s, 0));
     if (p)
-        world_add_trait(w, p, sqlite3_column_int64(s, 1));
+        world_add_trait(w, p, sql_col_i64(s, 1));
 }
 
-static void row_aggregate(struct world *w, size_t first, size_t *cur, sqlite3_stmt *s)
+static void row_aggregate(struct world *w, size_t first, size_t *cur, struct sql *s)
 {
-    struct cprov *p = world_row_provider(w, first, cur, sqlite3_column_int64(s, 0));
+    struct cprov *p = world_row_provider(w, first, cur, sql_col_i64(s, 0));
     if (p)
-        world_add_aggregate(w, p, sqlite3_column_int64(s, 1));
+        world_add_aggregate(w, p, sql_col_i64(s, 1));
 }
 
 /* Appends the providers with ids in [a, b] and their rows to w. */
 static enum store_rc load_id_range(struct store *st, struct world *w, long long a, long long b)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CAND_PROVIDERS);
+    struct sql *s = sql_get(st, STMT_CAND_PROVIDERS);
     size_t first = w->n;
     /* Ids are mostly dense: reserving up front saves copying regrowth. */
     size_t span = b - a + 1 < 65536 ? (size_t)(b - a + 1) : 65536;
     grow((void **)&w->provs, &w->cap, w->n + span, sizeof(*w->provs));
-    sqlite3_bind_int64(s, 1, a);
-    sqlite3_bind_int64(s, 2, b);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        world_add_provider(w, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-                           sqlite3_column_int64(s, 2), (const char *)sqlite3_column_text(s, 3));
-    stmt_done(s);
-    if (rc != SQLITE_DONE)
-        return store_rc_from_sqlite(st, rc, "candidates providers");
+    sql_bind_i64(s, 1, a);
+    sql_bind_i64(s, 2, b);
+    enum store_rc rc;
+    while ((rc = sql_step(s)) == STORE_OK)
+        world_add_provider(w, sql_col_i64(s, 0), sql_col_i64(s, 1), sql_col_i64(s, 2),
+                           sql_col_text(s, 3));
+    sql_done(s);
+    if (rc != STORE_NOT_FOUND)
+        return rc;
     if (w->n == first)
         return STORE_OK;
     world_reserve_rows(w, w->n - first);
@@ -105,18 +105,18 @@ enum store_rc world_load(struct store *st, struct world *w, long long lo, long l
     enum store_rc r = load_id_range(st, w, lo, hi);
     if (r != STORE_OK)
         return r;
-    sqlite3_stmt *s = stmt_of(st, STMT_CAND_OUTLIERS);
-    sqlite3_bind_int64(s, 1, lo);
-    sqlite3_bind_int64(s, 2, hi);
+    struct sql *s = sql_get(st, STMT_CAND_OUTLIERS);
+    sql_bind_i64(s, 1, lo);
+    sql_bind_i64(s, 2, hi);
     long long *ids = NULL;
     size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    enum store_rc rc;
+    while ((rc = sql_step(s)) == STORE_OK) {
         grow((void **)&ids, &cap, n + 1, sizeof(*ids));
-        ids[n++] = sqlite3_column_int64(s, 0);
+        ids[n++] = sql_col_i64(s, 0);
     }
-    stmt_done(s);
-    r = rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates outliers");
+    sql_done(s);
+    r = rows_end(rc);
     for (size_t i = 0; i < n && r == STORE_OK; i++)
         r = load_id_range(st, w, ids[i], ids[i]);
     array_free(ids, cap, sizeof(*ids));
@@ -134,17 +134,17 @@ enum store_rc load_sharing(struct engine *e)
 {
     if (!e->query.shares_trait)
         return STORE_OK;
-    sqlite3_stmt *s = stmt_of(e->st, STMT_CAND_SHARING_ROOTS);
-    sqlite3_bind_int64(s, 1, e->query.shares_trait);
+    struct sql *s = sql_get(e->st, STMT_CAND_SHARING_ROOTS);
+    sql_bind_i64(s, 1, e->query.shares_trait);
     long long *roots = NULL;
     size_t n = 0, cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    enum store_rc rc;
+    while ((rc = sql_step(s)) == STORE_OK) {
         grow((void **)&roots, &cap, n + 1, sizeof(*roots));
-        roots[n++] = sqlite3_column_int64(s, 0);
+        roots[n++] = sql_col_i64(s, 0);
     }
-    stmt_done(s);
-    enum store_rc out = rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(e->st, rc, "sharing");
+    sql_done(s);
+    enum store_rc out = rows_end(rc);
     for (size_t i = 0; i < n && out == STORE_OK; i++)
         out = world_load(e->st, &e->sc->sharing_world, roots[i], roots[i]);
     array_free(roots, cap, sizeof(*roots));
@@ -158,17 +158,17 @@ enum store_rc load_sharing(struct engine *e)
 enum store_rc next_blocks(struct store *st, long long after, size_t want,
                           struct block_version *out, size_t *n)
 {
-    sqlite3_stmt *s = stmt_of(st, STMT_CAND_NEXT_BLOCKS);
-    sqlite3_bind_int64(s, 1, after);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)want);
+    struct sql *s = sql_get(st, STMT_CAND_NEXT_BLOCKS);
+    sql_bind_i64(s, 1, after);
+    sql_bind_i64(s, 2, (long long)want);
     *n = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        out[*n].block = sqlite3_column_int64(s, 0);
-        out[(*n)++].version = sqlite3_column_int64(s, 1);
+    enum store_rc rc;
+    while ((rc = sql_step(s)) == STORE_OK) {
+        out[*n].block = sql_col_i64(s, 0);
+        out[(*n)++].version = sql_col_i64(s, 1);
     }
-    stmt_done(s);
-    return rc == SQLITE_DONE ? STORE_OK : store_rc_from_sqlite(st, rc, "candidates blocks");
+    sql_done(s);
+    return rows_end(rc);
 }
 
 enum store_rc block_world(struct engine *e, struct block_version bv, struct tree_entry **out)

@@ -75,72 +75,55 @@ static enum store_rc resolve_aggs(struct engine *e, const struct cand_names *nam
     return STORE_OK;
 }
 
-/* The ids as a JSON array for json_each(), in the request arena. */
-static const char *json_ids(struct engine *e, const struct id_set *s)
-{
-    return json_ids_write(arena_alloc(&e->sc->req_arena, JSON_IDS_SIZE(s->n)), s->ids, s->n);
-}
-
 /* Is some provider in every one of the aggregate sets
  * (provider_ids_matching_aggregates non-empty)? */
 static enum store_rc any_provider_in_all(struct engine *e, const struct id_set *sets, size_t n,
                                          bool *found)
 {
     *found = false;
-    sqlite3_stmt *drive = stmt_of(e->st, STMT_CAND_AGG_MEMBERS);
-    sqlite3_stmt *check = stmt_of(e->st, STMT_CAND_AGG_HAS);
-    stmt_bind_text(drive, 1, json_ids(e, &sets[0]));
-    const char **others = arena_alloc(&e->sc->req_arena, (n ? n : 1) * sizeof(*others));
-    for (size_t i = 1; i < n; i++)
-        others[i] = json_ids(e, &sets[i]);
-    int rc;
-    while (!*found && (rc = sqlite3_step(drive)) == SQLITE_ROW) {
-        long long pid = sqlite3_column_int64(drive, 0);
+    struct sql *drive = sql_get(e->st, STMT_CAND_AGG_MEMBERS);
+    struct sql *check = sql_get(e->st, STMT_CAND_AGG_HAS);
+    sql_bind_ids(drive, 1, sets[0].ids, sets[0].n);
+    enum store_rc rc;
+    while (!*found && (rc = sql_step(drive)) == STORE_OK) {
+        long long pid = sql_col_i64(drive, 0);
         bool ok = true;
         for (size_t i = 1; i < n && ok; i++) {
-            sqlite3_bind_int64(check, 1, pid);
-            stmt_bind_text(check, 2, others[i]);
-            ok = sqlite3_step(check) == SQLITE_ROW;
-            stmt_done(check);
+            sql_bind_i64(check, 1, pid);
+            sql_bind_ids(check, 2, sets[i].ids, sets[i].n);
+            ok = sql_step(check) == STORE_OK;
+            sql_done(check);
         }
         *found = ok;
     }
-    if (!*found && rc != SQLITE_DONE) {
-        stmt_done(drive);
-        return store_rc_from_sqlite(e->st, rc, "candidates aggregates");
-    }
-    stmt_done(drive);
-    return STORE_OK;
+    sql_done(drive);
+    return *found ? STORE_OK : rows_end(rc);
 }
 
 /* Does some root pass root_required (_get_roots_with_traits non-empty)? */
 static enum store_rc any_root_passes(struct engine *e, bool *found)
 {
     *found = false;
-    sqlite3_stmt *drive =
-        stmt_of(e->st, e->query.root_required.n ? STMT_CAND_ROOTS_WITH_TRAIT : STMT_CAND_ALL_ROOTS);
-    sqlite3_stmt *traits = stmt_of(e->st, STMT_CAND_PROVIDER_TRAITS);
+    struct sql *drive =
+        sql_get(e->st, e->query.root_required.n ? STMT_CAND_ROOTS_WITH_TRAIT : STMT_CAND_ALL_ROOTS);
+    struct sql *traits = sql_get(e->st, STMT_CAND_PROVIDER_TRAITS);
     if (e->query.root_required.n)
-        sqlite3_bind_int64(drive, 1, e->query.root_required.ids[0]);
+        sql_bind_i64(drive, 1, e->query.root_required.ids[0]);
     long long have[256];
-    int rc;
-    while (!*found && (rc = sqlite3_step(drive)) == SQLITE_ROW) {
-        struct cprov root = {.id = sqlite3_column_int64(drive, 0)};
+    enum store_rc rc;
+    while (!*found && (rc = sql_step(drive)) == STORE_OK) {
+        struct cprov root = {.id = sql_col_i64(drive, 0)};
         size_t n = 0;
-        sqlite3_bind_int64(traits, 1, root.id);
-        while (n < 256 && sqlite3_step(traits) == SQLITE_ROW)
-            have[n++] = sqlite3_column_int64(traits, 0);
-        stmt_done(traits);
+        sql_bind_i64(traits, 1, root.id);
+        while (n < 256 && sql_step(traits) == STORE_OK)
+            have[n++] = sql_col_i64(traits, 0);
+        sql_done(traits);
         root.traits = have;
         root.n_traits = n;
         *found = root_passes(e, &root);
     }
-    if (!*found && rc != SQLITE_DONE) {
-        stmt_done(drive);
-        return store_rc_from_sqlite(e->st, rc, "candidates roots");
-    }
-    stmt_done(drive);
-    return STORE_OK;
+    sql_done(drive);
+    return *found ? STORE_OK : rows_end(rc);
 }
 
 /* One group, in the order of research_context.py RequestGroupSearchContext:
@@ -234,12 +217,11 @@ static enum store_rc resolve_group(struct engine *e, const struct cand_group *g,
 
 static enum store_rc query_flag(struct store *st, enum stmt_id id, bool *out)
 {
-    sqlite3_stmt *s = stmt_of(st, id);
-    int rc = sqlite3_step(s);
-    *out = rc == SQLITE_ROW;
-    stmt_done(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK
-                                                 : store_rc_from_sqlite(st, rc, "candidates");
+    struct sql *q = sql_get(st, id);
+    enum store_rc rc = sql_step(q);
+    *out = rc == STORE_OK;
+    sql_done(q);
+    return rows_end(rc);
 }
 
 /* Request-wide parameters, then each group in query order. */
@@ -299,13 +281,13 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
 const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id)
 {
     const char *name = "";
-    sqlite3_stmt *s = stmt_of(e->st, kind == NAME_RC ? STMT_CAND_RC_NAME : STMT_CAND_TRAIT_NAME);
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        name = arena_strdup(&e->sc->req_arena, (const char *)sqlite3_column_text(s, 0));
-    else if (rc != SQLITE_DONE)
-        e->names.fetch_rc = store_rc_from_sqlite(e->st, rc, "candidates names");
-    stmt_done(s);
+    struct sql *q = sql_get(e->st, kind == NAME_RC ? STMT_CAND_RC_NAME : STMT_CAND_TRAIT_NAME);
+    sql_bind_i64(q, 1, id);
+    enum store_rc rc = sql_step(q);
+    if (rc == STORE_OK)
+        name = arena_strdup(&e->sc->req_arena, sql_col_text(q, 0));
+    else if (rc != STORE_NOT_FOUND)
+        e->names.fetch_rc = rc;
+    sql_done(q);
     return name;
 }

@@ -61,34 +61,35 @@ fail:
     return -1;
 }
 
-int store_sync_standard_names(struct store *st, char *err, size_t errsz)
+/* Inserts the missing standard names (the statements skip existing ones). */
+static enum store_rc sync_standard_names_body(struct store *st, void *arg)
 {
     long long now = store_now();
+    enum store_rc rc = STORE_OK;
+    (void)arg;
+    for (size_t i = 0; rc == STORE_OK && i < standard_resource_classes_count; i++) {
+        struct sql *q = sql_get(st, STMT_SEED_RESOURCE_CLASS);
+        sql_bind_i64(q, 1, (long long)i);
+        sql_bind_text(q, 2, standard_resource_classes[i]);
+        sql_bind_i64(q, 3, now);
+        rc = sql_run(q);
+    }
+    for (size_t i = 0; rc == STORE_OK && i < standard_traits_count; i++) {
+        struct sql *q = sql_get(st, STMT_SEED_TRAIT);
+        sql_bind_text(q, 1, standard_traits[i]);
+        sql_bind_i64(q, 2, now);
+        rc = sql_run(q);
+    }
+    return rc;
+}
 
-    if (tx_begin_write(st) != STORE_OK) {
-        snprintf(err, errsz, "cannot lock the database to add standard names");
-        return -1;
-    }
-    for (size_t i = 0; i < standard_resource_classes_count; i++) {
-        sqlite3_stmt *s = stmt_of(st, STMT_SEED_RESOURCE_CLASS);
-        sqlite3_bind_int64(s, 1, (long long)i);
-        stmt_bind_text(s, 2, standard_resource_classes[i]);
-        sqlite3_bind_int64(s, 3, now);
-        if (stmt_exec(st, s, "seed resource class") != STORE_OK)
-            goto fail;
-    }
-    for (size_t i = 0; i < standard_traits_count; i++) {
-        sqlite3_stmt *s = stmt_of(st, STMT_SEED_TRAIT);
-        stmt_bind_text(s, 1, standard_traits[i]);
-        sqlite3_bind_int64(s, 2, now);
-        if (stmt_exec(st, s, "seed trait") != STORE_OK)
-            goto fail;
-    }
-    if (tx_commit(st) == STORE_OK)
+int store_sync_standard_names(struct store *st, char *err, size_t errsz)
+{
+    enum store_rc rc = store_unit(st, UNIT_WRITE, STORE_BUSY, sync_standard_names_body, NULL);
+    if (rc == STORE_OK)
         return 0;
-fail:
-    tx_rollback(st);
-    snprintf(err, errsz, "cannot add standard names: %s", sqlite3_errmsg(st->db));
+    snprintf(err, errsz, "cannot add standard names (%s)",
+             rc == STORE_BUSY ? "the database stays locked" : "see the log");
     return -1;
 }
 

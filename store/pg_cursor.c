@@ -406,6 +406,17 @@ static long long pg_changes(struct sql *q)
     return s->res ? strtoll(PQcmdTuples(s->res), NULL, 10) : 0;
 }
 
+/* The text ends in "RETURNING id" (store/sql_pg.c): its one column. */
+static long long pg_insert_id(struct sql *q)
+{
+    struct pg_stmt *s = (struct pg_stmt *)q;
+    if (!s->res || s->nrows < 1 || PQnfields(s->res) < 1 || PQgetisnull(s->res, 0, 0)) {
+        log_msg(LOG_ERROR, "store: %s returned no id", store_stmt_names[s->base.id]);
+        return 0;
+    }
+    return strtoll(PQgetvalue(s->res, 0, 0), NULL, 10);
+}
+
 static void pg_done(struct sql *q)
 {
     stmt_reset((struct pg_stmt *)q);
@@ -463,6 +474,7 @@ static const struct sql_ops pg_ops = {
     .col_text = pg_col_text,
     .col_null = pg_col_null,
     .changes = pg_changes,
+    .insert_id = pg_insert_id,
     .done = pg_done,
     .unit = pg_unit,
 };

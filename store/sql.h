@@ -71,6 +71,12 @@ enum store_rc sql_col_copy(struct sql *q, int col, char *dst, size_t size);
  * sql_done()). */
 long long sql_changes(struct sql *q);
 
+/* The id of the row the last run of this INSERT made (read it after
+ * sql_exec(), before sql_done()). SQLite gives its rowid, so the text needs
+ * no RETURNING (which costs SQLite a temporary table per run);
+ * PostgreSQL's text ends in "RETURNING id" and this reads that column. */
+long long sql_insert_id(struct sql *q);
+
 /* Resets q and clears its bindings; it may be got again. Always call it,
  * whatever sql_step() returned. NULL is a no-op. */
 void sql_done(struct sql *q);
@@ -126,6 +132,7 @@ struct sql_ops {
     const char *(*col_text)(struct sql *q, int col); /* "" for NULL */
     bool (*col_null)(struct sql *q, int col);
     long long (*changes)(struct sql *q);
+    long long (*insert_id)(struct sql *q);
     void (*done)(struct sql *q);
     enum store_rc (*unit)(struct store *st, enum unit_kind kind, enum store_rc exhausted,
                           unit_fn *fn, void *arg); /* UNIT_GROUPED_WRITE may run as UNIT_WRITE */

@@ -149,8 +149,17 @@ bool sql_col_null(struct sql *q, int col)
 
 enum store_rc sql_col_copy(struct sql *q, int col, char *dst, size_t size)
 {
-    const char *text = sql_col_text(q, col);
-    size_t len = strlen(text);
+    const char *text;
+    size_t len;
+    if (q->ops) {
+        text = q->ops->col_text(q, col);
+        len = strlen(text);
+    } else {
+        sqlite3_stmt *s = stmt_of_sql(q);
+        const unsigned char *t = sqlite3_column_text(s, col);
+        text = t ? (const char *)t : "";
+        len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    }
     if (len >= size) {
         log_msg(LOG_ERROR, "store: %s: column %d of %zu bytes does not fit in %zu: refused, not cut",
                 sql_name(q), col, len, size);
@@ -166,6 +175,13 @@ long long sql_changes(struct sql *q)
     if (q->ops)
         return q->ops->changes(q);
     return (long long)sqlite3_changes64(sqlite3_db_handle(stmt_of_sql(q)));
+}
+
+long long sql_insert_id(struct sql *q)
+{
+    if (q->ops)
+        return q->ops->insert_id(q);
+    return (long long)sqlite3_last_insert_rowid(sqlite3_db_handle(stmt_of_sql(q)));
 }
 
 void sql_done(struct sql *q)

@@ -149,6 +149,21 @@ START_TEST(a_unique_violation_is_duplicate)
 }
 END_TEST
 
+START_TEST(insert_id_is_the_new_rows_id)
+{
+    struct sql *q = sql_get(st, STMT_TRAIT_INSERT);
+    sql_bind_text(q, 1, "CUSTOM_NEW");
+    sql_bind_i64(q, 2, 1);
+    ck_assert_int_eq(sql_exec(q), STORE_OK);
+    long long id = sql_insert_id(q);
+    sql_done(q);
+    long long found = 0;
+    ck_assert_int_eq(store_trait_id(st, "CUSTOM_NEW", &found), STORE_OK);
+    ck_assert_int_gt(id, 0);
+    ck_assert_int_eq(id, found);
+}
+END_TEST
+
 struct bump {
     long long gen;         /* the generation to bump from */
     enum store_rc outcome; /* what the body returns after bumping */
@@ -232,6 +247,7 @@ int main(void)
     tcase_add_test(tc, a_text_list_is_one_parameter_with_quotes_escaped);
     tcase_add_test(tc, text_nulls_read_as_empty_and_copies_are_never_cut);
     tcase_add_test(tc, a_unique_violation_is_duplicate);
+    tcase_add_test(tc, insert_id_is_the_new_rows_id);
     tcase_add_test(tc, a_unit_commits_on_ok_and_rolls_back_otherwise);
     tcase_add_test(tc, a_unit_inside_a_unit_joins_its_transaction);
     tcase_add_test(tc, a_read_unit_runs_in_a_transaction_and_ends_it);
