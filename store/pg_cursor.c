@@ -13,6 +13,7 @@
 #include "store/pg_unit.h"
 #include "store/sql.h"
 #include "store/sql_pg.h"
+#include "store/tree_cache.h"
 
 #define PG_MAX_PARAMS 16
 #define PG_BOOLOID 16 /* pg_type.oid of boolean: read as 0/1 */
@@ -48,6 +49,7 @@ struct pg_backend {
     struct pg_seen *seen;
     size_t nseen;
     unsigned prepares;
+    struct tree_cache *trees; /* the candidates engine's, shared by the handles: owned */
 };
 
 static const struct sql_ops pg_ops;
@@ -58,6 +60,7 @@ struct pg_backend *pg_backend_new(struct pg_pool *pool)
     if (!be)
         return NULL;
     be->pool = pool;
+    be->trees = tree_cache_new(STORE_TREE_CACHE_DEFAULT, candidates_trees_destroy);
     pthread_mutex_init(&be->mu, NULL);
     return be;
 }
@@ -67,6 +70,7 @@ void pg_backend_close(struct pg_backend *be)
     if (!be)
         return;
     pthread_mutex_destroy(&be->mu);
+    tree_cache_free(be->trees);
     free(be->seen);
     free(be);
 }
@@ -85,6 +89,7 @@ struct store *pg_store_new(struct pg_backend *be)
     if (!ps)
         return NULL;
     ps->base.ops = &pg_ops;
+    ps->base.trees = be->trees;
     ps->be = be;
     for (int id = 0; id < STMT__COUNT; id++) {
         struct pg_stmt *s = &ps->stmts[id];
@@ -305,23 +310,40 @@ static void pg_bind_texts(struct sql *q, int n, const char *const *s, size_t k)
     set_param((struct pg_stmt *)q, n, buf);
 }
 
-/* Sends the statement with its parameters; the whole result comes back. */
-static enum store_rc execute(struct pg_stmt *s)
+static enum store_rc exec_on(struct pg_stmt *s, struct pg_unit *u)
 {
-    struct pg_unit *u = s->owner->unit;
-    const char *name = store_stmt_names[s->base.id];
-    if (!u) {
-        log_msg(LOG_ERROR, "store: %s run outside a unit of work", name);
-        return STORE_ERROR;
-    }
     char sname[16];
     snprintf(sname, sizeof(sname), "s%d", (int)s->base.id);
     s->res = PQexecPrepared(u->conn, sname, pg_sql_nparams(s->base.id),
                             (const char *const *)s->values, NULL, NULL, 0);
-    enum store_rc rc = pg_unit_check(u, s->res, name);
+    enum store_rc rc = pg_unit_check(u, s->res, store_stmt_names[s->base.id]);
     if (rc == STORE_OK)
         s->nrows = PQntuples(s->res);
     return rc;
+}
+
+/* A statement outside any unit (a lookup the API makes on its own) runs
+ * alone in autocommit on a borrowed connection, given back at once: the
+ * whole result is already on this side. */
+static enum store_rc exec_alone(struct pg_stmt *s)
+{
+    struct pg_backend *be = s->owner->be;
+    struct pg_unit u = {0};
+    enum store_rc rc = pg_pool_acquire(be->pool, &u.conn);
+    if (rc != STORE_OK)
+        return rc;
+    rc = ensure_prepared(be, &u);
+    if (rc == STORE_OK)
+        rc = exec_on(s, &u);
+    pg_pool_release(be->pool, u.conn);
+    return rc;
+}
+
+/* Sends the statement with its parameters; the whole result comes back. */
+static enum store_rc execute(struct pg_stmt *s)
+{
+    struct pg_unit *u = s->owner->unit;
+    return u ? exec_on(s, u) : exec_alone(s);
 }
 
 static enum store_rc pg_step(struct sql *q)
@@ -384,6 +406,17 @@ static long long pg_changes(struct sql *q)
     return s->res ? strtoll(PQcmdTuples(s->res), NULL, 10) : 0;
 }
 
+/* The text ends in "RETURNING id" (store/sql_pg.c): its one column. */
+static long long pg_insert_id(struct sql *q)
+{
+    struct pg_stmt *s = (struct pg_stmt *)q;
+    if (!s->res || s->nrows < 1 || PQnfields(s->res) < 1 || PQgetisnull(s->res, 0, 0)) {
+        log_msg(LOG_ERROR, "store: %s returned no id", store_stmt_names[s->base.id]);
+        return 0;
+    }
+    return strtoll(PQgetvalue(s->res, 0, 0), NULL, 10);
+}
+
 static void pg_done(struct sql *q)
 {
     stmt_reset((struct pg_stmt *)q);
@@ -441,6 +474,7 @@ static const struct sql_ops pg_ops = {
     .col_text = pg_col_text,
     .col_null = pg_col_null,
     .changes = pg_changes,
+    .insert_id = pg_insert_id,
     .done = pg_done,
     .unit = pg_unit,
 };

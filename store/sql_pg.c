@@ -119,6 +119,10 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_CONSUMER_BUMP] =
         "UPDATE consumers SET generation = $2::bigint + 1, updated_at = $3"
         " WHERE id = $1 AND generation = $2",
+    /* sql_insert_id() reads the RETURNING column (SQLite's rowid needs none). */
+    [STMT_CONSUMER_INSERT] =
+        "INSERT INTO consumers (uuid, project_id, user_id, consumer_type_id, generation,"
+        " created_at) VALUES ($1, $2, $3, NULLIF($4, 0), 0, $5) RETURNING id",
     [STMT_PROJECT_USAGES] =
         "WITH sel AS ("
         "  SELECT a.consumer_id AS consumer, a.resource_class_id AS rc, a.used AS used,"

@@ -54,12 +54,17 @@ def served(binary, tmp, uri, password):
     check(r.returncode == 0 and int(r.stdout.strip() or 0) >= 2,
           f"the migrations ran on PostgreSQL ({r.stdout.strip()} {r.stderr.strip()})")
     # An operation not yet ported answers a JSON error, it does not crash.
-    status, _, body = http_call(base + "/resource_classes",
-                                headers={"x-auth-token": "admin",
-                                         "openstack-api-version": "placement latest"})
-    doc = json.loads(body or b"{}")
-    check(status == 200 and "resource_classes" in doc or status == 500 and "errors" in doc,
-          f"GET /resource_classes: 200 or a JSON 500, never a crash ({status})", body)
+    hdrs = {"x-auth-token": "admin", "openstack-api-version": "placement latest"}
+    for path, key in (("/resource_classes", "resource_classes"),
+                      ("/resource_providers/8c1f6bb4-0000-4000-8000-000000000001/inventories",
+                       "itemNotFound"),
+                      ("/allocation_candidates?resources=VCPU:1", "allocation_requests"),
+                      ("/resource_providers", "resource_providers")):
+        status, _, body = http_call(base + path, headers=hdrs)
+        doc = json.loads(body or b"{}")
+        check(status in (200, 404) or status == 500 and "errors" in doc,
+              f"GET {path}: an answer or a JSON 500, never a crash ({status})", body)
+    check(proc.poll() is None, "placid still runs")
     rc, log = stop(proc, err)
     check(stopped_cleanly(rc, log), f"placid stops cleanly (exit {rc}, no sanitizer report)",
           log[-2000:].replace(password, "<PASSWORD>"))
