@@ -66,10 +66,11 @@ static void usage(FILE *out)
     fputs("usage: placid [options]\n"
           "An OpenStack Placement-compatible service (API 1.0-1.39) on SQLite.\n\n"
           "  --listen HOST:PORT       address to serve on (PLACID_LISTEN, default 127.0.0.1:8778)\n"
-          "  --db PATH                database file, created or migrated at start\n"
+          "  --db PATH|CONNINFO       database file, created or migrated at start, or a\n"
+          "                           PostgreSQL postgresql://... URI or libpq keyword string\n"
           "                           (PLACID_DB, default placid.db)\n"
           "  --threads N              HTTP worker threads (PLACID_THREADS, default 24)\n"
-          "  --db-connections N       SQLite connections at most, opened as needed\n"
+          "  --db-connections N       database connections at most, opened as needed\n"
           "                           (PLACID_DB_CONNECTIONS, default 2 per CPU, at least 4;\n"
           "                           at most --threads)\n"
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
@@ -294,6 +295,12 @@ static int load_env(struct config *cfg)
         if (v && *v && apply_option(cfg, vars[i].opt, v))
             return -1;
     }
+    const char *preview = getenv("PLACID_PG_PREVIEW");
+    if (preview && *preview) {
+        if (strcmp(preview, "0") != 0 && strcmp(preview, "1") != 0)
+            return fail("invalid PLACID_PG_PREVIEW '%s' (0 or 1)", preview);
+        store_pg_preview(preview[0] == '1');
+    }
     char err[512];
     if (identity_load_env(&cfg->id, err, sizeof(err)))
         return fail("%s", err);
@@ -482,6 +489,8 @@ static int backup(const struct config *cfg)
     struct stat sb;
     if (!cfg->backup_to[0])
         return fail("invalid --backup '' (expected a file name)");
+    if (store_db_is_postgresql(cfg->db))
+        return fail("--backup copies an SQLite database; for PostgreSQL use pg_dump");
     if (store_backup(cfg->db, cfg->backup_to, err, sizeof(err)) != STORE_OK)
         return fail("backup failed: %s", err);
     printf("placid: backup of %s written to %s (%lld bytes)\n", cfg->db, cfg->backup_to,
@@ -550,9 +559,11 @@ static int run(struct config *cfg)
         identity_stop(&ctx);
         return fail("%s", err);
     }
+    char db_shown[512]; /* a PostgreSQL password never reaches the log */
+    store_db_printable(cfg->db, db_shown, sizeof(db_shown));
     log_msg(LOG_INFO,
             "placid %s listening on http://%s:%u/ (database %s, %u threads, %u connections)",
-            PLACID_VERSION, cfg->host, (unsigned)http_port(srv), cfg->db, cfg->threads,
+            PLACID_VERSION, cfg->host, (unsigned)http_port(srv), db_shown, cfg->threads,
             cfg->db_connections);
     log_msg(LOG_INFO, "connections: at most %u, %u per client (0: no cap), %us per request",
             cfg->max_connections, cfg->max_per_client, cfg->request_timeout);

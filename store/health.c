@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "store/internal.h"
+#include "store/pg_store.h"
 
 /* Size of the database's -wal file (0 when absent). */
 static long long wal_bytes(struct store *st)
@@ -42,6 +43,8 @@ static enum store_rc rewrite_version(struct store *st, long long version)
 
 enum store_rc store_health_check(struct store *st, struct store_health *out)
 {
+    if (st->ops)
+        return pg_store_health_check(st, out);
     long long version = 0;
     enum store_rc rc = tx_begin_write(st);
     if (rc != STORE_OK)

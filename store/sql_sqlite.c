@@ -379,5 +379,14 @@ const char *const sqlite_sql[STMT__COUNT] = {
     [STMT_CAND_AGG_HAS] =
         "SELECT 1 FROM provider_aggregates WHERE provider_id = ?1"
         " AND aggregate_id IN (SELECT value FROM json_each(?2))",
+
+    /* ---- store/locks.c: SQLite's writers are serialized by BEGIN
+     * IMMEDIATE, so store_lock_providers() runs these on PostgreSQL only
+     * (store/sql_pg.c); the texts here keep the shape. ---- */
+    [STMT_PROVIDERS_LOCK] =
+        "SELECT id FROM providers WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+    [STMT_TREE_BLOCKS_TOUCH] =
+        "UPDATE tree_versions SET version = version + 1 WHERE block IN"
+        " (SELECT root_id >> 6 FROM providers WHERE id IN (SELECT value FROM json_each(?1)))",
 };
 /* clang-format on */

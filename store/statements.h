@@ -115,7 +115,10 @@
     X(CAND_ALL_ROOTS) \
     X(CAND_PROVIDER_TRAITS) \
     X(CAND_AGG_MEMBERS) \
-    X(CAND_AGG_HAS)
+    X(CAND_AGG_HAS) \
+    /* store/locks.c (PostgreSQL's write order; SQLite never runs them) */ \
+    X(PROVIDERS_LOCK) \
+    X(TREE_BLOCKS_TOUCH)
 
 enum stmt_id {
 #define X(id) STMT_##id,

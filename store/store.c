@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "store/internal.h"
+#include "store/pg_store.h"
 #include "store/stats.h"
 #include "store/tree_cache.h"
 
@@ -166,6 +167,11 @@ static void tx_ended(struct store *st)
 
 static enum store_rc tx_begin(struct store *st, enum stmt_id begin)
 {
+    if (st->ops) {
+        /* A unit of work not yet written on store/sql.h: SQLite only. */
+        log_msg(LOG_ERROR, "store: this operation is not available on %s yet", st->ops->name);
+        return STORE_ERROR;
+    }
     if (st->tx_depth++ > 0)
         return STORE_OK; /* nested: the outer transaction covers it */
     st->reading = begin == STMT_BEGIN_READ;
@@ -327,6 +333,7 @@ struct store_pool {
     struct store **free_list;
     struct checkpointer *ck;
     struct committer *gc;
+    struct pg_store_pool *pg; /* PostgreSQL (store/pg_store.c): nothing above is used */
 };
 
 /* A pool connection: shares the first one's tree cache and the pool's
@@ -340,8 +347,21 @@ static void pool_adopt(struct store_pool *pool, struct store *st)
     sqlite3_wal_hook(st->db, ckpt_on_wal_commit, pool->ck);
 }
 
+/* A pool of the PostgreSQL backend, behind the same functions. */
+static struct store_pool *pool_open_pg(const char *conninfo, unsigned n, char *err, size_t errsz)
+{
+    struct pg_store_pool *pg = pg_store_pool_open(conninfo, n ? n : 1, err, errsz);
+    if (!pg)
+        return NULL;
+    struct store_pool *pool = xcalloc(1, sizeof(*pool));
+    pool->pg = pg;
+    return pool;
+}
+
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz)
 {
+    if (store_db_is_postgresql(path) && store_pg_preview_on())
+        return pool_open_pg(path, n, err, errsz);
     struct store *first = store_open(path, err, errsz);
     if (!first)
         return NULL;
@@ -376,12 +396,18 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
 
 void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *out)
 {
+    if (pool->pg) {
+        *out = (struct store_write_stats){0};
+        return;
+    }
     gc_stats(pool->gc, &out->batches, &out->grouped_writes);
     out->wal_restarts = ckpt_restarts(pool->ck);
 }
 
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)
 {
+    if (pool->pg)
+        return; /* the candidates engine is not on PostgreSQL yet */
     tree_cache_set_budget(pool->trees, bytes);
 }
 
@@ -389,6 +415,11 @@ void store_pool_close(struct store_pool *pool)
 {
     if (!pool)
         return;
+    if (pool->pg) {
+        pg_store_pool_close(pool->pg);
+        free(pool);
+        return;
+    }
     if (pool->gc && pool->ck) {
         struct store_write_stats ws;
         store_pool_write_stats(pool, &ws);
@@ -425,6 +456,8 @@ static struct store *pool_open_one(struct store_pool *pool, unsigned i)
 
 struct store *store_acquire(struct store_pool *pool)
 {
+    if (pool->pg)
+        return pg_store_pool_acquire(pool->pg);
     pthread_mutex_lock(&pool->lock);
     bool waited = false;
     for (;;) {
@@ -461,6 +494,10 @@ struct store *store_acquire(struct store_pool *pool)
 
 void store_release(struct store_pool *pool, struct store *st)
 {
+    if (pool->pg) {
+        pg_store_pool_release(pool->pg, st);
+        return;
+    }
     /* A handler that returned inside a transaction must not leak it into
      * the next request on this connection. */
     /* A statement left un-reset keeps its read snapshot (and blocks WAL

@@ -31,10 +31,28 @@ struct store_pool;
 struct store *store_open(const char *path, char *err, size_t errsz);
 void store_close(struct store *st);
 
+/* True when db names a PostgreSQL database (a postgresql:// or postgres://
+ * URI, or a libpq keyword string such as "host=db dbname=placid", i.e. it
+ * starts with "keyword=") rather than an SQLite file (store/db_name.c). */
+bool store_db_is_postgresql(const char *db);
+
+/* db as it may be logged: a PostgreSQL conninfo with every password
+ * replaced by "***", a path unchanged. Cut to fit outsz. */
+void store_db_printable(const char *db, char *out, size_t outsz);
+
+/* The PostgreSQL backend is not complete yet (issue 13: units of work not
+ * yet on store/sql.h answer STORE_ERROR there), so store_pool_open() picks
+ * it only after store_pg_preview(true) (PLACID_PG_PREVIEW=1); otherwise a
+ * conninfo is taken for an SQLite path as before. */
+void store_pg_preview(bool on);
+bool store_pg_preview_on(void);
+
 /* At most n connections for any number of worker threads: the first is
  * opened here (it runs the migrations), the others when concurrency needs
  * them. A request waiting for its group commit lends its connection to
- * others meanwhile. Returns NULL with a reason in err. */
+ * others meanwhile. Returns NULL with a reason in err. A path that is a
+ * PostgreSQL conninfo (store_db_is_postgresql) opens that backend instead:
+ * n connections at most, its own commits (no group commit, no WAL). */
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz);
 void store_pool_close(struct store_pool *pool);
 

@@ -1,0 +1,21 @@
+/* store_lock_providers: the lock order of writers on PostgreSQL. */
+#include "store/locks.h"
+#include "store/internal.h"
+#include "store/sql.h"
+
+enum store_rc store_lock_providers(struct store *st, const long long *ids, size_t n)
+{
+    if (!st->ops || n == 0)
+        return STORE_OK; /* SQLite: the write transaction already excludes every other */
+    struct sql *q = sql_get(st, STMT_PROVIDERS_LOCK);
+    sql_bind_ids(q, 1, ids, n);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK)
+        ;
+    sql_done(q);
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    q = sql_get(st, STMT_TREE_BLOCKS_TOUCH);
+    sql_bind_ids(q, 1, ids, n);
+    return sql_run(q);
+}

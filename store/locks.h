@@ -1,0 +1,21 @@
+/* The lock order of writers on a shared database (store/ only;
+ * docs/postgresql.md §2). */
+#ifndef PLACID_STORE_LOCKS_H
+#define PLACID_STORE_LOCKS_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* Inside a write unit, before reading the usage or inventory a write
+ * depends on: locks the providers ids[0..n-1] (any order, duplicates
+ * allowed) FOR UPDATE in ascending id order, then their tree_versions
+ * blocks in ascending order. On PostgreSQL (READ COMMITTED) a claim that
+ * reads usage after this sees every claim that held the lock before it, so
+ * racing claims on several nodes cannot oversubscribe, and two writers
+ * cannot deadlock on providers or blocks. On SQLite, whose write
+ * transactions are serialized (BEGIN IMMEDIATE), it does nothing. STORE_OK
+ * or the statement's mapped error. */
+enum store_rc store_lock_providers(struct store *st, const long long *ids, size_t n);
+
+#endif

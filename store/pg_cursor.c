@@ -1,0 +1,446 @@
+/* store/sql.h over libpq: statements prepared per connection as "s<id>",
+ * parameters sent as text (lists as array literals for "= ANY($n)"), the
+ * rows read from the PGresult kept until sql_done(), and store_unit() over
+ * pg_unit_run() (its isolation levels and retry rule). */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "store/internal.h"
+#include "store/pg_cursor.h"
+#include "store/pg_unit.h"
+#include "store/sql.h"
+#include "store/sql_pg.h"
+
+#define PG_MAX_PARAMS 16
+#define PG_BOOLOID 16 /* pg_type.oid of boolean: read as 0/1 */
+
+struct pg_stmt {
+    struct sql base;
+    struct pg_store *owner;    /* borrowed */
+    char *values[PG_MAX_PARAMS]; /* owned; NULL binds SQL NULL */
+    PGresult *res;             /* owned until sql_done() */
+    int row, nrows;
+    bool used; /* got since its last reset */
+    bool ran;
+    enum store_rc failed; /* a bind or the execution failed: every step returns it */
+};
+
+struct pg_store {
+    struct store base; /* first: a struct store * is a struct pg_store * */
+    struct pg_backend *be;
+    struct pg_unit *unit; /* the unit running on this handle, NULL outside one */
+    struct pg_stmt stmts[STMT__COUNT];
+};
+
+/* A connection seen by a unit, and the server backend its statements were
+ * prepared on (a reset connection has a new one, without them). */
+struct pg_seen {
+    PGconn *conn;
+    int pid;
+};
+
+struct pg_backend {
+    struct pg_pool *pool; /* borrowed */
+    pthread_mutex_t mu;   /* guards seen, nseen, prepares */
+    struct pg_seen *seen;
+    size_t nseen;
+    unsigned prepares;
+};
+
+static const struct sql_ops pg_ops;
+
+struct pg_backend *pg_backend_new(struct pg_pool *pool)
+{
+    struct pg_backend *be = calloc(1, sizeof(*be));
+    if (!be)
+        return NULL;
+    be->pool = pool;
+    pthread_mutex_init(&be->mu, NULL);
+    return be;
+}
+
+void pg_backend_close(struct pg_backend *be)
+{
+    if (!be)
+        return;
+    pthread_mutex_destroy(&be->mu);
+    free(be->seen);
+    free(be);
+}
+
+unsigned pg_backend_prepares(struct pg_backend *be)
+{
+    pthread_mutex_lock(&be->mu);
+    unsigned n = be->prepares;
+    pthread_mutex_unlock(&be->mu);
+    return n;
+}
+
+struct store *pg_store_new(struct pg_backend *be)
+{
+    struct pg_store *ps = calloc(1, sizeof(*ps));
+    if (!ps)
+        return NULL;
+    ps->base.ops = &pg_ops;
+    ps->be = be;
+    for (int id = 0; id < STMT__COUNT; id++) {
+        struct pg_stmt *s = &ps->stmts[id];
+        s->base.ops = &pg_ops;
+        s->base.st = &ps->base;
+        s->base.id = (enum stmt_id)id;
+        s->owner = ps;
+    }
+    return &ps->base;
+}
+
+PGconn *pg_store_conn(struct store *st)
+{
+    struct pg_unit *u = ((struct pg_store *)st)->unit;
+    return u ? u->conn : NULL;
+}
+
+static void stmt_reset(struct pg_stmt *s)
+{
+    PQclear(s->res);
+    s->res = NULL;
+    for (int i = 0; i < PG_MAX_PARAMS; i++) {
+        free(s->values[i]);
+        s->values[i] = NULL;
+    }
+    s->row = s->nrows = 0;
+    s->used = s->ran = false;
+    s->failed = STORE_OK;
+}
+
+void pg_store_free(struct store *st)
+{
+    if (!st)
+        return;
+    struct pg_store *ps = (struct pg_store *)st;
+    for (int id = 0; id < STMT__COUNT; id++)
+        stmt_reset(&ps->stmts[id]);
+    free(ps);
+}
+
+int pg_prepare_all(PGconn *conn, char *err, size_t errsz)
+{
+    for (int id = 0; id < STMT__COUNT; id++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", id);
+        PGresult *res = PQprepare(conn, name, pg_sql_text((enum stmt_id)id), 0, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok) {
+            char why[512];
+            pg_error_line(PQresultErrorMessage(res), why, sizeof(why));
+            snprintf(err, errsz, "cannot prepare statement %s: %s", store_stmt_names[id], why);
+        }
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* The entry of conn in be->seen, added when new. NULL when out of memory. */
+static struct pg_seen *seen_entry(struct pg_backend *be, PGconn *conn)
+{
+    for (size_t i = 0; i < be->nseen; i++)
+        if (be->seen[i].conn == conn)
+            return &be->seen[i];
+    struct pg_seen *grown = realloc(be->seen, (be->nseen + 1) * sizeof(*grown));
+    if (!grown)
+        return NULL;
+    be->seen = grown;
+    be->seen[be->nseen] = (struct pg_seen){conn, 0};
+    return &be->seen[be->nseen++];
+}
+
+/* Prepares the statements on u's connection unless its current server
+ * backend has them. Prepared statements outlive the transaction they were
+ * made in, rolled back or not. */
+static enum store_rc ensure_prepared(struct pg_backend *be, struct pg_unit *u)
+{
+    int pid = PQbackendPID(u->conn);
+    pthread_mutex_lock(&be->mu);
+    struct pg_seen *e = seen_entry(be, u->conn);
+    bool have = e && e->pid == pid;
+    pthread_mutex_unlock(&be->mu);
+    if (!e)
+        return STORE_ERROR;
+    if (have)
+        return STORE_OK;
+    char err[640];
+    if (pg_prepare_all(u->conn, err, sizeof(err)) != 0) {
+        if (PQstatus(u->conn) == CONNECTION_BAD) {
+            u->lost = true; /* pg_unit_run runs the unit once more on a reset connection */
+            return STORE_BUSY;
+        }
+        log_msg(LOG_ERROR, "store: %s", err);
+        return STORE_ERROR;
+    }
+    pthread_mutex_lock(&be->mu);
+    e = seen_entry(be, u->conn); /* the array may have moved */
+    if (e)
+        e->pid = pid;
+    be->prepares++;
+    pthread_mutex_unlock(&be->mu);
+    return STORE_OK;
+}
+
+/* ---- Statements ---- */
+
+static struct sql *pg_get(struct store *st, enum stmt_id id)
+{
+    struct pg_stmt *s = &((struct pg_store *)st)->stmts[id];
+    if (s->used)
+        stmt_reset(s); /* got again without sql_done(): start afresh */
+    s->used = true;
+    return &s->base;
+}
+
+/* The slot of parameter n, or NULL (logged, and every step fails). */
+static char **param_slot(struct pg_stmt *s, int n)
+{
+    if (n < 1 || n > pg_sql_nparams(s->base.id) || n > PG_MAX_PARAMS) {
+        log_msg(LOG_ERROR, "store: %s: no parameter %d", store_stmt_names[s->base.id], n);
+        s->failed = STORE_ERROR;
+        return NULL;
+    }
+    free(s->values[n - 1]);
+    s->values[n - 1] = NULL;
+    return &s->values[n - 1];
+}
+
+static void set_param(struct pg_stmt *s, int n, char *value)
+{
+    char **slot = param_slot(s, n);
+    if (!slot) {
+        free(value);
+        return;
+    }
+    if (!value) {
+        log_msg(LOG_ERROR, "store: %s: out of memory", store_stmt_names[s->base.id]);
+        s->failed = STORE_ERROR;
+        return;
+    }
+    *slot = value;
+}
+
+static void pg_bind_i64(struct sql *q, int n, long long v)
+{
+    char *out = malloc(24);
+    if (out)
+        snprintf(out, 24, "%lld", v);
+    set_param((struct pg_stmt *)q, n, out);
+}
+
+static void pg_bind_f64(struct sql *q, int n, double v)
+{
+    char *out = malloc(32);
+    if (out)
+        snprintf(out, 32, "%.17g", v);
+    set_param((struct pg_stmt *)q, n, out);
+}
+
+static void pg_bind_text(struct sql *q, int n, const char *s)
+{
+    struct pg_stmt *st = (struct pg_stmt *)q;
+    if (!s) {
+        param_slot(st, n); /* SQL NULL */
+        return;
+    }
+    set_param(st, n, strdup(s));
+}
+
+/* A JSON document: the statement casts it ($n::jsonb). */
+static void pg_bind_json(struct sql *q, int n, const char *json)
+{
+    pg_bind_text(q, n, json);
+}
+
+/* "{1,2,3}": an int8[] literal. */
+static void pg_bind_ids(struct sql *q, int n, const long long *ids, size_t k)
+{
+    char *buf = malloc(k * 21 + 3);
+    if (buf) {
+        size_t o = 0;
+        buf[o++] = '{';
+        for (size_t i = 0; i < k; i++)
+            o += (size_t)sprintf(buf + o, i ? ",%lld" : "%lld", ids[i]);
+        buf[o++] = '}';
+        buf[o] = '\0';
+    }
+    set_param((struct pg_stmt *)q, n, buf);
+}
+
+/* {"a","b\"c"}: a text[] literal, every element quoted, '"' and '\'
+ * escaped with a backslash (array syntax, independent of
+ * standard_conforming_strings: the literal is a parameter). */
+static void pg_bind_texts(struct sql *q, int n, const char *const *s, size_t k)
+{
+    size_t len = 3;
+    for (size_t i = 0; i < k; i++)
+        len += 2 * strlen(s[i]) + 3;
+    char *buf = malloc(len);
+    if (buf) {
+        size_t o = 0;
+        buf[o++] = '{';
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                buf[o++] = ',';
+            buf[o++] = '"';
+            for (const char *c = s[i]; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                    buf[o++] = '\\';
+                buf[o++] = *c;
+            }
+            buf[o++] = '"';
+        }
+        buf[o++] = '}';
+        buf[o] = '\0';
+    }
+    set_param((struct pg_stmt *)q, n, buf);
+}
+
+/* Sends the statement with its parameters; the whole result comes back. */
+static enum store_rc execute(struct pg_stmt *s)
+{
+    struct pg_unit *u = s->owner->unit;
+    const char *name = store_stmt_names[s->base.id];
+    if (!u) {
+        log_msg(LOG_ERROR, "store: %s run outside a unit of work", name);
+        return STORE_ERROR;
+    }
+    char sname[16];
+    snprintf(sname, sizeof(sname), "s%d", (int)s->base.id);
+    s->res = PQexecPrepared(u->conn, sname, pg_sql_nparams(s->base.id),
+                            (const char *const *)s->values, NULL, NULL, 0);
+    enum store_rc rc = pg_unit_check(u, s->res, name);
+    if (rc == STORE_OK)
+        s->nrows = PQntuples(s->res);
+    return rc;
+}
+
+static enum store_rc pg_step(struct sql *q)
+{
+    struct pg_stmt *s = (struct pg_stmt *)q;
+    if (s->failed != STORE_OK)
+        return s->failed;
+    if (!s->ran) {
+        s->ran = true;
+        s->row = 0;
+        enum store_rc rc = execute(s);
+        if (rc != STORE_OK)
+            return s->failed = rc;
+    } else if (s->row < s->nrows) {
+        s->row++;
+    }
+    return s->row < s->nrows ? STORE_OK : STORE_NOT_FOUND;
+}
+
+/* The text of column col of the current row; NULL for SQL NULL or no row. */
+static const char *value(struct pg_stmt *s, int col)
+{
+    if (!s->res || s->row >= s->nrows || col < 0 || col >= PQnfields(s->res) ||
+        PQgetisnull(s->res, s->row, col))
+        return NULL;
+    return PQgetvalue(s->res, s->row, col);
+}
+
+static long long pg_col_i64(struct sql *q, int col)
+{
+    struct pg_stmt *s = (struct pg_stmt *)q;
+    const char *v = value(s, col);
+    if (!v)
+        return 0;
+    if (PQftype(s->res, col) == PG_BOOLOID)
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
+}
+
+static double pg_col_f64(struct sql *q, int col)
+{
+    const char *v = value((struct pg_stmt *)q, col);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static const char *pg_col_text(struct sql *q, int col)
+{
+    const char *v = value((struct pg_stmt *)q, col);
+    return v ? v : "";
+}
+
+static bool pg_col_null(struct sql *q, int col)
+{
+    return value((struct pg_stmt *)q, col) == NULL;
+}
+
+static long long pg_changes(struct sql *q)
+{
+    struct pg_stmt *s = (struct pg_stmt *)q;
+    return s->res ? strtoll(PQcmdTuples(s->res), NULL, 10) : 0;
+}
+
+static void pg_done(struct sql *q)
+{
+    stmt_reset((struct pg_stmt *)q);
+}
+
+/* ---- Units of work ---- */
+
+struct unit_call {
+    struct pg_store *ps;
+    unit_fn *fn;
+    void *arg;
+};
+
+static enum store_rc unit_body(struct pg_unit *u, void *arg)
+{
+    struct unit_call *c = arg;
+    enum store_rc rc = ensure_prepared(c->ps->be, u);
+    if (rc != STORE_OK)
+        return rc;
+    c->ps->unit = u;
+    rc = c->fn(&c->ps->base, c->arg);
+    c->ps->unit = NULL;
+    for (int id = 0; id < STMT__COUNT; id++) /* a result the body left behind */
+        if (c->ps->stmts[id].used)
+            stmt_reset(&c->ps->stmts[id]);
+    return rc;
+}
+
+/* A grouped write is a plain write: PostgreSQL has its own group commit
+ * (commit_delay), and a unit holds its connection only for its
+ * transaction. */
+static enum store_rc pg_unit(struct store *st, enum unit_kind kind, enum store_rc exhausted,
+                             unit_fn *fn, void *arg)
+{
+    struct pg_store *ps = (struct pg_store *)st;
+    if (ps->unit)
+        return fn(st, arg); /* inside another unit: join its transaction */
+    struct unit_call c = {ps, fn, arg};
+    return pg_unit_run(ps->be->pool, kind == UNIT_READ ? PG_UNIT_READ : PG_UNIT_WRITE, exhausted,
+                       unit_body, &c, NULL);
+}
+
+static const struct sql_ops pg_ops = {
+    .name = "postgresql",
+    .get = pg_get,
+    .bind_i64 = pg_bind_i64,
+    .bind_f64 = pg_bind_f64,
+    .bind_text = pg_bind_text,
+    .bind_ids = pg_bind_ids,
+    .bind_texts = pg_bind_texts,
+    .bind_json = pg_bind_json,
+    .step = pg_step,
+    .col_i64 = pg_col_i64,
+    .col_f64 = pg_col_f64,
+    .col_text = pg_col_text,
+    .col_null = pg_col_null,
+    .changes = pg_changes,
+    .done = pg_done,
+    .unit = pg_unit,
+};

@@ -1,0 +1,392 @@
+/* store/sql.h over PostgreSQL (store/pg_cursor.c) and the PostgreSQL texts
+ * of every statement id (store/sql_pg.c), against a throwaway server. */
+#include <check.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pg_test.h"
+#include "store/internal.h"
+#include "store/locks.h"
+#include "store/pg_conn.h"
+#include "store/pg_cursor.h"
+#include "store/pg_migrate.h"
+#include "store/sql.h"
+#include "store/sql_pg.h"
+
+static char uri[512];
+static struct pg_pool *pool;
+static struct pg_backend *be;
+static struct store *st;
+
+/* A fresh migrated database, a pool of two connections and a handle. */
+static void setup(void)
+{
+    char err[512];
+    pg_test_new_db(uri, sizeof(uri));
+    PGconn *conn = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(conn != NULL, "%s", err);
+    ck_assert_msg(pg_migrate(conn, err, sizeof(err)) == 0, "%s", err);
+    PQfinish(conn);
+    pool = pg_pool_open(uri, 2, err, sizeof(err));
+    ck_assert_msg(pool != NULL, "%s", err);
+    be = pg_backend_new(pool);
+    st = pg_store_new(be);
+    ck_assert_ptr_nonnull(st);
+}
+
+static void teardown(void)
+{
+    pg_store_free(st);
+    pg_backend_close(be);
+    pg_pool_close(pool);
+}
+
+START_TEST(question_marks_become_dollars_outside_quotes)
+{
+    char out[256];
+    int n;
+    ck_assert_int_eq(pg_sql_rewrite("SELECT ?1, '?2', \"?3\" WHERE a = ?12 OR b = ?2", out,
+                                    sizeof(out), &n),
+                     0);
+    ck_assert_str_eq(out, "SELECT $1, '?2', \"?3\" WHERE a = $12 OR b = $2");
+    ck_assert_int_eq(n, 12);
+    ck_assert_int_eq(pg_sql_rewrite("SELECT ?", out, sizeof(out), &n), -1);
+    ck_assert_int_eq(pg_sql_rewrite("SELECT ?1", out, 6, &n), -1);
+    ck_assert_int_eq(pg_sql_rewrite("SELECT $3 + 1", out, sizeof(out), &n), 0);
+    ck_assert_int_eq(n, 3);
+}
+END_TEST
+
+/* Every id's PostgreSQL text prepares on the migrated schema, with the
+ * parameter count the backend sends. */
+START_TEST(every_statement_prepares_on_postgresql)
+{
+    char err[512], path[64];
+    snprintf(path, sizeof(path), "/tmp/placid-pgcursor-%d.db", (int)getpid());
+    struct store *sqlite = store_open(path, err, sizeof(err));
+    ck_assert_msg(sqlite != NULL, "%s", err);
+    PGconn *conn = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(conn != NULL, "%s", err);
+    for (int id = 0; id < STMT__COUNT; id++) {
+        char name[16];
+        snprintf(name, sizeof(name), "s%d", id);
+        PGresult *res = PQprepare(conn, name, pg_sql_text((enum stmt_id)id), 0, NULL);
+        ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s\n%s", store_stmt_names[id],
+                      PQresultErrorMessage(res), pg_sql_text((enum stmt_id)id));
+        PQclear(res);
+        res = PQdescribePrepared(conn, name);
+        ck_assert_int_eq(PQnparams(res), pg_sql_nparams((enum stmt_id)id));
+        /* The same shape as the SQLite text: an override that lost a
+         * parameter or a column (say a RETURNING) fails here. */
+        sqlite3_stmt *lite = stmt_of(sqlite, (enum stmt_id)id);
+        ck_assert_msg(PQnparams(res) == sqlite3_bind_parameter_count(lite) &&
+                          PQnfields(res) == sqlite3_column_count(lite),
+                      "%s: %d parameters and %d columns on PostgreSQL, %d and %d on SQLite",
+                      store_stmt_names[id], PQnparams(res), PQnfields(res),
+                      sqlite3_bind_parameter_count(lite), sqlite3_column_count(lite));
+        PQclear(res);
+    }
+    ck_assert_int_eq(pg_prepare_all(conn, err, sizeof(err)), -1); /* names taken: reported */
+    ck_assert_msg(strstr(err, "cannot prepare statement BEGIN_WRITE") != NULL, "%s", err);
+    PQfinish(conn);
+    store_close(sqlite);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char f[80];
+        snprintf(f, sizeof(f), "%s%s", path, suffixes[i]);
+        unlink(f);
+    }
+}
+END_TEST
+
+/* ---- Units through store/sql.h ---- */
+
+struct made {
+    long long id, root;
+    long long changes;
+};
+
+static enum store_rc make_provider(struct store *s, void *arg)
+{
+    struct made *m = arg;
+    struct sql *q = sql_get(s, STMT_PROVIDER_INSERT);
+    sql_bind_text(q, 1, "8c1f6bb4-0000-4000-8000-000000000001");
+    sql_bind_text(q, 2, "p'1\"\\");
+    sql_bind_i64(q, 5, 1234);
+    enum store_rc rc = sql_run(q);
+    if (rc != STORE_OK)
+        return rc;
+    q = sql_get(s, STMT_PROVIDER_FIX_ROOT);
+    rc = sql_exec(q);
+    m->changes = sql_changes(q);
+    sql_done(q);
+    return rc;
+}
+
+static enum store_rc read_provider(struct store *s, void *arg)
+{
+    struct made *m = arg;
+    struct sql *q = sql_get(s, STMT_PROVIDER_REF);
+    sql_bind_text(q, 1, "8c1f6bb4-0000-4000-8000-000000000001");
+    enum store_rc rc = sql_step(q);
+    if (rc == STORE_OK) {
+        m->id = sql_col_i64(q, 0);
+        m->root = sql_col_i64(q, 3);
+        ck_assert(sql_col_null(q, 2) == false); /* COALESCE(parent_id, 0) */
+        ck_assert_str_eq(sql_col_text(q, 4), "8c1f6bb4-0000-4000-8000-000000000001");
+        ck_assert_int_eq(sql_step(q), STORE_NOT_FOUND);
+    }
+    sql_done(q);
+    return rc;
+}
+
+START_TEST(a_write_unit_commits_and_a_read_unit_sees_it)
+{
+    struct made m = {0};
+    ck_assert_int_eq(store_unit(st, UNIT_WRITE, STORE_CONFLICT, make_provider, &m), STORE_OK);
+    ck_assert_int_eq(m.changes, 1);
+    ck_assert_int_eq(store_unit(st, UNIT_READ, STORE_BUSY, read_provider, &m), STORE_OK);
+    ck_assert_int_gt(m.id, 0);
+    ck_assert_int_eq(m.root, m.id);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM providers WHERE name = 'p''1\"\\'"),
+                     1);
+}
+END_TEST
+
+static enum store_rc make_twice(struct store *s, void *arg)
+{
+    enum store_rc rc = make_provider(s, arg);
+    return rc != STORE_OK ? rc : make_provider(s, arg);
+}
+
+START_TEST(a_unique_violation_is_duplicate_and_rolls_back_the_unit)
+{
+    struct made m = {0};
+    ck_assert_int_eq(store_unit(st, UNIT_WRITE, STORE_CONFLICT, make_twice, &m), STORE_DUPLICATE);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM providers"), 0);
+}
+END_TEST
+
+struct lists {
+    char names[4][64];
+    long long resolved[4][2];
+    int nresolved;
+    bool in_use;
+};
+
+/* Lists as arrays (ids and texts, one odd name), a boolean column, and a
+ * unit nested in another joining its transaction. */
+static enum store_rc read_lists(struct store *s, void *arg)
+{
+    struct lists *l = arg;
+    memset(l, 0, sizeof(*l));
+    long long ids[] = {3, 1, 2};
+    struct sql *q = sql_get(s, STMT_CLASS_NAMES);
+    sql_bind_ids(q, 1, ids, 3);
+    enum store_rc rc;
+    int i = 0;
+    while ((rc = sql_step(q)) == STORE_OK && i < 4)
+        snprintf(l->names[i++], sizeof(l->names[0]), "%s", sql_col_text(q, 0));
+    sql_done(q);
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    const char *traits[] = {"no \"such\" \\ trait", "HW_CPU_X86_AVX2", "COMPUTE_VOLUME_EXTEND"};
+    q = sql_get(s, STMT_TRAITS_RESOLVE);
+    sql_bind_texts(q, 1, traits, 3);
+    while ((rc = sql_step(q)) == STORE_OK && l->nresolved < 4) {
+        l->resolved[l->nresolved][0] = sql_col_i64(q, 0);
+        l->resolved[l->nresolved++][1] = sql_col_i64(q, 1);
+    }
+    sql_done(q);
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    q = sql_get(s, STMT_TRAIT_IN_USE);
+    sql_bind_i64(q, 1, l->resolved[0][1]);
+    rc = sql_step(q);
+    l->in_use = sql_col_i64(q, 0) != 0;
+    sql_done(q);
+    return rc;
+}
+
+static enum store_rc nested(struct store *s, void *arg)
+{
+    return store_unit(s, UNIT_READ, STORE_BUSY, read_lists, arg);
+}
+
+START_TEST(lists_bind_as_arrays_and_units_nest)
+{
+    struct lists l;
+    pg_test_value(uri, "INSERT INTO providers (uuid, name, root_id, created_at)"
+                       " VALUES ('u', 'n', 1, 0)");
+    pg_test_value(uri, "INSERT INTO provider_traits SELECT 1, id FROM traits"
+                       " WHERE name = 'HW_CPU_X86_AVX2'");
+    ck_assert_int_eq(store_unit(st, UNIT_WRITE, STORE_CONFLICT, nested, &l), STORE_OK);
+    ck_assert_str_eq(l.names[0], "MEMORY_MB");
+    ck_assert_str_eq(l.names[1], "DISK_GB");
+    ck_assert_str_eq(l.names[2], "PCI_DEVICE");
+    ck_assert_str_eq(l.names[3], "");
+    ck_assert_int_eq(l.nresolved, 2);
+    ck_assert(l.resolved[0][0] + l.resolved[1][0] == 3); /* indexes 1 and 2 */
+    ck_assert(l.in_use == (l.resolved[0][0] == 1));
+}
+END_TEST
+
+static enum store_rc bad_param(struct store *s, void *arg)
+{
+    (void)arg;
+    struct sql *q = sql_get(s, STMT_PROVIDER_GENERATION);
+    sql_bind_i64(q, 2, 1); /* it has one parameter */
+    enum store_rc rc = sql_step(q);
+    sql_done(q);
+    return rc;
+}
+
+START_TEST(a_parameter_the_statement_lacks_is_an_error)
+{
+    ck_assert_int_eq(store_unit(st, UNIT_READ, STORE_BUSY, bad_param, NULL), STORE_ERROR);
+}
+END_TEST
+
+/* A reset connection is a new server backend without the statements:
+ * they are prepared again before the unit uses them. */
+START_TEST(statements_are_prepared_again_after_a_reconnect)
+{
+    struct made m = {0};
+    ck_assert_int_eq(store_unit(st, UNIT_WRITE, STORE_CONFLICT, make_provider, &m), STORE_OK);
+    unsigned before = pg_backend_prepares(be);
+    ck_assert_uint_eq(before, 1);
+    pg_test_value(uri, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                       " WHERE application_name = 'placid' AND pid <> pg_backend_pid()");
+    ck_assert_int_eq(store_unit(st, UNIT_READ, STORE_BUSY, read_provider, &m), STORE_OK);
+    ck_assert_int_gt(m.id, 0);
+    ck_assert_uint_eq(pg_backend_prepares(be), before + 1);
+}
+END_TEST
+
+/* ---- Racing claims (docs/postgresql.md §2, rule 2) ---- */
+
+struct claim {
+    long long consumer;
+    bool lock;                   /* take store_lock_providers first */
+    pthread_barrier_t *after_read; /* without the lock: both read before either writes */
+    bool granted;
+    enum store_rc rc;
+};
+
+/* One VCPU on provider 1 if the usage read says it is free. */
+static enum store_rc claim_body(struct store *s, void *arg)
+{
+    struct claim *c = arg;
+    c->granted = false;
+    long long ids[] = {1, 1};
+    enum store_rc rc = c->lock ? store_lock_providers(s, ids, 2) : STORE_OK;
+    if (rc != STORE_OK)
+        return rc;
+    struct sql *q = sql_get(s, STMT_ITEM_INVENTORY);
+    sql_bind_i64(q, 1, 1);
+    sql_bind_i64(q, 2, 0);
+    rc = sql_step(q);
+    long long total = sql_col_i64(q, 0), used = sql_col_i64(q, 6);
+    sql_done(q);
+    if (rc != STORE_OK)
+        return rc;
+    if (c->after_read) {
+        pthread_barrier_wait(c->after_read);
+    } else {
+        struct timespec window = {0, 100 * 1000000L}; /* the other claim runs meanwhile */
+        nanosleep(&window, NULL);
+    }
+    if (used + 1 > total)
+        return STORE_OK;
+    q = sql_get(s, STMT_ALLOCATION_INSERT);
+    sql_bind_i64(q, 1, 1);
+    sql_bind_i64(q, 2, c->consumer);
+    sql_bind_i64(q, 3, 0);
+    sql_bind_i64(q, 4, 1);
+    sql_bind_i64(q, 5, 0);
+    rc = sql_run(q);
+    c->granted = rc == STORE_OK;
+    return rc;
+}
+
+static void *claim_thread(void *arg)
+{
+    struct claim *c = arg;
+    struct store *mine = pg_store_new(be);
+    c->rc = store_unit(mine, UNIT_WRITE, STORE_CONFLICT, claim_body, c);
+    pg_store_free(mine);
+    return NULL;
+}
+
+/* Two claims for the last VCPU at once; returns the allocations made. */
+static long long race(bool lock)
+{
+    pg_test_value(uri, "INSERT INTO providers (uuid, name, root_id, created_at)"
+                       " VALUES ('u', 'n', 1, 0)");
+    pg_test_value(uri, "INSERT INTO inventories (provider_id, resource_class_id, total,"
+                       " created_at) VALUES (1, 0, 1, 0)");
+    pg_test_value(uri, "INSERT INTO projects (external_id) VALUES ('p')");
+    pg_test_value(uri, "INSERT INTO users (external_id) VALUES ('u')");
+    pg_test_value(uri, "INSERT INTO consumers (uuid, project_id, user_id, created_at)"
+                       " VALUES ('c1', 1, 1, 0), ('c2', 1, 1, 0)");
+    pthread_barrier_t b;
+    pthread_barrier_init(&b, NULL, 2);
+    struct claim c[2] = {{.consumer = 1, .lock = lock, .after_read = lock ? NULL : &b},
+                         {.consumer = 2, .lock = lock, .after_read = lock ? NULL : &b}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, claim_thread, &c[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&b);
+    ck_assert_int_eq(c[0].rc, STORE_OK);
+    ck_assert_int_eq(c[1].rc, STORE_OK);
+    ck_assert_int_eq(c[0].granted + c[1].granted, pg_test_value(uri, "SELECT count(*) FROM allocations"));
+    return pg_test_value(uri, "SELECT count(*) FROM allocations");
+}
+
+/* What the lock prevents is real: READ COMMITTED alone lets both claims
+ * read the VCPU as free and take it. */
+START_TEST(without_the_provider_lock_racing_claims_oversubscribe)
+{
+    ck_assert_int_eq(race(false), 2);
+}
+END_TEST
+
+START_TEST(with_the_provider_lock_racing_claims_grant_exactly_the_capacity)
+{
+    ck_assert_int_eq(race(true), 1);
+    ck_assert_int_ge(pg_test_value(uri, "SELECT version FROM tree_versions WHERE block = 0"), 2);
+}
+END_TEST
+
+int main(void)
+{
+    int up = pg_test_up();
+    if (up != 0)
+        return up;
+    Suite *s = suite_create("pg_cursor");
+    TCase *tc = tcase_create("pg_cursor");
+    tcase_set_timeout(tc, 120);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, question_marks_become_dollars_outside_quotes);
+    tcase_add_test(tc, every_statement_prepares_on_postgresql);
+    tcase_add_test(tc, a_write_unit_commits_and_a_read_unit_sees_it);
+    tcase_add_test(tc, a_unique_violation_is_duplicate_and_rolls_back_the_unit);
+    tcase_add_test(tc, lists_bind_as_arrays_and_units_nest);
+    tcase_add_test(tc, a_parameter_the_statement_lacks_is_an_error);
+    tcase_add_test(tc, statements_are_prepared_again_after_a_reconnect);
+    tcase_add_test(tc, without_the_provider_lock_racing_claims_oversubscribe);
+    tcase_add_test(tc, with_the_provider_lock_racing_claims_grant_exactly_the_capacity);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    pg_test_down();
+    return failed ? 1 : 0;
+}
