@@ -74,13 +74,6 @@ enum store_rc tx_begin_read(struct store *st);
 enum store_rc tx_commit(struct store *st);
 void tx_rollback(struct store *st);
 
-/* Begins the read transaction of a read unit scoped to one provider and
- * looks the provider up into *ref. On STORE_OK the transaction is open (the
- * unit ends it with tx_rollback(): a read keeps nothing); on any other
- * result it is already over and ref->id is 0 (STORE_NOT_FOUND: no provider
- * has this uuid). */
-enum store_rc provider_read_begin(struct store *st, const char *uuid, struct provider_ref *ref);
-
 /* ---- Helpers over store/sql.h (store/sql_common.c), for every backend ---- */
 
 /* The result of a row loop "while ((rc = sql_step(q)) == STORE_OK)": the

@@ -45,19 +45,6 @@ enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
     return id_by_name(st, STMT_TRAIT_ID, name, id);
 }
 
-enum store_rc provider_read_begin(struct store *st, const char *uuid, struct provider_ref *ref)
-{
-    ref->id = 0;
-    enum store_rc rc = tx_begin_read(st);
-    if (rc != STORE_OK)
-        return rc;
-    if ((rc = store_provider_ref(st, uuid, ref)) != STORE_OK) {
-        ref->id = 0;
-        tx_rollback(st);
-    }
-    return rc;
-}
-
 struct provider_read {
     const char *uuid;
     struct provider_ref *ref;
