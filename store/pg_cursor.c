@@ -400,23 +400,6 @@ static bool pg_col_null(struct sql *q, int col)
     return value((struct pg_stmt *)q, col) == NULL;
 }
 
-/* The identity the INSERT just run in this session took: lastval(), so
- * the statement's columns stay those of SQLite's text (no RETURNING, which
- * costs SQLite a temporary table per run). 0 (logged) when it fails. */
-static long long pg_insert_id(struct sql *q)
-{
-    struct pg_stmt *s = (struct pg_stmt *)q;
-    struct pg_unit *u = s->owner->unit;
-    if (!u)
-        return 0;
-    PGresult *res = PQexec(u->conn, "SELECT lastval()");
-    long long id = 0;
-    if (pg_unit_check(u, res, "insert id") == STORE_OK && PQntuples(res) == 1)
-        id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return id;
-}
-
 static long long pg_changes(struct sql *q)
 {
     struct pg_stmt *s = (struct pg_stmt *)q;
