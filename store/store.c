@@ -231,7 +231,9 @@ static sqlite3 *open_connection(const char *path, char *err, size_t errsz)
     sqlite3 *db = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
-        snprintf(err, errsz, "cannot open database %s: %s", path,
+        char printable[1024]; /* a conninfo reaching here is shown without its password */
+        store_db_printable(path, printable, sizeof(printable));
+        snprintf(err, errsz, "cannot open database %s: %s", printable,
                  db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;

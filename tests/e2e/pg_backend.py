@@ -104,6 +104,9 @@ def main():
         r = run(binary, ["--db", uri, "--backup", os.path.join(top, "copy")], env())
         check(one_line_error(r, "use pg_dump") and password not in r.stderr,
               "--backup on PostgreSQL refuses and points to pg_dump", r.stderr)
+        r = run(binary, ["--db", dead], env("0"))
+        check(r.returncode != 0 and "s3cret-pw" not in r.stderr and "placid:***@" in r.stderr,
+              "without the preview a conninfo is refused with its password masked", r.stderr)
         r = run(binary, ["--db", uri], env("yes"))
         check(one_line_error(r, "invalid PLACID_PG_PREVIEW 'yes' (0 or 1)"),
               "PLACID_PG_PREVIEW is 0 or 1", r.stderr)
