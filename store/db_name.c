@@ -8,13 +8,12 @@
 #include "store/pg_conn.h"
 #endif
 
+/* A libpq URI, or a keyword string ("host=db dbname=placid"): its first
+ * word is a lower-case keyword followed by '=' (so an SQLite file whose
+ * name has that shape needs a "./" in front). One rule for both builds: one
+ * without libpq refuses such a value instead of creating a file so named. */
 bool store_db_is_postgresql(const char *db)
 {
-#ifdef PLACID_POSTGRESQL
-    return pg_is_conninfo(db);
-#else
-    /* The same rule as pg_is_conninfo(), so that a build without libpq
-     * refuses such a value instead of creating an SQLite file named so. */
     if (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0)
         return true;
     const char *p = db;
@@ -28,13 +27,12 @@ bool store_db_is_postgresql(const char *db)
     while (isspace((unsigned char)*p))
         p++;
     return *p == '=';
-#endif
 }
 
 void store_db_printable(const char *db, char *out, size_t outsz)
 {
 #ifdef PLACID_POSTGRESQL
-    if (pg_is_conninfo(db)) {
+    if (store_db_is_postgresql(db)) {
         pg_conninfo_masked(db, out, outsz);
         return;
     }

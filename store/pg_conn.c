@@ -130,23 +130,6 @@ void pg_conninfo_masked(const char *conninfo, char *out, size_t outsz)
         mask_keywords(conninfo, &o);
 }
 
-bool pg_is_conninfo(const char *db)
-{
-    if (is_uri(db))
-        return true;
-    const char *p = db;
-    while (isspace((unsigned char)*p))
-        p++;
-    const char *k = p;
-    while ((*p >= 'a' && *p <= 'z') || *p == '_')
-        p++;
-    if (p == k)
-        return false;
-    while (isspace((unsigned char)*p))
-        p++;
-    return *p == '=';
-}
-
 void pg_error_line(const char *msg, char *out, size_t outsz)
 {
     if (!msg || !*msg)

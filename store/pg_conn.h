@@ -24,11 +24,6 @@
  * timeout) does not hold every worker. */
 #define PG_RETRY_INTERVAL_MS 1000
 
-/* True when db names a PostgreSQL database rather than an SQLite file: a
- * libpq URI (postgresql:// or postgres://) or a keyword/value string
- * (it starts with "keyword=", e.g. "host=db dbname=placid"). */
-bool pg_is_conninfo(const char *db);
-
 /* Copies conninfo (URI or keyword/value string) into out, which holds outsz
  * bytes, with every password replaced by "***": the one in a URI's user
  * information, a URI's password= parameter, and a keyword string's

@@ -1,6 +1,8 @@
 /* The throwaway PostgreSQL of the Check tests: tests/pg/pg up/down. */
 #include "pg_test.h"
 
+#include "support.h"
+
 #include <check.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -98,4 +100,11 @@ void pg_test_new_db(char *out, size_t size)
     const char *slash = strrchr(server_uri, '/');
     ck_assert_int_lt((int)(slash - server_uri) + (int)strlen(name) + 2, (int)size);
     snprintf(out, size, "%.*s/%s", (int)(slash - server_uri), server_uri, name);
+}
+
+int pg_test_run_suite(struct Suite *s)
+{
+    int rc = test_run_suite(s);
+    pg_test_down();
+    return rc;
 }

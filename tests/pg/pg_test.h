@@ -15,6 +15,11 @@
  * (printed). Stop it with pg_test_down(). */
 int pg_test_up(void);
 
+/* Runs suite s (tests/support's test_run_suite), then pg_test_down();
+ * returns main()'s exit status. */
+struct Suite;
+int pg_test_run_suite(struct Suite *s);
+
 /* Stops the server by its PID and removes its directory. */
 void pg_test_down(void);
 

@@ -42,14 +42,14 @@ END_TEST
 
 START_TEST(conninfo_is_told_from_an_sqlite_path)
 {
-    ck_assert(pg_is_conninfo("postgresql://h/d"));
-    ck_assert(pg_is_conninfo("postgres://h/d"));
-    ck_assert(pg_is_conninfo("host=db dbname=placid"));
-    ck_assert(pg_is_conninfo(" dbname = placid"));
-    ck_assert(!pg_is_conninfo("placid.db"));
-    ck_assert(!pg_is_conninfo("/var/lib/placid/placid.db"));
-    ck_assert(!pg_is_conninfo("./a=b.db"));
-    ck_assert(!pg_is_conninfo(""));
+    ck_assert(store_db_is_postgresql("postgresql://h/d"));
+    ck_assert(store_db_is_postgresql("postgres://h/d"));
+    ck_assert(store_db_is_postgresql("host=db dbname=placid"));
+    ck_assert(store_db_is_postgresql(" dbname = placid"));
+    ck_assert(!store_db_is_postgresql("placid.db"));
+    ck_assert(!store_db_is_postgresql("/var/lib/placid/placid.db"));
+    ck_assert(!store_db_is_postgresql("./a=b.db"));
+    ck_assert(!store_db_is_postgresql(""));
 }
 END_TEST
 
@@ -293,10 +293,5 @@ int main(void)
     tcase_add_test(tc, unreachable_while_down_then_recovers_by_itself);
     tcase_add_test(tc, borrows_fail_fast_while_the_database_is_down);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    pg_test_down();
-    return failed ? 1 : 0;
+    return pg_test_run_suite(s);
 }

@@ -401,10 +401,5 @@ int main(void)
     tcase_add_test(tc, without_the_provider_lock_racing_claims_oversubscribe);
     tcase_add_test(tc, with_the_provider_lock_racing_claims_grant_exactly_the_capacity);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    pg_test_down();
-    return failed ? 1 : 0;
+    return pg_test_run_suite(s);
 }

@@ -256,10 +256,5 @@ int main(void)
     tcase_add_test(tc, concurrent_migrators_on_an_empty_database_all_succeed);
     tcase_add_test(tc, migrator_waits_for_the_advisory_lock);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    pg_test_down();
-    return failed ? 1 : 0;
+    return pg_test_run_suite(s);
 }

@@ -248,10 +248,5 @@ int main(void)
     tcase_add_test(tc, a_connection_lost_before_commit_is_run_again_once);
     tcase_add_test(tc, an_unreachable_database_is_busy_and_recovers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    pg_test_down();
-    return failed ? 1 : 0;
+    return pg_test_run_suite(s);
 }
