@@ -20,14 +20,20 @@
 
 /* The id of the row of table projects/users/consumer_types named value,
  * created when missing. sel and ins are the table's two statements; ins
- * returns the new id, and with timestamped takes created_at as ?2. */
+ * ("ON CONFLICT DO NOTHING RETURNING id") returns the new id, and with
+ * timestamped takes created_at as ?2. When another transaction inserted
+ * the same name first (two placid nodes on one PostgreSQL: the INSERT waits
+ * for it and returns no row), the name is looked up again, which in READ
+ * COMMITTED sees that row. */
 static enum store_rc id_get_or_create(struct store *st, enum stmt_id sel, enum stmt_id ins,
                                       bool timestamped, const char *value, long long *id)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        struct sql *q = sql_get(st, attempt ? ins : sel);
+    static const int steps = 3; /* select, insert, select */
+    for (int step = 0; step < steps; step++) {
+        bool inserting = step == 1;
+        struct sql *q = sql_get(st, inserting ? ins : sel);
         sql_bind_text(q, 1, value);
-        if (attempt && timestamped)
+        if (inserting && timestamped)
             sql_bind_i64(q, 2, store_now());
         enum store_rc rc = sql_step(q);
         if (rc == STORE_OK)
@@ -36,7 +42,7 @@ static enum store_rc id_get_or_create(struct store *st, enum stmt_id sel, enum s
         if (rc != STORE_NOT_FOUND)
             return rc;
     }
-    return STORE_ERROR; /* the INSERT ... RETURNING returned no row */
+    return STORE_ERROR; /* inserted by another transaction, yet not visible */
 }
 
 static enum store_rc project_id(struct store *st, const char *external_id, long long *id)

@@ -241,15 +241,16 @@ const char *const sqlite_sql[STMT__COUNT] = {
     [STMT_PROJECT_ID] =
         "SELECT id FROM projects WHERE external_id = ?1",
     [STMT_PROJECT_INSERT] =
-        "INSERT INTO projects (external_id) VALUES (?1) RETURNING id",
+        "INSERT INTO projects (external_id) VALUES (?1) ON CONFLICT DO NOTHING RETURNING id",
     [STMT_USER_ID] =
         "SELECT id FROM users WHERE external_id = ?1",
     [STMT_USER_INSERT] =
-        "INSERT INTO users (external_id) VALUES (?1) RETURNING id",
+        "INSERT INTO users (external_id) VALUES (?1) ON CONFLICT DO NOTHING RETURNING id",
     [STMT_CONSUMER_TYPE_ID] =
         "SELECT id FROM consumer_types WHERE name = ?1",
     [STMT_CONSUMER_TYPE_INSERT] =
-        "INSERT INTO consumer_types (name, created_at) VALUES (?1, ?2) RETURNING id",
+        "INSERT INTO consumer_types (name, created_at) VALUES (?1, ?2)"
+        " ON CONFLICT DO NOTHING RETURNING id",
     [STMT_CONSUMER_LOOKUP] =
         "SELECT id, generation, project_id, user_id,"
         " COALESCE(consumer_type_id, 0) FROM consumers WHERE uuid = ?1",

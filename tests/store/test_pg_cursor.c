@@ -16,6 +16,7 @@
 #include "store/pg_migrate.h"
 #include "store/sql.h"
 #include "store/sql_pg.h"
+#include "support.h"
 
 static char uri[512];
 static struct pg_pool *pool;
@@ -381,6 +382,45 @@ START_TEST(with_the_provider_lock_racing_claims_grant_exactly_the_capacity)
 }
 END_TEST
 
+/* Two nodes creating the same project at once: the INSERT of the second
+ * waits for the first transaction and, once that commits, the claim must
+ * find the row instead of failing on the unique index (it answered 500 to
+ * racing claims on three nodes before). */
+static void *commit_after_300_ms(void *arg)
+{
+    struct timespec wait = {0, 300000000L};
+    nanosleep(&wait, NULL);
+    PQclear(PQexec(arg, "COMMIT"));
+    return NULL;
+}
+
+START_TEST(a_project_another_node_creates_meanwhile_is_found)
+{
+    static const char rp_uuid[] = "aaaaaaaa-0000-0000-0000-0000000000a1";
+    char err[512];
+    struct acct_failure fail;
+    test_provider_with_inventory(st, rp_uuid, "race-cn", NULL, "VCPU=4");
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    PQclear(PQexec(other, "BEGIN"));
+    PGresult *res = PQexec(other, "INSERT INTO projects (external_id) VALUES ('p-race')");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, commit_after_300_ms, other), 0);
+    struct alloc_item item = {rp_uuid, "VCPU", 1};
+    struct consumer_allocs c = {.uuid = "cccccccc-0000-0000-0000-0000000000c1",
+                                .project_id = "p-race", .user_id = "u", .items = &item,
+                                .n_items = 1};
+    enum store_rc rc = store_allocations_replace(st, &c, 1, &fail);
+    pthread_join(t, NULL);
+    PQfinish(other);
+    ck_assert_int_eq(rc, STORE_OK);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM projects WHERE external_id = 'p-race'"),
+                     1);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -398,6 +438,7 @@ int main(void)
     tcase_add_test(tc, lists_bind_as_arrays_and_units_nest);
     tcase_add_test(tc, a_parameter_the_statement_lacks_is_an_error);
     tcase_add_test(tc, statements_are_prepared_again_after_a_reconnect);
+    tcase_add_test(tc, a_project_another_node_creates_meanwhile_is_found);
     tcase_add_test(tc, without_the_provider_lock_racing_claims_oversubscribe);
     tcase_add_test(tc, with_the_provider_lock_racing_claims_grant_exactly_the_capacity);
     suite_add_tcase(s, tc);
