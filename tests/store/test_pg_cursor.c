@@ -480,6 +480,71 @@ START_TEST(racing_puts_that_both_fit_both_succeed)
 }
 END_TEST
 
+struct inv_delete {
+    struct acct_failure fail;
+    enum store_rc rc;
+};
+
+static void *inv_delete_thread(void *arg)
+{
+    struct inv_delete *d = arg;
+    struct store *mine = pg_store_new(be);
+    long long gen = 0;
+    d->rc = store_inventory_delete(mine, 1, "VCPU", &gen, &d->fail);
+    pg_store_free(mine);
+    return NULL;
+}
+
+static void exec_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+                      PQresultStatus(res) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+/* DELETE of an inventory while another node's claim on it is in flight:
+ * the delete waits for the provider, then sees the claim's allocation and
+ * refuses as in use (without the lock it deleted the row, then lost the
+ * generation compare-and-set: a conflict for the wrong reason). */
+START_TEST(an_inventory_delete_waits_for_a_claim_in_flight)
+{
+    char err[512];
+    pg_test_value(uri, "INSERT INTO providers (uuid, name, root_id, created_at)"
+                       " VALUES ('" RACE_PROVIDER "', 'n', 1, 0)");
+    pg_test_value(uri, "INSERT INTO inventories (provider_id, resource_class_id, total,"
+                       " created_at) VALUES (1, 0, 4, 0)");
+    pg_test_value(uri, "INSERT INTO projects (external_id) VALUES ('p')");
+    pg_test_value(uri, "INSERT INTO users (external_id) VALUES ('u')");
+    pg_test_value(uri, "INSERT INTO consumers (uuid, project_id, user_id, created_at)"
+                       " VALUES ('c1', 1, 1, 0)");
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    exec_ok(other, "BEGIN");
+    exec_ok(other, "SELECT id FROM providers WHERE id = 1 FOR UPDATE");
+    exec_ok(other, "INSERT INTO allocations (provider_id, consumer_id, resource_class_id, used,"
+                   " created_at) VALUES (1, 1, 0, 1, 0)");
+    exec_ok(other, "UPDATE providers SET generation = generation + 1 WHERE id = 1");
+    struct inv_delete d;
+    memset(&d, 0, sizeof(d));
+    pthread_t t;
+    pthread_create(&t, NULL, inv_delete_thread, &d);
+    for (int i = 0; i < 600 && lock_waiters() < 1; i++) {
+        struct timespec w = {0, 50 * 1000000L};
+        nanosleep(&w, NULL);
+    }
+    ck_assert_int_eq(lock_waiters(), 1);
+    exec_ok(other, "COMMIT");
+    pthread_join(t, NULL);
+    PQfinish(other);
+    ck_assert_int_eq(d.rc, STORE_IN_USE);
+    ck_assert_int_eq(d.fail.kind, ACCT_INVENTORY_IN_USE);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM inventories"), 1);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT generation FROM providers WHERE id = 1"), 1);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -501,6 +566,7 @@ int main(void)
     tcase_add_test(tc, with_the_provider_lock_racing_claims_grant_exactly_the_capacity);
     tcase_add_test(tc, racing_puts_of_the_last_unit_grant_exactly_one);
     tcase_add_test(tc, racing_puts_that_both_fit_both_succeed);
+    tcase_add_test(tc, an_inventory_delete_waits_for_a_claim_in_flight);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
 }
