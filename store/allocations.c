@@ -15,6 +15,7 @@
 
 #include "core/util.h"
 #include "store/accounting.h"
+#include "store/locks.h"
 
 /* ---- Small lookups ---- */
 
@@ -521,6 +522,36 @@ static enum store_rc consumer_write(struct store *st, struct plan *p, size_t ci,
     return rc == STORE_OK ? consumer_bump(st, pc) : rc;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return (x > y) - (x < y);
+}
+
+/* On a shared database (store/locks.h), before the capacity check: locks
+ * the providers of the plan and extra[0..n_extra-1] in ascending id order,
+ * then forgets the generations read before the lock (provider_bump reads
+ * them again), so a claim that waited for another one sees its allocations
+ * and its bump. Nothing at all on SQLite. */
+static enum store_rc plan_lock(struct store *st, struct plan *p, const long long *extra,
+                               size_t n_extra)
+{
+    if (!store_locks_rows(st))
+        return STORE_OK;
+    size_t n = 0;
+    long long *ids = xmalloc((p->n_providers + n_extra + 1) * sizeof(*ids));
+    for (size_t i = 0; i < p->n_providers; i++)
+        ids[n++] = p->providers[i].id;
+    for (size_t i = 0; i < n_extra; i++)
+        ids[n++] = extra[i];
+    qsort(ids, n, sizeof(*ids), id_cmp);
+    enum store_rc rc = store_lock_providers(st, ids, n);
+    free(ids);
+    for (size_t i = 0; i < p->n_providers; i++)
+        p->providers[i].gen = -1;
+    return rc;
+}
+
 /* _set_allocations(): classes, old allocations out, capacity, new
  * allocations in, generations. */
 static enum store_rc plan_execute(struct store *st, struct plan *p, struct acct_failure *fail)
@@ -556,6 +587,8 @@ static enum store_rc replace_body(struct store *st, void *arg)
     struct plan p;
     acct_fail_clear(j->fail);
     enum store_rc rc = plan_prepare(st, j->c, j->n, &p, j->fail);
+    if (rc == STORE_OK)
+        rc = plan_lock(st, &p, NULL, 0);
     if (rc == STORE_OK)
         rc = plan_execute(st, &p, j->fail);
     plan_free(&p);
@@ -619,6 +652,18 @@ static enum store_rc reshape_inventories(struct store *st, const struct reshape_
     return rc;
 }
 
+/* The providers of the reshape and of its allocations locked (plan_lock);
+ * on a shared database the client's generations are checked again, now
+ * that no other node can move them. */
+static enum store_rc reshape_lock(struct store *st, struct replace_job *j, long long *ids,
+                                  struct plan *p)
+{
+    enum store_rc rc = plan_lock(st, p, ids, j->n_inv);
+    if (rc == STORE_OK && store_locks_rows(st))
+        rc = reshape_providers(st, j->inv, j->n_inv, ids, j->fail);
+    return rc;
+}
+
 static enum store_rc reshape_body(struct store *st, void *arg)
 {
     struct replace_job *j = arg;
@@ -630,6 +675,7 @@ static enum store_rc reshape_body(struct store *st, void *arg)
     memset(&p, 0, sizeof(p));
     if ((rc = reshape_providers(st, j->inv, j->n_inv, ids, j->fail)) == STORE_OK &&
         (rc = plan_prepare(st, j->c, j->n, &p, j->fail)) == STORE_OK &&
+        (rc = reshape_lock(st, j, ids, &p)) == STORE_OK &&
         (rc = reshape_inventories(st, j->inv, j->n_inv, ids, false, &p, j->fail)) == STORE_OK &&
         (rc = plan_execute(st, &p, j->fail)) == STORE_OK)
         rc = reshape_inventories(st, j->inv, j->n_inv, ids, true, &p, j->fail);

@@ -7,6 +7,7 @@
 
 #include "core/util.h"
 #include "store/accounting.h"
+#include "store/locks.h"
 
 void acct_fail_clear(struct acct_failure *fail)
 {
@@ -221,10 +222,14 @@ enum store_rc acct_inventories_apply(struct store *st, long long provider_id,
 }
 
 /* Reads the generation and checks it against the client's (gen < 0: any). */
+/* First in every inventory write unit: the provider is locked before
+ * its generation is read (store/locks.h; nothing on SQLite). */
 static enum store_rc generation_check(struct store *st, long long provider_id, long long gen,
                                       long long *current, struct acct_failure *fail)
 {
-    enum store_rc rc = provider_generation_read(st, provider_id, current);
+    enum store_rc rc = store_lock_providers(st, &provider_id, 1);
+    if (rc == STORE_OK)
+        rc = provider_generation_read(st, provider_id, current);
     if (rc == STORE_OK && gen >= 0 && gen != *current) {
         fail->kind = ACCT_PROVIDER_GENERATION;
         fail->expected = *current;

@@ -19,3 +19,8 @@ enum store_rc store_lock_providers(struct store *st, const long long *ids, size_
     sql_bind_ids(q, 1, ids, n);
     return sql_run(q);
 }
+
+bool store_locks_rows(const struct store *st)
+{
+    return st->ops != NULL;
+}

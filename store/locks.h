@@ -3,6 +3,7 @@
 #ifndef PLACID_STORE_LOCKS_H
 #define PLACID_STORE_LOCKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/store.h"
@@ -17,5 +18,10 @@
  * transactions are serialized (BEGIN IMMEDIATE), it does nothing. STORE_OK
  * or the statement's mapped error. */
 enum store_rc store_lock_providers(struct store *st, const long long *ids, size_t n);
+
+/* True when store_lock_providers takes row locks (PostgreSQL): a provider
+ * generation read before it must be read again after it. False on SQLite,
+ * where a caller skips its lock preparation altogether. */
+bool store_locks_rows(const struct store *st);
 
 #endif

@@ -421,6 +421,170 @@ START_TEST(a_project_another_node_creates_meanwhile_is_found)
 }
 END_TEST
 
+/* ---- The real write units take the provider locks (issue 13) ---- */
+
+#define RACE_PROVIDER "8c1f6bb4-0000-4000-8000-0000000000aa"
+
+struct put {
+    char consumer[40];
+    struct alloc_item item;
+    struct consumer_allocs c;
+    struct acct_failure fail;
+    enum store_rc rc;
+};
+
+/* One PUT /allocations of 1 VCPU through the store function itself. */
+static void *put_thread(void *arg)
+{
+    struct put *p = arg;
+    struct store *mine = pg_store_new(be);
+    p->rc = store_allocations_replace(mine, &p->c, 1, &p->fail);
+    pg_store_free(mine);
+    return NULL;
+}
+
+/* Sessions of this test's database waiting for a lock. */
+static long long lock_waiters(void)
+{
+    return pg_test_value(uri, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                              " 'Lock' AND datname = current_database()");
+}
+
+/* Two PUTs of 1 VCPU on a provider of capacity total, both started while
+ * another node holds the provider (its claim in flight), so both have read
+ * the provider before either writes. put[] gets their outcomes. */
+static void put_race(long long total, struct put put[2])
+{
+    char sql[256], err[512];
+    pg_test_value(uri, "INSERT INTO providers (uuid, name, root_id, created_at)"
+                       " VALUES ('" RACE_PROVIDER "', 'n', 1, 0)");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO inventories (provider_id, resource_class_id, total, created_at)"
+             " VALUES (1, 0, %lld, 0)",
+             total);
+    pg_test_value(uri, sql);
+    pg_test_value(uri, "INSERT INTO projects (external_id) VALUES ('p')");
+    pg_test_value(uri, "INSERT INTO users (external_id) VALUES ('u')");
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    PGresult *res = PQexec(other, "BEGIN; SELECT id FROM providers WHERE id = 1 FOR UPDATE");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&put[i], 0, sizeof(put[i]));
+        snprintf(put[i].consumer, sizeof(put[i].consumer),
+                 "c0000000-0000-4000-8000-00000000000%d", i + 1);
+        put[i].item = (struct alloc_item){RACE_PROVIDER, "VCPU", 1};
+        put[i].c = (struct consumer_allocs){.uuid = put[i].consumer, .project_id = "p",
+                                            .user_id = "u", .items = &put[i].item, .n_items = 1};
+        pthread_create(&t[i], NULL, put_thread, &put[i]);
+    }
+    for (int i = 0; i < 600 && lock_waiters() < 2; i++) {
+        struct timespec d = {0, 50 * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    ck_assert_int_eq(lock_waiters(), 2);
+    PQclear(PQexec(other, "ROLLBACK"));
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    PQfinish(other);
+}
+
+/* The last VCPU: one claim gets it, the other one is refused for capacity
+ * (it read the usage after the winner committed), not oversubscribed and
+ * not refused as a concurrent update. */
+START_TEST(racing_puts_of_the_last_unit_grant_exactly_one)
+{
+    struct put put[2];
+    put_race(1, put);
+    int winner = put[0].rc == STORE_OK ? 0 : 1;
+    ck_assert_int_eq(put[winner].rc, STORE_OK);
+    ck_assert_int_eq(put[1 - winner].rc, STORE_INVALID);
+    ck_assert_int_eq(put[1 - winner].fail.kind, ACCT_CAPACITY);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM allocations"), 1);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT generation FROM providers WHERE id = 1"), 1);
+}
+END_TEST
+
+/* Room for both: both claims succeed, one after the other, each bumping
+ * the generation it read under the lock. */
+START_TEST(racing_puts_that_both_fit_both_succeed)
+{
+    struct put put[2];
+    put_race(2, put);
+    ck_assert_int_eq(put[0].rc, STORE_OK);
+    ck_assert_int_eq(put[1].rc, STORE_OK);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM allocations"), 2);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT generation FROM providers WHERE id = 1"), 2);
+}
+END_TEST
+
+struct inv_delete {
+    struct acct_failure fail;
+    enum store_rc rc;
+};
+
+static void *inv_delete_thread(void *arg)
+{
+    struct inv_delete *d = arg;
+    struct store *mine = pg_store_new(be);
+    long long gen = 0;
+    d->rc = store_inventory_delete(mine, 1, "VCPU", &gen, &d->fail);
+    pg_store_free(mine);
+    return NULL;
+}
+
+static void exec_ok(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK ||
+                      PQresultStatus(res) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+/* DELETE of an inventory while another node's claim on it is in flight:
+ * the delete waits for the provider, then sees the claim's allocation and
+ * refuses as in use (without the lock it deleted the row, then lost the
+ * generation compare-and-set: a conflict for the wrong reason). */
+START_TEST(an_inventory_delete_waits_for_a_claim_in_flight)
+{
+    char err[512];
+    pg_test_value(uri, "INSERT INTO providers (uuid, name, root_id, created_at)"
+                       " VALUES ('" RACE_PROVIDER "', 'n', 1, 0)");
+    pg_test_value(uri, "INSERT INTO inventories (provider_id, resource_class_id, total,"
+                       " created_at) VALUES (1, 0, 4, 0)");
+    pg_test_value(uri, "INSERT INTO projects (external_id) VALUES ('p')");
+    pg_test_value(uri, "INSERT INTO users (external_id) VALUES ('u')");
+    pg_test_value(uri, "INSERT INTO consumers (uuid, project_id, user_id, created_at)"
+                       " VALUES ('c1', 1, 1, 0)");
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    exec_ok(other, "BEGIN");
+    exec_ok(other, "SELECT id FROM providers WHERE id = 1 FOR UPDATE");
+    exec_ok(other, "INSERT INTO allocations (provider_id, consumer_id, resource_class_id, used,"
+                   " created_at) VALUES (1, 1, 0, 1, 0)");
+    exec_ok(other, "UPDATE providers SET generation = generation + 1 WHERE id = 1");
+    struct inv_delete d;
+    memset(&d, 0, sizeof(d));
+    pthread_t t;
+    pthread_create(&t, NULL, inv_delete_thread, &d);
+    for (int i = 0; i < 600 && lock_waiters() < 1; i++) {
+        struct timespec w = {0, 50 * 1000000L};
+        nanosleep(&w, NULL);
+    }
+    ck_assert_int_eq(lock_waiters(), 1);
+    exec_ok(other, "COMMIT");
+    pthread_join(t, NULL);
+    PQfinish(other);
+    ck_assert_int_eq(d.rc, STORE_IN_USE);
+    ck_assert_int_eq(d.fail.kind, ACCT_INVENTORY_IN_USE);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM inventories"), 1);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT generation FROM providers WHERE id = 1"), 1);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -441,6 +605,9 @@ int main(void)
     tcase_add_test(tc, a_project_another_node_creates_meanwhile_is_found);
     tcase_add_test(tc, without_the_provider_lock_racing_claims_oversubscribe);
     tcase_add_test(tc, with_the_provider_lock_racing_claims_grant_exactly_the_capacity);
+    tcase_add_test(tc, racing_puts_of_the_last_unit_grant_exactly_one);
+    tcase_add_test(tc, racing_puts_that_both_fit_both_succeed);
+    tcase_add_test(tc, an_inventory_delete_waits_for_a_claim_in_flight);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
 }
