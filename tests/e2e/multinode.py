@@ -35,7 +35,7 @@ import uuid
 
 from helpers.placid_e2e import (SANITIZER_MARKS, check, failures, free_port, http_call,
                                 launch, stop, wait_ready)
-from helpers.placid_pg import SKIP_LINE, HAProxy, Throwaway, support
+from helpers.placid_pg import SKIP_LINE, HAProxy, Throwaway, node_env, support
 
 H = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 CAPACITY = 24
@@ -51,7 +51,7 @@ class Node:
         self.url = f"http://127.0.0.1:{self.port}"
         self.addr = f"127.0.0.1:{self.port}"
         self.err = open(os.path.join(tmp, name + ".log"), "w+")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
+        env = node_env()
         self.proc = launch(binary, self.port, db, ["--threads", "8", "--log-level", "warn"],
                            stderr=self.err, env=env)
         self.rc, self.log = None, ""

@@ -49,6 +49,14 @@ def mask(text):
     return re.sub(r"(postgres(ql)?://[^:/@\s]*:)[^@\s]*@", r"\1***@", text)
 
 
+def node_env():
+    """The environment of a placid on PostgreSQL: this one without PLACID_*
+    settings, except PLACID_PG_PREVIEW, which the test command sets (=1) so
+    that the PostgreSQL backend, still a preview for operators, is tested."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("PLACID_") or k == "PLACID_PG_PREVIEW"}
+
+
 def support(binary, uri, seconds=60.0):
     """(True, "") when `binary --db uri` answers GET /; (False, SKIP_LINE)
     on the exact refusal of a placid without the backend; (None, why) on
@@ -57,7 +65,7 @@ def support(binary, uri, seconds=60.0):
     tmp = tempfile.mkdtemp(prefix="placid-pgprobe-")
     port = _free_port()
     err = open(os.path.join(tmp, "stderr"), "w+")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
+    env = node_env()
     proc = subprocess.Popen([os.path.abspath(binary), "--listen", f"127.0.0.1:{port}", "--db", uri,
                              "--threads", "2"], cwd=tmp, stdout=subprocess.DEVNULL,
                             stderr=err, env=env)
