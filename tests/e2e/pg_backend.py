@@ -11,18 +11,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 from helpers.placid_e2e import check, failures, free_port, http_call, launch, one_line_error
 from helpers.placid_e2e import stop, stopped_cleanly, wait_ready
+from helpers.placid_pg import Throwaway
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PG = os.path.join(ROOT, "tests", "pg", "pg")
 PSQL = "/usr/lib/postgresql/15/bin/psql"
-
-
-def pg(*args):
-    return subprocess.run([PG, *args], capture_output=True, text=True, timeout=900)
 
 
 def env(preview="1"):
@@ -74,18 +68,15 @@ def served(binary, tmp, uri, password):
 
 def main():
     binary = sys.argv[1]
-    top = tempfile.mkdtemp(prefix="placid-pgb-")
-    os.chmod(top, 0o755)  # the server's user must reach DIR inside it
-    d = os.path.join(top, "pg")
-    up = pg("up", d)
-    if up.returncode == 77 and os.environ.get("CI") != "true":
-        print("skip PostgreSQL 15 cannot be installed here: " + up.stderr.strip())
-        os.rmdir(top)
+    pg = Throwaway()
+    if not pg.installable and os.environ.get("CI") != "true":
+        print("skip PostgreSQL 15 cannot be installed here: " + pg.error)
+        pg.down()
         return 77
-    if not check(up.returncode == 0, f"pg up starts a server ({up.stderr.strip()[-300:]})"):
-        pg("down", d)
+    if not check(pg.ok, f"pg up starts a server ({pg.error[-300:]})"):
+        pg.down()
         return 1
-    uri = up.stdout.strip()
+    top, uri = pg.top, pg.uri
     password = uri.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
     try:
         served(binary, top, uri, password)
@@ -111,8 +102,7 @@ def main():
         check(one_line_error(r, "invalid PLACID_PG_PREVIEW 'yes' (0 or 1)"),
               "PLACID_PG_PREVIEW is 0 or 1", r.stderr)
     finally:
-        pg("down", d)
-        subprocess.run(["rm", "-rf", top], check=False)
+        pg.down()
     return 1 if failures else 0
 
 
