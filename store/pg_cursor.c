@@ -459,6 +459,13 @@ static enum store_rc pg_unit(struct store *st, enum unit_kind kind, enum store_r
                        unit_body, &c, NULL);
 }
 
+static void pg_emitted(struct store *st)
+{
+    struct pg_unit *u = ((struct pg_store *)st)->unit;
+    if (u)
+        u->emitted = true;
+}
+
 static const struct sql_ops pg_ops = {
     .name = "postgresql",
     .get = pg_get,
@@ -477,4 +484,5 @@ static const struct sql_ops pg_ops = {
     .insert_id = pg_insert_id,
     .done = pg_done,
     .unit = pg_unit,
+    .emitted = pg_emitted,
 };

@@ -109,6 +109,13 @@ enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum sto
         pg_pool_release(pool, u.conn);
         if (rc == STORE_OK || commit_lost)
             break;
+        if (u.emitted && (u.retryable || u.lost)) {
+            /* A second run would hand the caller its rows again. */
+            log_msg(LOG_WARN, "store: unit of work %s after it returned rows; not run again",
+                    u.lost ? "lost its connection" : "aborted");
+            rc = u.lost ? STORE_BUSY : exhausted;
+            break;
+        }
         if (u.retryable && retries < PG_UNIT_RETRIES) {
             retries++;
             log_msg(LOG_DEBUG, "store: unit of work aborted (SQLSTATE %s), retry %u", u.sqlstate,

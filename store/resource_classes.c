@@ -19,7 +19,10 @@ enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *
     enum store_rc rc;
     while ((rc = sql_step(q)) == STORE_OK) {
         struct resource_class row;
-        if ((rc = class_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
+        if ((rc = class_from_row(q, &row)) != STORE_OK)
+            break;
+        unit_emitted(st);
+        if (on_row(arg, &row) != 0)
             break;
     }
     sql_done(q);

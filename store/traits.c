@@ -20,12 +20,16 @@ static enum store_rc trait_from_row(struct sql *q, struct trait *out)
 
 /* Steps q (already bound) to the end, handing each row to on_row, then
  * resets it. */
-static enum store_rc stream_traits(struct sql *q, store_trait_row_fn *on_row, void *arg)
+static enum store_rc stream_traits(struct store *st, struct sql *q, store_trait_row_fn *on_row,
+                                   void *arg)
 {
     enum store_rc rc;
     while ((rc = sql_step(q)) == STORE_OK) {
         struct trait row;
-        if ((rc = trait_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
+        if ((rc = trait_from_row(q, &row)) != STORE_OK)
+            break;
+        unit_emitted(st);
+        if (on_row(arg, &row) != 0)
             break;
     }
     sql_done(q);
@@ -59,7 +63,7 @@ enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
     sql_bind_text(q, 2, pattern);
     if (f && f->associated >= 0)
         sql_bind_i64(q, 3, f->associated ? 1 : 0);
-    enum store_rc rc = stream_traits(q, on_row, arg);
+    enum store_rc rc = stream_traits(st, q, on_row, arg);
     free(pattern);
     return rc;
 }
@@ -171,7 +175,7 @@ static enum store_rc provider_traits_list(struct store *st, long long provider_i
 {
     struct sql *q = sql_get(st, STMT_PROVIDER_TRAITS);
     sql_bind_i64(q, 1, provider_id);
-    return stream_traits(q, on_row, arg);
+    return stream_traits(st, q, on_row, arg);
 }
 
 struct traits_read {
