@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pg_test.h"
 #include "store/candidates.h"
@@ -127,6 +128,170 @@ START_TEST(a_candidates_run_that_lost_its_connection_after_a_row_is_not_run_agai
 }
 END_TEST
 
+/* ---- 2. Providers a consumer leaves are in the lock set ---- */
+
+#define PROVIDER_A "aaaaaaaa-0000-4000-8000-00000000000a"
+#define PROVIDER_B "bbbbbbbb-0000-4000-8000-00000000000b"
+#define MOVES 40
+
+struct mover {
+    const char *consumer;
+    bool a_first; /* starts on A and moves to B first */
+    pthread_barrier_t *step;
+    int failures;
+    enum store_rc last_failure;
+    int puts_on_a, puts_on_b;
+};
+
+/* PUT /allocations/{consumer} of 1 VCPU on A or B, MOVES times, turn
+ * about; each move starts together with the other mover's. */
+static void *mover_run(void *arg)
+{
+    struct mover *m = arg;
+    struct store *mine = pg_store_new(be);
+    for (int i = 0; i < MOVES; i++) {
+        bool on_a = (i % 2 == 0) == m->a_first;
+        struct alloc_item item = {on_a ? PROVIDER_A : PROVIDER_B, "VCPU", 1};
+        struct consumer_allocs c = {.uuid = m->consumer, .project_id = "p", .user_id = "u",
+                                    .items = &item, .n_items = 1};
+        struct acct_failure fail;
+        pthread_barrier_wait(m->step);
+        enum store_rc rc = store_allocations_replace(mine, &c, 1, &fail);
+        if (rc != STORE_OK) {
+            m->failures++;
+            m->last_failure = rc;
+        } else if (on_a) {
+            m->puts_on_a++;
+        } else {
+            m->puts_on_b++;
+        }
+    }
+    pg_store_free(mine);
+    return NULL;
+}
+
+/* Two consumers moving between providers A and B in opposite directions,
+ * A and B in different tree blocks (ids 1 and 101: blocks 0 and 1). A move
+ * deletes the allocation on the provider it leaves, which bumps that
+ * provider's block: unless that provider was locked with the new one, in
+ * ascending order, the two movers lock the two blocks in opposite orders
+ * and PostgreSQL aborts one of them for a deadlock (then retried: slow, and
+ * a 409 once the retries run out). */
+START_TEST(consumers_moving_in_opposite_directions_never_deadlock)
+{
+    test_provider_with_inventory(st, PROVIDER_A, "a", NULL, "VCPU=8");
+    pg_test_value(uri, "SELECT setval(pg_get_serial_sequence('providers', 'id'), 100)");
+    test_provider_with_inventory(st, PROVIDER_B, "b", NULL, "VCPU=8");
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(DISTINCT root_id >> 6) FROM providers"), 2);
+    pthread_barrier_t step;
+    pthread_barrier_init(&step, NULL, 2);
+    struct mover m[2] = {
+        {.consumer = "c0000000-0000-4000-8000-000000000001", .a_first = true, .step = &step},
+        {.consumer = "c0000000-0000-4000-8000-000000000002", .a_first = false, .step = &step},
+    };
+    unsigned long long reruns = pg_backend_reruns(be);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, mover_run, &m[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&step);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(m[i].failures == 0, "mover %d: %d failures (last %d)", i, m[i].failures,
+                      m[i].last_failure);
+    ck_assert_uint_eq(pg_backend_reruns(be) - reruns, 0);
+    /* Each PUT bumped the provider it went to (the inventory made 1). */
+    ck_assert_int_eq(pg_test_value(uri, "SELECT generation FROM providers WHERE uuid = '" PROVIDER_A
+                                        "'"),
+                     1 + m[0].puts_on_a + m[1].puts_on_a);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT generation FROM providers WHERE uuid = '" PROVIDER_B
+                                        "'"),
+                     1 + m[0].puts_on_b + m[1].puts_on_b);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM allocations"), 2);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT max(generation) FROM consumers"), MOVES);
+}
+END_TEST
+
+#define CONSUMER_X "c0000000-0000-4000-8000-0000000000e1"
+#define CONSUMER_Y "c0000000-0000-4000-8000-0000000000e2"
+
+struct write_thread {
+    bool delete_x; /* DELETE /allocations/X, else PUT Y on A and B */
+    enum store_rc rc;
+};
+
+static void *write_thread_run(void *arg)
+{
+    struct write_thread *w = arg;
+    struct store *mine = pg_store_new(be);
+    struct alloc_item ab[] = {{PROVIDER_A, "VCPU", 1}, {PROVIDER_B, "VCPU", 1}};
+    struct consumer_allocs y = {.uuid = CONSUMER_Y, .project_id = "p", .user_id = "u",
+                                .items = ab, .n_items = 2};
+    struct acct_failure fail;
+    w->rc = w->delete_x ? store_consumer_delete(mine, CONSUMER_X)
+                        : store_allocations_replace(mine, &y, 1, &fail);
+    pg_store_free(mine);
+    return NULL;
+}
+
+/* Sessions of this test's database waiting for a lock. */
+static long long lock_waiters(void)
+{
+    return pg_test_value(uri, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type ="
+                              " 'Lock' AND datname = current_database()");
+}
+
+static void wait_for_lock_waiters(long long n)
+{
+    for (int i = 0; i < 600 && lock_waiters() < n; i++) {
+        struct timespec d = {0, 20 * 1000000L};
+        nanosleep(&d, NULL);
+    }
+    ck_assert_int_eq(lock_waiters(), n);
+}
+
+/* DELETE /allocations/X removes X's rows in their stored order, B's then
+ * A's, and each removal bumps its provider's block (B's block 1, then A's
+ * block 0). A claim for Y on A and B takes blocks 0 then 1. Set up so that
+ * the claim waits for block 0 (held by a third session) before the delete
+ * starts: unless the delete takes its providers in the writers' order
+ * first, it takes block 1, queues for block 0 behind the claim, and the
+ * claim, once it has block 0, waits for block 1: a deadlock. */
+START_TEST(a_consumer_delete_and_a_claim_on_its_providers_never_deadlock)
+{
+    char err[512];
+    test_provider_with_inventory(st, PROVIDER_A, "a", NULL, "VCPU=8");
+    pg_test_value(uri, "SELECT setval(pg_get_serial_sequence('providers', 'id'), 100)");
+    test_provider_with_inventory(st, PROVIDER_B, "b", NULL, "VCPU=8");
+    struct alloc_item ba[] = {{PROVIDER_B, "VCPU", 1}, {PROVIDER_A, "VCPU", 1}};
+    struct consumer_allocs x = {.uuid = CONSUMER_X, .project_id = "p", .user_id = "u",
+                                .items = ba, .n_items = 2};
+    struct acct_failure fail;
+    ck_assert_int_eq(store_allocations_replace(st, &x, 1, &fail), STORE_OK);
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    PGresult *res = PQexec(other, "BEGIN; SELECT 1 FROM tree_versions WHERE block = 0 FOR UPDATE");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    unsigned long long reruns = pg_backend_reruns(be);
+    struct write_thread w[2] = {{.delete_x = false}, {.delete_x = true}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, write_thread_run, &w[i]), 0);
+        wait_for_lock_waiters(i + 1);
+    }
+    PQclear(PQexec(other, "ROLLBACK"));
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    PQfinish(other);
+    ck_assert_int_eq(w[0].rc, STORE_OK);
+    ck_assert_int_eq(w[1].rc, STORE_OK);
+    ck_assert_uint_eq(pg_backend_reruns(be) - reruns, 0);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM allocations"), 2);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM consumers"), 1);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -137,6 +302,8 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, a_candidates_run_that_lost_its_connection_after_a_row_is_not_run_again);
+    tcase_add_test(tc, consumers_moving_in_opposite_directions_never_deadlock);
+    tcase_add_test(tc, a_consumer_delete_and_a_claim_on_its_providers_never_deadlock);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
 }
