@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "store/internal.h"
+#include "store/locks.h"
 
 static const char CUSTOM_PREFIX[] = "CUSTOM_";
 
@@ -90,6 +91,11 @@ static enum store_rc trait_ensure_body(struct store *st, void *arg)
     struct trait_write *w = arg;
     w->is_new = false;
     enum store_rc rc = store_trait_get(st, w->name, &w->row);
+    if (rc == STORE_NOT_FOUND && store_locks_rows(st)) {
+        /* Another node may be creating it right now: wait, look again. */
+        if ((rc = store_lock_traits(st)) == STORE_OK)
+            rc = store_trait_get(st, w->name, &w->row);
+    }
     if (rc != STORE_NOT_FOUND)
         return rc;
     struct sql *q = sql_get(st, STMT_TRAIT_INSERT);

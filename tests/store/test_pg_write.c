@@ -292,6 +292,141 @@ START_TEST(a_consumer_delete_and_a_claim_on_its_providers_never_deadlock)
 }
 END_TEST
 
+/* ---- 3. Custom classes and traits created by several nodes at once ---- */
+
+#define CREATORS 8
+
+struct creator {
+    int n;
+    pthread_barrier_t *start;
+    enum store_rc rc_same, rc_own, rc_trait;
+    struct resource_class same, own;
+    bool created_same, created_own, created_trait;
+    struct trait trait;
+};
+
+/* Creates CUSTOM_SAME and its own CUSTOM_OWN_<n> (in an order that
+ * depends on n), and the trait CUSTOM_TRAIT_SAME, each as its own request
+ * would, all threads starting at once. */
+static void *creator_run(void *arg)
+{
+    struct creator *c = arg;
+    struct store *mine = pg_store_new(be);
+    char own[32];
+    snprintf(own, sizeof(own), "CUSTOM_OWN_%d", c->n);
+    pthread_barrier_wait(c->start);
+    for (int k = 0; k < 2; k++) {
+        if ((k == 0) == (c->n % 2 == 0))
+            c->rc_same = store_resource_class_create(mine, "CUSTOM_SAME", false, &c->same,
+                                                     &c->created_same);
+        else
+            c->rc_own = store_resource_class_create(mine, own, true, &c->own, &c->created_own);
+    }
+    c->rc_trait = store_trait_ensure(mine, "CUSTOM_TRAIT_SAME", &c->trait, &c->created_trait);
+    pg_store_free(mine);
+    return NULL;
+}
+
+START_TEST(custom_classes_created_at_once_get_one_id_each)
+{
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, CREATORS);
+    struct creator c[CREATORS];
+    pthread_t t[CREATORS];
+    for (int i = 0; i < CREATORS; i++) {
+        c[i] = (struct creator){.n = i, .start = &start};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, creator_run, &c[i]), 0);
+    }
+    for (int i = 0; i < CREATORS; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&start);
+    int made_same = 0, made_trait = 0;
+    for (int i = 0; i < CREATORS; i++) {
+        ck_assert_msg(c[i].rc_same == STORE_OK && c[i].rc_own == STORE_OK &&
+                          c[i].rc_trait == STORE_OK,
+                      "creator %d: CUSTOM_SAME %d, own %d, trait %d", i, c[i].rc_same,
+                      c[i].rc_own, c[i].rc_trait);
+        made_same += c[i].created_same;
+        made_trait += c[i].created_trait;
+        ck_assert(c[i].created_own);
+        ck_assert_int_eq(c[i].same.id, c[0].same.id);
+        ck_assert_int_eq(c[i].trait.id, c[0].trait.id);
+        ck_assert_int_ge(c[i].own.id, STORE_CUSTOM_CLASS_MIN_ID);
+        for (int j = 0; j < i; j++)
+            ck_assert_int_ne(c[i].own.id, c[j].own.id);
+        ck_assert_int_ne(c[i].own.id, c[0].same.id);
+    }
+    ck_assert_int_eq(made_same, 1);
+    ck_assert_int_eq(made_trait, 1);
+    ck_assert_int_ge(c[0].same.id, STORE_CUSTOM_CLASS_MIN_ID);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM resource_classes WHERE id >= 10000"),
+                     CREATORS + 1);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT min(id) FROM resource_classes WHERE id >= 10000"),
+                     10000);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT max(id) FROM resource_classes"), 10000 + CREATORS);
+}
+END_TEST
+
+struct name_write {
+    int what; /* 0: PUT CUSTOM_SAME, 1: POST CUSTOM_MINE, 2: PUT trait CUSTOM_TRAIT_SAME */
+    enum store_rc rc;
+    struct resource_class row;
+    struct trait trait;
+    bool created;
+};
+
+static void *name_write_run(void *arg)
+{
+    struct name_write *w = arg;
+    struct store *mine = pg_store_new(be);
+    if (w->what == 2)
+        w->rc = store_trait_ensure(mine, "CUSTOM_TRAIT_SAME", &w->trait, &w->created);
+    else
+        w->rc = store_resource_class_create(mine, w->what ? "CUSTOM_MINE" : "CUSTOM_SAME",
+                                            w->what == 1, &w->row, &w->created);
+    pg_store_free(mine);
+    return NULL;
+}
+
+/* Another node is in the middle of creating class CUSTOM_SAME (id 10000)
+ * and trait CUSTOM_TRAIT_SAME when this one is asked for CUSTOM_SAME,
+ * CUSTOM_MINE and the trait: once the other commits, PUT finds CUSTOM_SAME
+ * and the trait, and CUSTOM_MINE gets the next id, 10001 (they failed on
+ * the unique indexes before: 409 for a PUT that must succeed). */
+START_TEST(a_name_another_node_is_creating_is_found_and_its_id_not_reused)
+{
+    char err[512];
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    PGresult *res = PQexec(other, "BEGIN;"
+                                  " INSERT INTO resource_classes (id, name, created_at)"
+                                  " VALUES (10000, 'CUSTOM_SAME', 0);"
+                                  " INSERT INTO traits (name, created_at)"
+                                  " VALUES ('CUSTOM_TRAIT_SAME', 0)");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    struct name_write w[3] = {{.what = 0}, {.what = 1}, {.what = 2}};
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(pthread_create(&t[i], NULL, name_write_run, &w[i]), 0);
+        wait_for_lock_waiters(i + 1);
+    }
+    PQclear(PQexec(other, "COMMIT"));
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    PQfinish(other);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(w[i].rc == STORE_OK, "write %d: %d", i, w[i].rc);
+    ck_assert(!w[0].created);
+    ck_assert_int_eq(w[0].row.id, 10000);
+    ck_assert(w[1].created);
+    ck_assert_int_eq(w[1].row.id, 10001);
+    ck_assert(!w[2].created);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM traits WHERE name LIKE 'CUSTOM_%'"),
+                     1);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -304,6 +439,8 @@ int main(void)
     tcase_add_test(tc, a_candidates_run_that_lost_its_connection_after_a_row_is_not_run_again);
     tcase_add_test(tc, consumers_moving_in_opposite_directions_never_deadlock);
     tcase_add_test(tc, a_consumer_delete_and_a_claim_on_its_providers_never_deadlock);
+    tcase_add_test(tc, custom_classes_created_at_once_get_one_id_each);
+    tcase_add_test(tc, a_name_another_node_is_creating_is_found_and_its_id_not_reused);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
 }
