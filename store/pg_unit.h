@@ -14,6 +14,8 @@
  *     once more on a reset connection; lost during COMMIT the outcome is
  *     unknown, so STORE_BUSY and no retry;
  *   - an unreachable database is STORE_BUSY at once;
+ *   - a write waits for a lock at most the pool's lock timeout
+ *     (pg_pool_set_lock_timeout), then fails with 55P03: STORE_BUSY;
  *   - a body that has handed rows to its caller (u->emitted, set through
  *     unit_emitted() in store/sql.h) is never run again: a serialization
  *     failure or deadlock then gives the exhausted result at once, a lost

@@ -427,6 +427,41 @@ START_TEST(a_name_another_node_is_creating_is_found_and_its_id_not_reused)
 }
 END_TEST
 
+/* ---- 4. A write stuck behind a lock gives up after the lock timeout ---- */
+
+/* Another node's transaction holds provider A and does not end: a claim
+ * on A fails as busy (503) once it has waited the pool's lock timeout,
+ * instead of holding its worker for as long as the other one lasts; it is
+ * not run again; a read of A still answers; once the lock is gone the
+ * claim succeeds. */
+START_TEST(a_write_stuck_behind_a_lock_is_busy_after_the_lock_timeout)
+{
+    char err[512];
+    test_provider_with_inventory(st, PROVIDER_A, "a", NULL, "VCPU=8");
+    pg_pool_set_lock_timeout(pool, 300);
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    PGresult *res = PQexec(other, "BEGIN; SELECT 1 FROM providers FOR UPDATE");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    struct alloc_item item = {PROVIDER_A, "VCPU", 1};
+    struct consumer_allocs c = {.uuid = CONSUMER_X, .project_id = "p", .user_id = "u",
+                                .items = &item, .n_items = 1};
+    struct acct_failure fail;
+    unsigned long long reruns = pg_backend_reruns(be);
+    ck_assert_int_eq(store_allocations_replace(st, &c, 1, &fail), STORE_BUSY);
+    ck_assert_uint_eq(pg_backend_reruns(be) - reruns, 0);
+    struct inventory inv;
+    struct provider_ref ref;
+    ck_assert_int_eq(store_inventory_get(st, PROVIDER_A, "VCPU", &ref, &inv), STORE_OK);
+    ck_assert_int_eq(inv.total, 8);
+    PQclear(PQexec(other, "ROLLBACK"));
+    PQfinish(other);
+    ck_assert_int_eq(store_allocations_replace(st, &c, 1, &fail), STORE_OK);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT count(*) FROM allocations"), 1);
+}
+END_TEST
+
 int main(void)
 {
     int up = pg_test_up();
@@ -441,6 +476,7 @@ int main(void)
     tcase_add_test(tc, a_consumer_delete_and_a_claim_on_its_providers_never_deadlock);
     tcase_add_test(tc, custom_classes_created_at_once_get_one_id_each);
     tcase_add_test(tc, a_name_another_node_is_creating_is_found_and_its_id_not_reused);
+    tcase_add_test(tc, a_write_stuck_behind_a_lock_is_busy_after_the_lock_timeout);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
 }
