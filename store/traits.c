@@ -239,7 +239,12 @@ static enum store_rc traits_replace_body(struct store *st, void *arg)
     struct traits_replace *r = arg;
     enum store_rc rc;
     r->changed = 0;
-    if ((rc = check_generation(st, r->provider_id, r->generation)) != STORE_OK ||
+    /* The provider (and its block) first, in the writers' order
+     * (store/locks.h): the trait rows' trigger bumps the block before the
+     * generation bump takes the provider row, the reverse of a claim's
+     * order, and the two would deadlock. */
+    if ((rc = store_lock_providers(st, &r->provider_id, 1)) != STORE_OK ||
+        (rc = check_generation(st, r->provider_id, r->generation)) != STORE_OK ||
         (rc = exec_counting(st, STMT_PROVIDER_TRAITS_REMOVE, r->provider_id, r->trait_ids, r->n,
                             &r->changed)) != STORE_OK ||
         (rc = exec_counting(st, STMT_PROVIDER_TRAITS_ADD, r->provider_id, r->trait_ids, r->n,

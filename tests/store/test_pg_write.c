@@ -292,6 +292,81 @@ START_TEST(a_consumer_delete_and_a_claim_on_its_providers_never_deadlock)
 }
 END_TEST
 
+/* A claim on A and B (same block) locks A, then waits for B, held by a
+ * third session; meanwhile a PUT of A's traits removes a trait row (whose
+ * trigger bumps the block; an added row would first wait for A in its
+ * foreign-key check) and then bumps A's generation. Unless the
+ * traits write takes A first, in the writers' order, it holds the block
+ * and waits for A while the claim holds A and, once B is free, waits for
+ * the block: a deadlock. Now the traits write waits for the claim, then
+ * finds A's generation moved: 409, as upstream. */
+struct traits_put {
+    long long provider_id, generation;
+    enum store_rc rc;
+};
+
+static void *traits_put_run(void *arg)
+{
+    struct traits_put *p = arg;
+    struct store *mine = pg_store_new(be);
+    long long gen = 0;
+    p->rc = store_provider_traits_replace(mine, p->provider_id, p->generation, NULL, 0, &gen);
+    pg_store_free(mine);
+    return NULL;
+}
+
+struct claim_ab {
+    enum store_rc rc;
+};
+
+static void *claim_ab_run(void *arg)
+{
+    struct claim_ab *c = arg;
+    struct store *mine = pg_store_new(be);
+    struct alloc_item items[] = {{PROVIDER_A, "VCPU", 1}, {PROVIDER_B, "VCPU", 1}};
+    struct consumer_allocs x = {.uuid = CONSUMER_X, .project_id = "p", .user_id = "u",
+                                .items = items, .n_items = 2};
+    struct acct_failure fail;
+    c->rc = store_allocations_replace(mine, &x, 1, &fail);
+    pg_store_free(mine);
+    return NULL;
+}
+
+START_TEST(a_traits_write_and_a_claim_on_the_provider_never_deadlock)
+{
+    char err[512];
+    long long a = test_provider_with_inventory(st, PROVIDER_A, "a", NULL, "VCPU=8");
+    test_provider_with_inventory(st, PROVIDER_B, "b", NULL, "VCPU=8");
+    struct trait trait;
+    bool created;
+    ck_assert_int_eq(store_trait_ensure(st, "CUSTOM_T", &trait, &created), STORE_OK);
+    ck_assert_int_eq(store_provider_traits_replace(st, a, 1, &trait.id, 1, NULL), STORE_OK);
+    PGconn *other = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(other != NULL, "%s", err);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "BEGIN; SELECT 1 FROM providers WHERE uuid = '%s' FOR UPDATE",
+             PROVIDER_B);
+    PGresult *res = PQexec(other, sql);
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    unsigned long long reruns = pg_backend_reruns(be);
+    struct claim_ab c = {STORE_ERROR};
+    struct traits_put p = {a, 2, STORE_ERROR};
+    pthread_t tc, tp;
+    ck_assert_int_eq(pthread_create(&tc, NULL, claim_ab_run, &c), 0);
+    wait_for_lock_waiters(1);
+    ck_assert_int_eq(pthread_create(&tp, NULL, traits_put_run, &p), 0);
+    wait_for_lock_waiters(2);
+    PQclear(PQexec(other, "ROLLBACK"));
+    pthread_join(tc, NULL);
+    pthread_join(tp, NULL);
+    PQfinish(other);
+    ck_assert_int_eq(c.rc, STORE_OK);
+    ck_assert_int_eq(p.rc, STORE_CONFLICT);
+    ck_assert_uint_eq(pg_backend_reruns(be) - reruns, 0);
+}
+END_TEST
+
 /* ---- 3. Custom classes and traits created by several nodes at once ---- */
 
 #define CREATORS 8
@@ -474,6 +549,7 @@ int main(void)
     tcase_add_test(tc, a_candidates_run_that_lost_its_connection_after_a_row_is_not_run_again);
     tcase_add_test(tc, consumers_moving_in_opposite_directions_never_deadlock);
     tcase_add_test(tc, a_consumer_delete_and_a_claim_on_its_providers_never_deadlock);
+    tcase_add_test(tc, a_traits_write_and_a_claim_on_the_provider_never_deadlock);
     tcase_add_test(tc, custom_classes_created_at_once_get_one_id_each);
     tcase_add_test(tc, a_name_another_node_is_creating_is_found_and_its_id_not_reused);
     tcase_add_test(tc, a_write_stuck_behind_a_lock_is_busy_after_the_lock_timeout);
