@@ -50,6 +50,8 @@ struct config {
     bool randomize;
     size_t tree_cache; /* bytes */
     unsigned request_timeout; /* seconds */
+    int db_lock_timeout;      /* seconds; -1 until set: then 5, or less below --request-timeout */
+    unsigned db_wait;         /* seconds to wait at start for an unreachable PostgreSQL */
     unsigned max_connections, max_per_client;
     size_t max_body_memory; /* 0 until set: then the larger of 64 MiB and max_body */
     unsigned long long work_limit; /* candidates engine steps per query */
@@ -73,6 +75,12 @@ static void usage(FILE *out)
           "  --db-connections N       database connections at most, opened as needed\n"
           "                           (PLACID_DB_CONNECTIONS, default 2 per CPU, at least 4;\n"
           "                           at most --threads)\n"
+          "  --db-lock-timeout SECONDS  PostgreSQL: longest a write waits for a lock, then 503\n"
+          "                           (PLACID_DB_LOCK_TIMEOUT, 0-3600, 0: no limit; default 5,\n"
+          "                           or half of a shorter --request-timeout)\n"
+          "  --db-wait SECONDS        PostgreSQL: at start, wait this long for an unreachable\n"
+          "                           database instead of exiting (PLACID_DB_WAIT, 0-86400,\n"
+          "                           default 0)\n"
           "  --max-body BYTES         largest request body accepted (PLACID_MAX_BODY, 1048576)\n"
           "  --admin-token-file PATH  file whose first line is the admin token\n"
           "                           (PLACID_ADMIN_TOKEN_FILE; PLACID_ADMIN_TOKEN gives it\n"
@@ -219,6 +227,16 @@ static int apply_option(struct config *cfg, int opt, const char *value)
             return -1;
         cfg->db_connections = (unsigned)n;
         return 0;
+    case 'o':
+        if (parse_count(value, "--db-lock-timeout (seconds, 0-3600)", 0, 3600, &n))
+            return -1;
+        cfg->db_lock_timeout = (int)n;
+        return 0;
+    case 'w':
+        if (parse_count(value, "--db-wait (seconds, 0-86400)", 0, 86400, &n))
+            return -1;
+        cfg->db_wait = (unsigned)n;
+        return 0;
     case 'b':
         if (parse_count(value, "--max-body", 1024, 1LL << 30, &n))
             return -1;
@@ -289,7 +307,8 @@ static int load_env(struct config *cfg)
                 {"PLACID_MAX_CONNECTIONS_PER_CLIENT", 'P'}, {"PLACID_MAX_BODY_MEMORY", 'M'},
                 {"PLACID_CANDIDATES_WORK_LIMIT", 'W'},
                 {"PLACID_EXPLAIN_NEAR_MISSES", 'K'}, {"PLACID_METRICS_LISTEN", 'm'},
-                {"PLACID_LOG_FORMAT", 'F'},       {"PLACID_DB_CONNECTIONS", 'D'}};
+                {"PLACID_LOG_FORMAT", 'F'},       {"PLACID_DB_CONNECTIONS", 'D'},
+                {"PLACID_DB_LOCK_TIMEOUT", 'o'},  {"PLACID_DB_WAIT", 'w'}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].name);
         if (v && *v && apply_option(cfg, vars[i].opt, v))
@@ -355,6 +374,8 @@ static int parse_args(struct config *cfg, int argc, char **argv)
         {"check-health", no_argument, NULL, 'H'},
         {"backup", required_argument, NULL, 'B'},
         {"db-connections", required_argument, NULL, 'D'},
+        {"db-lock-timeout", required_argument, NULL, 'o'},
+        {"db-wait", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       IDENTITY_LONG_OPTIONS,       {NULL, 0, NULL, 0}};
     int opt;
@@ -498,6 +519,26 @@ static int backup(const struct config *cfg)
     return 0;
 }
 
+/* Whether SIGINT or SIGTERM arrived (they are blocked until sigwait): ends
+ * a --db-wait early. */
+static bool stop_requested(void *arg)
+{
+    sigset_t pending;
+    (void)arg;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+}
+
+/* --db-lock-timeout in ms. Unset: 5 s, or half of a --request-timeout under
+ * 10 s, so a write stuck behind a lock answers 503 well before a client
+ * that keeps to the request timeout gives up on it. */
+static unsigned db_lock_timeout_ms(const struct config *cfg)
+{
+    if (cfg->db_lock_timeout >= 0)
+        return (unsigned)cfg->db_lock_timeout * 1000;
+    return cfg->request_timeout < 10 ? cfg->request_timeout * 500 : 5000;
+}
+
 static int run(struct config *cfg)
 {
     char err[512];
@@ -544,14 +585,16 @@ static int run(struct config *cfg)
         identity_stop(&ctx);
         return -1;
     }
-    struct store_pool *pool = store_pool_open(cfg->db, cfg->db_connections, err, sizeof(err));
+    struct store_pool *pool = store_pool_open_wait(cfg->db, cfg->db_connections, cfg->db_wait,
+                                                   stop_requested, NULL, err, sizeof(err));
     if (!pool) {
         metrics_stop(metrics);
         http_stop(srv);
         identity_stop(&ctx);
-        return fail("%s", err);
+        return stop_requested(NULL) ? 0 : fail("%s", err);
     }
     store_pool_set_tree_cache(pool, cfg->tree_cache);
+    store_pool_set_db_lock_timeout(pool, db_lock_timeout_ms(cfg));
     ctx.pool = pool;
     if (!http_serve(srv, err, sizeof(err))) {
         metrics_stop(metrics);
@@ -604,6 +647,7 @@ int main(int argc, char **argv)
     struct config cfg = {.host = "127.0.0.1", .port = 8778, .db = "placid.db",
                          .threads = DEFAULT_THREADS, .max_body = 1024 * 1024,
                          .tree_cache = STORE_TREE_CACHE_DEFAULT, .request_timeout = 30,
+                         .db_lock_timeout = -1,
                          .max_connections = 4096, .max_per_client = 256,
                          .work_limit = API_CANDIDATES_WORK_DEFAULT, .near_misses = 5};
     cfg.admin_token = xstrdup(DEFAULT_ADMIN_TOKEN);

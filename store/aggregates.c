@@ -18,9 +18,11 @@ static enum store_rc aggregates_get_body(struct store *st, const struct provider
     struct sql *q = sql_get(st, STMT_PROVIDER_AGGREGATES);
     sql_bind_i64(q, 1, rp->id);
     enum store_rc rc;
-    while ((rc = sql_step(q)) == STORE_OK)
+    while ((rc = sql_step(q)) == STORE_OK) {
+        unit_emitted(st);
         if (g->on_agg(g->arg, sql_col_text(q, 0)) != 0)
             break;
+    }
     sql_done(q);
     return rows_end(rc);
 }

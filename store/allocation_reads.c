@@ -35,9 +35,9 @@ enum store_rc acct_consumer_read(struct store *st, const char *uuid, long long *
 /* Streams rows of a statement whose columns are: the other side's uuid and
  * generation, class name, used, created_at, updated_at. by_consumer tells
  * which side the uuid is. */
-static enum store_rc stream_allocations(struct sql *q, bool by_consumer, const char *self_uuid,
-                                        long long self_gen, store_allocation_fn *on_row,
-                                        void *arg)
+static enum store_rc stream_allocations(struct store *st, struct sql *q, bool by_consumer,
+                                        const char *self_uuid, long long self_gen,
+                                        store_allocation_fn *on_row, void *arg)
 {
     struct allocation_row row;
     enum store_rc rc;
@@ -52,6 +52,7 @@ static enum store_rc stream_allocations(struct sql *q, bool by_consumer, const c
         row.used = sql_col_i64(q, 3);
         row.created_at = sql_col_i64(q, 4);
         row.updated_at = sql_col_i64(q, 5);
+        unit_emitted(st);
         if (on_row(arg, &row) != 0)
             break;
     }
@@ -75,7 +76,7 @@ static enum store_rc consumer_allocations_body(struct store *st, void *arg)
         return rc;
     struct sql *q = sql_get(st, STMT_CONSUMER_ALLOCATION_ROWS);
     sql_bind_i64(q, 1, id);
-    return stream_allocations(q, true, c->info->uuid, c->info->generation, c->on_row, c->arg);
+    return stream_allocations(st, q, true, c->info->uuid, c->info->generation, c->on_row, c->arg);
 }
 
 enum store_rc store_consumer_allocations(struct store *st, const char *consumer_uuid,
@@ -99,7 +100,7 @@ static enum store_rc provider_allocations(struct store *st, const struct provide
     struct sql *q = sql_get(st, STMT_PROVIDER_ALLOCATION_ROWS);
     sql_bind_i64(q, 1, ref->id);
     /* The provider's own uuid/generation are the caller's; not needed here. */
-    return stream_allocations(q, false, "", 0, p->on_row, p->arg);
+    return stream_allocations(st, q, false, "", 0, p->on_row, p->arg);
 }
 
 enum store_rc store_provider_allocations(struct store *st, const char *uuid,

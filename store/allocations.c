@@ -528,24 +528,56 @@ static int id_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Appends to *ids (n used, cap allocated; grown as needed) the providers
+ * that consumer_id holds allocations on now. */
+static enum store_rc held_providers(struct store *st, long long consumer_id, long long **ids,
+                                    size_t *n, size_t *cap)
+{
+    struct sql *q = sql_get(st, STMT_CONSUMER_ALLOCATIONS);
+    sql_bind_i64(q, 1, consumer_id);
+    enum store_rc rc;
+    while ((rc = sql_step(q)) == STORE_OK) {
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 8;
+            *ids = xrealloc(*ids, *cap * sizeof(**ids));
+        }
+        (*ids)[(*n)++] = sql_col_i64(q, 0);
+    }
+    sql_done(q);
+    return rows_end(rc);
+}
+
 /* On a shared database (store/locks.h), before the capacity check: locks
- * the providers of the plan and extra[0..n_extra-1] in ascending id order,
+ * the providers of the plan, the ones its consumers hold allocations on
+ * now (the write deletes those rows, which bumps their blocks: a provider
+ * the consumer only leaves must be in the ordered set too, or two
+ * consumers moving in opposite directions lock the two blocks in opposite
+ * orders and deadlock), and extra[0..n_extra-1], in ascending id order;
  * then forgets the generations read before the lock (provider_bump reads
  * them again), so a claim that waited for another one sees its allocations
- * and its bump. Nothing at all on SQLite. */
+ * and its bump. The held allocations are read before the lock: a writer of
+ * the same consumer that commits in between changes its generation, so
+ * this write then fails its consumer compare-and-set (409) whatever it
+ * locked. Nothing at all on SQLite. */
 static enum store_rc plan_lock(struct store *st, struct plan *p, const long long *extra,
                                size_t n_extra)
 {
     if (!store_locks_rows(st))
         return STORE_OK;
-    size_t n = 0;
-    long long *ids = xmalloc((p->n_providers + n_extra + 1) * sizeof(*ids));
+    size_t n = 0, cap = p->n_providers + n_extra + 1;
+    long long *ids = xmalloc(cap * sizeof(*ids));
     for (size_t i = 0; i < p->n_providers; i++)
         ids[n++] = p->providers[i].id;
     for (size_t i = 0; i < n_extra; i++)
         ids[n++] = extra[i];
-    qsort(ids, n, sizeof(*ids), id_cmp);
-    enum store_rc rc = store_lock_providers(st, ids, n);
+    enum store_rc rc = STORE_OK;
+    for (size_t i = 0; rc == STORE_OK && i < p->n_c; i++)
+        if (p->c[i].exists)
+            rc = held_providers(st, p->c[i].id, &ids, &n, &cap);
+    if (rc == STORE_OK) {
+        qsort(ids, n, sizeof(*ids), id_cmp);
+        rc = store_lock_providers(st, ids, n);
+    }
     free(ids);
     for (size_t i = 0; i < p->n_providers; i++)
         p->providers[i].gen = -1;
@@ -707,6 +739,18 @@ static enum store_rc consumer_delete_body(struct store *st, void *arg)
 
     if ((rc = acct_consumer_read(st, consumer_uuid, &id, NULL)) != STORE_OK)
         return rc;
+    if (store_locks_rows(st)) {
+        /* The delete bumps the blocks of the providers it leaves: take them
+         * in the writers' order first (plan_lock). */
+        long long *ids = NULL;
+        size_t n = 0, cap = 0;
+        rc = held_providers(st, id, &ids, &n, &cap);
+        if (rc == STORE_OK)
+            rc = store_lock_providers(st, ids, n);
+        free(ids);
+        if (rc != STORE_OK)
+            return rc;
+    }
     struct sql *q = sql_get(st, STMT_CONSUMER_ALLOCATIONS_DELETE);
     sql_bind_i64(q, 1, id);
     if ((rc = sql_exec(q)) == STORE_OK)

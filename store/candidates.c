@@ -251,18 +251,38 @@ struct cand_run {
     cand_summary_fn *on_summary;
     void *arg;
     struct cand_failure *fail;
+    struct store *st; /* of the running unit */
 };
+
+/* The engine's output goes to the caller through these two, which tell
+ * the unit first (unit_emitted: once the caller has rows, the run is not
+ * repeated). The solver itself stays pure, without a struct store. */
+static int request_to_caller(void *arg, const struct cand_request *r)
+{
+    struct cand_run *c = arg;
+    unit_emitted(c->st);
+    return c->on_request(c->arg, r);
+}
+
+static int summary_to_caller(void *arg, const struct cand_summary *s)
+{
+    struct cand_run *c = arg;
+    unit_emitted(c->st);
+    return c->on_summary(c->arg, s);
+}
 
 static enum store_rc candidates_body(struct store *st, void *arg)
 {
     struct cand_run *c = arg;
     const struct cand_query *q = c->q;
+    c->st = st;
     struct engine e = {.st = st,
                        .q = q,
                        .sc = scratch_take(),
                        .query = {.randomize = q->randomize && !q->explain},
-                       .out = {.on_request = c->on_request, .on_summary = c->on_summary,
-                               .arg = c->arg},
+                       .out = {.on_request = request_to_caller,
+                               .on_summary = c->on_summary ? summary_to_caller : NULL,
+                               .arg = c},
                        .names = {.fetch = fetch_name_sql, .lenient = c->lenient}};
     memset(c->fail, 0, sizeof(*c->fail));
     enum store_rc rc = run(&e, c->fail);
@@ -286,7 +306,7 @@ static enum store_rc candidates_get(struct store *st, const struct cand_query *q
                                     cand_request_fn *on_request, cand_summary_fn *on_summary,
                                     void *arg, struct cand_failure *fail)
 {
-    struct cand_run c = {q, lenient, on_request, on_summary, arg, fail};
+    struct cand_run c = {q, lenient, on_request, on_summary, arg, fail, st};
     memset(fail, 0, sizeof(*fail));
     enum store_rc rc = store_unit(st, UNIT_READ, STORE_BUSY, candidates_body, &c);
     return rc != STORE_OK && fail->kind ? STORE_INVALID : rc;

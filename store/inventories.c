@@ -65,9 +65,13 @@ static enum store_rc inventories_list(struct store *st, const struct provider_re
     sql_bind_i64(q, 1, ref->id);
     enum store_rc rc;
     struct inventory inv;
-    while ((rc = sql_step(q)) == STORE_OK)
-        if ((rc = inventory_from_row(q, &inv)) != STORE_OK || r->on_row(r->arg, &inv) != 0)
+    while ((rc = sql_step(q)) == STORE_OK) {
+        if ((rc = inventory_from_row(q, &inv)) != STORE_OK)
             break;
+        unit_emitted(st);
+        if (r->on_row(r->arg, &inv) != 0)
+            break;
+    }
     sql_done(q);
     return rows_end(rc);
 }

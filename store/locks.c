@@ -20,6 +20,23 @@ enum store_rc store_lock_providers(struct store *st, const long long *ids, size_
     return sql_run(q);
 }
 
+static enum store_rc lock_table(struct store *st, enum stmt_id id)
+{
+    if (!st->ops)
+        return STORE_OK; /* SQLite: the write transaction already excludes every other */
+    return sql_run(sql_get(st, id));
+}
+
+enum store_rc store_lock_resource_classes(struct store *st)
+{
+    return lock_table(st, STMT_RESOURCE_CLASSES_LOCK);
+}
+
+enum store_rc store_lock_traits(struct store *st)
+{
+    return lock_table(st, STMT_TRAITS_LOCK);
+}
+
 bool store_locks_rows(const struct store *st)
 {
     return st->ops != NULL;

@@ -186,6 +186,7 @@ struct pg_pool {
     long long failed_at_ms;      /* when (monotonic) */
     long long retry_interval_ms; /* no new attempt sooner while down */
     unsigned long long attempts; /* connection attempts (opens and resets) */
+    long long lock_timeout_ms;   /* of write units; 0: none */
 };
 
 static long long now_ms(void)
@@ -392,6 +393,21 @@ enum store_rc pg_pool_begin(struct pg_pool *pool, PGconn *conn, const char *begi
     if (begin_once(conn, begin_sql))
         return STORE_OK;
     return PQstatus(conn) == CONNECTION_OK ? STORE_ERROR : STORE_BUSY;
+}
+
+void pg_pool_set_lock_timeout(struct pg_pool *pool, long long ms)
+{
+    pthread_mutex_lock(&pool->mu);
+    pool->lock_timeout_ms = ms;
+    pthread_mutex_unlock(&pool->mu);
+}
+
+long long pg_pool_lock_timeout(struct pg_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    long long ms = pool->lock_timeout_ms;
+    pthread_mutex_unlock(&pool->mu);
+    return ms;
 }
 
 void pg_pool_set_retry_interval(struct pg_pool *pool, long long ms)

@@ -71,6 +71,13 @@ void pg_pool_release(struct pg_pool *pool, PGconn *conn);
  * database is unreachable; STORE_ERROR (logged) for any other failure. */
 enum store_rc pg_pool_begin(struct pg_pool *pool, PGconn *conn, const char *begin_sql);
 
+/* How long a statement of a write unit may wait for a lock (PostgreSQL's
+ * lock_timeout, set per transaction by store/pg_unit.c) before it fails
+ * with 55P03, which the unit reports as STORE_BUSY. 0 (the default): wait
+ * as long as it takes. */
+void pg_pool_set_lock_timeout(struct pg_pool *pool, long long ms);
+long long pg_pool_lock_timeout(struct pg_pool *pool);
+
 /* Sets the retry interval (PG_RETRY_INTERVAL_MS by default; 0: try on
  * every borrow). */
 void pg_pool_set_retry_interval(struct pg_pool *pool, long long ms);

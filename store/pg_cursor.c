@@ -45,10 +45,11 @@ struct pg_seen {
 
 struct pg_backend {
     struct pg_pool *pool; /* borrowed */
-    pthread_mutex_t mu;   /* guards seen, nseen, prepares */
+    pthread_mutex_t mu;   /* guards seen, nseen, prepares, reruns */
     struct pg_seen *seen;
     size_t nseen;
     unsigned prepares;
+    unsigned long long reruns; /* runs of units beyond their first */
     struct tree_cache *trees; /* the candidates engine's, shared by the handles: owned */
 };
 
@@ -79,6 +80,14 @@ unsigned pg_backend_prepares(struct pg_backend *be)
 {
     pthread_mutex_lock(&be->mu);
     unsigned n = be->prepares;
+    pthread_mutex_unlock(&be->mu);
+    return n;
+}
+
+unsigned long long pg_backend_reruns(struct pg_backend *be)
+{
+    pthread_mutex_lock(&be->mu);
+    unsigned long long n = be->reruns;
     pthread_mutex_unlock(&be->mu);
     return n;
 }
@@ -456,8 +465,22 @@ static enum store_rc pg_unit(struct store *st, enum unit_kind kind, enum store_r
     if (ps->unit)
         return fn(st, arg); /* inside another unit: join its transaction */
     struct unit_call c = {ps, fn, arg};
-    return pg_unit_run(ps->be->pool, kind == UNIT_READ ? PG_UNIT_READ : PG_UNIT_WRITE, exhausted,
-                       unit_body, &c, NULL);
+    unsigned runs = 0;
+    enum store_rc rc = pg_unit_run(ps->be->pool, kind == UNIT_READ ? PG_UNIT_READ : PG_UNIT_WRITE,
+                                   exhausted, unit_body, &c, &runs);
+    if (runs > 1) {
+        pthread_mutex_lock(&ps->be->mu);
+        ps->be->reruns += runs - 1;
+        pthread_mutex_unlock(&ps->be->mu);
+    }
+    return rc;
+}
+
+static void pg_emitted(struct store *st)
+{
+    struct pg_unit *u = ((struct pg_store *)st)->unit;
+    if (u)
+        u->emitted = true;
 }
 
 static const struct sql_ops pg_ops = {
@@ -478,4 +501,5 @@ static const struct sql_ops pg_ops = {
     .insert_id = pg_insert_id,
     .done = pg_done,
     .unit = pg_unit,
+    .emitted = pg_emitted,
 };

@@ -39,4 +39,9 @@ int pg_prepare_all(PGconn *conn, char *err, size_t errsz);
  * for tests. */
 unsigned pg_backend_prepares(struct pg_backend *be);
 
+/* How many times units ran again after a serialization failure, a
+ * deadlock or a lost connection (runs beyond each unit's first): for tests
+ * and metrics. */
+unsigned long long pg_backend_reruns(struct pg_backend *be);
+
 #endif

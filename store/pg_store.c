@@ -2,6 +2,7 @@
  * migrations at start, request handles, and the health check. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -35,10 +36,50 @@ static int migrate(struct pg_pool *pool, char *err, size_t errsz)
     return rc;
 }
 
-struct pg_store_pool *pg_store_pool_open(const char *conninfo, unsigned n, char *err,
-                                         size_t errsz)
+static long long mono_ms(void)
 {
-    struct pg_pool *pool = pg_pool_open(conninfo, n, err, errsz);
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+#define WAIT_FIRST_PAUSE_MS 250
+#define WAIT_MAX_PAUSE_MS   5000
+#define WAIT_LOG_EVERY_MS   5000
+
+/* pg_pool_open(), tried again while the database cannot be reached and
+ * wait allows (store_pool_open_wait). Only the connection is waited for: a
+ * migration that fails is an error at once. */
+static struct pg_pool *pool_open_waiting(const char *conninfo, unsigned n,
+                                         const struct pg_wait *wait, char *err, size_t errsz)
+{
+    long long deadline = mono_ms() + (long long)(wait ? wait->seconds : 0) * 1000;
+    long long pause = WAIT_FIRST_PAUSE_MS, logged = 0;
+    for (;;) {
+        struct pg_pool *pool = pg_pool_open(conninfo, n, err, errsz);
+        long long now = mono_ms();
+        if (pool || now >= deadline)
+            return pool;
+        if (!logged || now - logged >= WAIT_LOG_EVERY_MS) {
+            log_msg(LOG_WARN, "store: %s; waiting for it (--db-wait: %lld s left)", err,
+                    (deadline - now + 999) / 1000);
+            logged = now;
+        }
+        long long ms = pause < deadline - now ? pause : deadline - now;
+        struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+        pause = pause * 2 < WAIT_MAX_PAUSE_MS ? pause * 2 : WAIT_MAX_PAUSE_MS;
+        if (wait->stop && wait->stop(wait->stop_arg)) {
+            snprintf(err, errsz, "stopped while waiting for the database");
+            return NULL;
+        }
+    }
+}
+
+struct pg_store_pool *pg_store_pool_open(const char *conninfo, unsigned n,
+                                         const struct pg_wait *wait, char *err, size_t errsz)
+{
+    struct pg_pool *pool = pool_open_waiting(conninfo, n, wait, err, errsz);
     if (!pool)
         return NULL;
     if (migrate(pool, err, errsz) != 0) {
@@ -69,6 +110,11 @@ void pg_store_pool_close(struct pg_store_pool *p)
     pg_pool_close(p->pool);
     pthread_mutex_destroy(&p->mu);
     free(p);
+}
+
+void pg_store_pool_set_lock_timeout(struct pg_store_pool *p, unsigned ms)
+{
+    pg_pool_set_lock_timeout(p->pool, ms);
 }
 
 struct store *pg_store_pool_acquire(struct pg_store_pool *p)

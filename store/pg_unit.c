@@ -16,6 +16,20 @@ static const char *const begin_sql[] = {
     [PG_UNIT_READ] = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 };
 
+/* BEGIN, and for a write the pool's lock_timeout, in one round trip: a
+ * write stuck behind a lock (another node's transaction that hangs, a
+ * long DDL) fails with 55P03 after it instead of holding its worker
+ * forever. SET LOCAL ends with the transaction. Reads take no row locks
+ * (and no table lock that a writer's would block), so they need none. */
+static void begin_text(struct pg_pool *pool, enum pg_unit_kind kind, char *out, size_t size)
+{
+    long long ms = kind == PG_UNIT_WRITE ? pg_pool_lock_timeout(pool) : 0;
+    if (ms > 0)
+        snprintf(out, size, "%s; SET LOCAL lock_timeout = %lld", begin_sql[kind], ms);
+    else
+        snprintf(out, size, "%s", begin_sql[kind]);
+}
+
 static bool state_is(const char *state, const char *want)
 {
     return strncmp(state, want, strlen(want)) == 0;
@@ -49,8 +63,12 @@ enum store_rc pg_unit_check(struct pg_unit *u, const PGresult *res, const char *
         return STORE_DUPLICATE;
     if (state_is(u->sqlstate, "23503"))
         return STORE_IN_USE;
-    if (state_is(u->sqlstate, "55P03") || state_is(u->sqlstate, "57014"))
+    if (state_is(u->sqlstate, "55P03") || state_is(u->sqlstate, "57014")) {
+        log_msg(LOG_WARN, "store: %s: %s", what,
+                state_is(u->sqlstate, "55P03") ? "waited longer than --db-lock-timeout for a lock"
+                                      : "cancelled (statement timeout)");
         return STORE_BUSY;
+    }
     char why[512];
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     pg_error_line(primary ? primary : PQerrorMessage(u->conn), why, sizeof(why));
@@ -101,7 +119,9 @@ enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum sto
         bool commit_lost = false;
         if ((rc = pg_pool_acquire(pool, &u.conn)) != STORE_OK)
             break;
-        rc = pg_pool_begin(pool, u.conn, begin_sql[kind]);
+        char begin[128];
+        begin_text(pool, kind, begin, sizeof(begin));
+        rc = pg_pool_begin(pool, u.conn, begin);
         if (rc == STORE_OK) {
             runs++;
             rc = run_once(&u, fn, arg, &commit_lost);
@@ -109,6 +129,13 @@ enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum sto
         pg_pool_release(pool, u.conn);
         if (rc == STORE_OK || commit_lost)
             break;
+        if (u.emitted && (u.retryable || u.lost)) {
+            /* A second run would hand the caller its rows again. */
+            log_msg(LOG_WARN, "store: unit of work %s after it returned rows; not run again",
+                    u.lost ? "lost its connection" : "aborted");
+            rc = u.lost ? STORE_BUSY : exhausted;
+            break;
+        }
         if (u.retryable && retries < PG_UNIT_RETRIES) {
             retries++;
             log_msg(LOG_DEBUG, "store: unit of work aborted (SQLSTATE %s), retry %u", u.sqlstate,

@@ -13,7 +13,13 @@
  *   - a connection lost before COMMIT was sent lost nothing: the unit runs
  *     once more on a reset connection; lost during COMMIT the outcome is
  *     unknown, so STORE_BUSY and no retry;
- *   - an unreachable database is STORE_BUSY at once. */
+ *   - an unreachable database is STORE_BUSY at once;
+ *   - a write waits for a lock at most the pool's lock timeout
+ *     (pg_pool_set_lock_timeout), then fails with 55P03: STORE_BUSY;
+ *   - a body that has handed rows to its caller (u->emitted, set through
+ *     unit_emitted() in store/sql.h) is never run again: a serialization
+ *     failure or deadlock then gives the exhausted result at once, a lost
+ *     connection STORE_BUSY. */
 #ifndef PLACID_STORE_PG_UNIT_H
 #define PLACID_STORE_PG_UNIT_H
 
@@ -37,6 +43,7 @@ struct pg_unit {
     char sqlstate[6];  /* of the last failed statement ("" when none) */
     bool retryable;    /* that failure was 40001 or 40P01 */
     bool lost;         /* the connection broke */
+    bool emitted;      /* the body handed rows to its caller: never run again */
 };
 
 /* The body: runs its statements on u->conn and returns STORE_OK to commit,

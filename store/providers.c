@@ -379,9 +379,13 @@ enum store_rc store_provider_list(struct store *st, const struct provider_filter
 
     struct provider row;
     enum store_rc rc;
-    while ((rc = sql_step(q)) == STORE_OK)
-        if ((rc = provider_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
+    while ((rc = sql_step(q)) == STORE_OK) {
+        if ((rc = provider_from_row(q, &row)) != STORE_OK)
             break;
+        unit_emitted(st);
+        if (on_row(arg, &row) != 0)
+            break;
+    }
     sql_done(q);
     return rows_end(rc);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "store/internal.h"
+#include "store/locks.h"
 
 /* STORE_OK, or STORE_ERROR when the name does not fit (never cut). */
 static enum store_rc class_from_row(struct sql *q, struct resource_class *out)
@@ -19,7 +20,10 @@ enum store_rc store_resource_classes_list(struct store *st, store_class_row_fn *
     enum store_rc rc;
     while ((rc = sql_step(q)) == STORE_OK) {
         struct resource_class row;
-        if ((rc = class_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
+        if ((rc = class_from_row(q, &row)) != STORE_OK)
+            break;
+        unit_emitted(st);
+        if (on_row(arg, &row) != 0)
             break;
     }
     sql_done(q);
@@ -39,7 +43,8 @@ enum store_rc store_resource_class_get(struct store *st, const char *name,
 }
 
 /* Placement picks max(10000, highest id + 1); the write unit serialises
- * writers, so the id cannot be taken between the MAX and the INSERT. */
+ * writers (on PostgreSQL under store_lock_resource_classes), so the id
+ * cannot be taken between the MAX and the INSERT. */
 static enum store_rc insert_custom_class(struct store *st, const char *name)
 {
     struct sql *q = sql_get(st, STMT_RESOURCE_CLASS_INSERT);
@@ -63,6 +68,12 @@ static enum store_rc class_create_body(struct store *st, void *arg)
     struct class_write *w = arg;
     w->is_new = false;
     enum store_rc rc = store_resource_class_get(st, w->name, &w->row);
+    if (rc == STORE_NOT_FOUND && store_locks_rows(st)) {
+        /* Another node may be creating it (or another class) right now:
+         * wait for it, then look again. */
+        if ((rc = store_lock_resource_classes(st)) == STORE_OK)
+            rc = store_resource_class_get(st, w->name, &w->row);
+    }
     if (rc == STORE_NOT_FOUND) {
         if ((rc = insert_custom_class(st, w->name)) != STORE_OK ||
             (rc = store_resource_class_get(st, w->name, &w->row)) != STORE_OK)

@@ -95,10 +95,27 @@ enum unit_kind {
 
 /* The body of a unit: runs its statements on st, returns STORE_OK to
  * commit, anything else to roll back. It may run more than once (the
- * PostgreSQL backend retries it after a serialization failure or a
- * deadlock), so it keeps its results in arg and resets them at its start,
- * and has no effect outside the database before it returns. */
+ * PostgreSQL backend retries it after a serialization failure, a deadlock
+ * or a connection lost before COMMIT), so it keeps its results in arg and
+ * resets them at its start, and has no effect outside the database before
+ * it returns, with one exception: rows it hands to its caller's callback
+ * (a list streamed to the API). It calls unit_emitted() before each such
+ * call, and a unit that has emitted is never run again: see
+ * unit_emitted(). */
 typedef enum store_rc unit_fn(struct store *st, void *arg);
+
+/* Tells the unit running on st that its body is about to hand a row to
+ * its caller (a row callback). From then on the unit is not run again:
+ * a failure that would have been retried (serialization failure,
+ * deadlock, connection lost) ends it with its exhausted result or
+ * STORE_BUSY, and the caller discards what it received, as it does for
+ * any failure. Why not retry: the caller has already seen rows that a
+ * second run would hand it again (duplicates, or a mix of two
+ * snapshots); buffering every row type until COMMIT would cost a copy of
+ * every list on the common path for a failure that needs a server
+ * restart, and the client retries a 503 anyway. Outside a unit, and on
+ * SQLite (which never retries), it does nothing. */
+void unit_emitted(struct store *st);
 
 /* Runs fn(st, arg) inside one transaction of kind: commits when it returns
  * STORE_OK, rolls back otherwise. exhausted is the result when every retry
@@ -136,6 +153,7 @@ struct sql_ops {
     void (*done)(struct sql *q);
     enum store_rc (*unit)(struct store *st, enum unit_kind kind, enum store_rc exhausted,
                           unit_fn *fn, void *arg); /* UNIT_GROUPED_WRITE may run as UNIT_WRITE */
+    void (*emitted)(struct store *st);
 };
 
 struct sql {

@@ -163,6 +163,16 @@ static const char *const pg_override[STMT__COUNT] = {
         " SELECT DISTINCT root_id >> 6, 1 FROM providers"
         " WHERE id = ANY($1::bigint[]) AND root_id <> 0 ORDER BY 1"
         " ON CONFLICT (block) DO UPDATE SET version = t.version + 1",
+    /* A new custom class or trait: one creator at a time on the whole
+     * database. SHARE ROW EXCLUSIVE conflicts with itself and with every
+     * INSERT/UPDATE/DELETE of the table (which it waits for), not with
+     * reads or foreign-key checks, so the lookup that follows it sees
+     * every name committed before, and the class id max(10000, max + 1)
+     * cannot be taken by another node between the MAX and the INSERT. */
+    [STMT_RESOURCE_CLASSES_LOCK] =
+        "LOCK TABLE resource_classes IN SHARE ROW EXCLUSIVE MODE",
+    [STMT_TRAITS_LOCK] =
+        "LOCK TABLE traits IN SHARE ROW EXCLUSIVE MODE",
 };
 /* clang-format on */
 

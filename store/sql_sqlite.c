@@ -389,5 +389,10 @@ const char *const sqlite_sql[STMT__COUNT] = {
     [STMT_TREE_BLOCKS_TOUCH] =
         "UPDATE tree_versions SET version = version + 1 WHERE block IN"
         " (SELECT root_id >> 6 FROM providers WHERE id IN (SELECT value FROM json_each(?1)))",
+    /* No rows, no parameters, nothing done (LOCK TABLE on PostgreSQL). */
+    [STMT_RESOURCE_CLASSES_LOCK] =
+        "UPDATE resource_classes SET id = id WHERE 0",
+    [STMT_TRAITS_LOCK] =
+        "UPDATE traits SET id = id WHERE 0",
 };
 /* clang-format on */

@@ -224,6 +224,12 @@ static enum store_rc grouped_job(struct store *st, void *arg)
     return unit_run(st, UNIT_WRITE, g->fn, g->arg);
 }
 
+void unit_emitted(struct store *st)
+{
+    if (st->ops)
+        st->ops->emitted(st);
+}
+
 enum store_rc store_unit(struct store *st, enum unit_kind kind, enum store_rc exhausted,
                          unit_fn *fn, void *arg)
 {

@@ -118,7 +118,9 @@
     X(CAND_AGG_HAS) \
     /* store/locks.c (PostgreSQL's write order; SQLite never runs them) */ \
     X(PROVIDERS_LOCK) \
-    X(TREE_BLOCKS_TOUCH)
+    X(TREE_BLOCKS_TOUCH) \
+    X(RESOURCE_CLASSES_LOCK) \
+    X(TRAITS_LOCK)
 
 enum stmt_id {
 #define X(id) STMT_##id,

@@ -351,9 +351,10 @@ static void pool_adopt(struct store_pool *pool, struct store *st)
 }
 
 /* A pool of the PostgreSQL backend, behind the same functions. */
-static struct store_pool *pool_open_pg(const char *conninfo, unsigned n, char *err, size_t errsz)
+static struct store_pool *pool_open_pg(const char *conninfo, unsigned n,
+                                       const struct pg_wait *wait, char *err, size_t errsz)
 {
-    struct pg_store_pool *pg = pg_store_pool_open(conninfo, n ? n : 1, err, errsz);
+    struct pg_store_pool *pg = pg_store_pool_open(conninfo, n ? n : 1, wait, err, errsz);
     if (!pg)
         return NULL;
     struct store_pool *pool = xcalloc(1, sizeof(*pool));
@@ -364,7 +365,7 @@ static struct store_pool *pool_open_pg(const char *conninfo, unsigned n, char *e
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz)
 {
     if (store_db_is_postgresql(path) && store_pg_preview_on())
-        return pool_open_pg(path, n, err, errsz);
+        return pool_open_pg(path, n, NULL, err, errsz);
     struct store *first = store_open(path, err, errsz);
     if (!first)
         return NULL;
@@ -397,6 +398,16 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
     return pool;
 }
 
+struct store_pool *store_pool_open_wait(const char *path, unsigned n, unsigned wait_seconds,
+                                        bool (*stop)(void *arg), void *stop_arg, char *err,
+                                        size_t errsz)
+{
+    if (!(store_db_is_postgresql(path) && store_pg_preview_on()) || wait_seconds == 0)
+        return store_pool_open(path, n, err, errsz);
+    struct pg_wait wait = {wait_seconds, stop, stop_arg};
+    return pool_open_pg(path, n, &wait, err, errsz);
+}
+
 void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *out)
 {
     if (pool->pg) {
@@ -405,6 +416,12 @@ void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *o
     }
     gc_stats(pool->gc, &out->batches, &out->grouped_writes);
     out->wal_restarts = ckpt_restarts(pool->ck);
+}
+
+void store_pool_set_db_lock_timeout(struct store_pool *pool, unsigned ms)
+{
+    if (pool->pg)
+        pg_store_pool_set_lock_timeout(pool->pg, ms);
 }
 
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)

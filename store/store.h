@@ -54,6 +54,17 @@ bool store_pg_preview_on(void);
  * PostgreSQL conninfo (store_db_is_postgresql) opens that backend instead:
  * n connections at most, its own commits (no group commit, no WAL). */
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz);
+
+/* store_pool_open(), except that a PostgreSQL database that cannot be
+ * reached (its server still starting, say, in containers started
+ * together) is tried again until it answers or wait_seconds have passed
+ * (--db-wait): pauses of 0.25 s doubling up to 5 s, a log line at most
+ * every 5 s. stop (may be NULL) is asked between attempts; when it returns
+ * true the wait ends at once (NULL, "stopped while waiting for the
+ * database" in err). 0 seconds, or SQLite: store_pool_open(). */
+struct store_pool *store_pool_open_wait(const char *path, unsigned n, unsigned wait_seconds,
+                                        bool (*stop)(void *arg), void *stop_arg, char *err,
+                                        size_t errsz);
 void store_pool_close(struct store_pool *pool);
 
 /* Borrows a connection (opening one if none is free and fewer than n are
@@ -79,6 +90,13 @@ void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *o
  * STORE_TREE_CACHE_DEFAULT. */
 #define STORE_TREE_CACHE_DEFAULT ((size_t)64 << 20)
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes);
+
+/* How long a write on PostgreSQL may wait for a lock another transaction
+ * holds (say a claim behind another node's claim that hangs) before it
+ * gives up with STORE_BUSY (503 with Retry-After); 0: as long as it takes
+ * (the default of a pool). SQLite's writers do not wait on row locks:
+ * nothing there. */
+void store_pool_set_db_lock_timeout(struct store_pool *pool, unsigned ms);
 
 /* Bytes of a fixed buffer that holds any stored text of at most chars
  * characters (Placement's maxLength counts characters; UTF-8 takes up to 4

@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 #include "store/internal.h"
+#include "store/locks.h"
 
 static const char CUSTOM_PREFIX[] = "CUSTOM_";
 
@@ -20,12 +21,16 @@ static enum store_rc trait_from_row(struct sql *q, struct trait *out)
 
 /* Steps q (already bound) to the end, handing each row to on_row, then
  * resets it. */
-static enum store_rc stream_traits(struct sql *q, store_trait_row_fn *on_row, void *arg)
+static enum store_rc stream_traits(struct store *st, struct sql *q, store_trait_row_fn *on_row,
+                                   void *arg)
 {
     enum store_rc rc;
     while ((rc = sql_step(q)) == STORE_OK) {
         struct trait row;
-        if ((rc = trait_from_row(q, &row)) != STORE_OK || on_row(arg, &row) != 0)
+        if ((rc = trait_from_row(q, &row)) != STORE_OK)
+            break;
+        unit_emitted(st);
+        if (on_row(arg, &row) != 0)
             break;
     }
     sql_done(q);
@@ -59,7 +64,7 @@ enum store_rc store_traits_list(struct store *st, const struct trait_filter *f,
     sql_bind_text(q, 2, pattern);
     if (f && f->associated >= 0)
         sql_bind_i64(q, 3, f->associated ? 1 : 0);
-    enum store_rc rc = stream_traits(q, on_row, arg);
+    enum store_rc rc = stream_traits(st, q, on_row, arg);
     free(pattern);
     return rc;
 }
@@ -86,6 +91,11 @@ static enum store_rc trait_ensure_body(struct store *st, void *arg)
     struct trait_write *w = arg;
     w->is_new = false;
     enum store_rc rc = store_trait_get(st, w->name, &w->row);
+    if (rc == STORE_NOT_FOUND && store_locks_rows(st)) {
+        /* Another node may be creating it right now: wait, look again. */
+        if ((rc = store_lock_traits(st)) == STORE_OK)
+            rc = store_trait_get(st, w->name, &w->row);
+    }
     if (rc != STORE_NOT_FOUND)
         return rc;
     struct sql *q = sql_get(st, STMT_TRAIT_INSERT);
@@ -171,7 +181,7 @@ static enum store_rc provider_traits_list(struct store *st, long long provider_i
 {
     struct sql *q = sql_get(st, STMT_PROVIDER_TRAITS);
     sql_bind_i64(q, 1, provider_id);
-    return stream_traits(q, on_row, arg);
+    return stream_traits(st, q, on_row, arg);
 }
 
 struct traits_read {
@@ -229,7 +239,12 @@ static enum store_rc traits_replace_body(struct store *st, void *arg)
     struct traits_replace *r = arg;
     enum store_rc rc;
     r->changed = 0;
-    if ((rc = check_generation(st, r->provider_id, r->generation)) != STORE_OK ||
+    /* The provider (and its block) first, in the writers' order
+     * (store/locks.h): the trait rows' trigger bumps the block before the
+     * generation bump takes the provider row, the reverse of a claim's
+     * order, and the two would deadlock. */
+    if ((rc = store_lock_providers(st, &r->provider_id, 1)) != STORE_OK ||
+        (rc = check_generation(st, r->provider_id, r->generation)) != STORE_OK ||
         (rc = exec_counting(st, STMT_PROVIDER_TRAITS_REMOVE, r->provider_id, r->trait_ids, r->n,
                             &r->changed)) != STORE_OK ||
         (rc = exec_counting(st, STMT_PROVIDER_TRAITS_ADD, r->provider_id, r->trait_ids, r->n,

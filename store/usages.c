@@ -7,7 +7,8 @@ struct usages_read {
     void *arg;
 };
 
-static enum store_rc stream_usages(struct sql *q, store_usage_fn *on_row, void *arg)
+static enum store_rc stream_usages(struct store *st, struct sql *q, store_usage_fn *on_row,
+                                   void *arg)
 {
     /* Columns: group name (or NULL), class name, sum, consumer count. */
     struct usage_row row;
@@ -17,6 +18,7 @@ static enum store_rc stream_usages(struct sql *q, store_usage_fn *on_row, void *
         row.resource_class = sql_col_text(q, 1);
         row.used = sql_col_i64(q, 2);
         row.consumer_count = sql_col_i64(q, 3);
+        unit_emitted(st);
         if (on_row(arg, &row) != 0)
             break;
     }
@@ -29,7 +31,7 @@ static enum store_rc provider_usages(struct store *st, const struct provider_ref
     struct usages_read *r = arg;
     struct sql *q = sql_get(st, STMT_PROVIDER_USAGES);
     sql_bind_i64(q, 1, ref->id);
-    return stream_usages(q, r->on_row, r->arg);
+    return stream_usages(st, q, r->on_row, r->arg);
 }
 
 enum store_rc store_provider_usages(struct store *st, const char *uuid, struct provider_ref *ref,
@@ -49,5 +51,5 @@ enum store_rc store_usages_by_project(struct store *st, const char *project_id,
     sql_bind_text(q, 2, user_id);
     sql_bind_i64(q, 3, (long long)grouping);
     sql_bind_text(q, 4, consumer_type);
-    return stream_usages(q, on_row, arg);
+    return stream_usages(st, q, on_row, arg);
 }

@@ -212,6 +212,35 @@ START_TEST(a_connection_lost_before_commit_is_run_again_once)
 }
 END_TEST
 
+/* A body that has handed rows to its caller (u->emitted) and then fails
+ * in a way that would be retried: not run again. *(int *)arg picks the
+ * failure: 0 the connection is lost, 1 a serialization failure. */
+static enum store_rc emit_then_fail(struct pg_unit *u, void *arg)
+{
+    enum store_rc rc = exec(u, "UPDATE t SET v = v + 1 WHERE k = 1");
+    if (rc != STORE_OK)
+        return rc;
+    u->emitted = true;
+    if (*(int *)arg == 0)
+        return exec(u, "SELECT pg_terminate_backend(pg_backend_pid())");
+    return exec(u, "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '40001'; END $$");
+}
+
+START_TEST(a_unit_that_emitted_rows_is_not_run_again)
+{
+    unsigned runs;
+    int lost = 0, serialization = 1;
+    ck_assert_int_eq(pg_unit_run(pool, PG_UNIT_WRITE, STORE_CONFLICT, emit_then_fail, &lost, &runs),
+                     STORE_BUSY);
+    ck_assert_uint_eq(runs, 1);
+    ck_assert_int_eq(pg_unit_run(pool, PG_UNIT_WRITE, STORE_CONFLICT, emit_then_fail,
+                                 &serialization, &runs),
+                     STORE_CONFLICT);
+    ck_assert_uint_eq(runs, 1);
+    ck_assert_int_eq(pg_test_value(uri, "SELECT v FROM t WHERE k = 1"), 0);
+}
+END_TEST
+
 static enum store_rc bump(struct pg_unit *u, void *arg)
 {
     (void)arg;
@@ -246,6 +275,7 @@ int main(void)
     tcase_add_test(tc, a_deadlock_is_retried_and_both_writers_commit);
     tcase_add_test(tc, a_read_unit_sees_one_snapshot_and_cannot_write);
     tcase_add_test(tc, a_connection_lost_before_commit_is_run_again_once);
+    tcase_add_test(tc, a_unit_that_emitted_rows_is_not_run_again);
     tcase_add_test(tc, an_unreachable_database_is_busy_and_recovers);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
