@@ -12,7 +12,8 @@
  *     409, for units that carry a generation; STORE_BUSY, 503, else);
  *   - a connection lost before COMMIT was sent lost nothing: the unit runs
  *     once more on a reset connection; lost during COMMIT the outcome is
- *     unknown, so STORE_BUSY and no retry;
+ *     unknown, so STORE_BUSY and no retry (a read's COMMIT changes
+ *     nothing: its reads are done, so STORE_OK);
  *   - an unreachable database is STORE_BUSY at once;
  *   - a write waits for a lock at most the pool's lock timeout
  *     (pg_pool_set_lock_timeout), then fails with 55P03: STORE_BUSY;

@@ -241,6 +241,37 @@ START_TEST(a_unit_that_emitted_rows_is_not_run_again)
 }
 END_TEST
 
+/* The connection breaks after the last read of a read unit, before its
+ * COMMIT: the reads are done, in one snapshot, and COMMIT would change
+ * nothing, so the unit succeeded (it answered 503 before), run once. */
+static enum store_rc read_then_lose_the_connection(struct pg_unit *u, void *arg)
+{
+    long long *count = arg;
+    PGresult *res = PQexec(u->conn, "SELECT count(*) FROM t");
+    enum store_rc rc = pg_unit_check(u, res, "count");
+    if (rc == STORE_OK)
+        *count = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (rc != STORE_OK)
+        return rc;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)::int", PQbackendPID(u->conn));
+    ck_assert_int_eq(pg_test_value(uri, sql), 1);
+    return STORE_OK;
+}
+
+START_TEST(a_read_unit_whose_commit_is_lost_has_succeeded)
+{
+    unsigned runs;
+    long long count = -1;
+    ck_assert_int_eq(pg_unit_run(pool, PG_UNIT_READ, STORE_BUSY, read_then_lose_the_connection,
+                                 &count, &runs),
+                     STORE_OK);
+    ck_assert_uint_eq(runs, 1);
+    ck_assert_int_eq(count, 2);
+}
+END_TEST
+
 static enum store_rc bump(struct pg_unit *u, void *arg)
 {
     (void)arg;
@@ -276,6 +307,7 @@ int main(void)
     tcase_add_test(tc, a_read_unit_sees_one_snapshot_and_cannot_write);
     tcase_add_test(tc, a_connection_lost_before_commit_is_run_again_once);
     tcase_add_test(tc, a_unit_that_emitted_rows_is_not_run_again);
+    tcase_add_test(tc, a_read_unit_whose_commit_is_lost_has_succeeded);
     tcase_add_test(tc, an_unreachable_database_is_busy_and_recovers);
     suite_add_tcase(s, tc);
     return pg_test_run_suite(s);
