@@ -102,6 +102,7 @@ struct plan {
     size_t n_providers, cap_providers;
     struct plan_old *old;
     size_t n_old, cap_old;
+    bool old_read; /* every existing consumer's old rows are in old (plan_lock) */
 };
 
 static void plan_free(struct plan *p)
@@ -241,10 +242,10 @@ static enum store_rc plan_prepare(struct store *st, const struct consumer_allocs
 
 /* ---- Execution: old allocations ---- */
 
-/* Reads a consumer's allocations (kept for the overage rule) and deletes
- * them. An emptied consumer touches the providers they were on: upstream
+/* Reads a consumer's allocations into p->old (kept for the overage rule).
+ * An emptied consumer touches the providers they were on: upstream
  * rewrites them with used = 0. */
-static enum store_rc consumer_clear(struct store *st, struct plan *p, struct plan_consumer *pc)
+static enum store_rc consumer_old_read(struct store *st, struct plan *p, struct plan_consumer *pc)
 {
     struct sql *q = sql_get(st, STMT_CONSUMER_ALLOCATIONS);
     sql_bind_i64(q, 1, pc->id);
@@ -262,9 +263,14 @@ static enum store_rc consumer_clear(struct store *st, struct plan *p, struct pla
             plan_touch(p, o->provider_id, -1);
     }
     sql_done(q);
-    if ((rc = rows_end(rc)) != STORE_OK)
-        return rc;
-    return sql_run_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, pc->id);
+    return rows_end(rc);
+}
+
+/* Deletes a consumer's allocations, read first unless plan_lock did. */
+static enum store_rc consumer_clear(struct store *st, struct plan *p, struct plan_consumer *pc)
+{
+    enum store_rc rc = p->old_read ? STORE_OK : consumer_old_read(st, p, pc);
+    return rc == STORE_OK ? sql_run_id(st, STMT_CONSUMER_ALLOCATIONS_DELETE, pc->id) : rc;
 }
 
 /* ---- Execution: capacity ---- */
@@ -555,10 +561,11 @@ static enum store_rc held_providers(struct store *st, long long consumer_id, lon
  * orders and deadlock), and extra[0..n_extra-1], in ascending id order;
  * then forgets the generations read before the lock (provider_bump reads
  * them again), so a claim that waited for another one sees its allocations
- * and its bump. The held allocations are read before the lock: a writer of
- * the same consumer that commits in between changes its generation, so
- * this write then fails its consumer compare-and-set (409) whatever it
- * locked. Nothing at all on SQLite. */
+ * and its bump. The old allocations are read here, before the lock, once
+ * (consumer_clear then only deletes them): a writer of the same consumer
+ * that commits in between changes its generation, so this write then
+ * fails its consumer compare-and-set (409) whatever it read or locked.
+ * Nothing at all on SQLite. */
 static enum store_rc plan_lock(struct store *st, struct plan *p, const long long *extra,
                                size_t n_extra)
 {
@@ -573,7 +580,13 @@ static enum store_rc plan_lock(struct store *st, struct plan *p, const long long
     enum store_rc rc = STORE_OK;
     for (size_t i = 0; rc == STORE_OK && i < p->n_c; i++)
         if (p->c[i].exists)
-            rc = held_providers(st, p->c[i].id, &ids, &n, &cap);
+            rc = consumer_old_read(st, p, &p->c[i]);
+    p->old_read = rc == STORE_OK;
+    if (p->n_old > 0) {
+        ids = xrealloc(ids, (n + p->n_old) * sizeof(*ids));
+        for (size_t i = 0; i < p->n_old; i++)
+            ids[n++] = p->old[i].provider_id;
+    }
     if (rc == STORE_OK) {
         qsort(ids, n, sizeof(*ids), id_cmp);
         rc = store_lock_providers(st, ids, n);
