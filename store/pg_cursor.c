@@ -75,6 +75,11 @@ void pg_backend_close(struct pg_backend *be)
     free(be);
 }
 
+void pg_backend_set_tree_cache(struct pg_backend *be, size_t bytes)
+{
+    tree_cache_set_budget(be->trees, bytes);
+}
+
 unsigned pg_backend_prepares(struct pg_backend *be)
 {
     pthread_mutex_lock(&be->mu);

@@ -71,6 +71,11 @@ void pg_store_pool_close(struct pg_store_pool *p)
     free(p);
 }
 
+void pg_store_pool_set_tree_cache(struct pg_store_pool *p, size_t bytes)
+{
+    pg_backend_set_tree_cache(p->be, bytes);
+}
+
 struct store *pg_store_pool_acquire(struct pg_store_pool *p)
 {
     pthread_mutex_lock(&p->mu);

@@ -21,6 +21,10 @@ struct pg_store_pool *pg_store_pool_open(const char *conninfo, unsigned n, char 
                                          size_t errsz);
 void pg_store_pool_close(struct pg_store_pool *p);
 
+/* store_pool_set_tree_cache() on PostgreSQL: the budget of the node's
+ * tree cache, shared by its handles. */
+void pg_store_pool_set_tree_cache(struct pg_store_pool *p, size_t bytes);
+
 /* A handle for one request (it holds no connection: each unit of work
  * borrows one), and its return. */
 struct store *pg_store_pool_acquire(struct pg_store_pool *p);
@@ -40,6 +44,11 @@ static inline struct pg_store_pool *pg_store_pool_open(const char *conninfo, uns
     return NULL;
 }
 static inline void pg_store_pool_close(struct pg_store_pool *p) { (void)p; }
+static inline void pg_store_pool_set_tree_cache(struct pg_store_pool *p, size_t bytes)
+{
+    (void)p;
+    (void)bytes;
+}
 static inline struct store *pg_store_pool_acquire(struct pg_store_pool *p)
 {
     (void)p;

@@ -408,8 +408,10 @@ void store_pool_write_stats(struct store_pool *pool, struct store_write_stats *o
 
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)
 {
-    if (pool->pg)
-        return; /* the candidates engine is not on PostgreSQL yet */
+    if (pool->pg) {
+        pg_store_pool_set_tree_cache(pool->pg, bytes);
+        return;
+    }
     tree_cache_set_budget(pool->trees, bytes);
 }
 
