@@ -8,6 +8,14 @@
    claim through another node, and an inventory changed by another
    connection (psql), are seen by the caching node's next candidates query.
 
+2. The PostgreSQL figures on the metrics endpoint (promtool check metrics
+   clean) move when their event happens: the pool's size, open and in-use
+   gauges; a wait for the one connection (count and seconds); unit retries
+   after an injected 40001, 40P01 and a backend terminated mid-unit (a
+   trigger on providers); a reconnect after PostgreSQL restarted; 503s
+   while it is stopped (with connection failures), and service again
+   after it is back, without restarting placid.
+
 argv[1] is the placid binary. Exit 77 (skipped) when PostgreSQL cannot be
 installed here, except under CI=true."""
 import json
@@ -15,6 +23,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import uuid
 
 from helpers.placid_e2e import check, failures, free_port, http_call, launch, stop
@@ -147,6 +157,154 @@ def tree_cache(binary, tmp, pg):
                   f"{node.name} stops cleanly (exit {node.rc})", node.log[-1500:])
 
 
+# Failures on demand, by provider name: nextval() is not rolled back, so
+# each sequence lets the first attempts fail and the retry succeed.
+INJECT = """
+CREATE SEQUENCE inject_40001; CREATE SEQUENCE inject_40p01; CREATE SEQUENCE inject_lost;
+CREATE FUNCTION inject() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+  IF NEW.name = 'serialization' AND nextval('inject_40001') <= 2 THEN
+    RAISE EXCEPTION 'injected serialization failure' USING ERRCODE = '40001';
+  END IF;
+  IF NEW.name = 'deadlock' AND nextval('inject_40p01') <= 1 THEN
+    RAISE EXCEPTION 'injected deadlock' USING ERRCODE = '40P01';
+  END IF;
+  IF NEW.name = 'lost' AND nextval('inject_lost') <= 1 THEN
+    PERFORM pg_terminate_backend(pg_backend_pid());
+    PERFORM pg_sleep(5);
+  END IF;
+  IF NEW.name = 'slow' THEN
+    PERFORM pg_sleep(2);
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER inject BEFORE INSERT ON providers FOR EACH ROW EXECUTE FUNCTION inject();
+"""
+
+
+def promtool_clean(text):
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=60)
+    return r.returncode == 0, (r.stdout + r.stderr)[:500]
+
+
+def moved(before, after, name):
+    return after.get(name, 0) - before.get(name, 0)
+
+
+def pg_metrics(binary, tmp, pg):
+    uri = pg.create_db("ops")
+    node = Node(binary, tmp, uri, "ops", ["--db-connections", "1"])
+    if not check(node.ready, "a node with --db-connections 1 starts"):
+        node.stop()
+        print(node.log[-2000:])
+        return
+    try:
+        pg_metrics_steps(node, pg)
+    finally:
+        node.stop()
+        check(stopped_cleanly(node.rc, node.log), f"ops node stops cleanly (exit {node.rc})",
+              node.log[-1500:])
+
+
+def create(node, name):
+    return node.call("/resource_providers", "POST", {"name": name, "uuid": str(uuid.uuid4())})
+
+
+def pg_metrics_steps(node, pg):
+    _, _, raw = http_call(f"http://127.0.0.1:{node.mport}/metrics", timeout=30)
+    ok, why = promtool_clean(raw.decode())
+    check(ok, "promtool check metrics accepts the PostgreSQL node's metrics " + why)
+    m0 = node.metrics()
+    retries = 'placid_db_retries_total{reason="%s"}'
+    check(m0.get("placid_db_pool_size") == 1 and m0.get("placid_db_pool_open") == 1
+          and m0.get("placid_db_pool_in_use") == 0,
+          "pool gauges: size 1, open 1, in use 0 " + str(
+              [m0.get("placid_db_pool_" + k) for k in ("size", "open", "in_use")]))
+    check(all(m0.get(retries % r) == 0
+              for r in ("serialization_failure", "deadlock_detected", "connection_lost")),
+          "retries by reason start at 0")
+    rc, out = pg.sql("ops", INJECT)
+    if not check(rc == 0, f"the failure-injecting trigger is installed ({out})"):
+        return
+
+    for name, reason, n in (("serialization", "serialization_failure", 2),
+                            ("deadlock", "deadlock_detected", 1),
+                            ("lost", "connection_lost", 1)):
+        before = node.metrics()
+        st, doc = create(node, name)
+        after = node.metrics()
+        check(st == 200, f"POST provider '{name}' succeeds after its retries ({st})", doc)
+        check(moved(before, after, retries % reason) == n,
+              f"placid_db_retries_total{{reason=\"{reason}\"}} moved by {n} "
+              f"({moved(before, after, retries % reason)})")
+    check(moved(m0, after, "placid_db_reconnects_total") >= 1,
+          "the terminated backend's connection was re-established: reconnects moved")
+    st, doc = node.call("/resource_providers?name=lost")
+    check(st == 200 and len(doc.get("resource_providers", [])) == 1,
+          "the provider whose first attempt lost its connection exists once")
+
+    # The one connection held 2 s by a slow insert: a read waits for it.
+    before = node.metrics()
+    slow = threading.Thread(target=create, args=(node, "slow"))
+    slow.start()
+    time.sleep(0.5)
+    during = node.metrics()
+    check(during.get("placid_db_pool_in_use") == 1, "in use: 1 while the slow write runs")
+    st, _ = node.call("/resource_providers")
+    slow.join()
+    after = node.metrics()
+    check(st == 200, "a read while the one connection is busy waits, then succeeds")
+    check(moved(before, after, "placid_db_pool_waits_total") >= 1 and
+          moved(before, after, "placid_db_pool_wait_seconds_total") >= 0.5,
+          "pool waits and wait seconds moved (%s, %.2f s)" % (
+              moved(before, after, "placid_db_pool_waits_total"),
+              moved(before, after, "placid_db_pool_wait_seconds_total")))
+    check(after.get("placid_db_pool_in_use") == 0, "in use: 0 afterwards")
+
+    # Restarted while idle: the next request reconnects and succeeds.
+    before = node.metrics()
+    r = pg.pg("restart", pg.dir)
+    check(r.returncode == 0, f"PostgreSQL restarted ({r.stderr.strip()[-200:]})")
+    st, _ = node.call("/resource_providers")
+    after = node.metrics()
+    check(st == 200, f"the first request after the restart succeeds ({st})")
+    check(moved(before, after, "placid_db_reconnects_total") >= 1,
+          "placid_db_reconnects_total moved after the restart")
+
+    # Stopped: 503 with Retry-After, counted; back: served again.
+    before = node.metrics()
+    r = pg.pg("stop", pg.dir)
+    check(r.returncode == 0, "PostgreSQL stopped")
+    answers = []
+    for _ in range(3):
+        st, hdrs, _ = http_call(node.url + "/resource_providers", "GET", H, timeout=60)
+        answers.append((st, hdrs.get("Retry-After")))
+    during = node.metrics()
+    check(all(st == 503 and ra for st, ra in answers),
+          f"requests while PostgreSQL is down: 503 with Retry-After ({answers})")
+    check(moved(before, during, "placid_db_unavailable_total") == len(answers),
+          "placid_db_unavailable_total counts each of them (%s)" %
+          moved(before, during, "placid_db_unavailable_total"))
+    check(moved(before, during, "placid_db_connect_failures_total") >= 1,
+          "placid_db_connect_failures_total moved")
+    r = pg.pg("start", pg.dir)
+    check(r.returncode == 0, "PostgreSQL started again")
+    end, st = time.time() + 30, None
+    while time.time() < end:
+        st, _ = node.call("/resource_providers")
+        if st == 200:
+            break
+        time.sleep(0.3)
+    after = node.metrics()
+    check(st == 200, "placid serves again without a restart")
+    check(moved(during, after, "placid_db_reconnects_total") >= 1,
+          "placid_db_reconnects_total moved when the database came back")
+    _, _, raw = http_call(f"http://127.0.0.1:{node.mport}/metrics", timeout=30)
+    ok, why = promtool_clean(raw.decode())
+    check(ok, "promtool check metrics still accepts them " + why)
+
+
 def main():
     binary = sys.argv[1]
     pg = Throwaway()
@@ -159,6 +317,7 @@ def main():
         return 1
     try:
         tree_cache(binary, pg.top, pg)
+        pg_metrics(binary, pg.top, pg)
     finally:
         pg.down()
     print(f"{'FAIL' if failures else 'ok'}: pg_ops, {len(failures)} failure(s)")
