@@ -174,7 +174,7 @@ BEGIN
     PERFORM pg_sleep(5);
   END IF;
   IF NEW.name = 'slow' THEN
-    PERFORM pg_sleep(2);
+    PERFORM pg_sleep(3);
   END IF;
   RETURN NEW;
 END $$;
@@ -244,12 +244,16 @@ def pg_metrics_steps(node, pg):
     check(st == 200 and len(doc.get("resource_providers", [])) == 1,
           "the provider whose first attempt lost its connection exists once")
 
-    # The one connection held 2 s by a slow insert: a read waits for it.
+    # The one connection held 3 s by a slow insert: a read waits for it.
     before = node.metrics()
     slow = threading.Thread(target=create, args=(node, "slow"))
     slow.start()
-    time.sleep(0.5)
-    during = node.metrics()
+    end = time.time() + 10
+    while time.time() < end:
+        during = node.metrics()
+        if during.get("placid_db_pool_in_use") == 1:
+            break
+        time.sleep(0.05)
     check(during.get("placid_db_pool_in_use") == 1, "in use: 1 while the slow write runs")
     st, _ = node.call("/resource_providers")
     slow.join()
