@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "store/internal.h"
@@ -13,6 +14,7 @@
 #include "store/pg_unit.h"
 #include "store/sql.h"
 #include "store/sql_pg.h"
+#include "store/stats.h"
 #include "store/tree_cache.h"
 
 #define PG_MAX_PARAMS 16
@@ -74,6 +76,11 @@ void pg_backend_close(struct pg_backend *be)
     tree_cache_free(be->trees);
     free(be->seen);
     free(be);
+}
+
+void pg_backend_set_tree_cache(struct pg_backend *be, size_t bytes)
+{
+    tree_cache_set_budget(be->trees, bytes);
 }
 
 unsigned pg_backend_prepares(struct pg_backend *be)
@@ -332,21 +339,44 @@ static enum store_rc exec_on(struct pg_stmt *s, struct pg_unit *u)
     return rc;
 }
 
+/* Whether a statement only reads: its text starts with SELECT. */
+static bool reads_only(enum stmt_id id)
+{
+    const char *t = pg_sql_text(id);
+    t += strspn(t, " \t\n");
+    return strncasecmp(t, "SELECT", 6) == 0;
+}
+
 /* A statement outside any unit (a lookup the API makes on its own) runs
  * alone in autocommit on a borrowed connection, given back at once: the
- * whole result is already on this side. */
+ * whole result is already on this side. A read that finds its connection
+ * broken (say PostgreSQL restarted while it sat idle) runs once more on a
+ * reset one, as a unit would; a write is not repeated (it may have
+ * committed). */
 static enum store_rc exec_alone(struct pg_stmt *s)
 {
     struct pg_backend *be = s->owner->be;
-    struct pg_unit u = {0};
-    enum store_rc rc = pg_pool_acquire(be->pool, &u.conn);
-    if (rc != STORE_OK)
-        return rc;
-    rc = ensure_prepared(be, &u);
-    if (rc == STORE_OK)
-        rc = exec_on(s, &u);
-    pg_pool_release(be->pool, u.conn);
-    return rc;
+    for (int run = 0;; run++) {
+        struct pg_unit u = {0};
+        enum store_rc rc = pg_pool_acquire(be->pool, &u.conn);
+        if (rc != STORE_OK) {
+            if (rc == STORE_BUSY)
+                STORE_STAT_ADD(unavailable, 1);
+            return rc;
+        }
+        rc = ensure_prepared(be, &u);
+        if (rc == STORE_OK)
+            rc = exec_on(s, &u);
+        pg_pool_release(be->pool, u.conn);
+        if (!u.lost || run > 0 || !reads_only(s->base.id)) {
+            if (rc == STORE_BUSY && u.lost)
+                STORE_STAT_ADD(unavailable, 1);
+            return rc;
+        }
+        PQclear(s->res);
+        s->res = NULL;
+        STORE_STAT_ADD(retries_connection, 1);
+    }
 }
 
 /* Sends the statement with its parameters; the whole result comes back. */
