@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/internal.h" /* st->db: is a transaction open? */
 #include "store/store.h"
 #include "support.h"
 
@@ -250,7 +249,7 @@ END_TEST
 
 static int collect_in_transaction(void *arg, const struct trait *row)
 {
-    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    ck_assert_msg(test_in_transaction(st), "rows must come from the unit's snapshot");
     return collect(arg, row);
 }
 
@@ -264,11 +263,11 @@ START_TEST(traits_list_reads_the_provider_and_its_set_in_one_transaction)
                      STORE_OK);
     ck_assert_int_eq(ref.generation, 1);
     ck_assert_uint_eq(s->n, 1);
-    ck_assert(sqlite3_get_autocommit(st->db)); /* and it is over */
+    ck_assert(!test_in_transaction(st)); /* and it is over */
     ck_assert_int_eq(store_provider_traits_list(st, "nope", &ref, collect, s), STORE_NOT_FOUND);
     ck_assert_int_eq(ref.id, 0);
     ck_assert_uint_eq(s->n, 1);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     free(s);
 }
 END_TEST
@@ -298,7 +297,7 @@ START_TEST(traits_set_checks_provider_then_generation_then_names)
     ck_assert_int_eq(gen, 1);
     ck_assert_uint_eq(s->n, 1);
     ck_assert_str_eq(s->names[0], "CUSTOM_A");
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     free(s);
 }
 END_TEST
@@ -321,7 +320,7 @@ START_TEST(traits_set_is_all_or_nothing_when_a_later_step_fails)
                      STORE_ERROR);
     ck_assert_int_eq(generation(1), 0);
     ck_assert_uint_eq(provider_traits(1)->n, 0);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     free(s);
 }
 END_TEST
