@@ -88,8 +88,9 @@ int pgb_suite_up(void)
     if (rc != 0)
         return rc;
     store_pg_preview(true);
-    /* Migrated once here, before the tests fork: each test then copies it,
-     * which costs a file copy instead of every migration. */
+    /* Migrated once here, before the tests fork: each test then copies it
+     * (measured per test, medians under load: ~190 ms to copy and open,
+     * against ~235-465 ms to create, migrate and open). */
     if (template_make(err, sizeof(err)) != 0) {
         printf("FAIL: the template database: %s\n", err);
         pg_test_down();
@@ -111,7 +112,10 @@ struct store_pool *pgb_pool_open(char *path, size_t size, unsigned n)
     store_pg_preview(true);
     /* Each test runs in its own forked process: the PID keeps names apart. */
     snprintf(name, sizeof(name), "t_%ld_%u", (long)getpid(), seq++);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE " TEMPLATE_DB, name);
+    /* FILE_COPY: copying the template's files beats PostgreSQL 15's default
+     * WAL_LOG for so small a database (fsync is off in the test server). */
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE " TEMPLATE_DB " STRATEGY FILE_COPY",
+             name);
     pg_test_value(pg_test_uri(), sql);
     uri_of(name, current_uri, sizeof(current_uri));
     ck_assert_msg(strlen(current_uri) < size, "URI %s longer than %zu", current_uri, size);
