@@ -15,6 +15,15 @@ bool test_on_pg(void)
     return b && strcmp(b, "postgresql") == 0;
 }
 
+int test_backend_check(void)
+{
+    const char *b = getenv("PLACID_TEST_BACKEND");
+    if (!b || strcmp(b, "sqlite") == 0 || strcmp(b, "postgresql") == 0)
+        return 0;
+    printf("FAIL: PLACID_TEST_BACKEND=%s: expected sqlite or postgresql\n", b);
+    return 1;
+}
+
 void test_add_sqlite_only(TCase *tc, const TTest *tf, const char *name, const char *why)
 {
     if (!test_on_pg()) {

@@ -19,6 +19,11 @@ struct store_pool;
 /* True when PLACID_TEST_BACKEND is "postgresql" (the @pg ctest entries). */
 bool test_on_pg(void);
 
+/* 0 when PLACID_TEST_BACKEND is unset, "sqlite" or "postgresql"; else 1,
+ * after printing a one-line error (a misspelt backend must not quietly run
+ * the suite on SQLite). test_run_suite() checks it first. */
+int test_backend_check(void);
+
 /* Adds test tf to tc on SQLite. On PostgreSQL the test is not added and a
  * line "skipped on PostgreSQL: NAME: WHY" is printed: for the few tests of a
  * shared suite that check an SQLite mechanism. */

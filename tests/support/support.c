@@ -309,6 +309,10 @@ int test_run_suite(Suite *s)
      * the shared suites have theirs started here. */
     bool pg = test_on_pg();
     SRunner *sr = srunner_create(s);
+    if (test_backend_check() != 0) {
+        srunner_free(sr);
+        return EXIT_FAILURE;
+    }
     if (pg) {
         int up = pgb_suite_up();
         if (up != 0) {
