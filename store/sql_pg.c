@@ -102,7 +102,12 @@ static const char *const pg_override[STMT__COUNT] = {
         "   AND ($2::text IS NULL OR t.name ILIKE $2 ESCAPE '\\')" /* as SQLite's LIKE */
         "   AND ($3::int IS NULL OR EXISTS (SELECT 1 FROM provider_traits pt"
         "                                  WHERE pt.trait_id = t.id) = ($3::int = 1))"
-        " ORDER BY t.name",
+        " ORDER BY t.name COLLATE \"C\"",
+    /* Names in byte order, as SQLite's BINARY, whatever the database's collation. */
+    [STMT_PROVIDER_TRAITS] =
+        "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
+        " JOIN traits t ON t.id = pt.trait_id"
+        " WHERE pt.provider_id = $1 ORDER BY t.name COLLATE \"C\"",
     /* The index of each name found in $1 (text[]), from 0 as json_each's key. */
     [STMT_TRAITS_RESOLVE] =
         "SELECT j.ord - 1, t.id FROM unnest($1::text[]) WITH ORDINALITY j(name, ord)"

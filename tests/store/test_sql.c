@@ -1,5 +1,6 @@
-/* store/sql.h over SQLite (store/sql_sqlite_cursor.c): binding, stepping,
- * columns, changes, lists as one parameter, error mapping and units. */
+/* store/sql.h on either backend (store/sql_sqlite_cursor.c, store/sql_pg.c;
+ * the @pg ctest entry): binding, stepping, columns, changes, lists as one
+ * parameter, error mapping and units. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -203,7 +204,7 @@ START_TEST(a_unit_commits_on_ok_and_rolls_back_otherwise)
     b.gen = 1;
     ck_assert_int_eq(store_unit(st, UNIT_GROUPED_WRITE, STORE_CONFLICT, bump_body, &b), STORE_OK);
     ck_assert_int_eq(generation_of(1), 2);
-    ck_assert_int_eq(b.runs, 4); /* SQLite never retries */
+    ck_assert_int_eq(b.runs, 4); /* a stale generation is a result: never retried */
     ck_assert(!test_in_transaction(st));
 }
 END_TEST

@@ -245,6 +245,27 @@ START_TEST(replace_refuses_unknown_providers_and_trait_ids)
 }
 END_TEST
 
+/* Lists sort names by their bytes (SQLite's BINARY), whatever the collation
+ * of a PostgreSQL database: under en-US "CUSTOM_A_B" would come before
+ * "CUSTOM_AB". */
+START_TEST(trait_lists_sort_names_by_their_bytes)
+{
+    long long ids[] = {ensure("CUSTOM_A_B"), ensure("CUSTOM_AB")};
+    struct seen *s = calloc(1, sizeof(*s));
+    struct trait_filter f = {.prefix = "CUSTOM_A", .associated = -1};
+    ck_assert_int_eq(store_traits_list(st, &f, collect, s), STORE_OK);
+    ck_assert_uint_eq(s->n, 2);
+    ck_assert_str_eq(s->names[0], "CUSTOM_AB");
+    ck_assert_str_eq(s->names[1], "CUSTOM_A_B");
+    free(s);
+    ck_assert_int_eq(store_provider_traits_replace(st, 1, 0, ids, 2, NULL), STORE_OK);
+    s = provider_traits(1);
+    ck_assert_uint_eq(s->n, 2);
+    ck_assert_str_eq(s->names[0], "CUSTOM_AB");
+    ck_assert_str_eq(s->names[1], "CUSTOM_A_B");
+}
+END_TEST
+
 /* ---- The units of work of /resource_providers/{uuid}/traits ---- */
 
 static int collect_in_transaction(void *arg, const struct trait *row)
@@ -348,6 +369,7 @@ int main(void)
     tcase_add_test(tc, list_without_filters_is_every_trait_sorted);
     tcase_add_test(tc, list_by_names_returns_each_existing_name_once);
     tcase_add_test(tc, list_by_prefix_is_case_insensitive_with_literal_underscore);
+    tcase_add_test(tc, trait_lists_sort_names_by_their_bytes);
     tcase_add_test(tc, list_by_association);
     tcase_add_test(tc, resolve_maps_names_to_ids_and_marks_the_missing);
     tcase_add_test(tc, replace_bumps_the_generation_only_when_the_set_changes);

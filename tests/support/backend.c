@@ -72,7 +72,11 @@ static int template_make(char *err, size_t errsz)
 {
     char uri[256];
     PGconn *conn = PQconnectdb(pg_test_uri());
-    PGresult *res = PQexec(conn, "CREATE DATABASE " TEMPLATE_DB);
+    /* Collation en-US (ICU), as a cluster made with a typical system locale
+     * has, rather than the test server's C.UTF-8: an ORDER BY on text that
+     * would sort differently from SQLite's byte order then shows. */
+    PGresult *res = PQexec(conn, "CREATE DATABASE " TEMPLATE_DB " TEMPLATE template0"
+                                 " LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'");
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         snprintf(err, errsz, "CREATE DATABASE: %s", PQerrorMessage(conn));
