@@ -99,10 +99,15 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_TRAITS_LIST] =
         "SELECT " TRAIT_COLUMNS " FROM traits t"
         " WHERE ($1::text[] IS NULL OR t.name = ANY($1::text[]))"
-        "   AND ($2::text IS NULL OR t.name LIKE $2 ESCAPE '\\')"
+        "   AND ($2::text IS NULL OR t.name ILIKE $2 ESCAPE '\\')" /* as SQLite's LIKE */
         "   AND ($3::int IS NULL OR EXISTS (SELECT 1 FROM provider_traits pt"
         "                                  WHERE pt.trait_id = t.id) = ($3::int = 1))"
-        " ORDER BY t.name",
+        " ORDER BY t.name COLLATE \"C\"",
+    /* Names in byte order, as SQLite's BINARY, whatever the database's collation. */
+    [STMT_PROVIDER_TRAITS] =
+        "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
+        " JOIN traits t ON t.id = pt.trait_id"
+        " WHERE pt.provider_id = $1 ORDER BY t.name COLLATE \"C\"",
     /* The index of each name found in $1 (text[]), from 0 as json_each's key. */
     [STMT_TRAITS_RESOLVE] =
         "SELECT j.ord - 1, t.id FROM unnest($1::text[]) WITH ORDINALITY j(name, ord)"
@@ -143,7 +148,7 @@ static const char *const pg_override[STMT__COUNT] = {
         "  rc.name, SUM(s.used), (SELECT n FROM counts WHERE counts.t IS NOT DISTINCT FROM s.t)"
         " FROM sel s JOIN resource_classes rc ON rc.id = s.rc"
         " LEFT JOIN consumer_types ct ON ct.id = s.t"
-        " GROUP BY s.t, s.rc, ct.name, rc.name ORDER BY s.t, s.rc",
+        " GROUP BY s.t, s.rc, ct.name, rc.name ORDER BY s.t NULLS FIRST, s.rc", /* as SQLite */
     /* ---- store/candidates_resolve.c: $n lists of aggregate ids ---- */
     [STMT_CAND_AGG_MEMBERS] =
         "SELECT provider_id FROM provider_aggregates WHERE aggregate_id = ANY($1::bigint[])",
