@@ -23,12 +23,16 @@
 #include "store/sql_pg.h"
 #include "store/store.h" /* STORE_CONSUMER_TYPE_UNKNOWN */
 
+/* Parent and root uuids by scalar subquery (an index lookup per row), not
+ * by joins: behind the list's anti-join filters the planner estimates a few
+ * rows and joins providers to itself by nested loops, quadratic in the
+ * number of providers (2,000 providers: 1.07 s; by subquery: 16 ms). */
 #define PROVIDER_COLUMNS                                                                           \
-    "p.id, p.uuid, p.name, p.generation, COALESCE(pp.uuid, ''), r.uuid, p.created_at,"             \
+    "p.id, p.uuid, p.name, p.generation,"                                                          \
+    " COALESCE((SELECT pp.uuid FROM providers pp WHERE pp.id = p.parent_id), ''),"                  \
+    " (SELECT r.uuid FROM providers r WHERE r.id = p.root_id), p.created_at,"                      \
     " COALESCE(p.updated_at, 0)"
-#define PROVIDER_FROM                                                                              \
-    " FROM providers p JOIN providers r ON r.id = p.root_id"                                       \
-    " LEFT JOIN providers pp ON pp.id = p.parent_id"
+#define PROVIDER_FROM " FROM providers p"
 #define SUBTREE_CTE                                                                                \
     "WITH RECURSIVE sub(id) AS (SELECT $1::bigint UNION ALL"                                       \
     " SELECT c.id FROM providers c JOIN sub ON c.parent_id = sub.id) "
