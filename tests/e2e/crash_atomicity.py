@@ -3,7 +3,8 @@
 killed (SIGKILL) in the middle of a stream of POST /allocations. argv[1] is
 the placid binary. Three rounds of: write concurrently, kill, restart, check
 that every batch of consumers is all there or all absent, that usages equal
-the allocations, and that SQLite's integrity check passes.
+the allocations, that in the database every consumer row has all its
+allocation rows, and that SQLite's integrity check passes.
 
 On SQLite this is SQLite's atomic commit (its WAL): the killed process's
 last transaction is rolled back when the file is next opened. With
@@ -27,8 +28,8 @@ import urllib.error
 import urllib.request
 import uuid
 
-from helpers.placid_e2e import (check, failures, free_port, launch, skip_on_postgresql,
-                                wait_ready)
+from helpers.placid_e2e import (check, db_value, failures, free_port, launch,
+                                skip_on_postgresql, wait_ready)
 
 PLACID = sys.argv[1]
 HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.38",
@@ -111,6 +112,12 @@ def verify(base, db, rps, batches, round_no):
         total_used += usage["usages"].get("VCPU", 0)
     check(total_used == len(present) * PER_CONSUMER,
           f"round {round_no}: usages ({total_used}) equal the allocations written")
+    # In the database itself (a consumer row left without its allocations
+    # would read as absent through the API): every consumer has all of its.
+    odd = db_value(db, "SELECT count(*) FROM consumers c WHERE (SELECT count(*) FROM"
+                       f" allocations a WHERE a.consumer_id = c.id) <> {PER_CONSUMER}")
+    check(odd == "0", f"round {round_no}: in the database every consumer has its "
+                      f"{PER_CONSUMER} allocations ({odd} has not)")
     if skip_on_postgresql(f"round {round_no}: SQLite integrity check",
                           "no SQLite file; the server's own recovery is PostgreSQL's"):
         return

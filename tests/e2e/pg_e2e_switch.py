@@ -8,8 +8,9 @@ tests/run uses to run the race, crash and robustness tests on PostgreSQL:
 2. PLACID_E2E_DB=postgresql without PLACID_E2E_PG: a test's first server
    starts one throwaway PostgreSQL 15, each path is a fresh database on it
    (a second path sees none of the first's data), the same path again is the
-   same database (a restart finds its data), placid's command line holds no
-   password, and the server is stopped by PID when the test exits;
+   same database (a restart finds its data), db_value() reads it, placid's
+   command line holds no password, and the server is stopped by PID when
+   the test exits;
 3. with PLACID_E2E_PG=DIR the servers use that one, which outlives the test.
 
 Each case runs a small test program in a child Python, as tests/run would.
@@ -30,7 +31,7 @@ PLACID = os.path.abspath(sys.argv[1])
 # first restarted; prints what the parent checks, one "key value" a line.
 CHILD = r"""
 import os, sys, tempfile
-from helpers.placid_e2e import Server, database, http_call, _pg
+from helpers.placid_e2e import Server, database, db_value, http_call, _pg
 H = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 tmp = tempfile.mkdtemp(prefix="placid-switch-")
 print("db", database(os.path.join(tmp, "one.db")), flush=True)
@@ -46,6 +47,8 @@ print("after_restart", st, body.count(b'"switch"'))
 b = Server(sys.argv[1], tmp, name="two")
 st, _, body = http_call(b.url + "/resource_providers", "GET", H)
 print("second_path", st, body.count(b'"switch"'))
+q = "SELECT count(*) FROM providers WHERE name = 'switch'"
+print("db_value", db_value(os.path.join(tmp, "one.db"), q), db_value(os.path.join(tmp, "two.db"), q))
 print("rc", a.stop()[0], b.stop()[0])
 print("pgdir", _pg["dir"])
 print("pgpid", open(os.path.join(_pg["dir"], "data", "postmaster.pid")).readline().strip())
@@ -117,6 +120,8 @@ def check_run(label, r, out):
           f"{label}: restarted on the same path, the provider is there ({out.get('after_restart')})")
     check(out.get("second_path") == "200 0",
           f"{label}: a second path is a fresh database ({out.get('second_path')})")
+    check(out.get("db_value") == "1 0",
+          f"{label}: db_value() reads each path's database ({out.get('db_value')})")
     check(out.get("rc") == "0 0", f"{label}: both servers exit 0 on SIGTERM ({out.get('rc')})")
 
 

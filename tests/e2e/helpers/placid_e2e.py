@@ -196,6 +196,27 @@ def database(path):
     return _pg["dbs"][key]
 
 
+def db_value(path, query):
+    """The first column of the first row of `query` (plain SQL that both
+    backends read alike) on the database of `path` (see database()), as
+    text; None when there is no row."""
+    if not on_postgresql():
+        import sqlite3
+        con = sqlite3.connect(path)
+        try:
+            row = con.execute(query).fetchone()
+        finally:
+            con.close()
+        return None if row is None else str(row[0])
+    name = database(path).rsplit("/", 1)[1]
+    r = subprocess.run([os.path.join(_ROOT, "tests", "pg", "pg"), "psql", _pg_server(), "-d",
+                        name, "-At", "-c", query], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise SystemExit(f"FAIL {query}: {r.stderr.strip()}")
+    lines = r.stdout.splitlines()
+    return lines[0] if lines else None
+
+
 def database_env(db, env=None):
     """The environment of a placid on `db`: `env` (None: this process's);
     for a PostgreSQL URI of database() also PGPASSFILE (the throwaway
