@@ -280,13 +280,18 @@ enum store_rc resolve(struct engine *e, bool *empty, struct cand_failure *fail)
 
 const char *fetch_name_sql(struct engine *e, enum name_kind kind, long long id)
 {
-    const char *name = "";
+    enum memo_kind memo = kind == NAME_RC ? MEMO_RC : MEMO_TRAIT;
+    const char *name = name_memo_name(&e->st->names, memo, id);
+    if (name)
+        return name;
+    name = "";
     struct sql *q = sql_get(e->st, kind == NAME_RC ? STMT_CAND_RC_NAME : STMT_CAND_TRAIT_NAME);
     sql_bind_i64(q, 1, id);
     enum store_rc rc = sql_step(q);
-    if (rc == STORE_OK)
+    if (rc == STORE_OK) {
         name = arena_strdup(&e->sc->req_arena, sql_col_text(q, 0));
-    else if (rc != STORE_NOT_FOUND)
+        name_memo_note(&e->st->names, memo, name, id);
+    } else if (rc != STORE_NOT_FOUND)
         e->names.fetch_rc = rc;
     sql_done(q);
     return name;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "store/name_memo.h"
 #include "store/sql.h"
 #include "store/statements.h"
 #include "store/store.h"
@@ -38,6 +39,7 @@ struct store {
     bool owns_trees;          /* this connection frees it */
     struct store_pool *pool;  /* the pool it belongs to (NULL for a lone store): borrowed */
     unsigned slot;            /* its index in the pool */
+    struct name_memo names;   /* standard names' ids read so far: owned */
 };
 
 /* Frees an object of the tree cache (store/candidates_load.c makes them). */

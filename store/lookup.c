@@ -30,9 +30,21 @@ static enum store_rc id_by_name(struct store *st, enum stmt_id sid, const char *
     return rc;
 }
 
+/* id_by_name, through st's memo of the standard names (store/name_memo.h). */
+static enum store_rc id_by_standard_name(struct store *st, enum memo_kind kind, enum stmt_id sid,
+                                         const char *name, long long *id)
+{
+    if (name_memo_id(&st->names, kind, name, id))
+        return STORE_OK;
+    enum store_rc rc = id_by_name(st, sid, name, id);
+    if (rc == STORE_OK)
+        name_memo_note(&st->names, kind, name, *id);
+    return rc;
+}
+
 enum store_rc store_resource_class_id(struct store *st, const char *name, long long *id)
 {
-    return id_by_name(st, STMT_RESOURCE_CLASS_ID, name, id);
+    return id_by_standard_name(st, MEMO_RC, STMT_RESOURCE_CLASS_ID, name, id);
 }
 
 enum store_rc store_aggregate_id(struct store *st, const char *uuid, long long *id)
@@ -42,7 +54,7 @@ enum store_rc store_aggregate_id(struct store *st, const char *uuid, long long *
 
 enum store_rc store_trait_id(struct store *st, const char *name, long long *id)
 {
-    return id_by_name(st, STMT_TRAIT_ID, name, id);
+    return id_by_standard_name(st, MEMO_TRAIT, STMT_TRAIT_ID, name, id);
 }
 
 struct provider_read {

@@ -129,6 +129,7 @@ void pg_store_free(struct store *st)
     struct pg_store *ps = (struct pg_store *)st;
     for (int id = 0; id < STMT__COUNT; id++)
         stmt_reset(&ps->stmts[id]);
+    name_memo_free(&st->names);
     free(ps);
 }
 

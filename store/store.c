@@ -317,6 +317,7 @@ void store_close(struct store *st)
     for (int id = 0; id < STMT__COUNT; id++)
         sqlite3_finalize(st->stmts[id].stmt);
     sqlite3_close(st->db);
+    name_memo_free(&st->names);
     if (st->owns_trees)
         tree_cache_free(st->trees);
     free(st);
