@@ -62,7 +62,10 @@ static const char *const pg_override[STMT__COUNT] = {
         SUBTREE_CTE "UPDATE providers SET root_id = $2 WHERE id IN (SELECT id FROM sub)"
         " AND root_id <> $2",
     [STMT_PROVIDER_GENERATION_BUMP] =
-        "UPDATE providers SET generation = $2::bigint + 1, updated_at = $3"
+        /* generation + 1, not $2 + 1: PostgreSQL folds a constant
+         * expression when it plans the statement, so a client's generation
+         * of 2^63 - 1 overflowed (22003, a 500) even where no row matched. */
+        "UPDATE providers SET generation = generation + 1, updated_at = $3"
         " WHERE id = $1 AND generation = $2",
     /* $4: JSON [[trait ids any-of], ...]  $5: bigint[] forbidden trait ids
      * $6: JSON [[aggregate uuids any-of], ...]  $7: text[] forbidden aggregate uuids
@@ -125,8 +128,8 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_HAS_ANY_INVENTORY] =
         "SELECT EXISTS (SELECT 1 FROM inventories WHERE provider_id = $1"
         " AND resource_class_id = ANY($2::bigint[]))",
-    [STMT_CONSUMER_BUMP] =
-        "UPDATE consumers SET generation = $2::bigint + 1, updated_at = $3"
+    [STMT_CONSUMER_BUMP] = /* generation + 1: as PROVIDER_GENERATION_BUMP */
+        "UPDATE consumers SET generation = generation + 1, updated_at = $3"
         " WHERE id = $1 AND generation = $2",
     /* sql_insert_id() reads the RETURNING column (SQLite's rowid needs none). */
     [STMT_CONSUMER_INSERT] =
