@@ -346,12 +346,15 @@ static enum store_rc exec_on(struct pg_stmt *s, struct pg_unit *u)
     return rc;
 }
 
-/* Whether a statement only reads: its text starts with SELECT. */
+/* Whether a statement only reads: SELECT, or WITH without a write in it. */
 static bool reads_only(enum stmt_id id)
 {
     const char *t = pg_sql_text(id);
     t += strspn(t, " \t\n");
-    return strncasecmp(t, "SELECT", 6) == 0;
+    if (strncasecmp(t, "SELECT", 6) == 0)
+        return true;
+    return strncasecmp(t, "WITH", 4) == 0 && !strstr(t, "INSERT ") && !strstr(t, "UPDATE ") &&
+           !strstr(t, "DELETE ");
 }
 
 /* A statement outside any unit (a lookup the API makes on its own) runs
@@ -391,16 +394,6 @@ static enum store_rc execute(struct pg_stmt *s)
 {
     struct pg_unit *u = s->owner->unit;
     return u ? exec_on(s, u) : exec_alone(s);
-}
-
-/* A statement that only reads: SELECT, or WITH without a write in it. */
-static bool reads_only(enum stmt_id id)
-{
-    const char *t = pg_sql_text(id);
-    if (strncmp(t, "SELECT", 6) == 0)
-        return true;
-    return strncmp(t, "WITH", 4) == 0 && !strstr(t, "INSERT ") && !strstr(t, "UPDATE ") &&
-           !strstr(t, "DELETE ");
 }
 
 static enum store_rc pg_step(struct sql *q)
