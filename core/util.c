@@ -305,6 +305,18 @@ void utf8_sanitize(char *s)
     }
 }
 
+bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
 size_t url_unescape(char *s)
 {
     char *r = s, *w = s;

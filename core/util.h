@@ -96,6 +96,9 @@ bool parse_ll(const char *s, long long *out);
 /* Replaces every invalid UTF-8 sequence of s in place with '?'. */
 void utf8_sanitize(char *s);
 
+/* True when all of s is valid UTF-8 (no overlong forms, no surrogates). */
+bool utf8_valid(const char *s);
+
 /* ---- Huge-page mappings, for large arrays and answers ---- */
 
 /* The size of a transparent huge page (x86-64 and arm64 with 4 KiB pages). */

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 build dependencies that are missing, then builds
-# placid and placid-agent (Release) into build/. Used by the README's first
-# command and by docker/Dockerfile, so both build the same way.
+# Installs the Debian 12 build dependencies that are missing (libpq-dev for
+# the PostgreSQL backend too), then builds placid and placid-agent (Release)
+# into build/. Used by the README's first command and by docker/Dockerfile,
+# so both build the same way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev
-libcurl4-openssl-dev libyaml-dev check libsubunit-dev"
+libcurl4-openssl-dev libyaml-dev check libsubunit-dev libpq-dev"
 missing=()
 for p in $PACKAGES; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -471,6 +471,22 @@ static int check_health(const struct config *cfg)
     return fail("health check failed: %s", err);
 }
 
+/* The connection pool's figures, and PostgreSQL's when it runs. */
+static void metrics_db_pool(struct metrics_db *out, const struct store_stats *s, bool postgresql)
+{
+    out->pool_size = s->pool_size;
+    out->pool_open = s->pool_open;
+    out->pool_in_use = s->pool_in_use;
+    out->pool_wait_seconds = s->pool_wait_seconds;
+    out->postgresql = postgresql;
+    out->reconnects = s->reconnects;
+    out->connect_failures = s->connect_failures;
+    out->unavailable = s->unavailable;
+    out->retries_serialization = s->retries_serialization;
+    out->retries_deadlock = s->retries_deadlock;
+    out->retries_connection = s->retries_connection;
+}
+
 /* The database's figures for GET /metrics (arg: the database path). */
 static void metrics_db(struct metrics_db *out, void *arg)
 {
@@ -481,7 +497,10 @@ static void metrics_db(struct metrics_db *out, void *arg)
     *out = (struct metrics_db){.busy = s.busy, .pool_waits = s.pool_waits,
                                .tree_hits = s.tree_hits, .tree_misses = s.tree_misses,
                                .tree_bytes = s.tree_bytes, .wal_bytes = 0};
-    if (snprintf(wal, sizeof(wal), "%s-wal", (const char *)arg) < (int)sizeof(wal) &&
+    metrics_db_pool(out, &s, store_db_is_postgresql(arg));
+    if (out->postgresql)
+        out->wal_bytes = -1;
+    else if (snprintf(wal, sizeof(wal), "%s-wal", (const char *)arg) < (int)sizeof(wal) &&
         stat(wal, &sb) == 0)
         out->wal_bytes = (long long)sb.st_size;
 }

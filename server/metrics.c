@@ -272,6 +272,42 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
         fprintf(f, "%s %.9g\n", name, value);
 }
 
+static void render_pool(FILE *f, const struct metrics_db *db)
+{
+    metric(f, "placid_db_pool_size", "gauge",
+           "Database connections the pool may open (--db-connections).", (double)db->pool_size);
+    metric(f, "placid_db_pool_open", "gauge", "Database connections open now.",
+           (double)db->pool_open);
+    metric(f, "placid_db_pool_in_use", "gauge", "Database connections in use now.",
+           (double)db->pool_in_use);
+    metric(f, "placid_db_pool_wait_seconds_total", "counter",
+           "Time requests waited for a free database connection.", db->pool_wait_seconds);
+}
+
+/* The PostgreSQL backend's connection and retry figures. */
+static void render_postgresql(FILE *f, const struct metrics_db *db)
+{
+    metric(f, "placid_db_reconnects_total", "counter",
+           "Database connections re-established after they broke or the database was "
+           "unreachable.",
+           (double)db->reconnects);
+    metric(f, "placid_db_connect_failures_total", "counter",
+           "Attempts to connect to the database that failed.", (double)db->connect_failures);
+    metric(f, "placid_db_unavailable_total", "counter",
+           "Requests answered 503 with Retry-After because the database could not be reached.",
+           (double)db->unavailable);
+    fputs("# HELP placid_db_retries_total Units of work run again, by cause: SQLSTATE 40001 "
+          "serialization_failure, 40P01 deadlock_detected, or the connection lost before "
+          "COMMIT (class 08, 57P01-57P03).\n# TYPE placid_db_retries_total counter\n",
+          f);
+    fprintf(f, "placid_db_retries_total{reason=\"serialization_failure\"} %llu\n",
+            db->retries_serialization);
+    fprintf(f, "placid_db_retries_total{reason=\"deadlock_detected\"} %llu\n",
+            db->retries_deadlock);
+    fprintf(f, "placid_db_retries_total{reason=\"connection_lost\"} %llu\n",
+            db->retries_connection);
+}
+
 static void render_db(FILE *f)
 {
     struct metrics_db db = {.wal_bytes = -1};
@@ -293,6 +329,9 @@ static void render_db(FILE *f)
     if (db.wal_bytes >= 0)
         metric(f, "placid_db_wal_bytes", "gauge", "Size of the database's write-ahead log file.",
                (double)db.wal_bytes);
+    render_pool(f, &db);
+    if (db.postgresql)
+        render_postgresql(f, &db);
 }
 
 /* The figures of Prometheus' process collector, from /proc. */

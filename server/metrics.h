@@ -13,6 +13,11 @@
 struct metrics_db {
     unsigned long long busy, pool_waits, tree_hits, tree_misses, tree_bytes;
     long long wal_bytes; /* -1: unknown */
+    unsigned long long pool_size, pool_open, pool_in_use;
+    double pool_wait_seconds;
+    bool postgresql; /* the figures below are shown only then */
+    unsigned long long reconnects, connect_failures, unavailable;
+    unsigned long long retries_serialization, retries_deadlock, retries_connection;
 };
 typedef void metrics_db_fn(struct metrics_db *out, void *arg);
 

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "store/pg_conn.h"
+#include "store/stats.h"
 
 /* ---- Masking passwords ---- */
 
@@ -212,6 +213,8 @@ struct pg_pool *pg_pool_open(const char *conninfo, unsigned size, char *err, siz
     pool->conns[0] = first;
     pool->retry_interval_ms = PG_RETRY_INTERVAL_MS;
     pool->attempts = 1;
+    STORE_STAT_ADD(pool_size, (long long)pool->size);
+    STORE_STAT_ADD(pool_open, 1);
     log_msg(LOG_INFO, "store: PostgreSQL %s, up to %u connections", pool->masked, pool->size);
     return pool;
 }
@@ -220,6 +223,8 @@ void pg_pool_close(struct pg_pool *pool)
 {
     if (!pool)
         return;
+    STORE_STAT_ADD(pool_size, -(long long)pool->size);
+    STORE_STAT_ADD(pool_open, -(long long)pg_pool_open_count(pool));
     for (unsigned i = 0; i < pool->size; i++)
         PQfinish(pool->conns[i]);
     free(pool->conns);
@@ -231,8 +236,9 @@ void pg_pool_close(struct pg_pool *pool)
 }
 
 /* Logs the transitions between reachable and unreachable, not every
- * refused request of an outage. */
-static void note_reachable(struct pg_pool *pool, bool up, const char *why)
+ * refused request of an outage. Returns whether this was such a
+ * transition. */
+static bool note_reachable(struct pg_pool *pool, bool up, const char *why)
 {
     pthread_mutex_lock(&pool->mu);
     bool changed = pool->down == up;
@@ -240,15 +246,19 @@ static void note_reachable(struct pg_pool *pool, bool up, const char *why)
     if (!up)
         pool->failed_at_ms = now_ms();
     pthread_mutex_unlock(&pool->mu);
+    if (!up)
+        STORE_STAT_ADD(connect_failures, 1);
     if (changed && up)
         log_msg(LOG_INFO, "store: database reachable again: %s", pool->masked);
     else if (changed)
         log_msg(LOG_WARN, "store: database unreachable: %s: %s", pool->masked, why);
+    return changed;
 }
 
 /* Takes a free open slot, else an empty one, else waits. Returns its index. */
 static unsigned slot_take(struct pg_pool *pool)
 {
+    unsigned long long waited_since = 0;
     pthread_mutex_lock(&pool->mu);
     for (;;) {
         unsigned empty = pool->size;
@@ -258,6 +268,8 @@ static unsigned slot_take(struct pg_pool *pool)
             if (pool->conns[i]) {
                 pool->busy[i] = true;
                 pthread_mutex_unlock(&pool->mu);
+                if (waited_since)
+                    STORE_STAT_ADD(pool_wait_ns, store_stat_now_ns() - waited_since);
                 return i;
             }
             if (empty == pool->size)
@@ -266,7 +278,13 @@ static unsigned slot_take(struct pg_pool *pool)
         if (empty < pool->size) {
             pool->busy[empty] = true;
             pthread_mutex_unlock(&pool->mu);
+            if (waited_since)
+                STORE_STAT_ADD(pool_wait_ns, store_stat_now_ns() - waited_since);
             return empty;
+        }
+        if (!waited_since) {
+            STORE_STAT_ADD(pool_waits, 1);
+            waited_since = store_stat_now_ns();
         }
         pthread_cond_wait(&pool->freed, &pool->mu);
     }
@@ -285,6 +303,7 @@ static void slot_give(struct pg_pool *pool, unsigned i)
 static void slot_set(struct pg_pool *pool, unsigned i, PGconn *conn)
 {
     pthread_mutex_lock(&pool->mu);
+    STORE_STAT_ADD(pool_open, (conn != NULL) - (pool->conns[i] != NULL));
     pool->conns[i] = conn;
     pthread_mutex_unlock(&pool->mu);
 }
@@ -307,6 +326,7 @@ static enum store_rc slot_connect(struct pg_pool *pool, unsigned i)
 {
     char why[512];
     bool need = !pool->conns[i] || PQstatus(pool->conns[i]) != CONNECTION_OK;
+    bool reset = pool->conns[i] && need;
     if (need && !attempt_allowed(pool))
         return STORE_BUSY;
     if (!pool->conns[i]) {
@@ -325,7 +345,8 @@ static enum store_rc slot_connect(struct pg_pool *pool, unsigned i)
         }
         PQsetNoticeProcessor(pool->conns[i], on_notice, NULL);
     }
-    note_reachable(pool, true, NULL);
+    if (note_reachable(pool, true, NULL) || reset)
+        STORE_STAT_ADD(reconnects, 1);
     return STORE_OK;
 }
 
@@ -350,6 +371,7 @@ enum store_rc pg_pool_acquire(struct pg_pool *pool, PGconn **conn)
         return rc;
     }
     *conn = pool->conns[i];
+    STORE_STAT_ADD(pool_in_use, 1);
     return STORE_OK;
 }
 
@@ -365,6 +387,7 @@ void pg_pool_release(struct pg_pool *pool, PGconn *conn)
         slot_set(pool, i, NULL);
         PQfinish(conn);
     }
+    STORE_STAT_ADD(pool_in_use, -1);
     slot_give(pool, i);
 }
 

@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "store/internal.h"
 #include "store/pg_cursor.h"
 #include "store/pg_unit.h"
 #include "store/sql.h"
 #include "store/sql_pg.h"
+#include "store/stats.h"
 #include "store/tree_cache.h"
 
 #define PG_MAX_PARAMS 16
@@ -26,6 +29,7 @@ struct pg_stmt {
     int row, nrows;
     bool used; /* got since its last reset */
     bool ran;
+    bool bad_text; /* a text parameter is not valid UTF-8 */
     enum store_rc failed; /* a bind or the execution failed: every step returns it */
 };
 
@@ -74,6 +78,11 @@ void pg_backend_close(struct pg_backend *be)
     tree_cache_free(be->trees);
     free(be->seen);
     free(be);
+}
+
+void pg_backend_set_tree_cache(struct pg_backend *be, size_t bytes)
+{
+    tree_cache_set_budget(be->trees, bytes);
 }
 
 unsigned pg_backend_prepares(struct pg_backend *be)
@@ -125,7 +134,7 @@ static void stmt_reset(struct pg_stmt *s)
         s->values[i] = NULL;
     }
     s->row = s->nrows = 0;
-    s->used = s->ran = false;
+    s->used = s->ran = s->bad_text = false;
     s->failed = STORE_OK;
 }
 
@@ -267,6 +276,8 @@ static void pg_bind_text(struct sql *q, int n, const char *s)
         param_slot(st, n); /* SQL NULL */
         return;
     }
+    if (!utf8_valid(s))
+        st->bad_text = true;
     set_param(st, n, strdup(s));
 }
 
@@ -297,8 +308,11 @@ static void pg_bind_ids(struct sql *q, int n, const long long *ids, size_t k)
 static void pg_bind_texts(struct sql *q, int n, const char *const *s, size_t k)
 {
     size_t len = 3;
-    for (size_t i = 0; i < k; i++)
+    for (size_t i = 0; i < k; i++) {
         len += 2 * strlen(s[i]) + 3;
+        if (!utf8_valid(s[i]))
+            ((struct pg_stmt *)q)->bad_text = true;
+    }
     char *buf = malloc(len);
     if (buf) {
         size_t o = 0;
@@ -332,21 +346,47 @@ static enum store_rc exec_on(struct pg_stmt *s, struct pg_unit *u)
     return rc;
 }
 
+/* Whether a statement only reads: SELECT, or WITH without a write in it. */
+static bool reads_only(enum stmt_id id)
+{
+    const char *t = pg_sql_text(id);
+    t += strspn(t, " \t\n");
+    if (strncasecmp(t, "SELECT", 6) == 0)
+        return true;
+    return strncasecmp(t, "WITH", 4) == 0 && !strstr(t, "INSERT ") && !strstr(t, "UPDATE ") &&
+           !strstr(t, "DELETE ");
+}
+
 /* A statement outside any unit (a lookup the API makes on its own) runs
  * alone in autocommit on a borrowed connection, given back at once: the
- * whole result is already on this side. */
+ * whole result is already on this side. A read that finds its connection
+ * broken (say PostgreSQL restarted while it sat idle) runs once more on a
+ * reset one, as a unit would; a write is not repeated (it may have
+ * committed). */
 static enum store_rc exec_alone(struct pg_stmt *s)
 {
     struct pg_backend *be = s->owner->be;
-    struct pg_unit u = {0};
-    enum store_rc rc = pg_pool_acquire(be->pool, &u.conn);
-    if (rc != STORE_OK)
-        return rc;
-    rc = ensure_prepared(be, &u);
-    if (rc == STORE_OK)
-        rc = exec_on(s, &u);
-    pg_pool_release(be->pool, u.conn);
-    return rc;
+    for (int run = 0;; run++) {
+        struct pg_unit u = {0};
+        enum store_rc rc = pg_pool_acquire(be->pool, &u.conn);
+        if (rc != STORE_OK) {
+            if (rc == STORE_BUSY)
+                STORE_STAT_ADD(unavailable, 1);
+            return rc;
+        }
+        rc = ensure_prepared(be, &u);
+        if (rc == STORE_OK)
+            rc = exec_on(s, &u);
+        pg_pool_release(be->pool, u.conn);
+        if (!u.lost || run > 0 || !reads_only(s->base.id)) {
+            if (rc == STORE_BUSY && u.lost)
+                STORE_STAT_ADD(unavailable, 1);
+            return rc;
+        }
+        PQclear(s->res);
+        s->res = NULL;
+        STORE_STAT_ADD(retries_connection, 1);
+    }
 }
 
 /* Sends the statement with its parameters; the whole result comes back. */
@@ -361,6 +401,18 @@ static enum store_rc pg_step(struct sql *q)
     struct pg_stmt *s = (struct pg_stmt *)q;
     if (s->failed != STORE_OK)
         return s->failed;
+    if (!s->ran && s->bad_text && reads_only(s->base.id)) {
+        /* Text that is not UTF-8 (a path or query the client escaped, e.g.
+         * %ff) equals nothing PostgreSQL stores, since it stores only valid
+         * UTF-8; it would refuse the parameter (22021) and fail the unit.
+         * Every text a reading statement takes is compared for equality
+         * (or is a LIKE prefix of trait names, which are ASCII), so it
+         * finds no rows, as SQLite (which compares bytes) does. A write
+         * still sends it and fails. */
+        s->ran = true;
+        s->row = s->nrows = 0;
+        return STORE_NOT_FOUND;
+    }
     if (!s->ran) {
         s->ran = true;
         s->row = 0;

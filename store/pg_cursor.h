@@ -22,6 +22,10 @@ struct pg_backend;
 struct pg_backend *pg_backend_new(struct pg_pool *pool);
 void pg_backend_close(struct pg_backend *be);
 
+/* Sets the byte budget of be's tree cache (--tree-cache-mb; 0: keeps
+ * none). Blocks already listed stay until replaced. */
+void pg_backend_set_tree_cache(struct pg_backend *be, size_t bytes);
+
 /* A store handle whose units run on be's connections. Free with
  * pg_store_free(); NULL only when out of memory. */
 struct store *pg_store_new(struct pg_backend *be);

@@ -117,6 +117,11 @@ void pg_store_pool_set_lock_timeout(struct pg_store_pool *p, unsigned ms)
     pg_pool_set_lock_timeout(p->pool, ms);
 }
 
+void pg_store_pool_set_tree_cache(struct pg_store_pool *p, size_t bytes)
+{
+    pg_backend_set_tree_cache(p->be, bytes);
+}
+
 struct store *pg_store_pool_acquire(struct pg_store_pool *p)
 {
     pthread_mutex_lock(&p->mu);

@@ -33,6 +33,10 @@ void pg_store_pool_close(struct pg_store_pool *p);
 /* store_pool_set_db_lock_timeout() on PostgreSQL. */
 void pg_store_pool_set_lock_timeout(struct pg_store_pool *p, unsigned ms);
 
+/* store_pool_set_tree_cache() on PostgreSQL: the budget of the node's
+ * tree cache, shared by its handles. */
+void pg_store_pool_set_tree_cache(struct pg_store_pool *p, size_t bytes);
+
 /* A handle for one request (it holds no connection: each unit of work
  * borrows one), and its return. */
 struct store *pg_store_pool_acquire(struct pg_store_pool *p);
@@ -58,6 +62,11 @@ static inline void pg_store_pool_set_lock_timeout(struct pg_store_pool *p, unsig
 {
     (void)p;
     (void)ms;
+}
+static inline void pg_store_pool_set_tree_cache(struct pg_store_pool *p, size_t bytes)
+{
+    (void)p;
+    (void)bytes;
 }
 static inline struct store *pg_store_pool_acquire(struct pg_store_pool *p)
 {

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "store/pg_unit.h"
+#include "store/stats.h"
 
 /* Why these levels: docs/postgresql.md, section 2. Writes wait for each
  * other on row locks instead of aborting; a read sees one snapshot, which
@@ -114,25 +115,41 @@ static void backoff(void)
     nanosleep(&d, NULL);
 }
 
+/* Counts a retry of u by its cause (the metrics' retries by SQLSTATE). */
+static void count_retry(const struct pg_unit *u)
+{
+    if (u->lost)
+        STORE_STAT_ADD(retries_connection, 1);
+    else if (strcmp(u->sqlstate, "40P01") == 0)
+        STORE_STAT_ADD(retries_deadlock, 1);
+    else
+        STORE_STAT_ADD(retries_serialization, 1);
+}
+
 enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum store_rc exhausted,
                           pg_unit_fn *fn, void *arg, unsigned *attempts)
 {
     enum store_rc rc;
     unsigned runs = 0, retries = 0;
-    bool reconnected = false;
+    bool reconnected = false, unreachable = false;
     for (;;) {
         struct pg_unit u = {.attempt = runs};
         bool commit_lost = false;
-        if ((rc = pg_pool_acquire(pool, &u.conn)) != STORE_OK)
+        if ((rc = pg_pool_acquire(pool, &u.conn)) != STORE_OK) {
+            unreachable = rc == STORE_BUSY;
             break;
+        }
         char begin[128];
         begin_text(pool, kind, begin, sizeof(begin));
         rc = pg_pool_begin(pool, u.conn, begin);
-        if (rc == STORE_OK) {
+        bool began = rc == STORE_OK;
+        if (began) {
             runs++;
             rc = run_once(&u, kind, fn, arg, &commit_lost);
         }
         pg_pool_release(pool, u.conn);
+        /* BEGIN is STORE_BUSY only when it could not reconnect. */
+        unreachable = rc == STORE_BUSY && (!began || u.lost);
         if (rc == STORE_OK || commit_lost)
             break;
         if (u.emitted && (u.retryable || u.lost)) {
@@ -144,6 +161,7 @@ enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum sto
         }
         if (u.retryable && retries < PG_UNIT_RETRIES) {
             retries++;
+            count_retry(&u);
             log_msg(LOG_DEBUG, "store: unit of work aborted (SQLSTATE %s), retry %u", u.sqlstate,
                     retries);
             backoff();
@@ -157,10 +175,13 @@ enum store_rc pg_unit_run(struct pg_pool *pool, enum pg_unit_kind kind, enum sto
         }
         if (u.lost && !reconnected) {
             reconnected = true; /* nothing was committed: run it once more */
+            count_retry(&u);
             continue;
         }
         break;
     }
+    if (unreachable)
+        STORE_STAT_ADD(unavailable, 1);
     if (attempts)
         *attempts = runs;
     return rc;

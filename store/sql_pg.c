@@ -62,7 +62,10 @@ static const char *const pg_override[STMT__COUNT] = {
         SUBTREE_CTE "UPDATE providers SET root_id = $2 WHERE id IN (SELECT id FROM sub)"
         " AND root_id <> $2",
     [STMT_PROVIDER_GENERATION_BUMP] =
-        "UPDATE providers SET generation = $2::bigint + 1, updated_at = $3"
+        /* generation + 1, not $2 + 1: PostgreSQL folds a constant
+         * expression when it plans the statement, so a client's generation
+         * of 2^63 - 1 overflowed (22003, a 500) even where no row matched. */
+        "UPDATE providers SET generation = generation + 1, updated_at = $3"
         " WHERE id = $1 AND generation = $2",
     /* $4: JSON [[trait ids any-of], ...]  $5: bigint[] forbidden trait ids
      * $6: JSON [[aggregate uuids any-of], ...]  $7: text[] forbidden aggregate uuids
@@ -99,10 +102,15 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_TRAITS_LIST] =
         "SELECT " TRAIT_COLUMNS " FROM traits t"
         " WHERE ($1::text[] IS NULL OR t.name = ANY($1::text[]))"
-        "   AND ($2::text IS NULL OR t.name LIKE $2 ESCAPE '\\')"
+        "   AND ($2::text IS NULL OR t.name ILIKE $2 ESCAPE '\\')" /* as SQLite's LIKE */
         "   AND ($3::int IS NULL OR EXISTS (SELECT 1 FROM provider_traits pt"
         "                                  WHERE pt.trait_id = t.id) = ($3::int = 1))"
-        " ORDER BY t.name",
+        " ORDER BY t.name COLLATE \"C\"",
+    /* Names in byte order, as SQLite's BINARY, whatever the database's collation. */
+    [STMT_PROVIDER_TRAITS] =
+        "SELECT " TRAIT_COLUMNS " FROM provider_traits pt"
+        " JOIN traits t ON t.id = pt.trait_id"
+        " WHERE pt.provider_id = $1 ORDER BY t.name COLLATE \"C\"",
     /* The index of each name found in $1 (text[]), from 0 as json_each's key. */
     [STMT_TRAITS_RESOLVE] =
         "SELECT j.ord - 1, t.id FROM unnest($1::text[]) WITH ORDINALITY j(name, ord)"
@@ -120,8 +128,8 @@ static const char *const pg_override[STMT__COUNT] = {
     [STMT_HAS_ANY_INVENTORY] =
         "SELECT EXISTS (SELECT 1 FROM inventories WHERE provider_id = $1"
         " AND resource_class_id = ANY($2::bigint[]))",
-    [STMT_CONSUMER_BUMP] =
-        "UPDATE consumers SET generation = $2::bigint + 1, updated_at = $3"
+    [STMT_CONSUMER_BUMP] = /* generation + 1: as PROVIDER_GENERATION_BUMP */
+        "UPDATE consumers SET generation = generation + 1, updated_at = $3"
         " WHERE id = $1 AND generation = $2",
     /* sql_insert_id() reads the RETURNING column (SQLite's rowid needs none). */
     [STMT_CONSUMER_INSERT] =
@@ -143,7 +151,7 @@ static const char *const pg_override[STMT__COUNT] = {
         "  rc.name, SUM(s.used), (SELECT n FROM counts WHERE counts.t IS NOT DISTINCT FROM s.t)"
         " FROM sel s JOIN resource_classes rc ON rc.id = s.rc"
         " LEFT JOIN consumer_types ct ON ct.id = s.t"
-        " GROUP BY s.t, s.rc, ct.name, rc.name ORDER BY s.t, s.rc",
+        " GROUP BY s.t, s.rc, ct.name, rc.name ORDER BY s.t NULLS FIRST, s.rc", /* as SQLite */
     /* ---- store/candidates_resolve.c: $n lists of aggregate ids ---- */
     [STMT_CAND_AGG_MEMBERS] =
         "SELECT provider_id FROM provider_aggregates WHERE aggregate_id = ANY($1::bigint[])",

@@ -337,6 +337,7 @@ struct store_pool {
     struct checkpointer *ck;
     struct committer *gc;
     struct pg_store_pool *pg; /* PostgreSQL (store/pg_store.c): nothing above is used */
+    bool counted;             /* in store_counters' pool gauges (SQLite) */
 };
 
 /* A pool connection: shares the first one's tree cache and the pool's
@@ -395,6 +396,9 @@ struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size
     pool->gc = gc_start(gc_st);
     pool_adopt(pool, first);
     pool->free_list[pool->n_free++] = first;
+    STORE_STAT_ADD(pool_size, (long long)pool->cap);
+    STORE_STAT_ADD(pool_open, 1);
+    pool->counted = true;
     return pool;
 }
 
@@ -426,8 +430,10 @@ void store_pool_set_db_lock_timeout(struct store_pool *pool, unsigned ms)
 
 void store_pool_set_tree_cache(struct store_pool *pool, size_t bytes)
 {
-    if (pool->pg)
-        return; /* the candidates engine is not on PostgreSQL yet */
+    if (pool->pg) {
+        pg_store_pool_set_tree_cache(pool->pg, bytes);
+        return;
+    }
     tree_cache_set_budget(pool->trees, bytes);
 }
 
@@ -445,6 +451,10 @@ void store_pool_close(struct store_pool *pool)
         store_pool_write_stats(pool, &ws);
         log_msg(LOG_INFO, "store: %llu group commits carried %llu writes; the WAL started over %llu times",
                 ws.batches, ws.grouped_writes, ws.wal_restarts);
+    }
+    if (pool->counted) {
+        STORE_STAT_ADD(pool_size, -(long long)pool->cap);
+        STORE_STAT_ADD(pool_open, -(long long)pool->n);
     }
     gc_stop(pool->gc);
     ckpt_stop(pool->ck);
@@ -479,26 +489,33 @@ struct store *store_acquire(struct store_pool *pool)
     if (pool->pg)
         return pg_store_pool_acquire(pool->pg);
     pthread_mutex_lock(&pool->lock);
-    bool waited = false;
+    unsigned long long waited_since = 0;
+    STORE_STAT_ADD(pool_in_use, 1);
     for (;;) {
         if (pool->n_free > 0) {
             struct store *st = pool->free_list[--pool->n_free];
             pthread_mutex_unlock(&pool->lock);
+            if (waited_since)
+                STORE_STAT_ADD(pool_wait_ns, store_stat_now_ns() - waited_since);
             return st;
         }
         if (pool->n < pool->cap)
             break;
-        if (!waited)
+        if (!waited_since) {
             STORE_STAT_ADD(pool_waits, 1);
-        waited = true;
+            waited_since = store_stat_now_ns();
+        }
         pthread_cond_wait(&pool->freed, &pool->lock);
     }
+    if (waited_since)
+        STORE_STAT_ADD(pool_wait_ns, store_stat_now_ns() - waited_since);
     unsigned i = pool->n++;
     pthread_mutex_unlock(&pool->lock);
     struct store *st = pool_open_one(pool, i);
     pthread_mutex_lock(&pool->lock);
     if (st) {
         pool->all[i] = st;
+        STORE_STAT_ADD(pool_open, 1);
     } else {
         /* Give the slot back (only the last one can be; else keep it empty
          * and wait for a connection that exists). */
@@ -533,6 +550,7 @@ void store_release(struct store_pool *pool, struct store *st)
         st->tx_depth = 1;
         tx_rollback(st);
     }
+    STORE_STAT_ADD(pool_in_use, -1);
     pthread_mutex_lock(&pool->lock);
     pool->free_list[pool->n_free++] = st;
     pthread_cond_signal(&pool->freed);

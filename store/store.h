@@ -116,6 +116,14 @@ struct store_stats {
     unsigned long long tree_hits;   /* provider-tree blocks reused from the cache */
     unsigned long long tree_misses; /* provider-tree blocks read from the database */
     unsigned long long tree_bytes;  /* bytes the tree caches hold now */
+    unsigned long long pool_size, pool_open, pool_in_use; /* request connections: cap, now */
+    double pool_wait_seconds;       /* time requests waited for a free connection */
+    /* PostgreSQL only (0 on SQLite): */
+    unsigned long long reconnects;       /* connections re-established after a break/outage */
+    unsigned long long connect_failures; /* connection attempts that failed */
+    unsigned long long retries_serialization, retries_deadlock, retries_connection; /* units
+                                          run again after 40001, 40P01, a lost connection */
+    unsigned long long unavailable;      /* units refused (503): database unreachable */
 };
 
 void store_stats_get(struct store_stats *out);

@@ -54,7 +54,8 @@ static void trait(struct store *st, const char *name, const char *t)
 
 static void agg(struct store *st, const char *name)
 {
-    test_sql(st, "INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)", AGG_A);
+    test_sql(st, "INSERT INTO aggregates(uuid, created_at) VALUES ('%s', 0) ON CONFLICT DO NOTHING",
+             AGG_A);
     test_sql(st,
              "INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
              "providers p, aggregates a WHERE p.name = '%s' AND a.uuid = '%s'",

@@ -6,7 +6,11 @@ published on 127.0.0.1 only, and checks the version document, the packed-ring
 trait, `podman healthcheck run`, the numeric non-root user, that data
 survives a restart and a new container on the same volume, that SIGTERM
 stops it cleanly and fast, and that placid-agent --once inside the image
-registers a host. Removes everything it made (unique names), by name.
+registers a host; then runs the image on PostgreSQL (--db postgresql://...,
+host network, a throwaway PostgreSQL 15 on 127.0.0.1 from tests/pg/pg, the
+password from a passfile mounted as a podman secret and never in `podman
+logs`) through a short smoke. Removes everything it made (unique names), by
+name.
 
 Makes the base images first with ../shared/container/base-images.sh (as CI
 has nothing prepared). Exits 77 (counted as skipped by tests/run) only when
@@ -22,6 +26,7 @@ import urllib.error
 import urllib.request
 
 from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_pg import Throwaway
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHARED = os.environ.get("PLACID_SHARED", os.path.join(os.path.dirname(ROOT), "shared"))
@@ -31,7 +36,9 @@ IMAGE = f"localhost/{TAG}:test"
 VOLUME = f"{TAG}-data"
 SECRET = f"{TAG}-token"
 TOKEN = secrets.token_hex(24)
-made = {"containers": [], "image": False, "volume": False, "secret": False, "compose": None}
+PG_SECRET = f"{TAG}-pgpass"
+made = {"containers": [], "image": False, "volume": False, "secret": False, "compose": None,
+        "pg_secret": False}
 
 
 def podman(*args, timeout=120, check_rc=False):
@@ -276,9 +283,92 @@ def bind_mounts():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def pg_smoke(port):
+    """Provider, inventory, candidates, allocation and usages; True when all
+    answered as they should."""
+    rp = "c0000000-0000-0000-0000-0000000000b9"
+    consumer = "c0000000-0000-0000-0000-0000000000c0"
+    status, _ = request(port, "POST", "/resource_providers", TOKEN, {"name": "ct-pg", "uuid": rp})
+    ok = check(status == 200, f"on PostgreSQL: a provider is created ({status})")
+    status, _ = request(port, "PUT", f"/resource_providers/{rp}/inventories", TOKEN,
+                        {"resource_provider_generation": 0,
+                         "inventories": {"VCPU": {"total": 8}, "MEMORY_MB": {"total": 4096}}})
+    ok &= check(status == 200, f"on PostgreSQL: its inventory is set ({status})")
+    status, doc = request(port, "GET", "/allocation_candidates?resources=VCPU:2,MEMORY_MB:512",
+                          TOKEN)
+    reqs = (doc or {}).get("allocation_requests", [])
+    ok &= check(status == 200 and len(reqs) == 1, f"on PostgreSQL: one candidate ({status})")
+    status, _ = request(port, "PUT", f"/allocations/{consumer}", TOKEN, {
+        "allocations": {rp: {"resources": {"VCPU": 2, "MEMORY_MB": 512}}},
+        "project_id": "c0000000-0000-0000-0000-0000000000d0",
+        "user_id": "c0000000-0000-0000-0000-0000000000e0",
+        "consumer_generation": None, "consumer_type": "INSTANCE"})
+    ok &= check(status == 204, f"on PostgreSQL: the candidate is claimed ({status})")
+    status, doc = request(port, "GET", f"/resource_providers/{rp}/usages", TOKEN)
+    usages = (doc or {}).get("usages", {})
+    ok &= check(usages == {"VCPU": 2, "MEMORY_MB": 512}, f"on PostgreSQL: usages {usages}")
+    return ok
+
+
+def on_postgresql():
+    """The image against a throwaway PostgreSQL 15 on 127.0.0.1 (the
+    container on the host network, listening on 127.0.0.1 only); the
+    password in a passfile mounted as a podman secret readable by uid 10001
+    alone (libpq ignores a passfile others can read), the URI without it."""
+    pg = Throwaway()
+    if not pg.installable and os.environ.get("CI") != "true":
+        print("skip container on PostgreSQL: PostgreSQL 15 cannot be installed here")
+        return
+    try:
+        if not check(pg.ok, f"a throwaway PostgreSQL for the image ({pg.error[-300:]})"):
+            return
+        password = pg.uri.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+        pg_port = pg.uri.rsplit(":", 1)[1].split("/", 1)[0]
+        passfile = os.path.join("/tmp", PG_SECRET)
+        with open(os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(open(os.path.join(pg.dir, "pgpass")).read())
+        made["pg_secret"] = podman("secret", "create", PG_SECRET, passfile).returncode == 0
+        os.unlink(passfile)
+        name, port = f"{TAG}-pg", free_port()
+        uri = f"postgresql://placid@127.0.0.1:{pg_port}/placid"
+        preview = os.environ.get("PLACID_PG_PREVIEW")
+        res = podman("run", "-d", "--name", name, "--network", "host",
+                     "--secret", SECRET, "--secret", f"{PG_SECRET},uid=10001,gid=10001,mode=0400",
+                     "-e", f"PLACID_ADMIN_TOKEN_FILE=/run/secrets/{SECRET}",
+                     "-e", f"PLACID_LISTEN=127.0.0.1:{port}", "-e", f"PLACID_DB={uri}",
+                     "-e", f"PGPASSFILE=/run/secrets/{PG_SECRET}",
+                     *(("-e", f"PLACID_PG_PREVIEW={preview}") if preview else ()), IMAGE)
+        if res.returncode == 0:
+            made["containers"].append(name)
+        if not check(res.returncode == 0, "the image starts with --db postgresql://... "
+                     "(host network, passfile secret)" +
+                     ("" if res.returncode == 0 else f" ({res.stderr.strip()[-300:]})")):
+            return
+        ready, _ = wait_ready(port, 60)
+        if not check(ready is not None, f"on PostgreSQL: answers GET / ({ready or 0:.1f} s)"):
+            print(podman("logs", name).stderr[-2000:].replace(password, "<PASSWORD>"))
+            return
+        pg_smoke(port)
+        rc, count = pg.sql("placid", "SELECT count(*) FROM providers WHERE name = 'ct-pg'")
+        check(rc == 0 and count == "1", f"the provider is in PostgreSQL ({count})")
+        res = podman("healthcheck", "run", name)
+        check(res.returncode == 0, "on PostgreSQL: podman healthcheck run: healthy")
+        res = podman("stop", "-t", "20", name, timeout=60)
+        code = podman("inspect", name, "--format", "{{.State.ExitCode}}").stdout.strip()
+        check(res.returncode == 0 and code == "0", f"on PostgreSQL: SIGTERM, exit {code}")
+        logs = podman("logs", name)
+        text = logs.stdout + logs.stderr
+        check(password not in text and f"postgresql://placid@127.0.0.1:{pg_port}" in text,
+              "podman logs name the database but never show its password")
+    finally:
+        pg.down()
+
+
 def cleanup():
     for name in made["containers"]:
         podman("rm", "-f", "-t", "5", name)
+    if made["pg_secret"]:
+        podman("secret", "rm", PG_SECRET)
     if made["volume"]:
         podman("volume", "rm", "-f", VOLUME)
     if made["secret"]:
@@ -322,6 +412,7 @@ def main():
                 data_kept(port2, "in a new container on the same volume")
                 podman("stop", "-t", "20", second, timeout=60)
         bind_mounts()
+        on_postgresql()
         compose_example()
     finally:
         cleanup()

@@ -29,7 +29,7 @@ import uuid
 
 import requests
 
-from helpers.placid_e2e import check, failures, free_port
+from helpers.placid_e2e import check, failures, free_port, launch
 
 PLACID = sys.argv[1]
 SECONDS = float(os.environ.get("MIXED_LOAD_SECONDS", "6"))
@@ -183,9 +183,11 @@ def main():
         url = f"http://127.0.0.1:{port}"
         logpath = os.path.join(tmp, "placid.log")
         log = open(logpath, "w")
-        proc = subprocess.Popen([PLACID, "--listen", f"127.0.0.1:{port}", "--db",
-                                 os.path.join(tmp, "mixed.db"), "--threads", "4",
-                                 "--log-level", "warn"], stdout=log, stderr=subprocess.STDOUT)
+        # launch(): tmp/mixed.db, or a fresh PostgreSQL database under
+        # PLACID_E2E_DB=postgresql (helpers/placid_e2e.py).
+        proc = launch(PLACID, port, os.path.join(tmp, "mixed.db"),
+                      ["--threads", "4", "--log-level", "warn"],
+                      stdout=log, stderr=subprocess.STDOUT)
         try:
             end = time.time() + 30
             while time.time() < end and proc.poll() is None:

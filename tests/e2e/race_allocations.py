@@ -11,7 +11,9 @@ existing consumers between providers while new claims race for the freed
 units. Stops the server by PID. Prints one summary line; exits non-zero
 on any failure.
 
-Needs only python3 and Debian's python3-requests.
+Needs only python3 and Debian's python3-requests. PLACID_E2E_DB=postgresql
+runs it on PostgreSQL (helpers/placid_e2e.py): the claims then race on the
+provider row locks across the pool's connections.
 """
 
 import os
@@ -24,7 +26,7 @@ import uuid
 
 import requests
 
-from helpers.placid_e2e import free_port
+from helpers.placid_e2e import free_port, launch
 
 CAPACITIES = [1, 2, 3, 5]      # VCPU per provider
 OVERSUBSCRIBE = 3              # claims per unit of capacity
@@ -42,11 +44,11 @@ class Failure(Exception):
 def start_server(binary, tmp):
     port = free_port()
     log = open(os.path.join(tmp, 'server.log'), 'wb')
-    proc = subprocess.Popen(
-        [binary, '--listen', '127.0.0.1:%d' % port,
-         '--db', os.path.join(tmp, 'race.db'), '--threads', '8',
-         '--log-level', 'warn'],
-        stdout=log, stderr=subprocess.STDOUT)
+    # launch(): the database is tmp/race.db, or a fresh PostgreSQL one
+    # under PLACID_E2E_DB=postgresql (helpers/placid_e2e.py).
+    proc = launch(binary, port, os.path.join(tmp, 'race.db'),
+                  ['--threads', '8', '--log-level', 'warn'],
+                  stdout=log, stderr=subprocess.STDOUT)
     url = 'http://127.0.0.1:%d' % port
     for _ in range(200):
         if proc.poll() is not None:

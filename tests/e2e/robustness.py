@@ -49,7 +49,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers.placid_e2e import SANITIZER_MARKS, free_port
+from helpers.placid_e2e import SANITIZER_MARKS, free_port, launch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROUTES_C = os.path.join(HERE, '..', '..', 'api', 'routes.c')
@@ -982,10 +982,12 @@ def start_server(binary, tmp):
     env = dict(os.environ)
     env.setdefault('ASAN_OPTIONS', 'detect_leaks=1')
     env.setdefault('UBSAN_OPTIONS', 'print_stacktrace=1')
-    proc = subprocess.Popen(
-        [binary, '--listen', '127.0.0.1:%d' % port, '--db', os.path.join(tmp, 'robust.db'),
-         '--threads', str(WORKERS), '--log-level', os.environ.get('ROBUST_LOG_LEVEL', 'warn')],
-        stdout=subprocess.DEVNULL, stderr=err, env=env)
+    # launch(): tmp/robust.db, or a fresh PostgreSQL database under
+    # PLACID_E2E_DB=postgresql (helpers/placid_e2e.py).
+    proc = launch(binary, port, os.path.join(tmp, 'robust.db'),
+                  ['--threads', str(WORKERS),
+                   '--log-level', os.environ.get('ROBUST_LOG_LEVEL', 'warn')],
+                  stdout=subprocess.DEVNULL, stderr=err, env=env)
     c = Client(port)
     for _ in range(400):
         if proc.poll() is not None:

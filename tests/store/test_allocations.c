@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store/internal.h" /* st->db: is a transaction open? */
 #include "support.h"
 
 #define U1 "00000000-0000-0000-0000-000000000001"
@@ -380,8 +379,8 @@ START_TEST(reshape_is_all_or_nothing)
 }
 END_TEST
 
-/* Two connections race for the last units: BEGIN IMMEDIATE serialises them,
- * so exactly the capacity is granted. */
+/* Two connections race for the last units: BEGIN IMMEDIATE serialises them
+ * (PostgreSQL: the provider row locks), so exactly the capacity is granted. */
 struct racer {
     const char *consumer;
     int ok;
@@ -390,9 +389,7 @@ struct racer {
 static void *race(void *arg)
 {
     struct racer *r = arg;
-    char err[256];
-    struct store *mine = store_open(path, err, sizeof(err));
-    ck_assert_ptr_nonnull(mine);
+    struct store *mine = test_store_connect(path);
     for (int i = 0; i < 20; i++) {
         char uuid[37];
         snprintf(uuid, sizeof(uuid), "%.24s%012d", r->consumer, i);
@@ -403,7 +400,7 @@ static void *race(void *arg)
         if (store_allocations_replace(mine, &c, 1, &fail) == STORE_OK)
             r->ok++;
     }
-    store_close(mine);
+    test_store_disconnect(mine, path);
     return NULL;
 }
 
@@ -425,7 +422,7 @@ END_TEST
 static int usage_in_transaction(void *arg, const struct usage_row *row)
 {
     (void)row;
-    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    ck_assert_msg(test_in_transaction(st), "rows must come from the unit's snapshot");
     (*(int *)arg)++;
     return 0;
 }
@@ -433,7 +430,7 @@ static int usage_in_transaction(void *arg, const struct usage_row *row)
 static int allocation_in_transaction(void *arg, const struct allocation_row *row)
 {
     (void)row;
-    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    ck_assert_msg(test_in_transaction(st), "rows must come from the unit's snapshot");
     (*(int *)arg)++;
     return 0;
 }
@@ -448,11 +445,11 @@ START_TEST(provider_reads_take_the_provider_and_rows_from_one_snapshot)
     ck_assert_int_eq(store_provider_usages(st, U1, &ref, usage_in_transaction, &n), STORE_OK);
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(ref.generation, 2);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     ck_assert_int_eq(store_provider_allocations(st, U1, &ref, allocation_in_transaction, &n),
                      STORE_OK);
     ck_assert_int_eq(n, 3);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     ck_assert_int_eq(store_provider_usages(st, UX, &ref, usage_in_transaction, &n),
                      STORE_NOT_FOUND);
     ck_assert_int_eq(ref.id, 0);
@@ -461,7 +458,7 @@ START_TEST(provider_reads_take_the_provider_and_rows_from_one_snapshot)
                      STORE_NOT_FOUND);
     ck_assert_int_eq(ref.id, 0);
     ck_assert_int_eq(n, 3);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
 }
 END_TEST
 

@@ -2,7 +2,6 @@
 #include <check.h>
 #include <string.h>
 
-#include "store/internal.h" /* st->db: is a transaction open? */
 #include "support.h"
 
 #define U1 "00000000-0000-0000-0000-000000000001"
@@ -230,7 +229,7 @@ END_TEST
 static int count_in_transaction(void *arg, const struct inventory *i)
 {
     (void)i;
-    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    ck_assert_msg(test_in_transaction(st), "rows must come from the unit's snapshot");
     (*(int *)arg)++;
     return 0;
 }
@@ -245,7 +244,7 @@ START_TEST(reads_take_the_provider_and_records_from_one_snapshot)
     ck_assert_int_eq(store_inventories_list(st, U1, &ref, count_in_transaction, &n), STORE_OK);
     ck_assert_int_eq(n, 2);
     ck_assert_int_eq(ref.generation, 1);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     ck_assert_int_eq(store_inventories_list(st, C1, &ref, count_in_transaction, &n),
                      STORE_NOT_FOUND);
     ck_assert_int_eq(ref.id, 0);
@@ -254,7 +253,7 @@ START_TEST(reads_take_the_provider_and_records_from_one_snapshot)
     ck_assert_int_eq(ref.id, 0); /* no provider */
     ck_assert_int_eq(store_inventory_get(st, U1, "MEMORY_MB", &ref, &got), STORE_NOT_FOUND);
     ck_assert_int_eq(ref.id, rp); /* a provider, no such record */
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
 }
 END_TEST
 

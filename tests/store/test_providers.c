@@ -213,16 +213,10 @@ START_TEST(delete_takes_inventories_traits_and_aggregate_links_along)
                  "INSERT INTO provider_traits (provider_id, trait_id)"
                  " SELECT p.id, t.id FROM providers p, traits t WHERE p.uuid = '" U1 "' LIMIT 1;");
     ck_assert_int_eq(store_provider_delete(st, U1), STORE_OK);
-    sqlite3_stmt *s;
-    ck_assert_int_eq(sqlite3_prepare_v2(st->db,
-                                        "SELECT (SELECT COUNT(*) FROM inventories) +"
+    ck_assert_int_eq(test_sql_value(st, "SELECT (SELECT COUNT(*) FROM inventories) +"
                                         " (SELECT COUNT(*) FROM provider_traits) +"
-                                        " (SELECT COUNT(*) FROM provider_aggregates)",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(s, 0), 0);
-    sqlite3_finalize(s);
+                                        " (SELECT COUNT(*) FROM provider_aggregates)"),
+                     0);
 }
 END_TEST
 

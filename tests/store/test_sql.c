@@ -1,5 +1,6 @@
-/* store/sql.h over SQLite (store/sql_sqlite_cursor.c): binding, stepping,
- * columns, changes, lists as one parameter, error mapping and units. */
+/* store/sql.h on either backend (store/sql_sqlite_cursor.c, store/sql_pg.c;
+ * the @pg ctest entry): binding, stepping, columns, changes, lists as one
+ * parameter, error mapping and units. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -149,18 +150,23 @@ START_TEST(a_unique_violation_is_duplicate)
 }
 END_TEST
 
+/* The insert the store reads an id from (a new consumer): SQLite's rowid,
+ * PostgreSQL's RETURNING column. */
 START_TEST(insert_id_is_the_new_rows_id)
 {
-    struct sql *q = sql_get(st, STMT_TRAIT_INSERT);
-    sql_bind_text(q, 1, "CUSTOM_NEW");
-    sql_bind_i64(q, 2, 1);
+    test_sql(st, "INSERT INTO projects(external_id) VALUES ('p');"
+                 "INSERT INTO users(external_id) VALUES ('u')");
+    struct sql *q = sql_get(st, STMT_CONSUMER_INSERT);
+    sql_bind_text(q, 1, "c1");
+    sql_bind_i64(q, 2, test_sql_value(st, "SELECT id FROM projects"));
+    sql_bind_i64(q, 3, test_sql_value(st, "SELECT id FROM users"));
+    sql_bind_i64(q, 4, 0);
+    sql_bind_i64(q, 5, 1);
     ck_assert_int_eq(sql_exec(q), STORE_OK);
     long long id = sql_insert_id(q);
     sql_done(q);
-    long long found = 0;
-    ck_assert_int_eq(store_trait_id(st, "CUSTOM_NEW", &found), STORE_OK);
     ck_assert_int_gt(id, 0);
-    ck_assert_int_eq(id, found);
+    ck_assert_int_eq(id, test_sql_value(st, "SELECT id FROM consumers WHERE uuid = 'c1'"));
 }
 END_TEST
 
@@ -198,8 +204,8 @@ START_TEST(a_unit_commits_on_ok_and_rolls_back_otherwise)
     b.gen = 1;
     ck_assert_int_eq(store_unit(st, UNIT_GROUPED_WRITE, STORE_CONFLICT, bump_body, &b), STORE_OK);
     ck_assert_int_eq(generation_of(1), 2);
-    ck_assert_int_eq(b.runs, 4); /* SQLite never retries */
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert_int_eq(b.runs, 4); /* a stale generation is a result: never retried */
+    ck_assert(!test_in_transaction(st));
 }
 END_TEST
 
@@ -207,7 +213,7 @@ static enum store_rc outer_body(struct store *s, void *arg)
 {
     struct bump *b = arg;
     enum store_rc rc = store_unit(s, UNIT_WRITE, STORE_CONFLICT, bump_body, b);
-    ck_assert(!sqlite3_get_autocommit(s->db)); /* still inside the outer transaction */
+    ck_assert(test_in_transaction(s)); /* still inside the outer transaction */
     return rc == STORE_OK ? STORE_INVALID : rc;
 }
 
@@ -223,7 +229,7 @@ static enum store_rc read_body(struct store *s, void *arg)
 {
     (void)s;
     *(long long *)arg = generation_of(1);
-    ck_assert(!sqlite3_get_autocommit(st->db));
+    ck_assert(test_in_transaction(st));
     return STORE_OK;
 }
 
@@ -232,7 +238,7 @@ START_TEST(a_read_unit_runs_in_a_transaction_and_ends_it)
     long long g = -1;
     ck_assert_int_eq(store_unit(st, UNIT_READ, STORE_BUSY, read_body, &g), STORE_OK);
     ck_assert_int_eq(g, 0);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
 }
 END_TEST
 

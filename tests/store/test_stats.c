@@ -1,5 +1,7 @@
 /* store_stats_get(): the counters behind GET /metrics. */
 #include <check.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -53,6 +55,45 @@ START_TEST(busy_is_counted)
 }
 END_TEST
 
+static void *acquire_and_release(void *arg)
+{
+    struct test_env *env = arg;
+    store_release(env->pool, store_acquire(env->pool));
+    return NULL;
+}
+
+/* The pool gauges follow borrows, and a borrower that waited is counted
+ * with the time it waited. */
+START_TEST(pool_gauges_and_waits)
+{
+    struct test_env env;
+    struct store_stats before, held, after;
+    store_stats_get(&before);
+    test_env_open(&env); /* a pool of one connection */
+    struct store *st = store_acquire(env.pool);
+    store_stats_get(&held);
+    ck_assert_uint_eq(held.pool_size - before.pool_size, 1);
+    ck_assert_uint_eq(held.pool_open - before.pool_open, 1);
+    ck_assert_uint_eq(held.pool_in_use - before.pool_in_use, 1);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, acquire_and_release, &env), 0);
+    do { /* until the other borrower waits */
+        sched_yield();
+        store_stats_get(&after);
+    } while (after.pool_waits == held.pool_waits);
+    store_release(env.pool, st);
+    pthread_join(t, NULL);
+    store_stats_get(&after);
+    ck_assert_uint_eq(after.pool_waits - held.pool_waits, 1);
+    ck_assert(after.pool_wait_seconds > held.pool_wait_seconds);
+    ck_assert_uint_eq(after.pool_in_use, before.pool_in_use);
+    test_env_close(&env);
+    store_stats_get(&after);
+    ck_assert_uint_eq(after.pool_size, before.pool_size);
+    ck_assert_uint_eq(after.pool_open, before.pool_open);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("stats");
@@ -60,6 +101,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, tree_cache_hits_misses_and_bytes);
     tcase_add_test(tc, busy_is_counted);
+    tcase_add_test(tc, pool_gauges_and_waits);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -107,13 +107,13 @@ START_TEST(a_value_too_long_for_its_buffer_is_an_error_not_a_cut)
     struct consumer_allocs c = {.uuid = C1, .project_id = "p", .user_id = "u",
                                 .items = &item, .n_items = 1};
     ck_assert_int_eq(store_allocations_replace(st, &c, 1, &fail), STORE_OK);
-    test_sql(st, "UPDATE projects SET external_id = printf('%%.*c', 1021, 'x')");
+    test_sql(st, "UPDATE projects SET external_id = '%s'", repeat(0, "x", 1021));
     struct consumer_info info;
     ck_assert_int_eq(store_consumer_allocations(st, C1, &info, NULL, NULL), STORE_ERROR);
-    test_sql(st, "UPDATE projects SET external_id = printf('%%.*c', 1020, 'x')");
+    test_sql(st, "UPDATE projects SET external_id = '%s'", repeat(0, "x", 1020));
     ck_assert_int_eq(store_consumer_allocations(st, C1, &info, NULL, NULL), STORE_OK);
     ck_assert_uint_eq(strlen(info.project_id), 1020);
-    test_sql(st, "UPDATE providers SET name = printf('%%.*c', 801, 'x')");
+    test_sql(st, "UPDATE providers SET name = '%s'", repeat(0, "x", 801));
     struct provider p;
     ck_assert_int_eq(store_provider_get(st, RP, &p), STORE_ERROR);
 }

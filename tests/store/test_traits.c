@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/internal.h" /* st->db: is a transaction open? */
 #include "store/store.h"
 #include "support.h"
 
@@ -246,11 +245,32 @@ START_TEST(replace_refuses_unknown_providers_and_trait_ids)
 }
 END_TEST
 
+/* Lists sort names by their bytes (SQLite's BINARY), whatever the collation
+ * of a PostgreSQL database: under en-US "CUSTOM_A_B" would come before
+ * "CUSTOM_AB". */
+START_TEST(trait_lists_sort_names_by_their_bytes)
+{
+    long long ids[] = {ensure("CUSTOM_A_B"), ensure("CUSTOM_AB")};
+    struct seen *s = calloc(1, sizeof(*s));
+    struct trait_filter f = {.prefix = "CUSTOM_A", .associated = -1};
+    ck_assert_int_eq(store_traits_list(st, &f, collect, s), STORE_OK);
+    ck_assert_uint_eq(s->n, 2);
+    ck_assert_str_eq(s->names[0], "CUSTOM_AB");
+    ck_assert_str_eq(s->names[1], "CUSTOM_A_B");
+    free(s);
+    ck_assert_int_eq(store_provider_traits_replace(st, 1, 0, ids, 2, NULL), STORE_OK);
+    s = provider_traits(1);
+    ck_assert_uint_eq(s->n, 2);
+    ck_assert_str_eq(s->names[0], "CUSTOM_AB");
+    ck_assert_str_eq(s->names[1], "CUSTOM_A_B");
+}
+END_TEST
+
 /* ---- The units of work of /resource_providers/{uuid}/traits ---- */
 
 static int collect_in_transaction(void *arg, const struct trait *row)
 {
-    ck_assert_msg(!sqlite3_get_autocommit(st->db), "rows must come from the unit's snapshot");
+    ck_assert_msg(test_in_transaction(st), "rows must come from the unit's snapshot");
     return collect(arg, row);
 }
 
@@ -264,11 +284,11 @@ START_TEST(traits_list_reads_the_provider_and_its_set_in_one_transaction)
                      STORE_OK);
     ck_assert_int_eq(ref.generation, 1);
     ck_assert_uint_eq(s->n, 1);
-    ck_assert(sqlite3_get_autocommit(st->db)); /* and it is over */
+    ck_assert(!test_in_transaction(st)); /* and it is over */
     ck_assert_int_eq(store_provider_traits_list(st, "nope", &ref, collect, s), STORE_NOT_FOUND);
     ck_assert_int_eq(ref.id, 0);
     ck_assert_uint_eq(s->n, 1);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     free(s);
 }
 END_TEST
@@ -298,7 +318,7 @@ START_TEST(traits_set_checks_provider_then_generation_then_names)
     ck_assert_int_eq(gen, 1);
     ck_assert_uint_eq(s->n, 1);
     ck_assert_str_eq(s->names[0], "CUSTOM_A");
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     free(s);
 }
 END_TEST
@@ -321,7 +341,7 @@ START_TEST(traits_set_is_all_or_nothing_when_a_later_step_fails)
                      STORE_ERROR);
     ck_assert_int_eq(generation(1), 0);
     ck_assert_uint_eq(provider_traits(1)->n, 0);
-    ck_assert(sqlite3_get_autocommit(st->db));
+    ck_assert(!test_in_transaction(st));
     free(s);
 }
 END_TEST
@@ -349,6 +369,7 @@ int main(void)
     tcase_add_test(tc, list_without_filters_is_every_trait_sorted);
     tcase_add_test(tc, list_by_names_returns_each_existing_name_once);
     tcase_add_test(tc, list_by_prefix_is_case_insensitive_with_literal_underscore);
+    tcase_add_test(tc, trait_lists_sort_names_by_their_bytes);
     tcase_add_test(tc, list_by_association);
     tcase_add_test(tc, resolve_maps_names_to_ids_and_marks_the_missing);
     tcase_add_test(tc, replace_bumps_the_generation_only_when_the_set_changes);

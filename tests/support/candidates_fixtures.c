@@ -16,14 +16,13 @@ static char rp_names[MAX_RP][32];
 static char rp_uuids[MAX_RP][37];
 static size_t n_rp;
 
-static long long sql_id(const char *query, const char *name)
+/* column (id or root_id) of the provider named name (names here are plain
+ * identifiers: no quoting needed). */
+static long long sql_id(const char *column, const char *name)
 {
-    sqlite3_stmt *s;
-    ck_assert_int_eq(sqlite3_prepare_v2(cand_st->db, query, -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    long long id = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    long long id = test_sql_value(cand_st, "SELECT %s FROM providers WHERE name = '%s'", column,
+                                  name);
+    ck_assert_msg(id > 0, "no provider %s", name);
     return id;
 }
 
@@ -34,8 +33,8 @@ long long rp(const char *name, const char *parent)
     snprintf(rp_names[i], sizeof(rp_names[i]), "%s", name);
     snprintf(rp_uuids[i], sizeof(rp_uuids[i]), "c0000000-0000-0000-0000-%012zx", i + 1);
     if (parent) {
-        long long pid = sql_id("SELECT id FROM providers WHERE name = ?1", parent);
-        long long root = sql_id("SELECT root_id FROM providers WHERE name = ?1", parent);
+        long long pid = sql_id("id", parent);
+        long long root = sql_id("root_id", parent);
         test_sql(cand_st,
                  "INSERT INTO providers(uuid, name, parent_id, root_id, created_at) "
                  "VALUES ('%s', '%s', %lld, %lld, 0)",
@@ -46,7 +45,7 @@ long long rp(const char *name, const char *parent)
                  rp_uuids[i], name);
         test_sql(cand_st, "UPDATE providers SET root_id = id WHERE name = '%s'", name);
     }
-    return sql_id("SELECT id FROM providers WHERE name = ?1", name);
+    return sql_id("id", name);
 }
 
 const char *uuid_of(const char *name)
@@ -71,8 +70,9 @@ void inv_full(const char *name, const char *rc, long long total, long long reser
 {
     if (strncmp(rc, "CUSTOM_", 7) == 0)
         test_sql(cand_st,
-                 "INSERT OR IGNORE INTO resource_classes(id, name, created_at) SELECT "
-                 "COALESCE(MAX(id) + 1, 10000), '%s', 0 FROM resource_classes WHERE id >= 10000",
+                 "INSERT INTO resource_classes(id, name, created_at) SELECT "
+                 "COALESCE(MAX(id) + 1, 10000), '%s', 0 FROM resource_classes WHERE id >= 10000 "
+                 "ON CONFLICT DO NOTHING",
                  rc);
     test_sql(cand_st,
              "INSERT INTO inventories(provider_id, resource_class_id, total, reserved, min_unit, "
@@ -96,7 +96,7 @@ long long rp_inv(const char *name, const char *parent, const char *rc, long long
 
 void trait(const char *name, const char *t)
 {
-    test_sql(cand_st, "INSERT OR IGNORE INTO traits(name, created_at) VALUES ('%s', 0)", t);
+    test_sql(cand_st, "INSERT INTO traits(name, created_at) VALUES ('%s', 0) ON CONFLICT DO NOTHING", t);
     test_sql(
         cand_st,
         "INSERT INTO provider_traits(provider_id, trait_id) SELECT p.id, t.id FROM providers p, "
@@ -106,7 +106,8 @@ void trait(const char *name, const char *t)
 
 void agg(const char *name, const char *agg_uuid)
 {
-    test_sql(cand_st, "INSERT OR IGNORE INTO aggregates(uuid, created_at) VALUES ('%s', 0)",
+    test_sql(cand_st,
+             "INSERT INTO aggregates(uuid, created_at) VALUES ('%s', 0) ON CONFLICT DO NOTHING",
              agg_uuid);
     test_sql(cand_st,
              "INSERT INTO provider_aggregates(provider_id, aggregate_id) SELECT p.id, a.id FROM "
@@ -117,11 +118,14 @@ void agg(const char *name, const char *agg_uuid)
 void alloc(const char *name, const char *rc, long long used)
 {
     static int consumer;
-    test_sql(cand_st, "INSERT OR IGNORE INTO projects(id, external_id) VALUES (1, 'p')");
-    test_sql(cand_st, "INSERT OR IGNORE INTO users(id, external_id) VALUES (1, 'u')");
+    /* No explicit ids: PostgreSQL's identity columns would hand the same
+     * ids out again to the store's own inserts. */
+    test_sql(cand_st, "INSERT INTO projects(external_id) VALUES ('p') ON CONFLICT DO NOTHING");
+    test_sql(cand_st, "INSERT INTO users(external_id) VALUES ('u') ON CONFLICT DO NOTHING");
     test_sql(cand_st,
              "INSERT INTO consumers(uuid, project_id, user_id, created_at) "
-             "VALUES ('d0000000-0000-0000-0000-%012x', 1, 1, 0)",
+             "SELECT 'd0000000-0000-0000-0000-%012x', p.id, u.id, 0 FROM projects p, users u "
+             "WHERE p.external_id = 'p' AND u.external_id = 'u'",
              ++consumer);
     test_sql(
         cand_st,

@@ -17,6 +17,12 @@ void test_env_open(struct test_env *env)
     strcpy(env->dir, "/tmp/placid-test-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(env->dir));
     snprintf(env->path, sizeof(env->path), "%s/test.db", env->dir);
+    if (test_on_pg()) {
+        env->pool = pgb_pool_open(env->path, sizeof(env->path), 1);
+        env->ctx.pool = env->pool;
+        env->ctx.admin_token = "admin";
+        return;
+    }
     env->pool = store_pool_open(env->path, 1, err, sizeof(err));
     ck_assert_msg(env->pool != NULL, "store_pool_open: %s", err);
     env->ctx.pool = env->pool;
@@ -35,6 +41,11 @@ static void remove_db_files(const char *path)
 
 void test_env_close(struct test_env *env)
 {
+    if (test_on_pg()) {
+        pgb_pool_close(env->pool, env->path);
+        rmdir(env->dir);
+        return;
+    }
     store_pool_close(env->pool);
     remove_db_files(env->path);
     rmdir(env->dir);
@@ -43,6 +54,8 @@ void test_env_close(struct test_env *env)
 struct store *test_store_open(char path_out[96])
 {
     char err[256], dir[64];
+    if (test_on_pg())
+        return pgb_store_open(path_out, 96);
     strcpy(dir, "/tmp/placid-store-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path_out, 96, "%s/test.db", dir);
@@ -57,6 +70,10 @@ struct store *test_store_open(char path_out[96])
 void test_store_close(struct store *st, const char *path)
 {
     char dir[96];
+    if (test_on_pg()) {
+        pgb_store_close(st, path);
+        return;
+    }
     store_close(st);
     remove_db_files(path);
     snprintf(dir, sizeof(dir), "%s", path);
@@ -239,21 +256,47 @@ void test_env_open_provider(struct test_env *env, const char *uuid, const char *
 
 void test_sql(struct store *st, const char *fmt, ...)
 {
-    char sql[1024];
+    char sql[4096];
     char *err = NULL;
     va_list ap;
     va_start(ap, fmt);
     int len = vsnprintf(sql, sizeof(sql), fmt, ap);
     va_end(ap);
     ck_assert_msg(len >= 0 && (size_t)len < sizeof(sql), "SQL too long: %.80s...", sql);
+    if (st->ops) {
+        pgb_exec(pgb_current(), sql);
+        return;
+    }
     int rc = sqlite3_exec(st->db, sql, NULL, NULL, &err);
     ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, err ? err : "?");
     sqlite3_free(err);
 }
 
+long long test_sql_value(struct store *st, const char *fmt, ...)
+{
+    char sql[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(sql, sizeof(sql), fmt, ap);
+    va_end(ap);
+    ck_assert_msg(len >= 0 && (size_t)len < sizeof(sql), "SQL too long: %.80s...", sql);
+    if (st->ops)
+        return pgb_value(pgb_current(), sql);
+    sqlite3_stmt *s;
+    ck_assert_msg(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg(st->db));
+    long long v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    return v;
+}
+
 void test_sql_file(const char *path, const char *sql)
 {
     sqlite3 *db;
+    if (test_on_pg()) {
+        pgb_exec(path, sql);
+        return;
+    }
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK, "%s: %s", sql,
                   sqlite3_errmsg(db));
@@ -262,9 +305,25 @@ void test_sql_file(const char *path, const char *sql)
 
 int test_run_suite(Suite *s)
 {
+    /* The test_pg_* suites start their server in main(); the @pg entries of
+     * the shared suites have theirs started here. */
+    bool pg = test_on_pg();
     SRunner *sr = srunner_create(s);
+    if (test_backend_check() != 0) {
+        srunner_free(sr);
+        return EXIT_FAILURE;
+    }
+    if (pg) {
+        int up = pgb_suite_up();
+        if (up != 0) {
+            srunner_free(sr);
+            return up;
+        }
+    }
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    if (pg)
+        pgb_suite_down();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

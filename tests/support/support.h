@@ -8,13 +8,14 @@
 #include <time.h>
 
 #include "api/api.h"
+#include "backend.h"
 #include "core/util.h"
 #include "server/req.h"
 #include "store/store.h"
 
 struct test_env {
     char dir[64];  /* temporary directory holding the database */
-    char path[96]; /* database file */
+    char path[96]; /* database file (PostgreSQL: the URI of its database) */
     struct store_pool *pool;
     struct api_ctx ctx;
 };
@@ -105,16 +106,26 @@ void test_env_open_provider(struct test_env *env, const char *uuid, const char *
 
 /* ---- Raw SQL for set-up the store has no API for ---- */
 
-/* Runs the SQL made from fmt (at most 1023 bytes) on st's own connection.
- * Fails the test (with SQLite's message) on any error. */
+/* Runs the SQL made from fmt (at most 4095 bytes) on st's own connection
+ * (PostgreSQL: on a connection of the test's own to st's database, in
+ * autocommit). Fails the test (with the database's message) on any error. */
 void test_sql(struct store *st, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
-/* Runs sql on a second connection to the database file at path. Fails the
- * test (with SQLite's message) on any error. */
+/* Runs the query made from fmt on st's database and returns the first
+ * column of its first row as a number (0 without rows). Fails the test on
+ * any error. */
+long long test_sql_value(struct store *st, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/* Runs sql on a second connection to the database file at path (PostgreSQL:
+ * the URI of the test's database). Fails the test (with the database's
+ * message) on any error. */
 void test_sql_file(const char *path, const char *sql);
 
 /* Runs the suite in Check's default (fork) mode, frees it and returns the
- * process exit status: EXIT_SUCCESS when every test passed. */
+ * process exit status: EXIT_SUCCESS when every test passed. On PostgreSQL
+ * (test_on_pg) it first starts the throwaway server and migrates the
+ * template database (exit PG_TEST_SKIP, 77, when PostgreSQL cannot be had
+ * outside CI), and stops the server after. */
 int test_run_suite(Suite *s);
 
 #endif

@@ -112,6 +112,43 @@ START_TEST(candidates_and_database_figures)
 }
 END_TEST
 
+static void fake_pg(struct metrics_db *out, void *arg)
+{
+    (void)arg;
+    *out = (struct metrics_db){.pool_size = 8, .pool_open = 3, .pool_in_use = 2,
+                               .pool_wait_seconds = 1.5, .wal_bytes = -1, .postgresql = true,
+                               .reconnects = 9, .connect_failures = 10, .unavailable = 11,
+                               .retries_serialization = 12, .retries_deadlock = 13,
+                               .retries_connection = 14};
+}
+
+START_TEST(pool_figures_always_and_postgresql_figures_on_postgresql)
+{
+    metrics_init(fake_pg, NULL);
+    char *text = render();
+    ck_assert(has_line(text, "placid_db_pool_size 8"));
+    ck_assert(has_line(text, "placid_db_pool_open 3"));
+    ck_assert(has_line(text, "placid_db_pool_in_use 2"));
+    ck_assert(has_line(text, "placid_db_pool_wait_seconds_total 1.5"));
+    ck_assert(has_line(text, "# TYPE placid_db_pool_wait_seconds_total counter"));
+    ck_assert(has_line(text, "placid_db_reconnects_total 9"));
+    ck_assert(has_line(text, "placid_db_connect_failures_total 10"));
+    ck_assert(has_line(text, "placid_db_unavailable_total 11"));
+    ck_assert(has_line(text, "# TYPE placid_db_retries_total counter"));
+    ck_assert(has_line(text, "placid_db_retries_total{reason=\"serialization_failure\"} 12"));
+    ck_assert(has_line(text, "placid_db_retries_total{reason=\"deadlock_detected\"} 13"));
+    ck_assert(has_line(text, "placid_db_retries_total{reason=\"connection_lost\"} 14"));
+    ck_assert_ptr_null(strstr(text, "placid_db_wal_bytes"));
+    free(text);
+    metrics_init(fake_db, NULL);
+    text = render();
+    ck_assert(has_line(text, "placid_db_pool_size 0"));
+    ck_assert_ptr_null(strstr(text, "placid_db_retries_total"));
+    ck_assert_ptr_null(strstr(text, "placid_db_reconnects_total"));
+    free(text);
+}
+END_TEST
+
 /* More distinct series than the table holds end up in "overflow", not lost. */
 START_TEST(a_full_table_counts_into_overflow)
 {
@@ -135,6 +172,7 @@ int main(void)
     tcase_add_test(tc, requests_are_counted_by_route_method_and_status);
     tcase_add_test(tc, label_values_are_escaped);
     tcase_add_test(tc, candidates_and_database_figures);
+    tcase_add_test(tc, pool_figures_always_and_postgresql_figures_on_postgresql);
     tcase_add_test(tc, a_full_table_counts_into_overflow);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -4,7 +4,18 @@ PID, and starting a placid on a free port and waiting until it answers
 (launch, wait_ready, start_placid, must_start, Server). A test imports it
 as `from helpers.placid_e2e import ...` (tests/run runs only
 tests/e2e/*.py, so this module is not run as a test).
+
+The backend switch: with PLACID_E2E_DB=postgresql, every database path a
+test gives launch() (and so start_placid, must_start and Server) stands for
+a fresh database on one throwaway PostgreSQL 15 instead of a SQLite file
+(database(); the same path names the same database again, so a restart
+finds its data). That server is the one in the directory PLACID_E2E_PG
+(made by tests/pg/pg up; tests/run starts one per pass and stops it), else
+one this process starts on first use and stops by PID when it exits.
+PLACID_E2E_DB=sqlite, or unset, keeps the SQLite files. A test asks
+on_postgresql() to skip, with a printed reason, what only SQLite has.
 """
+import atexit
 import json
 import os
 import signal
@@ -18,6 +29,9 @@ import urllib.request
 # The report of every check that failed, in order; a test exits non-zero
 # when it is not empty.
 failures = []
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 # Lines an ASan/UBSan build writes to stderr when it finds a fault.
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "LeakSanitizer", "runtime error:")
@@ -97,11 +111,130 @@ def http_call(url, method="GET", headers=None, body=None, timeout=30):
         return e.code, e.headers, e.read()
 
 
+def _backend():
+    """PLACID_E2E_DB's value: "sqlite" (also when unset) or "postgresql";
+    anything else ends the test with a one-line FAIL."""
+    value = os.environ.get("PLACID_E2E_DB", "") or "sqlite"
+    if value not in ("sqlite", "postgresql"):
+        raise SystemExit(f"FAIL PLACID_E2E_DB={value!r}: must be sqlite or postgresql")
+    return value
+
+
+def on_postgresql():
+    """True when this test's servers run on PostgreSQL (PLACID_E2E_DB)."""
+    return _backend() == "postgresql"
+
+
+def skip_on_postgresql(what, why):
+    """On PostgreSQL, prints that the SQLite-only part `what` is skipped and
+    `why`; returns True then (the caller leaves the part out)."""
+    if not on_postgresql():
+        return False
+    print(f"skip {what} on PostgreSQL: {why}", flush=True)
+    return True
+
+
+# The PostgreSQL server of this process (directory, URI without password)
+# and the database made for each path, in the order they were made.
+_pg = {"dir": None, "base": None, "owned": None, "dbs": {}}
+
+
+def _pg_server():
+    """The directory of the PostgreSQL server this process uses: PLACID_E2E_PG,
+    or one started now (tests/pg/pg up; stopped at exit). Exits 77 with a
+    skip line when PostgreSQL cannot be installed here (outside CI)."""
+    if _pg["dir"]:
+        return _pg["dir"]
+    given = os.environ.get("PLACID_E2E_PG", "")
+    if given:
+        if not os.path.isfile(os.path.join(given, "uri")):
+            raise SystemExit(f"FAIL PLACID_E2E_PG={given}: no server made by tests/pg/pg up there")
+        _pg["dir"] = given
+    else:
+        from helpers.placid_pg import Throwaway  # only the PostgreSQL runs need it
+        pg = Throwaway()
+        if not pg.ok:
+            pg.down()
+            if not pg.installable and os.environ.get("CI") != "true":
+                print("skip: PostgreSQL 15 cannot be installed here: " + pg.error, flush=True)
+                raise SystemExit(77)
+            raise SystemExit(f"FAIL a throwaway PostgreSQL does not start: {pg.error}")
+        _pg["owned"] = pg
+        _pg["dir"] = pg.dir
+        atexit.register(pg.down)
+    with open(os.path.join(_pg["dir"], "uri")) as f:
+        uri = f.read().strip()
+    # postgresql://placid:PASSWORD@HOST:PORT/placid -> postgresql://placid@HOST:PORT
+    user, rest = uri.split("://", 1)[1].split("@", 1)
+    _pg["base"] = "postgresql://" + user.split(":", 1)[0] + "@" + rest.rsplit("/", 1)[0]
+    return _pg["dir"]
+
+
+def _is_conninfo(db):
+    return db.startswith(("postgresql://", "postgres://")) or "=" in db
+
+
+def database(path):
+    """The --db of a server that a test would start on the SQLite file
+    `path`: `path` itself on SQLite; on PostgreSQL the URI of a database
+    made fresh the first time this process names `path`, and the same one
+    after. The URI holds no password (launch() gives placid PGPASSFILE). A
+    URI or keyword string is returned unchanged."""
+    if not on_postgresql() or _is_conninfo(path):
+        return path
+    key = os.path.abspath(path)
+    if key not in _pg["dbs"]:
+        pgdir = _pg_server()
+        name = f"e2e_{os.getpid()}_{len(_pg['dbs'])}"
+        r = subprocess.run([os.path.join(_ROOT, "tests", "pg", "pg"), "psql", pgdir, "-d",
+                            "postgres", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+                            "-c", f"CREATE DATABASE {name} OWNER placid"],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise SystemExit(f"FAIL cannot create the database {name}: {r.stderr.strip()}")
+        _pg["dbs"][key] = _pg["base"] + "/" + name
+    return _pg["dbs"][key]
+
+
+def db_value(path, query):
+    """The first column of the first row of `query` (plain SQL that both
+    backends read alike) on the database of `path` (see database()), as
+    text; None when there is no row."""
+    if not on_postgresql():
+        import sqlite3
+        con = sqlite3.connect(path)
+        try:
+            row = con.execute(query).fetchone()
+        finally:
+            con.close()
+        return None if row is None else str(row[0])
+    name = database(path).rsplit("/", 1)[1]
+    r = subprocess.run([os.path.join(_ROOT, "tests", "pg", "pg"), "psql", _pg_server(), "-d",
+                        name, "-At", "-c", query], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise SystemExit(f"FAIL {query}: {r.stderr.strip()}")
+    lines = r.stdout.splitlines()
+    return lines[0] if lines else None
+
+
+def database_env(db, env=None):
+    """The environment of a placid on `db`: `env` (None: this process's);
+    for a PostgreSQL URI of database() also PGPASSFILE (the throwaway
+    server's password) and PLACID_PG_PREVIEW (this process's, else 1)."""
+    if not (_pg["base"] and db.startswith(_pg["base"] + "/")):
+        return env
+    env = dict(os.environ if env is None else env)
+    env["PGPASSFILE"] = os.path.join(_pg["dir"], "pgpass")
+    env["PLACID_PG_PREVIEW"] = os.environ.get("PLACID_PG_PREVIEW", "1")
+    return env
+
+
 def launch(binary, port, db, args=(), stdout=subprocess.DEVNULL, stderr=None, env=None):
-    """Starts `binary --listen 127.0.0.1:port --db db args...`; returns the
-    Popen at once (see wait_ready)."""
+    """Starts `binary --listen 127.0.0.1:port --db database(db) args...`;
+    returns the Popen at once (see wait_ready)."""
+    db = database(db)
     return subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}", "--db", db, *args],
-                            stdout=stdout, stderr=stderr, env=env)
+                            stdout=stdout, stderr=stderr, env=database_env(db, env))
 
 
 def wait_ready(port, proc, seconds=20.0):
