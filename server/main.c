@@ -314,12 +314,6 @@ static int load_env(struct config *cfg)
         if (v && *v && apply_option(cfg, vars[i].opt, v))
             return -1;
     }
-    const char *preview = getenv("PLACID_PG_PREVIEW");
-    if (preview && *preview) {
-        if (strcmp(preview, "0") != 0 && strcmp(preview, "1") != 0)
-            return fail("invalid PLACID_PG_PREVIEW '%s' (0 or 1)", preview);
-        store_pg_preview(preview[0] == '1');
-    }
     char err[512];
     if (identity_load_env(&cfg->id, err, sizeof(err)))
         return fail("%s", err);

@@ -36,34 +36,23 @@ enum store_rc store_provider_aggregates_get(struct store *st, const char *rp_uui
     return provider_read(st, rp_uuid, &rp, aggregates_get_body, &g);
 }
 
-/* Finds or creates the aggregate row for uuid. */
-static enum store_rc aggregate_id(struct store *st, const char *uuid, long long *id)
+/* Links the provider to every aggregate of the list, creating the rows of
+ * new ones: two statements whatever the length (a PUT may name thousands;
+ * one round trip per uuid was seconds on PostgreSQL). */
+static enum store_rc link_aggregates(struct store *st, long long rp_id,
+                                     const char *const *uuids, size_t n)
 {
-    struct sql *q = sql_get(st, STMT_AGGREGATE_INSERT);
-    sql_bind_text(q, 1, uuid);
+    if (n == 0)
+        return STORE_OK;
+    struct sql *q = sql_get(st, STMT_AGGREGATES_INSERT);
+    sql_bind_texts(q, 1, uuids, n);
     sql_bind_i64(q, 2, store_now());
     enum store_rc rc = sql_run(q);
     if (rc != STORE_OK)
         return rc;
-    q = sql_get(st, STMT_AGGREGATE_ID);
-    sql_bind_text(q, 1, uuid);
-    rc = sql_step(q);
-    if (rc == STORE_OK)
-        *id = sql_col_i64(q, 0);
-    sql_done(q);
-    /* No row cannot happen right after the insert; treat it as an error. */
-    return rc == STORE_NOT_FOUND ? STORE_ERROR : rc;
-}
-
-static enum store_rc link_aggregate(struct store *st, long long rp_id, const char *uuid)
-{
-    long long agg_id = 0;
-    enum store_rc rc = aggregate_id(st, uuid, &agg_id);
-    if (rc != STORE_OK)
-        return rc;
-    struct sql *q = sql_get(st, STMT_AGGREGATE_LINK);
+    q = sql_get(st, STMT_AGGREGATES_LINK);
     sql_bind_i64(q, 1, rp_id);
-    sql_bind_i64(q, 2, agg_id);
+    sql_bind_texts(q, 2, uuids, n);
     return sql_run(q);
 }
 
@@ -88,9 +77,8 @@ static enum store_rc aggregates_set_body(struct store *st, void *arg)
         return rc;
     if ((rc = sql_run_id(st, STMT_AGGREGATES_UNLINK_ALL, rp.id)) != STORE_OK)
         return rc;
-    for (size_t i = 0; i < a->n; i++)
-        if ((rc = link_aggregate(st, rp.id, a->aggs[i])) != STORE_OK)
-            return rc;
+    if ((rc = link_aggregates(st, rp.id, a->aggs, a->n)) != STORE_OK)
+        return rc;
     a->generation = a->expect_gen ? *a->expect_gen + 1 : rp.generation;
     return STORE_OK;
 }

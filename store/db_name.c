@@ -44,15 +44,3 @@ void store_db_printable(const char *db, char *out, size_t outsz)
 #endif
     snprintf(out, outsz, "%s", db);
 }
-
-static bool preview;
-
-void store_pg_preview(bool on)
-{
-    preview = on;
-}
-
-bool store_pg_preview_on(void)
-{
-    return preview;
-}

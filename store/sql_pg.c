@@ -94,6 +94,14 @@ static const char *const pg_override[STMT__COUNT] = {
         "   AND i.max_unit >= (q.value->>1)::bigint"
         "   AND (q.value->>1)::bigint % i.step_size = 0))"
         " ORDER BY p.id",
+    /* $1, $2 (LINK): text[] of uuids. */
+    [STMT_AGGREGATES_INSERT] =
+        "INSERT INTO aggregates (uuid, created_at) SELECT unnest($1::text[]), $2::bigint"
+        " ON CONFLICT (uuid) DO NOTHING",
+    [STMT_AGGREGATES_LINK] =
+        "INSERT INTO provider_aggregates (provider_id, aggregate_id)"
+        " SELECT $1::bigint, a.id FROM aggregates a WHERE a.uuid = ANY($2::text[])"
+        " ON CONFLICT DO NOTHING",
     [STMT_RESOURCE_CLASS_INSERT] =
         "INSERT INTO resource_classes(id, name, created_at) "
         "SELECT GREATEST($3::bigint, COALESCE(MAX(id) + 1, $3::bigint)), $1, $2 "

@@ -140,14 +140,18 @@ const char *const sqlite_sql[STMT__COUNT] = {
     [STMT_PROVIDER_AGGREGATES] =
         "SELECT a.uuid FROM provider_aggregates pa JOIN aggregates a ON a.id = pa.aggregate_id"
         " WHERE pa.provider_id = ?1 ORDER BY a.id",
-    [STMT_AGGREGATE_INSERT] =
-        "INSERT INTO aggregates (uuid, created_at) VALUES (?1, ?2)"
+    /* ?1: JSON array of uuids. "WHERE true" tells SQLite's parser that
+     * ON CONFLICT is the upsert clause, not a join constraint. */
+    [STMT_AGGREGATES_INSERT] =
+        "INSERT INTO aggregates (uuid, created_at) SELECT value, ?2 FROM json_each(?1) WHERE true"
         " ON CONFLICT (uuid) DO NOTHING",
     [STMT_AGGREGATE_ID] =
         "SELECT id FROM aggregates WHERE uuid = ?1",
-    [STMT_AGGREGATE_LINK] =
+    /* ?2: JSON array of uuids, all in aggregates (AGGREGATES_INSERT first). */
+    [STMT_AGGREGATES_LINK] =
         "INSERT INTO provider_aggregates (provider_id, aggregate_id)"
-        " VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        " SELECT ?1, a.id FROM aggregates a WHERE a.uuid IN (SELECT value FROM json_each(?2))"
+        " ON CONFLICT DO NOTHING",
     [STMT_AGGREGATES_UNLINK_ALL] =
         "DELETE FROM provider_aggregates WHERE provider_id = ?1",
 

@@ -43,9 +43,9 @@
     X(PROVIDER_LIST) \
     /* store/aggregates.c */ \
     X(PROVIDER_AGGREGATES) \
-    X(AGGREGATE_INSERT) \
+    X(AGGREGATES_INSERT) \
     X(AGGREGATE_ID) \
-    X(AGGREGATE_LINK) \
+    X(AGGREGATES_LINK) \
     X(AGGREGATES_UNLINK_ALL) \
     /* store/resource_classes.c */ \
     X(RESOURCE_CLASSES_LIST) \

@@ -365,7 +365,7 @@ static struct store_pool *pool_open_pg(const char *conninfo, unsigned n,
 
 struct store_pool *store_pool_open(const char *path, unsigned n, char *err, size_t errsz)
 {
-    if (store_db_is_postgresql(path) && store_pg_preview_on())
+    if (store_db_is_postgresql(path))
         return pool_open_pg(path, n, NULL, err, errsz);
     struct store *first = store_open(path, err, errsz);
     if (!first)
@@ -406,7 +406,7 @@ struct store_pool *store_pool_open_wait(const char *path, unsigned n, unsigned w
                                         bool (*stop)(void *arg), void *stop_arg, char *err,
                                         size_t errsz)
 {
-    if (!(store_db_is_postgresql(path) && store_pg_preview_on()) || wait_seconds == 0)
+    if (!store_db_is_postgresql(path) || wait_seconds == 0)
         return store_pool_open(path, n, err, errsz);
     struct pg_wait wait = {wait_seconds, stop, stop_arg};
     return pool_open_pg(path, n, &wait, err, errsz);

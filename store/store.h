@@ -40,13 +40,6 @@ bool store_db_is_postgresql(const char *db);
  * replaced by "***", a path unchanged. Cut to fit outsz. */
 void store_db_printable(const char *db, char *out, size_t outsz);
 
-/* The PostgreSQL backend is not complete yet (issue 13: units of work not
- * yet on store/sql.h answer STORE_ERROR there), so store_pool_open() picks
- * it only after store_pg_preview(true) (PLACID_PG_PREVIEW=1); otherwise a
- * conninfo is taken for an SQLite path as before. */
-void store_pg_preview(bool on);
-bool store_pg_preview_on(void);
-
 /* At most n connections for any number of worker threads: the first is
  * opened here (it runs the migrations), the others when concurrency needs
  * them. A request waiting for its group commit lends its connection to

@@ -72,10 +72,8 @@ def main():
     os.makedirs(out, exist_ok=True)
     shared_db = a.db.startswith(("postgresql://", "postgres://"))
     procs, lbs = [], []
-    # The nodes take their settings from argv alone (PLACID_DB would override
-    # DB), except the PostgreSQL preview switch while there is one.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PLACID_") or k == "PLACID_PG_PREVIEW"}
+    # The nodes take their settings from argv alone (PLACID_DB would override DB).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
 
     def node(db):
         port = free_port()

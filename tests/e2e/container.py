@@ -331,13 +331,11 @@ def on_postgresql():
         os.unlink(passfile)
         name, port = f"{TAG}-pg", free_port()
         uri = f"postgresql://placid@127.0.0.1:{pg_port}/placid"
-        preview = os.environ.get("PLACID_PG_PREVIEW")
         res = podman("run", "-d", "--name", name, "--network", "host",
                      "--secret", SECRET, "--secret", f"{PG_SECRET},uid=10001,gid=10001,mode=0400",
                      "-e", f"PLACID_ADMIN_TOKEN_FILE=/run/secrets/{SECRET}",
                      "-e", f"PLACID_LISTEN=127.0.0.1:{port}", "-e", f"PLACID_DB={uri}",
-                     "-e", f"PGPASSFILE=/run/secrets/{PG_SECRET}",
-                     *(("-e", f"PLACID_PG_PREVIEW={preview}") if preview else ()), IMAGE)
+                     "-e", f"PGPASSFILE=/run/secrets/{PG_SECRET}", IMAGE)
         if res.returncode == 0:
             made["containers"].append(name)
         if not check(res.returncode == 0, "the image starts with --db postgresql://... "

@@ -15,11 +15,8 @@
    afterwards every surviving node serves reads and writes again, without
    being restarted.
 
-argv[1]: placid (the ASan build under tests/run). While placid has no
-PostgreSQL backend (it refuses the URI exactly as a SQLite path it cannot
-open: helpers/placid_pg.py), prints "skip: placid has no PostgreSQL backend
-yet" and exits 0. Exit 77 when PostgreSQL or haproxy cannot be had outside
-CI. `--harness-check-on-sqlite` (by hand only) runs steps 1-4 on one SQLite
+argv[1]: placid (the ASan build under tests/run). Exit 77 when PostgreSQL
+or haproxy cannot be had outside CI. `--harness-check-on-sqlite` (by hand only) runs steps 1-4 on one SQLite
 file shared by the three nodes, to check this test's own code.
 """
 import concurrent.futures
@@ -35,7 +32,7 @@ import uuid
 
 from helpers.placid_e2e import (SANITIZER_MARKS, check, failures, free_port, http_call,
                                 launch, stop, wait_ready)
-from helpers.placid_pg import SKIP_LINE, HAProxy, Throwaway, node_env, support
+from helpers.placid_pg import HAProxy, Throwaway, node_env, support
 
 H = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 CAPACITY = 24
@@ -286,10 +283,6 @@ def main():
     try:
         if pg:
             has, why = support(binary, pg.create_db("probe"))
-            if has is False:
-                print(why)
-                shutil.rmtree(tmp, ignore_errors=True)
-                return 0
             if not check(has, "placid starts on a PostgreSQL URI", why):
                 return 1
             db = pg.create_db("multinode")

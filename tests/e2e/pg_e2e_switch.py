@@ -58,7 +58,6 @@ print("pgpid", open(os.path.join(_pg["dir"], "data", "postmaster.pid")).readline
 def child(env_over, code=CHILD):
     env = {k: v for k, v in os.environ.items() if k not in ("PLACID_E2E_DB", "PLACID_E2E_PG")}
     env.update(env_over)
-    env.setdefault("PLACID_PG_PREVIEW", "1")
     r = subprocess.run([sys.executable, "-c", code, PLACID], cwd=HERE, env=env,
                        capture_output=True, text=True, timeout=300)
     out = {}

@@ -29,7 +29,6 @@ HDRS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 
 def env(**extra):
     e = {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
-    e["PLACID_PG_PREVIEW"] = "1"
     e.update(extra)
     return e
 

@@ -100,7 +100,6 @@ int pgb_suite_up(void)
     int rc = pg_test_up();
     if (rc != 0)
         return rc;
-    store_pg_preview(true);
     /* Migrated once here, before the tests fork: each test then copies it
      * (measured per test, medians under load: ~190 ms to copy and open,
      * against ~235-465 ms to create, migrate and open). */
@@ -122,7 +121,6 @@ struct store_pool *pgb_pool_open(char *path, size_t size, unsigned n)
     static unsigned seq;
     char name[64], sql[160], err[256];
     ck_assert_msg(current_uri[0] == '\0', "one test database at a time");
-    store_pg_preview(true);
     /* Each test runs in its own forked process: the PID keeps names apart. */
     snprintf(name, sizeof(name), "t_%ld_%u", (long)getpid(), seq++);
     /* FILE_COPY: copying the template's files beats PostgreSQL 15's default

@@ -220,12 +220,11 @@ def db_value(path, query):
 def database_env(db, env=None):
     """The environment of a placid on `db`: `env` (None: this process's);
     for a PostgreSQL URI of database() also PGPASSFILE (the throwaway
-    server's password) and PLACID_PG_PREVIEW (this process's, else 1)."""
+    server's password)."""
     if not (_pg["base"] and db.startswith(_pg["base"] + "/")):
         return env
     env = dict(os.environ if env is None else env)
     env["PGPASSFILE"] = os.path.join(_pg["dir"], "pgpass")
-    env["PLACID_PG_PREVIEW"] = os.environ.get("PLACID_PG_PREVIEW", "1")
     return env
 
 

@@ -1,18 +1,11 @@
 """PostgreSQL pieces of the multi-node tests, the PostgreSQL conformance pass
 and the bench: a throwaway server (tests/pg/pg), fresh databases on it, and
-whether a placid binary has a PostgreSQL backend at all.
-
-The last is decided by starting placid on the URI: it either answers GET /
-(the backend is there), or exits with exactly the refusal of a placid
-without one - today's SQLite store takes the URI for a file name and says
-`placid: cannot open database postgresql://...: unable to open database
-file` - or does something else, which is an error, not a skip. So once
-`--db postgresql://` works, every caller runs for real.
+whether a placid binary starts on a PostgreSQL URI (a probe before a run
+that would otherwise fail in many places at once).
 
 As a command (tests/run, tests/bench/run):
-    placid_pg.py support BINARY URI   exit 0: backend present; 77: the
-                                      exact refusal (prints the skip line);
-                                      1: anything else (prints it)
+    placid_pg.py support BINARY URI   exit 0: placid answers on URI;
+                                      1: it does not (prints why)
     placid_pg.py haproxy-cfg PORT HOST:PORT...
                                       docs/haproxy-placid.cfg listening on
                                       127.0.0.1:PORT, one server per node
@@ -31,11 +24,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 PG = os.path.join(ROOT, "tests", "pg", "pg")
 PSQL = "/usr/lib/postgresql/15/bin/psql"
-SKIP_LINE = "skip: placid has no PostgreSQL backend yet"
-
-# The one line a placid without a PostgreSQL backend prints for --db URI.
-REFUSAL = re.compile(r"^placid: cannot open database postgres(ql)?://\S+: "
-                     r"unable to open database file$")
 
 
 def _free_port():
@@ -51,16 +39,13 @@ def mask(text):
 
 def node_env():
     """The environment of a placid on PostgreSQL: this one without PLACID_*
-    settings, except PLACID_PG_PREVIEW, which the test command sets (=1) so
-    that the PostgreSQL backend, still a preview for operators, is tested."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith("PLACID_") or k == "PLACID_PG_PREVIEW"}
+    settings (PLACID_DB would override --db)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("PLACID_")}
 
 
 def support(binary, uri, seconds=60.0):
-    """(True, "") when `binary --db uri` answers GET /; (False, SKIP_LINE)
-    on the exact refusal of a placid without the backend; (None, why) on
-    anything else. The probe runs in a private empty directory (a SQLite
+    """(True, "") when `binary --db uri` answers GET /; (False, why) when
+    it does not. The probe runs in a private empty directory (a SQLite
     placid would create files relative to it) and is stopped by PID."""
     tmp = tempfile.mkdtemp(prefix="placid-pgprobe-")
     port = _free_port()
@@ -92,9 +77,7 @@ def support(binary, uri, seconds=60.0):
     subprocess.run(["rm", "-rf", tmp], check=False)
     if answered:
         return True, ""
-    if proc.returncode not in (0, None) and len(lines) == 1 and REFUSAL.match(lines[0]):
-        return False, SKIP_LINE
-    return None, mask(f"placid --db URI: exit {proc.returncode}, stderr: " + " | ".join(lines[-5:]))
+    return False, mask(f"placid --db URI: exit {proc.returncode}, stderr: " + " | ".join(lines[-5:]))
 
 
 class Throwaway:
@@ -219,7 +202,7 @@ def main(argv):
     if ok:
         return 0
     print(why)
-    return 77 if ok is False else 1
+    return 1
 
 
 if __name__ == "__main__":
