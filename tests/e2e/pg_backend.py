@@ -14,7 +14,7 @@ import sys
 
 from helpers.placid_e2e import check, failures, free_port, http_call, launch, one_line_error
 from helpers.placid_e2e import stop, stopped_cleanly, wait_ready
-from helpers.placid_pg import Throwaway
+from helpers.placid_pg import throwaway_for_test
 
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 
@@ -68,14 +68,9 @@ def served(binary, tmp, uri, password):
 
 def main():
     binary = sys.argv[1]
-    pg = Throwaway()
-    if not pg.installable and os.environ.get("CI") != "true":
-        print("skip PostgreSQL 15 cannot be installed here: " + pg.error)
-        pg.down()
-        return 77
-    if not check(pg.ok, f"pg up starts a server ({pg.error[-300:]})"):
-        pg.down()
-        return 1
+    pg, rc = throwaway_for_test(check)
+    if not pg:
+        return rc
     top, uri = pg.top, pg.uri
     password = uri.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
     try:

@@ -29,7 +29,7 @@ import uuid
 
 from helpers.placid_e2e import check, failures, free_port, http_call, launch, stop
 from helpers.placid_e2e import stopped_cleanly, wait_ready
-from helpers.placid_pg import Throwaway, node_env
+from helpers.placid_pg import node_env, throwaway_for_test
 
 H = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 PROVIDERS = 4000  # about 26 KB of trees per 64 providers: some 1.6 MB
@@ -311,14 +311,9 @@ def pg_metrics_steps(node, pg):
 
 def main():
     binary = sys.argv[1]
-    pg = Throwaway()
-    if not pg.installable and os.environ.get("CI") != "true":
-        print("skip PostgreSQL 15 cannot be installed here: " + pg.error)
-        pg.down()
-        return 77
-    if not check(pg.ok, f"pg up starts a server ({pg.error[-300:]})"):
-        pg.down()
-        return 1
+    pg, rc = throwaway_for_test(check)
+    if not pg:
+        return rc
     try:
         tree_cache(binary, pg.top, pg)
         pg_metrics(binary, pg.top, pg)

@@ -20,7 +20,7 @@ import time
 
 from helpers.placid_e2e import check, failures, free_port, http_call, launch, one_line_error
 from helpers.placid_e2e import refuse, stop, stopped_cleanly, wait_ready
-from helpers.placid_pg import PSQL, Throwaway, mask
+from helpers.placid_pg import PSQL, mask, throwaway_for_test
 
 RP = "8c1f6bb4-0000-4000-8000-0000000000a1"
 CONSUMER = "c0000000-0000-4000-8000-0000000000c1"
@@ -151,14 +151,9 @@ def db_wait(binary, pg, tmp):
 
 def main():
     binary = os.path.abspath(sys.argv[1])
-    pg = Throwaway()
-    if not pg.installable and os.environ.get("CI") != "true":
-        print("skip PostgreSQL 15 cannot be installed here: " + pg.error)
-        pg.down()
-        return 77
-    if not check(pg.ok, f"pg up starts a server ({pg.error[-300:]})"):
-        pg.down()
-        return 1
+    pg, rc = throwaway_for_test(check)
+    if not pg:
+        return rc
     tmp = tempfile.mkdtemp(prefix="placid-pgwrite-", dir=pg.top)
     try:
         validation(binary, tmp)

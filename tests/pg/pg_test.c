@@ -2,6 +2,9 @@
 #include "pg_test.h"
 
 #include "support.h"
+#include "store/pg_conn.h"
+#include "store/pg_cursor.h"
+#include "store/pg_migrate.h"
 
 #include <check.h>
 #include <libpq-fe.h>
@@ -107,4 +110,27 @@ int pg_test_run_suite(struct Suite *s)
     int rc = test_run_suite(s);
     pg_test_down();
     return rc;
+}
+
+void pg_test_store_open(char *uri, size_t size, unsigned connections, struct pg_pool **pool,
+                        struct pg_backend **be, struct store **st)
+{
+    char err[512];
+    pg_test_new_db(uri, size);
+    PGconn *conn = pg_conn_open(uri, err, sizeof(err));
+    ck_assert_msg(conn != NULL, "%s", err);
+    ck_assert_msg(pg_migrate(conn, err, sizeof(err)) == 0, "%s", err);
+    PQfinish(conn);
+    *pool = pg_pool_open(uri, connections, err, sizeof(err));
+    ck_assert_msg(*pool != NULL, "%s", err);
+    *be = pg_backend_new(*pool);
+    *st = pg_store_new(*be);
+    ck_assert_ptr_nonnull(*st);
+}
+
+void pg_test_store_close(struct pg_pool *pool, struct pg_backend *be, struct store *st)
+{
+    pg_store_free(st);
+    pg_backend_close(be);
+    pg_pool_close(pool);
 }

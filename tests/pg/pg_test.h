@@ -41,4 +41,15 @@ int pg_test_ctl(const char *cmd);
  * the statement fails. */
 long long pg_test_value(const char *uri, const char *sql);
 
+/* A fresh migrated database (its URI into uri, size bytes), a pool of
+ * `connections` on it, a backend and one store handle, for the suites that
+ * drive the PostgreSQL backend directly. Fails the test on error. Free
+ * with pg_test_store_close(). */
+struct pg_pool;
+struct pg_backend;
+struct store;
+void pg_test_store_open(char *uri, size_t size, unsigned connections, struct pg_pool **pool,
+                        struct pg_backend **be, struct store **st);
+void pg_test_store_close(struct pg_pool *pool, struct pg_backend *be, struct store *st);
+
 #endif

@@ -26,24 +26,12 @@ static struct store *st;
 /* A fresh migrated database, a pool of two connections and a handle. */
 static void setup(void)
 {
-    char err[512];
-    pg_test_new_db(uri, sizeof(uri));
-    PGconn *conn = pg_conn_open(uri, err, sizeof(err));
-    ck_assert_msg(conn != NULL, "%s", err);
-    ck_assert_msg(pg_migrate(conn, err, sizeof(err)) == 0, "%s", err);
-    PQfinish(conn);
-    pool = pg_pool_open(uri, 2, err, sizeof(err));
-    ck_assert_msg(pool != NULL, "%s", err);
-    be = pg_backend_new(pool);
-    st = pg_store_new(be);
-    ck_assert_ptr_nonnull(st);
+    pg_test_store_open(uri, sizeof(uri), 2, &pool, &be, &st);
 }
 
 static void teardown(void)
 {
-    pg_store_free(st);
-    pg_backend_close(be);
-    pg_pool_close(pool);
+    pg_test_store_close(pool, be, st);
 }
 
 START_TEST(question_marks_become_dollars_outside_quotes)

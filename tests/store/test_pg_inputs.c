@@ -28,17 +28,7 @@ static struct store *st;
 /* A fresh migrated database with one provider RP, a pool and a handle. */
 static void setup(void)
 {
-    char err[512];
-    pg_test_new_db(uri, sizeof(uri));
-    PGconn *conn = pg_conn_open(uri, err, sizeof(err));
-    ck_assert_msg(conn != NULL, "%s", err);
-    ck_assert_msg(pg_migrate(conn, err, sizeof(err)) == 0, "%s", err);
-    PQfinish(conn);
-    pool = pg_pool_open(uri, 2, err, sizeof(err));
-    ck_assert_msg(pool != NULL, "%s", err);
-    be = pg_backend_new(pool);
-    st = pg_store_new(be);
-    ck_assert_ptr_nonnull(st);
+    pg_test_store_open(uri, sizeof(uri), 2, &pool, &be, &st);
     struct provider p;
     enum provider_problem why;
     ck_assert_int_eq(store_provider_create(st, RP, "inputs", NULL, &p, &why), STORE_OK);
@@ -46,9 +36,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    pg_store_free(st);
-    pg_backend_close(be);
-    pg_pool_close(pool);
+    pg_test_store_close(pool, be, st);
 }
 
 /* Lookups by a uuid or name that is not UTF-8, inside a unit of work and

@@ -27,24 +27,12 @@ static struct store *st;
 /* A fresh migrated database, a pool of four connections and a handle. */
 static void setup(void)
 {
-    char err[512];
-    pg_test_new_db(uri, sizeof(uri));
-    PGconn *conn = pg_conn_open(uri, err, sizeof(err));
-    ck_assert_msg(conn != NULL, "%s", err);
-    ck_assert_msg(pg_migrate(conn, err, sizeof(err)) == 0, "%s", err);
-    PQfinish(conn);
-    pool = pg_pool_open(uri, 4, err, sizeof(err));
-    ck_assert_msg(pool != NULL, "%s", err);
-    be = pg_backend_new(pool);
-    st = pg_store_new(be);
-    ck_assert_ptr_nonnull(st);
+    pg_test_store_open(uri, sizeof(uri), 4, &pool, &be, &st);
 }
 
 static void teardown(void)
 {
-    pg_store_free(st);
-    pg_backend_close(be);
-    pg_pool_close(pool);
+    pg_test_store_close(pool, be, st);
 }
 
 /* Ends the server backend of the unit running on s, from another session,

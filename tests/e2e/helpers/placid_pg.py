@@ -151,6 +151,22 @@ def haproxy_config(port, nodes):
     return "\n".join(out) + "\n"
 
 
+
+def throwaway_for_test(check):
+    """A test's Throwaway: (pg, None) when it runs; (None, 77) after saying
+    why when PostgreSQL cannot be installed here and CI is not "true";
+    (None, 1) after a failed check(ok, what) when it does not start."""
+    pg = Throwaway()
+    if not pg.installable and os.environ.get("CI") != "true":
+        print("skip PostgreSQL 15 cannot be installed here: " + pg.error)
+        pg.down()
+        return None, 77
+    if not check(pg.ok, f"pg up starts a server ({pg.error[-300:]})"):
+        pg.down()
+        return None, 1
+    return pg, None
+
+
 class HAProxy:
     """haproxy in the foreground (-db) on the config above, on a free port,
     in front of `nodes` ("127.0.0.1:PORT"); .url is its address. Its log
