@@ -337,9 +337,14 @@ static void pg_bind_texts(struct sql *q, int n, const char *const *s, size_t k)
 static enum store_rc exec_on(struct pg_stmt *s, struct pg_unit *u)
 {
     char sname[16];
-    snprintf(sname, sizeof(sname), "s%d", (int)s->base.id);
-    s->res = PQexecPrepared(u->conn, sname, pg_sql_nparams(s->base.id),
-                            (const char *const *)s->values, NULL, NULL, 0);
+    const char *const *values = (const char *const *)s->values;
+    int n = pg_sql_nparams(s->base.id);
+    if (pg_sql_plan_each_time(s->base.id)) {
+        s->res = PQexecParams(u->conn, pg_sql_text(s->base.id), n, NULL, values, NULL, NULL, 0);
+    } else {
+        snprintf(sname, sizeof(sname), "s%d", (int)s->base.id);
+        s->res = PQexecPrepared(u->conn, sname, n, values, NULL, NULL, 0);
+    }
     enum store_rc rc = pg_unit_check(u, s->res, store_stmt_names[s->base.id]);
     if (rc == STORE_OK)
         s->nrows = PQntuples(s->res);

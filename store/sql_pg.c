@@ -266,3 +266,8 @@ int pg_sql_nparams(enum stmt_id id)
     pthread_once(&built, build);
     return nparams[id];
 }
+
+bool pg_sql_plan_each_time(enum stmt_id id)
+{
+    return strstr(pg_sql_text(id), "IS NULL OR") != NULL;
+}
