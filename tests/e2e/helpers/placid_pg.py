@@ -12,8 +12,6 @@ As a command (tests/run, tests/bench/run):
 """
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,14 +20,12 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
+# tests/e2e, so that the sibling helpers import alike as a module and as a
+# command (tests/run runs this file).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers.placid_e2e import free_port, stop  # noqa: E402
 PG = os.path.join(ROOT, "tests", "pg", "pg")
 PSQL = "/usr/lib/postgresql/15/bin/psql"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def mask(text):
@@ -48,7 +44,7 @@ def support(binary, uri, seconds=60.0):
     it does not. The probe runs in a private empty directory (a SQLite
     placid would create files relative to it) and is stopped by PID."""
     tmp = tempfile.mkdtemp(prefix="placid-pgprobe-")
-    port = _free_port()
+    port = free_port()
     err = open(os.path.join(tmp, "stderr"), "w+")
     env = node_env()
     proc = subprocess.Popen([os.path.abspath(binary), "--listen", f"127.0.0.1:{port}", "--db", uri,
@@ -64,15 +60,8 @@ def support(binary, uri, seconds=60.0):
                     break
         except OSError:
             time.sleep(0.1)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    err.seek(0)
-    lines = [x for x in err.read().splitlines() if x.strip()]
+    _, text = stop(proc, err)
+    lines = [x for x in text.splitlines() if x.strip()]
     err.close()
     subprocess.run(["rm", "-rf", tmp], check=False)
     if answered:
@@ -173,7 +162,7 @@ class HAProxy:
     goes to tmp/haproxy.log. stop() ends it by PID."""
 
     def __init__(self, tmp, nodes):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cfg = os.path.join(tmp, "haproxy.cfg")
         with open(self.cfg, "w") as f:
